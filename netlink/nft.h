@@ -1,0 +1,84 @@
+/* nft.h - gatewayctl's nftables table, built and read with libnftnl */
+#ifndef GATEWAYCTL_NFT_H
+#define GATEWAYCTL_NFT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "nlsock.h"
+
+/* Every table gatewayctl owns is "gatewayctl-SITE" in family ip, and carries
+ * the comment NFT_OWNER_COMMENT_PREFIX "SITE" in its user data. */
+#define NFT_TABLE_PREFIX "gatewayctl-"
+#define NFT_OWNER_COMMENT_PREFIX "managed by gatewayctl: site "
+
+struct nft_net {
+	uint32_t addr;		/* host byte order */
+	uint8_t len;
+};
+
+/* What the table must contain. Addresses in host byte order. */
+struct nft_spec {
+	const char *site;		/* table is NFT_TABLE_PREFIX site */
+	const char *lan;		/* LAN interface: SNAT applies leaving through it */
+	uint32_t lan_addr;		/* SNAT target */
+	const struct nft_net *masq;	/* networks to SNAT (may overlap-free, any count) */
+	size_t n_masq;
+	const char (*tunnels)[16];	/* gatewayctl's tunnel interface names */
+	size_t n_tunnels;
+	const uint32_t *endpoints;	/* peer public addresses allowed to send IPIP */
+	size_t n_endpoints;
+	uint32_t wan_addr;		/* our public address: IPIP to it from others is dropped */
+	bool mss_clamp;
+};
+
+/*
+ * The rules, each with a fixed name stored as the rule's comment so that
+ * status can find its counter:
+ *   chain postrouting (nat, hook postrouting, priority 100):
+ *     "snat"      oifname LAN ip saddr @masq counter snat to LAN_ADDR      (if n_masq)
+ *   chain forward (filter, hook forward, priority -150):
+ *     "mss-clamp" oifname @tunnels tcp flags syn tcp option maxseg size set rt mtu (if mss_clamp)
+ *   chain input (filter, hook input, priority 0):
+ *     "ipip-peers" ip protocol 4 ip saddr @endpoints counter accept
+ *     "ipip-other" ip protocol 4 ip daddr WAN_ADDR counter drop
+ */
+
+struct nft_counter {
+	char rule[32];			/* the rule's name, as above */
+	uint64_t packets, bytes;
+};
+
+struct nft_state {
+	bool present;			/* the table exists and carries our comment */
+	bool foreign;			/* a table of that name exists WITHOUT our comment */
+	struct nft_counter counters[8];
+	size_t n_counters;
+};
+
+/* Returns 1 when the live table equals SPEC exactly (sets, chains, rules;
+ * counter values and handles ignored), 0 when it differs or is absent,
+ * -errno on error (nl->err_msg tells why). */
+int nft_table_matches(struct nl *nl, const struct nft_spec *spec);
+
+/* Replace the table with SPEC in one transaction (created when absent).
+ * Refuses (-EEXIST) a same-named table that lacks our comment. 0 or -errno. */
+int nft_table_replace(struct nl *nl, const struct nft_spec *spec, char *err, size_t errlen);
+
+/* Delete the table of SITE if it exists and is ours; 0 also when absent. */
+int nft_table_delete(struct nl *nl, const char *site, char *err, size_t errlen);
+
+/* Read the table of SITE: presence and counters. 0 or -errno. */
+int nft_table_read(struct nl *nl, const char *site, struct nft_state *st);
+
+/* Names of all sites that have a gatewayctl table. *SITES is malloc'd
+ * (an array of n strings of 33 bytes). 0 or -errno. */
+int nft_list_sites(struct nl *nl, char (**sites)[33], size_t *n);
+
+/* Print, one per line, the nft commands that build SPEC from nothing
+ * (the text plan shows). */
+void nft_spec_print(const struct nft_spec *spec, FILE *out);
+
+#endif

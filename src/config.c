@@ -1,0 +1,954 @@
+/* config.c - load and validate a site file
+ *
+ * Values come from iniparser. Beside it runs a light scan of the file's lines,
+ * because iniparser knows no line numbers, merges duplicate keys and sections
+ * silently, and fails as a whole on some input (see docs/DESIGN.md).
+ */
+#define _GNU_SOURCE
+#include "config.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <iniparser/iniparser.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define MAX_FILE_SIZE (1 << 20)
+#define MAX_PEERS 4096
+#define MAX_NETWORKS 64
+
+enum sec_kind { SEC_SITE, SEC_PEER, SEC_RELAY, SEC_UNKNOWN };
+
+struct key_def {
+	enum sec_kind kind;
+	const char *key;
+	bool required;
+};
+
+static const struct key_def keys[] = {
+	{ SEC_SITE, "name", true },
+	{ SEC_SITE, "lan", true },
+	{ SEC_SITE, "lan_address", true },
+	{ SEC_SITE, "wan", true },
+	{ SEC_SITE, "wan_address", true },
+	{ SEC_SITE, "gateway", false },
+	{ SEC_SITE, "manage_interfaces", false },
+	{ SEC_SITE, "forwarding", false },
+	{ SEC_SITE, "mss_clamp", false },
+	{ SEC_PEER, "endpoint", true },
+	{ SEC_PEER, "networks", true },
+	{ SEC_PEER, "masquerade", false },
+	{ SEC_PEER, "tunnel", false },
+	{ SEC_PEER, "ttl", false },
+	{ SEC_PEER, "mtu", false },
+	{ SEC_RELAY, "ports", true },
+	{ SEC_RELAY, "peers", false },
+	{ SEC_RELAY, "transport_port", false },
+	{ SEC_RELAY, "rate", false },
+	{ SEC_RELAY, "burst", false },
+	{ SEC_RELAY, "preserve_source", false },
+	{ SEC_RELAY, "user", false },
+};
+
+struct section {
+	char name[128];		/* as iniparser keys it: trimmed, lowercased */
+	enum sec_kind kind;
+	int line;
+};
+
+struct entry {
+	size_t sec;		/* index into sections */
+	char key[64];
+	int line;
+};
+
+struct diag {
+	int line;
+	size_t order;
+	char *text;
+};
+
+struct loader {
+	const char *path;
+	struct section *secs;
+	size_t n_secs;
+	struct entry *ents;
+	size_t n_ents;
+	struct diag *diags;
+	size_t n_diags;
+	bool fatal;		/* iniparser cannot load this file */
+	dictionary *dict;
+};
+
+static void *xrealloc(void *p, size_t n)
+{
+	void *q = realloc(p, n ? n : 1);
+
+	if (!q) {
+		fprintf(stderr, "gatewayctl: out of memory\n");
+		exit(1);
+	}
+	return q;
+}
+
+__attribute__((format(printf, 3, 4)))
+static void error_at(struct loader *ld, int line, const char *fmt, ...)
+{
+	va_list ap;
+	char *text;
+
+	va_start(ap, fmt);
+	if (vasprintf(&text, fmt, ap) < 0)
+		text = NULL;
+	va_end(ap);
+	if (!text)
+		return;
+	ld->diags = xrealloc(ld->diags, (ld->n_diags + 1) * sizeof(*ld->diags));
+	ld->diags[ld->n_diags] = (struct diag){ line, ld->n_diags, text };
+	ld->n_diags++;
+}
+
+static int diag_cmp(const void *a, const void *b)
+{
+	const struct diag *x = a, *y = b;
+
+	if (x->line != y->line)
+		return x->line < y->line ? -1 : 1;
+	return x->order < y->order ? -1 : x->order > y->order;
+}
+
+static void trim(char **s, char **end)
+{
+	while (*s < *end && isspace((unsigned char)**s))
+		(*s)++;
+	while (*end > *s && isspace((unsigned char)(*end)[-1]))
+		(*end)--;
+}
+
+static void lower(char *s)
+{
+	for (; *s; s++)
+		*s = (char)tolower((unsigned char)*s);
+}
+
+/* Edit distance, for "did you mean" hints. Short strings only. */
+static size_t distance(const char *a, const char *b)
+{
+	size_t la = strlen(a), lb = strlen(b), row[64];
+
+	if (la >= 63 || lb >= 63)
+		return 99;
+	for (size_t j = 0; j <= lb; j++)
+		row[j] = j;
+	for (size_t i = 1; i <= la; i++) {
+		size_t prev = row[0];
+
+		row[0] = i;
+		for (size_t j = 1; j <= lb; j++) {
+			size_t cur = row[j];
+			size_t best = prev + (a[i - 1] != b[j - 1]);
+
+			if (row[j] + 1 < best)
+				best = row[j] + 1;
+			if (row[j - 1] + 1 < best)
+				best = row[j - 1] + 1;
+			row[j] = best;
+			prev = cur;
+		}
+	}
+	return row[lb];
+}
+
+static const char *suggest_key(enum sec_kind kind, const char *key)
+{
+	const char *best = NULL;
+	size_t best_d = 3;
+
+	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+		size_t d;
+
+		if (keys[i].kind != kind)
+			continue;
+		d = distance(key, keys[i].key);
+		/* "address" for "lan_address": a suffix is a good hint too */
+		if (strlen(key) >= 3 && strstr(keys[i].key, key))
+			d = d < 2 ? d : 2;
+		if (d < best_d) {
+			best_d = d;
+			best = keys[i].key;
+		}
+	}
+	return best;
+}
+
+static const char *kind_name(enum sec_kind k)
+{
+	return k == SEC_SITE ? "[site]" : k == SEC_PEER ? "[peer NAME]" : "[relay]";
+}
+
+static bool valid_name(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (n == 0 || n > SITE_NAME_MAX)
+		return false;
+	for (; *s; s++)
+		if (!isalnum((unsigned char)*s) && *s != '-')
+			return false;
+	return true;
+}
+
+/* ---- the line scan ---------------------------------------------------- */
+
+static void scan_section(struct loader *ld, int line, char *p, char *end)
+{
+	struct section sec = { .line = line, .kind = SEC_UNKNOWN };
+	char *close = memchr(p, ']', (size_t)(end - p));
+	char *n, *ne;
+
+	if (!close) {
+		error_at(ld, line, "section header lacks its closing `]`");
+		ld->fatal = true;
+		return;
+	}
+	if (close + 1 != end) {
+		error_at(ld, line, "text after the section header `%.*s`; put comments on a line of their own",
+			 (int)(close + 1 - p), p);
+		ld->fatal = true;
+		return;
+	}
+	n = p + 1;
+	ne = close;
+	trim(&n, &ne);
+	if ((size_t)(ne - n) >= sizeof(sec.name)) {
+		error_at(ld, line, "section name too long");
+		ld->fatal = true;
+		return;
+	}
+	memcpy(sec.name, n, (size_t)(ne - n));
+	sec.name[ne - n] = '\0';
+	lower(sec.name);
+	if (strchr(sec.name, ':')) {
+		error_at(ld, line, "section name `%s` contains `:`", sec.name);
+		ld->fatal = true;
+		return;
+	}
+	if (!strcmp(sec.name, "site"))
+		sec.kind = SEC_SITE;
+	else if (!strcmp(sec.name, "relay"))
+		sec.kind = SEC_RELAY;
+	else if (!strncmp(sec.name, "peer", 4) && (sec.name[4] == '\0' || isspace((unsigned char)sec.name[4]))) {
+		char *name = sec.name + 4;
+
+		while (isspace((unsigned char)*name))
+			name++;
+		sec.kind = SEC_PEER;
+		if (!*name)
+			error_at(ld, line, "a peer section needs a name: `[peer NAME]`");
+		else if (!valid_name(name))
+			error_at(ld, line, "peer name `%s` is invalid: use letters, digits and `-`, at most %d",
+				 name, SITE_NAME_MAX);
+	} else {
+		const char *hint = distance(sec.name, "site") <= 2 ? "site" :
+				   distance(sec.name, "relay") <= 2 ? "relay" :
+				   !strncmp(sec.name, "peers", 5) || distance(sec.name, "peer") <= 1 ? "peer NAME" : NULL;
+
+		if (hint)
+			error_at(ld, line, "unknown section `[%s]`; did you mean `[%s]`?", sec.name, hint);
+		else
+			error_at(ld, line, "unknown section `[%s]`; sections are [site], [peer NAME] and [relay]",
+				 sec.name);
+	}
+	for (size_t i = 0; i < ld->n_secs; i++) {
+		if (!strcmp(ld->secs[i].name, sec.name)) {
+			error_at(ld, line, "duplicate section `[%s]` (first at line %d); merge the two",
+				 sec.name, ld->secs[i].line);
+			break;
+		}
+	}
+	ld->secs = xrealloc(ld->secs, (ld->n_secs + 1) * sizeof(*ld->secs));
+	ld->secs[ld->n_secs++] = sec;
+}
+
+static void scan_key(struct loader *ld, int line, char *p, char *end)
+{
+	char *eq = memchr(p, '=', (size_t)(end - p));
+	char *k = p, *ke;
+	struct entry ent = { .line = line };
+	struct section *sec;
+
+	if (!eq) {
+		error_at(ld, line, "expected `key = value`, `[section]` or a comment");
+		ld->fatal = true;
+		return;
+	}
+	if (end[-1] == '\\') {
+		error_at(ld, line, "a line may not end with `\\` (no continuation lines)");
+		ld->fatal = true;
+		return;
+	}
+	ke = eq;
+	trim(&k, &ke);
+	if (k == ke) {
+		error_at(ld, line, "a value without a key");
+		ld->fatal = true;
+		return;
+	}
+	if ((size_t)(ke - k) >= sizeof(ent.key)) {
+		error_at(ld, line, "unknown key `%.*s...`", 20, k);
+		return;
+	}
+	memcpy(ent.key, k, (size_t)(ke - k));
+	ent.key[ke - k] = '\0';
+	lower(ent.key);
+	if (ld->n_secs == 0) {
+		error_at(ld, line, "key `%s` before any section; start with `[site]`", ent.key);
+		ld->fatal = true;
+		return;
+	}
+	ent.sec = ld->n_secs - 1;
+	sec = &ld->secs[ent.sec];
+	if (sec->kind != SEC_UNKNOWN) {
+		bool known = false;
+
+		for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+			if (keys[i].kind == sec->kind && !strcmp(keys[i].key, ent.key))
+				known = true;
+		if (!known) {
+			const char *hint = suggest_key(sec->kind, ent.key);
+
+			if (hint)
+				error_at(ld, line, "unknown key `%s` in %s; did you mean `%s`?",
+					 ent.key, kind_name(sec->kind), hint);
+			else
+				error_at(ld, line, "unknown key `%s` in %s (see gatewayctl.ini(5))",
+					 ent.key, kind_name(sec->kind));
+		}
+	}
+	/* Duplicates: in the same section, or in an earlier section of that name
+	 * (iniparser merges both silently, the last value winning). */
+	for (size_t i = 0; i < ld->n_ents; i++) {
+		if (!strcmp(ld->ents[i].key, ent.key) &&
+		    !strcmp(ld->secs[ld->ents[i].sec].name, sec->name)) {
+			error_at(ld, line, "duplicate key `%s` (first at line %d); keep one", ent.key,
+				 ld->ents[i].line);
+			return;
+		}
+	}
+	ld->ents = xrealloc(ld->ents, (ld->n_ents + 1) * sizeof(*ld->ents));
+	ld->ents[ld->n_ents++] = ent;
+}
+
+static void scan(struct loader *ld, char *buf, size_t len)
+{
+	int line = 0;
+	char *p = buf, *bufend = buf + len;
+	bool content = false;
+
+	while (p < bufend) {
+		char *nl = memchr(p, '\n', (size_t)(bufend - p));
+		char *end = nl ? nl : bufend;
+		char *s = p, *e = end;
+
+		line++;
+		if (memchr(p, '\0', (size_t)(end - p))) {
+			error_at(ld, line, "NUL byte in the line; is this a text file?");
+			ld->fatal = true;
+		} else if (end - p > MAX_LINE) {
+			error_at(ld, line, "line too long (%td characters, at most %d)", end - p, MAX_LINE);
+			ld->fatal = true;
+		} else {
+			trim(&s, &e);
+			if (s == e || *s == ';' || *s == '#') {
+				/* blank or comment */
+			} else {
+				content = true;
+				if (*s == '[')
+					scan_section(ld, line, s, e);
+				else
+					scan_key(ld, line, s, e);
+			}
+		}
+		p = end + 1;
+	}
+	if (!content && ld->n_diags == 0) {
+		error_at(ld, 1, "empty site file: it needs at least [site] and one [peer NAME]");
+		ld->fatal = true;
+	}
+}
+
+/* ---- values ------------------------------------------------------------ */
+
+static const struct entry *find(struct loader *ld, size_t sec, const char *key)
+{
+	for (size_t i = 0; i < ld->n_ents; i++)
+		if (ld->ents[i].sec == sec && !strcmp(ld->ents[i].key, key))
+			return &ld->ents[i];
+	return NULL;
+}
+
+/* The value of KEY in section SEC, from iniparser; *LINE gets the key's line,
+ * or the section's line when the key is absent. */
+static const char *value(struct loader *ld, size_t sec, const char *key, int *line)
+{
+	const struct entry *e = find(ld, sec, key);
+	char full[256];
+
+	*line = ld->secs[sec].line;
+	if (!e)
+		return NULL;
+	*line = e->line;
+	/* Always "section:key": asking iniparser for a bare section is CVE-2023-33461. */
+	snprintf(full, sizeof(full), "%s:%s", ld->secs[sec].name, key);
+	return iniparser_getstring(ld->dict, full, "");
+}
+
+static bool required(struct loader *ld, size_t sec, const char *key, const char **v, int *line)
+{
+	*v = value(ld, sec, key, line);
+	if (!*v) {
+		error_at(ld, *line, "[%s] lacks the required key `%s`", ld->secs[sec].name, key);
+		return false;
+	}
+	if (!**v) {
+		error_at(ld, *line, "`%s` is empty", key);
+		return false;
+	}
+	return true;
+}
+
+static void get_bool(struct loader *ld, size_t sec, const char *key, bool def, bool *out)
+{
+	int line;
+	const char *v = value(ld, sec, key, &line);
+	static const char *const yes[] = { "yes", "true", "on", "1" }, *const no[] = { "no", "false", "off", "0" };
+
+	*out = def;
+	if (!v)
+		return;
+	for (int i = 0; i < 4; i++) {
+		if (!strcasecmp(v, yes[i])) {
+			*out = true;
+			return;
+		}
+		if (!strcasecmp(v, no[i])) {
+			*out = false;
+			return;
+		}
+	}
+	error_at(ld, line, "`%s = %s`: not a boolean; use yes or no", key, v);
+}
+
+/* A decimal number MIN..MAX; "010" is 10 here, not 8 as iniparser would read it. */
+static bool number(const char *v, long min, long max, long *out)
+{
+	char *end;
+	long n;
+
+	if (!*v || !isdigit((unsigned char)*v))
+		return false;
+	errno = 0;
+	n = strtol(v, &end, 10);
+	if (errno || *end || n < min || n > max)
+		return false;
+	*out = n;
+	return true;
+}
+
+static void get_number(struct loader *ld, size_t sec, const char *key, long min, long max,
+		       long def, long *out)
+{
+	int line;
+	const char *v = value(ld, sec, key, &line);
+
+	*out = def;
+	if (v && !number(v, min, max, out))
+		error_at(ld, line, "`%s = %s`: expected a whole number from %ld to %ld", key, v, min, max);
+}
+
+static bool get_ifname(struct loader *ld, size_t sec, const char *key, char *out)
+{
+	int line;
+	const char *v;
+
+	if (!required(ld, sec, key, &v, &line))
+		return false;
+	if (!ifname_valid(v)) {
+		error_at(ld, line, "`%s = %s`: not a valid interface name (1 to %d characters, no `/`, `:` or spaces)",
+			 key, v, IFNAME_MAX);
+		return false;
+	}
+	strcpy(out, v);
+	return true;
+}
+
+/* A host address with its prefix: not the network nor the broadcast address. */
+static bool get_host_prefix(struct loader *ld, size_t sec, const char *key, struct net4 *out)
+{
+	int line;
+	const char *v;
+	char buf[20];
+
+	if (!required(ld, sec, key, &v, &line))
+		return false;
+	if (parse_net4(v, out) < 0) {
+		error_at(ld, line, "`%s = %s`: expected an address with its prefix length, like 192.168.1.126/24",
+			 key, v);
+		return false;
+	}
+	if (out->len == 0 || out->len > 30) {
+		error_at(ld, line, "`%s = %s`: the prefix length must be 1 to 30", key, v);
+		return false;
+	}
+	if ((out->addr & ~net4_mask(out->len)) == 0 || out->addr == net4_broadcast(*out)) {
+		struct net4 net = { out->addr & net4_mask(out->len), out->len };
+
+		error_at(ld, line, "`%s = %s`: that is the %s address of %s, not a host address", key, v,
+			 (out->addr & ~net4_mask(out->len)) == 0 ? "network" : "broadcast", net4_str(net, buf));
+		return false;
+	}
+	return true;
+}
+
+static bool unicast(uint32_t a)
+{
+	return a != 0 && (a >> 24) != 127 && (a >> 28) != 14 && (a >> 28) != 15 && (a >> 24) != 0;
+}
+
+/* Split a comma-separated list in place; returns the count or -1 for an empty item. */
+static int split(char *s, char **items, int max)
+{
+	int n = 0;
+
+	for (char *tok = s;; ) {
+		char *comma = strchr(tok, ',');
+		char *b = tok, *e = comma ? comma : tok + strlen(tok);
+
+		trim(&b, &e);
+		if (b == e || n == max)
+			return -1;
+		*e = '\0';
+		items[n++] = b;
+		if (!comma)
+			break;
+		tok = comma + 1;
+	}
+	return n;
+}
+
+/* ---- sections ---------------------------------------------------------- */
+
+static void load_site(struct loader *ld, size_t sec, struct site *site, bool *wan_ok, bool *lan_ok)
+{
+	int line;
+	const char *v;
+
+	if (required(ld, sec, "name", &v, &line)) {
+		if (!valid_name(v))
+			error_at(ld, line, "`name = %s`: use letters, digits and `-`, at most %d", v, SITE_NAME_MAX);
+		else
+			strcpy(site->name, v);
+	}
+	get_ifname(ld, sec, "lan", site->lan);
+	get_ifname(ld, sec, "wan", site->wan);
+	if (site->lan[0] && !strcmp(site->lan, site->wan))
+		error_at(ld, (value(ld, sec, "wan", &line), line),
+			 "`wan` and `lan` are both `%s`; they must be two interfaces", site->wan);
+	*lan_ok = get_host_prefix(ld, sec, "lan_address", &site->lan_address);
+	*wan_ok = get_host_prefix(ld, sec, "wan_address", &site->wan_address);
+	if (*lan_ok && *wan_ok && net4_overlap(site->lan_address, site->wan_address)) {
+		value(ld, sec, "wan_address", &line);
+		error_at(ld, line, "the WAN subnet overlaps the LAN subnet");
+	}
+	v = value(ld, sec, "gateway", &line);
+	if (v) {
+		char buf[20];
+
+		if (parse_ip4(v, &site->gateway) < 0)
+			error_at(ld, line, "`gateway = %s`: expected an IPv4 address like 172.16.1.30", v);
+		else if (*wan_ok && (!net4_contains(site->wan_address, site->gateway) ||
+				     site->gateway == site->wan_address.addr ||
+				     site->gateway == net4_broadcast(site->wan_address) ||
+				     (site->gateway & ~net4_mask(site->wan_address.len)) == 0)) {
+			struct net4 net = { site->wan_address.addr & net4_mask(site->wan_address.len),
+					    site->wan_address.len };
+
+			error_at(ld, line, "`gateway = %s` is not a usable host of the WAN subnet %s", v,
+				 net4_str(net, buf));
+			site->gateway = 0;
+		}
+	}
+	get_bool(ld, sec, "manage_interfaces", false, &site->manage_interfaces);
+	get_bool(ld, sec, "forwarding", true, &site->forwarding);
+	get_bool(ld, sec, "mss_clamp", true, &site->mss_clamp);
+}
+
+static void load_peer(struct loader *ld, size_t sec, struct peer *p)
+{
+	const char *name = ld->secs[sec].name + 4;
+	const char *v;
+	char *items[MAX_NETWORKS + 1], *copy;
+	int line, n;
+	long num;
+
+	while (isspace((unsigned char)*name))
+		name++;
+	snprintf(p->name, sizeof(p->name), "%s", name);
+	p->line = ld->secs[sec].line;
+	p->endpoint_line = p->networks_line = p->line;
+	if (required(ld, sec, "endpoint", &v, &line)) {
+		p->endpoint_line = line;
+		if (parse_ip4(v, &p->endpoint) < 0)
+			error_at(ld, line, "`endpoint = %s`: expected the peer gateway's public IPv4 address", v);
+		else if (!unicast(p->endpoint) || p->endpoint == 0xffffffffu)
+			error_at(ld, line, "`endpoint = %s`: not a unicast address", v);
+	}
+	if (required(ld, sec, "networks", &v, &line)) {
+		p->networks_line = line;
+		copy = strdup(v);
+		n = copy ? split(copy, items, MAX_NETWORKS) : -1;
+		if (n < 0) {
+			error_at(ld, line, "`networks`: an empty item or more than %d networks", MAX_NETWORKS);
+		} else {
+			p->networks = xrealloc(NULL, (size_t)n * sizeof(*p->networks));
+			for (int i = 0; i < n; i++) {
+				struct net4 net;
+				char buf[20];
+
+				if (parse_net4(items[i], &net) < 0) {
+					error_at(ld, line, "`%s` in `networks`: expected a network like 192.168.2.0/24", items[i]);
+					continue;
+				}
+				if (net.addr & ~net4_mask(net.len)) {
+					struct net4 fixed = { net.addr & net4_mask(net.len), net.len };
+
+					error_at(ld, line, "`%s` in `networks` has host bits set; did you mean `%s`?",
+						 items[i], net4_str(fixed, buf));
+					continue;
+				}
+				if (net.len < 8) {
+					error_at(ld, line, "`%s` in `networks` is wider than a /8; that would route most of the internet into the tunnel",
+						 items[i]);
+					continue;
+				}
+				for (size_t j = 0; j < p->n_networks; j++)
+					if (net4_overlap(p->networks[j], net)) {
+						error_at(ld, line, "`%s` in `networks` overlaps `%s` listed before it",
+							 items[i], net4_str(p->networks[j], buf));
+						goto next;
+					}
+				p->networks[p->n_networks++] = net;
+next:;
+			}
+		}
+		free(copy);
+	}
+	get_bool(ld, sec, "masquerade", true, &p->masquerade);
+	v = value(ld, sec, "tunnel", &line);
+	if (v) {
+		if (!ifname_valid(v))
+			error_at(ld, line, "`tunnel = %s`: not a valid interface name (1 to %d characters, no `/`, `:` or spaces)",
+				 v, IFNAME_MAX);
+		else
+			strcpy(p->tunnel, v);
+	} else if (strlen(p->name) + 3 <= IFNAME_MAX) {
+		memcpy(p->tunnel, "gw-", 3);
+		memcpy(p->tunnel + 3, p->name, strlen(p->name) + 1);
+	} else if (p->name[0]) {
+		error_at(ld, p->line, "the tunnel name `gw-%s` derived from the peer's name is longer than %d characters; set `tunnel =`",
+			 p->name, IFNAME_MAX);
+	}
+	get_number(ld, sec, "ttl", 1, 255, 64, &num);
+	p->ttl = (int)num;
+	v = value(ld, sec, "mtu", &line);
+	p->mtu = 0;
+	if (v && strcasecmp(v, "auto")) {
+		if (!number(v, 576, 65515, &num))
+			error_at(ld, line, "`mtu = %s`: expected auto or a whole number from 576 to 65515", v);
+		else
+			p->mtu = (int)num;
+	}
+}
+
+static void load_relay(struct loader *ld, size_t sec, struct site *site)
+{
+	struct relay_conf *r = &site->relay;
+	char *items[RELAY_PORTS_MAX + 1], *copy;
+	const char *v;
+	int line, n;
+	long num;
+
+	r->enabled = true;
+	if (required(ld, sec, "ports", &v, &line)) {
+		copy = strdup(v);
+		n = copy ? split(copy, items, RELAY_PORTS_MAX) : -1;
+		if (n < 0)
+			error_at(ld, line, "`ports`: an empty item or more than %d ports", RELAY_PORTS_MAX);
+		for (int i = 0; i < n; i++) {
+			if (!number(items[i], 1, 65535, &num)) {
+				error_at(ld, line, "`%s` in `ports`: expected a UDP port from 1 to 65535", items[i]);
+				continue;
+			}
+			for (size_t j = 0; j < r->n_ports; j++)
+				if (r->ports[j] == num) {
+					error_at(ld, line, "port %ld is listed twice in `ports`", num);
+					goto next;
+				}
+			r->ports[r->n_ports++] = (uint16_t)num;
+next:;
+		}
+		free(copy);
+	}
+	get_number(ld, sec, "transport_port", 1, 65535, RELAY_DEFAULT_TRANSPORT, &num);
+	r->transport = (uint16_t)num;
+	for (size_t j = 0; j < r->n_ports; j++)
+		if (r->ports[j] == r->transport) {
+			value(ld, sec, "transport_port", &line);
+			error_at(ld, line, "port %u is both a relayed port and the relays' transport_port", r->transport);
+		}
+	get_number(ld, sec, "rate", 1, 1000000, RELAY_DEFAULT_RATE, &num);
+	r->rate = (unsigned)num;
+	get_number(ld, sec, "burst", 1, 1000000, RELAY_DEFAULT_BURST, &num);
+	r->burst = (unsigned)num;
+	get_bool(ld, sec, "preserve_source", true, &r->preserve_source);
+	v = value(ld, sec, "user", &line);
+	snprintf(r->user, sizeof(r->user), "%s", "nobody");
+	if (v) {
+		bool ok = *v && strlen(v) < sizeof(r->user);
+
+		for (const char *c = v; ok && *c; c++)
+			ok = isalnum((unsigned char)*c) || *c == '-' || *c == '_' || *c == '.';
+		if (!ok)
+			error_at(ld, line, "`user = %s`: not a valid user name", v);
+		else
+			strcpy(r->user, v);
+	}
+	/* peers: resolved once all peers are known */
+	for (size_t i = 0; i < site->n_peers; i++)
+		site->peers[i].relay = true;
+	v = value(ld, sec, "peers", &line);
+	if (v) {
+		char *names[MAX_PEERS];
+
+		for (size_t i = 0; i < site->n_peers; i++)
+			site->peers[i].relay = false;
+		copy = strdup(v);
+		n = copy ? split(copy, names, MAX_PEERS) : -1;
+		if (n < 0)
+			error_at(ld, line, "`peers`: an empty item in the list");
+		for (int i = 0; i < n; i++) {
+			bool found = false;
+
+			lower(names[i]);
+			for (size_t j = 0; j < site->n_peers; j++)
+				if (!strcmp(site->peers[j].name, names[i])) {
+					site->peers[j].relay = found = true;
+				}
+			if (!found)
+				error_at(ld, line, "`peers`: no section [peer %s] in this file", names[i]);
+		}
+		free(copy);
+	}
+}
+
+/* Relations between sections: overlaps, collisions, self-routing endpoints. */
+static void cross_check(struct loader *ld, struct site *s, bool lan_ok, bool wan_ok)
+{
+	char b1[20], b2[20];
+	struct net4 lan = s->lan_address;
+
+	for (size_t i = 0; i < s->n_peers; i++) {
+		struct peer *p = &s->peers[i];
+		int eline = p->endpoint_line, nline = p->networks_line;
+
+		if (p->endpoint) {
+			if (lan_ok && net4_contains(lan, p->endpoint))
+				error_at(ld, eline, "endpoint %s is inside the LAN %s; the peer gateway must be reached over the WAN",
+					 ip4_str(p->endpoint, b1), net4_str((struct net4){ lan.addr & net4_mask(lan.len), lan.len }, b2));
+			if (wan_ok && p->endpoint == s->wan_address.addr)
+				error_at(ld, eline, "endpoint %s is this gateway's own wan_address", ip4_str(p->endpoint, b1));
+			for (size_t j = 0; j < s->n_peers; j++)
+				for (size_t k = 0; k < s->peers[j].n_networks; k++)
+					if (net4_contains(s->peers[j].networks[k], p->endpoint))
+						error_at(ld, eline, "endpoint %s is inside the tunnelled network %s of peer %s; the tunnel would route into itself",
+							 ip4_str(p->endpoint, b1), net4_str(s->peers[j].networks[k], b2),
+							 s->peers[j].name);
+			for (size_t j = 0; j < i; j++)
+				if (s->peers[j].endpoint == p->endpoint)
+					error_at(ld, eline, "peers %s and %s have the same endpoint %s",
+						 s->peers[j].name, p->name, ip4_str(p->endpoint, b1));
+		}
+		for (size_t k = 0; k < p->n_networks; k++) {
+			struct net4 n = p->networks[k];
+
+			if (lan_ok && net4_overlap(n, lan))
+				error_at(ld, nline, "network %s overlaps the LAN (%s)", net4_str(n, b1),
+					 net4_str((struct net4){ lan.addr & net4_mask(lan.len), lan.len }, b2));
+			if (wan_ok && net4_overlap(n, s->wan_address))
+				error_at(ld, nline, "network %s overlaps the WAN subnet (%s)", net4_str(n, b1),
+					 net4_str((struct net4){ s->wan_address.addr & net4_mask(s->wan_address.len),
+								 s->wan_address.len }, b2));
+			for (size_t j = 0; j < i; j++)
+				for (size_t m = 0; m < s->peers[j].n_networks; m++)
+					if (net4_overlap(n, s->peers[j].networks[m]))
+						error_at(ld, nline, "network %s overlaps %s of peer %s", net4_str(n, b1),
+							 net4_str(s->peers[j].networks[m], b2), s->peers[j].name);
+		}
+		if (p->tunnel[0]) {
+			if (!strcmp(p->tunnel, s->lan) || !strcmp(p->tunnel, s->wan))
+				error_at(ld, p->line, "peer %s: tunnel name `%s` is the %s interface", p->name,
+					 p->tunnel, !strcmp(p->tunnel, s->lan) ? "LAN" : "WAN");
+			if (!strcmp(p->tunnel, "tunl0"))
+				error_at(ld, p->line, "peer %s: `tunl0` is the kernel's fallback device; choose another tunnel name",
+					 p->name);
+			for (size_t j = 0; j < i; j++)
+				if (!strcmp(s->peers[j].tunnel, p->tunnel))
+					error_at(ld, p->line, "peers %s and %s both use the tunnel name `%s`",
+						 s->peers[j].name, p->name, p->tunnel);
+		}
+	}
+}
+
+/* ---- loading ----------------------------------------------------------- */
+
+static int iniparser_errors_ignored(const char *fmt, ...)
+{
+	(void)fmt; /* our own scan reports the same problems with line numbers */
+	return 0;
+}
+
+static int read_file(const char *path, char **buf, size_t *len, FILE *err)
+{
+	struct stat st;
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	ssize_t n;
+
+	if (fd < 0) {
+		fprintf(err, "%s: error: cannot open: %s\n", path, strerror(errno));
+		return -1;
+	}
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		fprintf(err, "%s: error: %s\n", path,
+			S_ISDIR(st.st_mode) ? "is a directory; give the site file itself" : "not a regular file");
+		close(fd);
+		return -1;
+	}
+	if ((st.st_mode & S_IWOTH) || ((st.st_mode & S_IWGRP) && st.st_gid != 0) ||
+	    (st.st_uid != 0 && st.st_uid != geteuid())) {
+		fprintf(err, "%s: error: writable by others than root (mode %04o, owner %u, group %u); "
+			"it decides this gateway's routing: chown root and chmod 644 it\n",
+			path, (unsigned)(st.st_mode & 07777), (unsigned)st.st_uid, (unsigned)st.st_gid);
+		close(fd);
+		return -1;
+	}
+	if (st.st_size > MAX_FILE_SIZE) {
+		fprintf(err, "%s: error: too large (%lld bytes, at most %d)\n", path, (long long)st.st_size,
+			MAX_FILE_SIZE);
+		close(fd);
+		return -1;
+	}
+	*buf = xrealloc(NULL, (size_t)st.st_size + 1);
+	*len = 0;
+	while ((n = read(fd, *buf + *len, (size_t)st.st_size - *len)) > 0)
+		*len += (size_t)n;
+	if (n < 0) {
+		fprintf(err, "%s: error: cannot read: %s\n", path, strerror(errno));
+		free(*buf);
+		close(fd);
+		return -1;
+	}
+	(*buf)[*len] = '\0';
+	close(fd);
+	return 0;
+}
+
+int config_load(const char *path, struct site *site, FILE *err)
+{
+	struct loader ld = { .path = path };
+	char *buf;
+	size_t len, site_sec = 0, relay_sec = 0;
+	int n_site = 0;
+	bool lan_ok = false, wan_ok = false;
+
+	memset(site, 0, sizeof(*site));
+	snprintf(site->path, sizeof(site->path), "%s", path);
+	if (read_file(path, &buf, &len, err) < 0)
+		return -1;
+	scan(&ld, buf, len);
+	free(buf);
+
+	if (!ld.fatal) {
+		iniparser_set_error_callback(iniparser_errors_ignored);
+		ld.dict = iniparser_load(path);
+		if (!ld.dict) {
+			error_at(&ld, 1, "iniparser cannot load the file");
+			ld.fatal = true;
+		}
+	}
+	if (!ld.fatal) {
+		for (size_t i = 0; i < ld.n_secs; i++) {
+			if (ld.secs[i].kind == SEC_SITE && !n_site++)
+				site_sec = i;
+			if (ld.secs[i].kind == SEC_RELAY)
+				relay_sec = i + 1;
+			if (ld.secs[i].kind == SEC_PEER && valid_name(ld.secs[i].name + 4 + strspn(ld.secs[i].name + 4, " \t")))
+				site->n_peers++;
+		}
+		if (site->n_peers > MAX_PEERS) {
+			error_at(&ld, 1, "%zu peers; at most %d", site->n_peers, MAX_PEERS);
+			site->n_peers = 0;
+		}
+		site->peers = xrealloc(NULL, site->n_peers * sizeof(*site->peers));
+		memset(site->peers, 0, site->n_peers * sizeof(*site->peers));
+		site->n_peers = 0;
+		if (n_site == 0)
+			error_at(&ld, 1, "no [site] section: the file must start by describing this gateway");
+		else
+			load_site(&ld, site_sec, site, &wan_ok, &lan_ok);
+		for (size_t i = 0; i < ld.n_secs; i++) {
+			const char *nm = ld.secs[i].name + 4 + strspn(ld.secs[i].name + 4, " \t");
+
+			if (ld.secs[i].kind != SEC_PEER || !valid_name(nm))
+				continue;
+			for (size_t j = 0; j < site->n_peers; j++)
+				if (!strcmp(site->peers[j].name, nm))
+					goto dup; /* duplicate section, already reported */
+			load_peer(&ld, i, &site->peers[site->n_peers++]);
+dup:;
+		}
+		if (n_site && site->n_peers == 0)
+			error_at(&ld, ld.secs[site_sec].line, "no [peer NAME] section: a gateway needs at least one peer");
+		if (relay_sec)
+			load_relay(&ld, relay_sec - 1, site);
+		cross_check(&ld, site, lan_ok, wan_ok);
+	}
+	if (ld.dict)
+		iniparser_freedict(ld.dict);
+	if (ld.n_diags)
+		qsort(ld.diags, ld.n_diags, sizeof(*ld.diags), diag_cmp);
+	for (size_t i = 0; i < ld.n_diags; i++) {
+		fprintf(err, "%s:%d: error: %s\n", path, ld.diags[i].line, ld.diags[i].text);
+		free(ld.diags[i].text);
+	}
+	free(ld.diags);
+	free(ld.secs);
+	free(ld.ents);
+	if (ld.n_diags) {
+		config_free(site);
+		return -1;
+	}
+	return 0;
+}
+
+void config_free(struct site *site)
+{
+	for (size_t i = 0; i < site->n_peers; i++)
+		free(site->peers[i].networks);
+	free(site->peers);
+	site->peers = NULL;
+	site->n_peers = 0;
+}

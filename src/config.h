@@ -1,0 +1,87 @@
+/* config.h - the site file: what it holds once loaded and validated. */
+#ifndef GATEWAYCTL_CONFIG_H
+#define GATEWAYCTL_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#define SITE_NAME_MAX 32
+#define IFNAME_MAX 15 /* IFNAMSIZ - 1 */
+#define MAX_LINE 1000 /* iniparser 4.1 fails on lines of 1024 and more */
+
+/* An IPv4 address or network; addresses are kept in host byte order. */
+struct net4 {
+	uint32_t addr;
+	uint8_t len;
+};
+
+struct peer {
+	char name[SITE_NAME_MAX + 1];
+	int line;		/* line of the [peer NAME] header */
+	int endpoint_line, networks_line;
+	uint32_t endpoint;	/* public address of the peer gateway */
+	struct net4 *networks;	/* private networks behind it */
+	size_t n_networks;
+	bool masquerade;
+	char tunnel[IFNAME_MAX + 1];
+	int ttl;		/* 1..255 */
+	int mtu;		/* 0 = auto: the WAN link's MTU - 20 */
+	bool relay;		/* named by [relay] peers (or all peers) */
+};
+
+#define RELAY_PORTS_MAX 64
+#define RELAY_DEFAULT_TRANSPORT 6798
+#define RELAY_DEFAULT_RATE 1000	/* datagrams per second per port */
+#define RELAY_DEFAULT_BURST 200
+
+struct relay_conf {
+	bool enabled;		/* a [relay] section exists */
+	uint16_t ports[RELAY_PORTS_MAX];
+	size_t n_ports;
+	uint16_t transport;	/* UDP port the relays talk to each other on */
+	unsigned rate;		/* token bucket: datagrams per second per port */
+	unsigned burst;
+	bool preserve_source;
+	char user[33];		/* unprivileged user the daemon runs as */
+};
+
+struct site {
+	char path[4096];
+	char name[SITE_NAME_MAX + 1];
+	char lan[IFNAME_MAX + 1];
+	struct net4 lan_address;	/* host address + prefix length */
+	char wan[IFNAME_MAX + 1];
+	struct net4 wan_address;
+	uint32_t gateway;		/* 0 = none */
+	bool manage_interfaces;
+	bool forwarding;
+	bool mss_clamp;
+	struct peer *peers;
+	size_t n_peers;
+	struct relay_conf relay;
+};
+
+/*
+ * Load and validate FILE. Every error is printed to ERR as
+ * "FILE:LINE: error: ..." (all of them, not only the first). Returns 0 and
+ * fills *SITE when the file is valid, -1 otherwise (SITE then holds nothing
+ * that needs freeing).
+ */
+int config_load(const char *path, struct site *site, FILE *err);
+void config_free(struct site *site);
+
+/* Helpers shared with the rest of the program. */
+uint32_t net4_mask(uint8_t len);
+uint32_t net4_broadcast(struct net4 n);
+bool net4_contains(struct net4 n, uint32_t addr);
+bool net4_overlap(struct net4 a, struct net4 b);
+/* "a.b.c.d" into DST (at least 16 bytes); "a.b.c.d/len" into at least 20. */
+const char *ip4_str(uint32_t addr, char *dst);
+const char *net4_str(struct net4 n, char *dst);
+int parse_ip4(const char *s, uint32_t *addr);
+int parse_net4(const char *s, struct net4 *n);
+bool ifname_valid(const char *s);
+
+#endif

@@ -1,0 +1,80 @@
+/* main.c - command line entry: a small dispatch table */
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "gatewayctl.h"
+
+const char *prog = "gatewayctl";
+
+static const struct {
+	const char *name;
+	int (*main)(int argc, char **argv);
+	const char *summary;
+} commands[] = {
+	{ "check", check_main, "validate site files; silent when they are valid" },
+	{ "plan", plan_main, "print the kernel changes `up` would make, as ip/nft commands" },
+	{ "up", up_main, "make the kernel match a site file, all or nothing" },
+	{ "down", down_main, "remove everything gatewayctl created for a site" },
+	{ "status", status_main, "health, drift from the file, counters" },
+	{ "relay", relay_main, "the UDP broadcast relay (started by up)" },
+};
+
+static void help(FILE *out)
+{
+	fprintf(out, "Usage: %s COMMAND [ARGS...]\n\n"
+		"Site-to-site IPIP gateway from one INI file per site (gatewayctl.ini(5)).\n\n"
+		"Commands:\n", prog);
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		fprintf(out, "  %-8s %s\n", commands[i].name, commands[i].summary);
+	fprintf(out, "  %-8s %s\n", "help", "this text; `COMMAND --help` for one command");
+	fprintf(out, "\nOptions: --help, --version\n"
+		"Exit status: 0 success or healthy, 1 failed or unhealthy, 2 bad usage or invalid\n"
+		"configuration (nothing changed). See gatewayctl(8).\n");
+}
+
+int is_help(const char *arg)
+{
+	return !strcmp(arg, "-h") || !strcmp(arg, "--help");
+}
+
+int usage_error(const char *cmd, const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "%s %s: ", prog, cmd);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "\nTry `%s %s --help`.\n", prog, cmd);
+	return EXIT_USAGE;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 2) {
+		help(stderr);
+		return EXIT_USAGE;
+	}
+	if (is_help(argv[1]) || !strcmp(argv[1], "help")) {
+		if (argc > 2 && strcmp(argv[1], "help") == 0) {
+			char *sub[] = { argv[2], "--help", NULL };
+
+			for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+				if (!strcmp(commands[i].name, argv[2]))
+					return commands[i].main(2, sub);
+		}
+		help(stdout);
+		return EXIT_OK;
+	}
+	if (!strcmp(argv[1], "--version") || !strcmp(argv[1], "version")) {
+		printf("gatewayctl %s\n", GATEWAYCTL_VERSION);
+		return EXIT_OK;
+	}
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		if (!strcmp(commands[i].name, argv[1]))
+			return commands[i].main(argc - 1, argv + 1);
+	fprintf(stderr, "%s: unknown command `%s`\n", prog, argv[1]);
+	help(stderr);
+	return EXIT_USAGE;
+}

@@ -1,0 +1,573 @@
+/* model.c - the steps from the kernel as it is to what the site file asks */
+#define _GNU_SOURCE
+#include "model.h"
+
+#include <errno.h>
+#include <linux/if.h>
+#include <linux/ip.h>
+#include <linux/rtnetlink.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void *xcalloc(size_t n, size_t size)
+{
+	void *p = calloc(n ? n : 1, size);
+
+	if (!p) {
+		fprintf(stderr, "gatewayctl: out of memory\n");
+		exit(1);
+	}
+	return p;
+}
+
+__attribute__((format(printf, 3, 4)))
+static struct step *add_step(struct plan *plan, enum step_kind kind, const char *fmt, ...)
+{
+	struct step *st;
+	va_list ap;
+
+	if (plan->n == plan->cap) {
+		plan->cap = plan->cap ? plan->cap * 2 : 16;
+		plan->steps = realloc(plan->steps, plan->cap * sizeof(*plan->steps));
+		if (!plan->steps) {
+			fprintf(stderr, "gatewayctl: out of memory\n");
+			exit(1);
+		}
+	}
+	st = &plan->steps[plan->n++];
+	memset(st, 0, sizeof(*st));
+	st->kind = kind;
+	va_start(ap, fmt);
+	vsnprintf(st->text, sizeof(st->text), fmt, ap);
+	va_end(ap);
+	return st;
+}
+
+__attribute__((format(printf, 2, 3)))
+static void why(struct step *st, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(st->why, sizeof(st->why), fmt, ap);
+	va_end(ap);
+}
+
+void model_alias(const struct site *s, const struct peer *p, char *out, size_t len)
+{
+	snprintf(out, len, RTNL_ALIAS_PREFIX "%s/%s", s->name, p->name);
+}
+
+static int link_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct link_info *)a)->name, ((const struct link_info *)b)->name);
+}
+
+const struct link_info *live_link(const struct live *live, const char *name)
+{
+	struct link_info key;
+
+	if (!live)
+		return NULL;
+	snprintf(key.name, sizeof(key.name), "%s", name);
+	return bsearch(&key, live->links, live->n_links, sizeof(key), link_cmp);
+}
+
+static const struct link_info *live_link_index(const struct live *live, int ifindex)
+{
+	for (size_t i = 0; i < live->n_links; i++)
+		if (live->links[i].ifindex == ifindex)
+			return &live->links[i];
+	return NULL;
+}
+
+static int route_cmp(const void *a, const void *b)
+{
+	const struct route_info *x = a, *y = b;
+
+	if (x->dst != y->dst)
+		return x->dst < y->dst ? -1 : 1;
+	return (int)x->dst_len - (int)y->dst_len;
+}
+
+/* Every route to exactly DST/LEN (there may be several: other metrics, tables) */
+static const struct route_info *live_routes(const struct live *live, uint32_t dst, uint8_t len,
+					    size_t *count)
+{
+	struct route_info key = { .dst = dst, .dst_len = len };
+	const struct route_info *r;
+
+	*count = 0;
+	if (!live)
+		return NULL;
+	r = bsearch(&key, live->routes, live->n_routes, sizeof(key), route_cmp);
+	if (!r)
+		return NULL;
+	while (r > live->routes && route_cmp(r - 1, &key) == 0)
+		r--;
+	while (r + *count < live->routes + live->n_routes && route_cmp(r + *count, &key) == 0)
+		(*count)++;
+	return r;
+}
+
+unsigned model_tunnel_mtu(const struct site *s, const struct peer *p, const struct live *live)
+{
+	const struct link_info *wan = live_link(live, s->wan);
+
+	if (p->mtu)
+		return (unsigned)p->mtu;
+	return (wan && wan->mtu > 20 ? wan->mtu : 1500) - 20;
+}
+
+static void plan_init_spec(struct plan *plan, const struct site *s)
+{
+	size_t n_masq = 0;
+
+	for (size_t i = 0; i < s->n_peers; i++)
+		if (s->peers[i].masquerade)
+			n_masq += s->peers[i].n_networks;
+	plan->masq = xcalloc(n_masq, sizeof(*plan->masq));
+	plan->tunnels = xcalloc(s->n_peers, sizeof(*plan->tunnels));
+	plan->endpoints = xcalloc(s->n_peers, sizeof(*plan->endpoints));
+	n_masq = 0;
+	for (size_t i = 0; i < s->n_peers; i++) {
+		const struct peer *p = &s->peers[i];
+
+		for (size_t k = 0; p->masquerade && k < p->n_networks; k++) {
+			plan->masq[n_masq].addr = p->networks[k].addr;
+			plan->masq[n_masq++].len = p->networks[k].len;
+		}
+		snprintf(plan->tunnels[i], sizeof(plan->tunnels[i]), "%s", p->tunnel);
+		plan->endpoints[i] = p->endpoint;
+	}
+	plan->nft = (struct nft_spec){
+		.site = s->name,
+		.lan = s->lan,
+		.lan_addr = s->lan_address.addr,
+		.masq = plan->masq,
+		.n_masq = n_masq,
+		.tunnels = (const char (*)[16])plan->tunnels,
+		.n_tunnels = s->n_peers,
+		.endpoints = plan->endpoints,
+		.n_endpoints = s->n_peers,
+		.wan_addr = s->wan_address.addr,
+		.mss_clamp = s->mss_clamp,
+	};
+}
+
+void plan_free(struct plan *plan)
+{
+	free(plan->steps);
+	free(plan->masq);
+	free(plan->tunnels);
+	free(plan->endpoints);
+	memset(plan, 0, sizeof(*plan));
+}
+
+static bool has_addr(const struct live *live, int ifindex, struct net4 a)
+{
+	for (size_t i = 0; i < live->n_addrs; i++)
+		if (live->addrs[i].ifindex == ifindex && live->addrs[i].local == a.addr &&
+		    live->addrs[i].prefixlen == a.len)
+			return true;
+	return false;
+}
+
+static void plan_interface(struct plan *plan, const struct site *s, const struct live *live,
+			   const char *ifname, struct net4 a)
+{
+	const struct link_info *l = live_link(live, ifname);
+	char ip[16], brd[16];
+	struct step *st;
+
+	if (!live || !l || !has_addr(live, l->ifindex, a)) {
+		st = add_step(plan, STEP_ADDR_ADD, "ip address add %s/%u broadcast %s dev %s",
+			      ip4_str(a.addr, ip), a.len, ip4_str(net4_broadcast(a), brd), ifname);
+		snprintf(st->ifname, sizeof(st->ifname), "%s", ifname);
+		st->ifindex = l ? l->ifindex : 0;
+		st->addr = a.addr;
+		st->plen = a.len;
+		st->brd = net4_broadcast(a);
+		if (live)
+			why(st, "%s lacks %s/%u", ifname, ip, a.len);
+	}
+	if (!live || !l || !(l->flags & IFF_UP)) {
+		st = add_step(plan, STEP_LINK_UP, "ip link set %s up", ifname);
+		snprintf(st->ifname, sizeof(st->ifname), "%s", ifname);
+		st->ifindex = l ? l->ifindex : 0;
+		if (live)
+			why(st, "%s is down", ifname);
+	}
+	(void)s;
+}
+
+static void plan_default_route(struct plan *plan, const struct site *s, const struct live *live)
+{
+	size_t n;
+	const struct route_info *r = live_routes(live, 0, 0, &n);
+	char gw[16];
+	struct step *st;
+
+	for (size_t i = 0; i < n; i++)
+		if (r[i].table == RT_TABLE_MAIN && r[i].gateway == s->gateway)
+			return; /* there, whoever made it */
+	st = add_step(plan, STEP_ROUTE_ADD, "ip route add default via %s dev %s proto %d",
+		      ip4_str(s->gateway, gw), s->wan, RTPROT_GATEWAYCTL);
+	snprintf(st->ifname, sizeof(st->ifname), "%s", s->wan);
+	st->route = (struct route_info){ .gateway = s->gateway, .protocol = RTPROT_GATEWAYCTL,
+					 .table = RT_TABLE_MAIN, .scope = RT_SCOPE_UNIVERSE,
+					 .type = RTN_UNICAST };
+	if (live)
+		why(st, n ? "the default route goes elsewhere" : "no default route");
+}
+
+static void tunnel_text(char *buf, size_t len, const char *verb, const struct site *s,
+			const struct peer *p, unsigned mtu)
+{
+	char local[16], remote[16], alias[128];
+
+	model_alias(s, p, alias, sizeof(alias));
+	snprintf(buf, len, "ip link %s %s%s mtu %u alias %s up type ipip local %s remote %s ttl %d pmtudisc",
+		 verb, !strcmp(verb, "add") ? "name " : "", p->tunnel, mtu, alias,
+		 ip4_str(s->wan_address.addr, local), ip4_str(p->endpoint, remote), p->ttl);
+}
+
+/* Why an existing tunnel of ours differs from what the file asks, "" if not. */
+static void tunnel_drift(const struct site *s, const struct peer *p, const struct link_info *l,
+			 unsigned mtu, char *out, size_t len)
+{
+	char a[16], b[16];
+
+	out[0] = '\0';
+	if (strcmp(l->kind, "ipip"))
+		snprintf(out, len, "%s is of kind `%s`, not ipip", l->name, l->kind);
+	else if (l->local != s->wan_address.addr)
+		snprintf(out, len, "local is %s, not %s", ip4_str(l->local, a), ip4_str(s->wan_address.addr, b));
+	else if (l->remote != p->endpoint)
+		snprintf(out, len, "remote is %s, not %s", ip4_str(l->remote, a), ip4_str(p->endpoint, b));
+	else if (l->ttl != p->ttl)
+		snprintf(out, len, "ttl is %u, not %d", l->ttl, p->ttl);
+	else if (!l->pmtudisc)
+		snprintf(out, len, "path MTU discovery is off");
+	else if (l->mtu != mtu)
+		snprintf(out, len, "mtu is %u, not %u", l->mtu, mtu);
+	else if (!(l->flags & IFF_UP))
+		snprintf(out, len, "%s is down", l->name);
+}
+
+static bool is_tunnel_of(const struct site *s, const struct link_info *l, const char **peer)
+{
+	size_t pre = strlen(RTNL_ALIAS_PREFIX), n = strlen(s->name);
+
+	if (strncmp(l->alias, RTNL_ALIAS_PREFIX, pre) || strncmp(l->alias + pre, s->name, n) ||
+	    l->alias[pre + n] != '/')
+		return false;
+	if (peer)
+		*peer = l->alias + pre + n + 1;
+	return true;
+}
+
+static const struct peer *find_peer(const struct site *s, const char *name)
+{
+	for (size_t i = 0; i < s->n_peers; i++)
+		if (!strcmp(s->peers[i].name, name))
+			return &s->peers[i];
+	return NULL;
+}
+
+static void plan_tunnels(struct plan *plan, const struct site *s, const struct live *live)
+{
+	char text[400], drift[160];
+
+	/* tunnels of ours that the file no longer names go first: a new peer may reuse the name */
+	for (size_t i = 0; live && i < live->n_links; i++) {
+		const struct link_info *l = &live->links[i];
+		const char *peer;
+		struct step *st;
+
+		if (!is_tunnel_of(s, l, &peer) || find_peer(s, peer))
+			continue;
+		st = add_step(plan, STEP_TUNNEL_DEL, "ip link delete %s", l->name);
+		why(st, "peer %s is no longer in the file", peer);
+		snprintf(st->ifname, sizeof(st->ifname), "%s", l->name);
+		st->ifindex = l->ifindex;
+		st->old = *l;
+	}
+	for (size_t i = 0; i < s->n_peers; i++) {
+		const struct peer *p = &s->peers[i];
+		const struct link_info *l = live_link(live, p->tunnel);
+		unsigned mtu = model_tunnel_mtu(s, p, live);
+		struct step *st;
+
+		if (l && l->alias[0] && is_tunnel_of(s, l, NULL))
+			tunnel_drift(s, p, l, mtu, drift, sizeof(drift));
+		if (!l) {
+			tunnel_text(text, sizeof(text), "add", s, p, mtu);
+			st = add_step(plan, STEP_TUNNEL_ADD, "%s", text);
+			if (live)
+				why(st, "tunnel %s is missing", p->tunnel);
+		} else if (!is_tunnel_of(s, l, NULL)) {
+			continue; /* somebody else's link: preflight refuses */
+		} else if (!strcmp(l->kind, "ipip") && drift[0]) {
+			tunnel_text(text, sizeof(text), "set", s, p, mtu);
+			st = add_step(plan, STEP_TUNNEL_CHANGE, "%s", text);
+			why(st, "%s", drift);
+			st->old = *l;
+		} else if (drift[0]) {
+			st = add_step(plan, STEP_TUNNEL_DEL, "ip link delete %s", l->name);
+			why(st, "%s", drift);
+			st->old = *l;
+			st->ifindex = l->ifindex;
+			snprintf(st->ifname, sizeof(st->ifname), "%s", p->tunnel);
+			st->peer = p;
+			tunnel_text(text, sizeof(text), "add", s, p, mtu);
+			st = add_step(plan, STEP_TUNNEL_ADD, "%s", text);
+			l = NULL;
+		} else {
+			continue;
+		}
+		st->peer = p;
+		st->value = mtu;
+		st->ifindex = l ? l->ifindex : 0;
+		snprintf(st->ifname, sizeof(st->ifname), "%s", p->tunnel);
+	}
+}
+
+/* A strict rp_filter (1) on a tunnel drops decapsulated packets whose reverse
+ * route is elsewhere; gatewayctl makes it loose (2) on its own tunnels. */
+static void plan_rp_filter(struct plan *plan, const struct site *s, const struct live *live)
+{
+	if (!live)
+		return;
+	for (size_t i = 0; i < s->n_peers; i++) {
+		const struct peer *p = &s->peers[i];
+		const struct link_info *l = live_link(live, p->tunnel);
+		uint32_t dev = l ? live->peer_rp_filter[i] : live->rp_filter_default;
+		uint32_t eff = dev > live->rp_filter_all ? dev : live->rp_filter_all;
+		struct step *st;
+
+		if (eff != 1 || (l && !is_tunnel_of(s, l, NULL)))
+			continue;
+		st = add_step(plan, STEP_RP_FILTER, "sysctl -w net.ipv4.conf.%s.rp_filter=2", p->tunnel);
+		why(st, "strict rp_filter would drop decapsulated packets whose reverse route is not %s",
+		    p->tunnel);
+		st->peer = p;
+		st->value = 2;
+		st->ifindex = l ? l->ifindex : 0;
+		st->old_value = dev;
+		snprintf(st->ifname, sizeof(st->ifname), "%s", p->tunnel);
+	}
+}
+
+static void route_del_text(struct step *st, const struct route_info *r, const struct live *live)
+{
+	const struct link_info *l = live_link_index(live, r->oif);
+	char dst[20], gw[16];
+
+	snprintf(st->text, sizeof(st->text), "ip route del %s%s%s%s%s proto %u",
+		 net4_str((struct net4){ r->dst, r->dst_len }, dst),
+		 r->gateway ? " via " : "", r->gateway ? ip4_str(r->gateway, gw) : "",
+		 l ? " dev " : "", l ? l->name : "", r->protocol);
+	st->route = *r;
+	st->ifindex = r->oif;
+	if (l)
+		snprintf(st->ifname, sizeof(st->ifname), "%s", l->name);
+}
+
+static bool wanted_route(const struct site *s, const struct route_info *r, const char *tunnel)
+{
+	for (size_t i = 0; i < s->n_peers; i++) {
+		if (strcmp(s->peers[i].tunnel, tunnel))
+			continue;
+		for (size_t k = 0; k < s->peers[i].n_networks; k++)
+			if (s->peers[i].networks[k].addr == r->dst && s->peers[i].networks[k].len == r->dst_len)
+				return r->prefsrc == s->lan_address.addr && r->gateway == 0;
+	}
+	return false;
+}
+
+static void plan_routes(struct plan *plan, const struct site *s, const struct live *live)
+{
+	char dst[20], src[16];
+
+	/* bogus host routes: a peer's endpoint routed into a tunnel loops */
+	for (size_t i = 0; live && i < s->n_peers; i++) {
+		size_t n;
+		const struct route_info *r = live_routes(live, s->peers[i].endpoint, 32, &n);
+
+		for (size_t k = 0; k < n; k++) {
+			const struct link_info *l = live_link_index(live, r[k].oif);
+			struct step *st;
+
+			if (!l || strcmp(l->kind, "ipip"))
+				continue;
+			st = add_step(plan, STEP_ROUTE_DEL, "%s", "");
+			route_del_text(st, &r[k], live);
+			why(st, "bogus host route: peer %s's endpoint is routed into %s, where its own packets would loop",
+			    s->peers[i].name, l->name);
+			st->peer = &s->peers[i];
+		}
+	}
+	/* our routes that the file no longer asks for (or asks for differently) */
+	for (size_t i = 0; live && i < live->n_routes; i++) {
+		const struct route_info *r = &live->routes[i];
+		const struct link_info *l;
+		const char *peer;
+		struct step *st;
+
+		if (r->protocol != RTPROT_GATEWAYCTL || !(l = live_link_index(live, r->oif)) ||
+		    !is_tunnel_of(s, l, &peer) || !find_peer(s, peer) || wanted_route(s, r, l->name))
+			continue;
+		st = add_step(plan, STEP_ROUTE_DEL, "%s", "");
+		route_del_text(st, r, live);
+		why(st, "route %s is not in the file (or not as it is)",
+		    net4_str((struct net4){ r->dst, r->dst_len }, dst));
+	}
+	for (size_t i = 0; i < s->n_peers; i++) {
+		const struct peer *p = &s->peers[i];
+		const struct link_info *l = live_link(live, p->tunnel);
+
+		for (size_t k = 0; k < p->n_networks; k++) {
+			struct net4 net = p->networks[k];
+			struct route_info want = {
+				.dst = net.addr, .dst_len = net.len, .protocol = RTPROT_GATEWAYCTL,
+				.scope = RT_SCOPE_LINK, .type = RTN_UNICAST, .table = RT_TABLE_MAIN,
+				.prefsrc = s->lan_address.addr,
+			};
+			size_t n;
+			const struct route_info *r = live_routes(live, net.addr, net.len, &n);
+			bool ok = false;
+			struct step *st;
+
+			for (size_t j = 0; j < n; j++)
+				if (l && r[j].oif == l->ifindex && r[j].protocol == RTPROT_GATEWAYCTL &&
+				    wanted_route(s, &r[j], l->name))
+					ok = true;
+			if (ok)
+				continue;
+			st = add_step(plan, STEP_ROUTE_ADD,
+				      "ip route add %s dev %s proto %d scope link src %s",
+				      net4_str(net, dst), p->tunnel, RTPROT_GATEWAYCTL,
+				      ip4_str(s->lan_address.addr, src));
+			st->route = want;
+			st->peer = p;
+			snprintf(st->ifname, sizeof(st->ifname), "%s", p->tunnel);
+			if (live)
+				why(st, "route %s via %s is missing", dst, p->tunnel);
+		}
+	}
+}
+
+void plan_build(struct plan *plan, const struct site *s, const struct live *live)
+{
+	struct step *st;
+
+	if (!plan->nft.site)
+		plan_init_spec(plan, s);
+	if (s->manage_interfaces) {
+		plan_interface(plan, s, live, s->lan, s->lan_address);
+		plan_interface(plan, s, live, s->wan, s->wan_address);
+	}
+	if (s->forwarding && (!live || live->ip_forward != 1)) {
+		st = add_step(plan, STEP_FORWARDING, "sysctl -w net.ipv4.ip_forward=1");
+		st->value = 1;
+		if (live)
+			why(st, "IPv4 forwarding is off");
+	}
+	if (s->manage_interfaces && s->gateway)
+		plan_default_route(plan, s, live);
+	plan_tunnels(plan, s, live);
+	plan_rp_filter(plan, s, live);
+	plan_routes(plan, s, live);
+	if (!live || live->nft_match != 1) {
+		char *text = NULL;
+		size_t len = 0;
+		FILE *f = open_memstream(&text, &len);
+
+		if (f) {
+			nft_spec_print(&plan->nft, f);
+			fclose(f);
+		}
+		st = add_step(plan, STEP_NFT_REPLACE, "%s", text ? text : "");
+		free(text);
+		if (live)
+			why(st, live->nft_present ? "table " NFT_TABLE_PREFIX "%s differs from the file"
+						  : "table " NFT_TABLE_PREFIX "%s is missing", s->name);
+	}
+}
+
+void plan_print(const struct plan *plan, FILE *out)
+{
+	for (size_t i = 0; i < plan->n; i++) {
+		const struct step *st = &plan->steps[i];
+		size_t len = strlen(st->text);
+
+		if (st->why[0])
+			fprintf(out, "# %s\n", st->why);
+		fprintf(out, "%s%s", st->text, len && st->text[len - 1] == '\n' ? "" : "\n");
+	}
+}
+
+/* ---- reading the kernel ------------------------------------------------ */
+
+void live_free(struct live *live)
+{
+	free(live->links);
+	free(live->addrs);
+	free(live->routes);
+	free(live->peer_rp_filter);
+	memset(live, 0, sizeof(*live));
+}
+
+int live_read(struct nl *rt, struct nl *nf, const struct site *s, struct plan *plan,
+	      struct live *live, FILE *err)
+{
+	int r;
+
+	memset(live, 0, sizeof(*live));
+	if (!plan->nft.site)
+		plan_init_spec(plan, s);
+	if ((r = rtnl_links(rt, &live->links, &live->n_links)) < 0 ||
+	    (r = rtnl_addrs(rt, 0, &live->addrs, &live->n_addrs)) < 0 ||
+	    (r = rtnl_routes(rt, &live->routes, &live->n_routes)) < 0) {
+		fprintf(err, "gatewayctl: reading links, addresses and routes: %s\n", nl_strerror(rt));
+		live_free(live);
+		return r;
+	}
+	qsort(live->links, live->n_links, sizeof(*live->links), link_cmp);
+	qsort(live->routes, live->n_routes, sizeof(*live->routes), route_cmp);
+	if (sysctl_read_u32("/proc/sys/net/ipv4/ip_forward", &live->ip_forward) < 0)
+		live->ip_forward = 0;
+	if (sysctl_read_u32("/proc/sys/net/ipv4/conf/all/rp_filter", &live->rp_filter_all) < 0)
+		live->rp_filter_all = 0;
+	if (sysctl_read_u32("/proc/sys/net/ipv4/conf/default/rp_filter", &live->rp_filter_default) < 0)
+		live->rp_filter_default = 0;
+	live->peer_rp_filter = xcalloc(s->n_peers, sizeof(*live->peer_rp_filter));
+	for (size_t i = 0; i < s->n_peers; i++) {
+		const struct link_info *l = live_link(live, s->peers[i].tunnel);
+
+		if (l && rtnl_inet_conf(rt, l->ifindex, IPV4_DEVCONF_RP_FILTER,
+					&live->peer_rp_filter[i]) < 0)
+			live->peer_rp_filter[i] = 0;
+	}
+	if (nf) {
+		struct nft_state st;
+
+		r = nft_table_read(nf, s->name, &st);
+		if (r < 0) {
+			fprintf(err, "gatewayctl: reading nftables: %s\n", nl_strerror(nf));
+			live_free(live);
+			return r;
+		}
+		live->nft_present = st.present;
+		r = st.present ? nft_table_matches(nf, &plan->nft) : 0;
+		if (r < 0) {
+			fprintf(err, "gatewayctl: reading nftables: %s\n", nl_strerror(nf));
+			live_free(live);
+			return r;
+		}
+		live->nft_match = r;
+	}
+	return 0;
+}

@@ -1,0 +1,82 @@
+/* model.h - what a site file asks of the kernel, compared with what it has:
+ * the list of steps that `plan` prints and `up` applies. */
+#ifndef GATEWAYCTL_MODEL_H
+#define GATEWAYCTL_MODEL_H
+
+#include "config.h"
+#include "nft.h"
+#include "rtnl.h"
+
+/* The kernel as it is, as far as a site is concerned. */
+struct live {
+	struct link_info *links;
+	size_t n_links;
+	struct addr_info *addrs;
+	size_t n_addrs;
+	struct route_info *routes;
+	size_t n_routes;
+	uint32_t ip_forward;
+	uint32_t rp_filter_all, rp_filter_default;
+	uint32_t *peer_rp_filter;	/* per peer: its tunnel's own rp_filter (0 if absent) */
+	int nft_match;		/* 1 table equals the wanted one, 0 differs or absent */
+	bool nft_present;
+};
+
+enum step_kind {
+	STEP_ADDR_ADD,		/* manage_interfaces: LAN/WAN address */
+	STEP_LINK_UP,		/* manage_interfaces: LAN/WAN link up */
+	STEP_FORWARDING,	/* net.ipv4.ip_forward = 1 */
+	STEP_TUNNEL_DEL,	/* a tunnel of ours that the file no longer names */
+	STEP_TUNNEL_ADD,
+	STEP_TUNNEL_CHANGE,	/* exists, but local/remote/ttl/pmtudisc/mtu/up differ */
+	STEP_RP_FILTER,		/* loosen a strict rp_filter on a tunnel */
+	STEP_ROUTE_DEL,		/* a stale route of ours, or a bogus host route */
+	STEP_ROUTE_ADD,		/* to a peer network, or the default route */
+	STEP_NFT_REPLACE,
+	STEP_NFT_DELETE,
+	STEP_RELAY_START,
+	STEP_RELAY_STOP,
+};
+
+struct step {
+	enum step_kind kind;
+	char text[400];		/* the equivalent ip/nft/sysctl command */
+	char why[200];		/* for drift: what is wrong now; "" when creating from nothing */
+	const struct peer *peer;	/* NULL for site-wide steps */
+	char ifname[IFNAME_MAX + 1];
+	int ifindex;		/* 0 when the link does not exist yet */
+	struct route_info route;
+	uint32_t addr, brd;
+	uint8_t plen;
+	uint32_t value, old_value;
+	struct link_info old;	/* STEP_TUNNEL_CHANGE/DEL: the link as it was, for rollback */
+	bool done;		/* applied (for rollback) */
+};
+
+struct plan {
+	struct step *steps;
+	size_t n, cap;
+	struct nft_spec nft;	/* the wanted table, built from the site */
+	struct nft_net *masq;
+	char (*tunnels)[16];
+	uint32_t *endpoints;
+};
+
+/* The MTU a peer's tunnel gets: the configured one, or WAN MTU - 20. */
+unsigned model_tunnel_mtu(const struct site *s, const struct peer *p, const struct live *live);
+/* The alias that marks a tunnel as ours. */
+void model_alias(const struct site *s, const struct peer *p, char *out, size_t len);
+
+/* Build the steps that take LIVE (NULL: a kernel with nothing of ours) to
+ * what SITE asks for. */
+void plan_build(struct plan *plan, const struct site *site, const struct live *live);
+void plan_free(struct plan *plan);
+void plan_print(const struct plan *plan, FILE *out);
+
+/* Read the kernel state relevant to SITE. 0 or -errno (with a message on ERR). */
+int live_read(struct nl *rt, struct nl *nf, const struct site *site, struct plan *plan,
+	      struct live *live, FILE *err);
+void live_free(struct live *live);
+const struct link_info *live_link(const struct live *live, const char *name);
+
+#endif
