@@ -35,15 +35,25 @@ struct nft_spec {
 };
 
 /*
- * The rules, each with a fixed name stored as the rule's comment so that
- * status can find its counter:
+ * The table always holds the three sets (masq: ipv4_addr, flags interval;
+ * tunnels: ifname; endpoints: ipv4_addr), possibly empty, and the three base
+ * chains (policy accept). The rules, each with a fixed name stored as the
+ * rule's comment so that status can find its counter:
  *   chain postrouting (nat, hook postrouting, priority 100):
  *     "snat"      oifname LAN ip saddr @masq counter snat to LAN_ADDR      (if n_masq)
  *   chain forward (filter, hook forward, priority -150):
- *     "mss-clamp" oifname @tunnels tcp flags syn tcp option maxseg size set rt mtu (if mss_clamp)
+ *     "mss-clamp" oifname @tunnels tcp flags syn counter tcp option maxseg size set rt mtu
+ *                                                      (if mss_clamp and n_tunnels)
  *   chain input (filter, hook input, priority 0):
- *     "ipip-peers" ip protocol 4 ip saddr @endpoints counter accept
- *     "ipip-other" ip protocol 4 ip daddr WAN_ADDR counter drop
+ *     "ipip-peers" ip protocol 4 ip saddr @endpoints counter accept   (if n_endpoints)
+ *     "ipip-other" ip protocol 4 ip daddr WAN_ADDR counter drop (if n_endpoints and wan_addr)
+ * masq networks are masked to their prefix length, sorted, and exact
+ * duplicates dropped; overlapping networks make the kernel refuse the
+ * transaction ("adding elements ... to set masq: File exists (networks overlap?)").
+ * Like nft, the interval set also holds an end element at 0.0.0.0 when the
+ * first network does not start there.
+ *
+ * NL must be a NETLINK_NETFILTER socket (nl_open(nl, NETLINK_NETFILTER)).
  */
 
 struct nft_counter {
@@ -63,22 +73,30 @@ struct nft_state {
  * -errno on error (nl->err_msg tells why). */
 int nft_table_matches(struct nl *nl, const struct nft_spec *spec);
 
-/* Replace the table with SPEC in one transaction (created when absent).
- * Refuses (-EEXIST) a same-named table that lacks our comment. 0 or -errno. */
+/* Replace the table with SPEC in one transaction (created when absent):
+ * NEWTABLE, DELTABLE, NEWTABLE, sets, elements, chains, rules, all in one
+ * batch, so that the old table stays untouched when anything fails.
+ * Refuses (-EEXIST) a same-named table that lacks our comment. 0 or -errno;
+ * on error ERR names the failing step, e.g. "adding rule snat: <why>". */
 int nft_table_replace(struct nl *nl, const struct nft_spec *spec, char *err, size_t errlen);
 
-/* Delete the table of SITE if it exists and is ours; 0 also when absent. */
+/* Delete the table of SITE if it exists and is ours; 0 also when absent.
+ * A same-named table without our comment is left alone: -EEXIST, ERR says so. */
 int nft_table_delete(struct nl *nl, const char *site, char *err, size_t errlen);
 
-/* Read the table of SITE: presence and counters. 0 or -errno. */
+/* Read the table of SITE: presence and counters (one per rule present, in
+ * chain order: postrouting, forward, input). 0 or -errno. */
 int nft_table_read(struct nl *nl, const char *site, struct nft_state *st);
 
 /* Names of all sites that have a gatewayctl table. *SITES is malloc'd
  * (an array of n strings of 33 bytes). 0 or -errno. */
 int nft_list_sites(struct nl *nl, char (**sites)[33], size_t *n);
 
-/* Print, one per line, the nft commands that build SPEC from nothing
- * (the text plan shows). */
+/* Print, one per line, the nft commands that do what nft_table_replace does
+ * (the text plan shows): "add table", "delete table" (whatever was there
+ * goes), then the table built anew. Each is quoted for a POSIX shell:
+ *   nft 'add rule ip gatewayctl-SITE postrouting oifname "eth0" ...'
+ * Long element lists are split over several "add element" lines. */
 void nft_spec_print(const struct nft_spec *spec, FILE *out);
 
 #endif

@@ -80,6 +80,9 @@ size_t rtnl_batch_count(const struct rtnl_batch *b);
  * rtnl_applied() is true for it (the link exists: undo it).
  */
 void rtnl_add_ipip(struct rtnl_batch *b, const struct ipip_spec *spec);
+/* Change an existing ipip link in place: endpoints, ttl, pmtudisc, mtu
+ * (if non-zero), alias (if non-NULL) and up/down; spec->name is unused. */
+void rtnl_change_ipip(struct rtnl_batch *b, int ifindex, const struct ipip_spec *spec, bool up);
 void rtnl_set_link(struct rtnl_batch *b, int ifindex, bool up, unsigned mtu /* 0: keep */);
 /* "" or NULL clears the alias */
 void rtnl_set_alias(struct rtnl_batch *b, int ifindex, const char *alias);

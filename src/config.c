@@ -407,6 +407,14 @@ static const char *value(struct loader *ld, size_t sec, const char *key, int *li
 	return iniparser_getstring(ld->dict, full, "");
 }
 
+static int line_of(struct loader *ld, size_t sec, const char *key)
+{
+	int line;
+
+	value(ld, sec, key, &line);
+	return line;
+}
+
 static bool required(struct loader *ld, size_t sec, const char *key, const char **v, int *line)
 {
 	*v = value(ld, sec, key, line);
@@ -554,7 +562,11 @@ static void load_site(struct loader *ld, size_t sec, struct site *site, bool *wa
 			strcpy(site->name, v);
 	}
 	get_ifname(ld, sec, "lan", site->lan);
+	site->line_lan = line_of(ld, sec, "lan");
 	get_ifname(ld, sec, "wan", site->wan);
+	site->line_wan = line_of(ld, sec, "wan");
+	site->line_lan_address = line_of(ld, sec, "lan_address");
+	site->line_wan_address = line_of(ld, sec, "wan_address");
 	if (site->lan[0] && !strcmp(site->lan, site->wan))
 		error_at(ld, (value(ld, sec, "wan", &line), line),
 			 "`wan` and `lan` are both `%s`; they must be two interfaces", site->wan);

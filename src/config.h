@@ -61,6 +61,7 @@ struct site {
 	struct peer *peers;
 	size_t n_peers;
 	struct relay_conf relay;
+	int line_lan, line_wan, line_lan_address, line_wan_address; /* for messages */
 };
 
 /*

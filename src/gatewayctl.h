@@ -20,6 +20,9 @@ int relay_main(int argc, char **argv);
 
 /* "gatewayctl CMD: bad usage..." + hint; returns EXIT_USAGE */
 int usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Whether the process may change the network (effective CAP_NET_ADMIN) */
+#include <stdbool.h>
+bool have_net_admin(void);
 /* Whether ARG is -h or --help */
 int is_help(const char *arg);
 

@@ -1,11 +1,8 @@
 /* main.c - command line entry: a small dispatch table */
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "gatewayctl.h"
-
-const char *prog = "gatewayctl";
 
 static const struct {
 	const char *name;
@@ -31,23 +28,6 @@ static void help(FILE *out)
 	fprintf(out, "\nOptions: --help, --version\n"
 		"Exit status: 0 success or healthy, 1 failed or unhealthy, 2 bad usage or invalid\n"
 		"configuration (nothing changed). See gatewayctl(8).\n");
-}
-
-int is_help(const char *arg)
-{
-	return !strcmp(arg, "-h") || !strcmp(arg, "--help");
-}
-
-int usage_error(const char *cmd, const char *fmt, ...)
-{
-	va_list ap;
-
-	fprintf(stderr, "%s %s: ", prog, cmd);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fprintf(stderr, "\nTry `%s %s --help`.\n", prog, cmd);
-	return EXIT_USAGE;
 }
 
 int main(int argc, char **argv)

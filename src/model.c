@@ -39,7 +39,10 @@ static struct step *add_step(struct plan *plan, enum step_kind kind, const char 
 	memset(st, 0, sizeof(*st));
 	st->kind = kind;
 	va_start(ap, fmt);
-	vsnprintf(st->text, sizeof(st->text), fmt, ap);
+	if (vasprintf(&st->text, fmt, ap) < 0) {
+		fprintf(stderr, "gatewayctl: out of memory\n");
+		exit(1);
+	}
 	va_end(ap);
 	return st;
 }
@@ -158,6 +161,8 @@ static void plan_init_spec(struct plan *plan, const struct site *s)
 
 void plan_free(struct plan *plan)
 {
+	for (size_t i = 0; i < plan->n; i++)
+		free(plan->steps[i].text);
 	free(plan->steps);
 	free(plan->masq);
 	free(plan->tunnels);
@@ -227,10 +232,13 @@ static void tunnel_text(char *buf, size_t len, const char *verb, const struct si
 {
 	char local[16], remote[16], alias[128];
 
+	/* the kernel ignores an alias given when a link is created: a line of its own */
 	model_alias(s, p, alias, sizeof(alias));
-	snprintf(buf, len, "ip link %s %s%s mtu %u alias %s up type ipip local %s remote %s ttl %d pmtudisc",
-		 verb, !strcmp(verb, "add") ? "name " : "", p->tunnel, mtu, alias,
-		 ip4_str(s->wan_address.addr, local), ip4_str(p->endpoint, remote), p->ttl);
+	snprintf(buf, len, "ip link %s %s%s mtu %u up type ipip local %s remote %s ttl %d pmtudisc\n"
+		 "ip link set %s alias %s",
+		 verb, !strcmp(verb, "add") ? "name " : "", p->tunnel, mtu,
+		 ip4_str(s->wan_address.addr, local), ip4_str(p->endpoint, remote), p->ttl,
+		 p->tunnel, alias);
 }
 
 /* Why an existing tunnel of ours differs from what the file asks, "" if not. */
@@ -365,10 +373,15 @@ static void route_del_text(struct step *st, const struct route_info *r, const st
 	const struct link_info *l = live_link_index(live, r->oif);
 	char dst[20], gw[16];
 
-	snprintf(st->text, sizeof(st->text), "ip route del %s%s%s%s%s proto %u",
+	free(st->text);
+	st->text = NULL;
+	if (asprintf(&st->text, "ip route del %s%s%s%s%s proto %u",
 		 net4_str((struct net4){ r->dst, r->dst_len }, dst),
 		 r->gateway ? " via " : "", r->gateway ? ip4_str(r->gateway, gw) : "",
-		 l ? " dev " : "", l ? l->name : "", r->protocol);
+		 l ? " dev " : "", l ? l->name : "", r->protocol) < 0) {
+		fprintf(stderr, "gatewayctl: out of memory\n");
+		exit(1);
+	}
 	st->route = *r;
 	st->ifindex = r->oif;
 	if (l)
@@ -511,6 +524,12 @@ void plan_print(const struct plan *plan, FILE *out)
 
 /* ---- reading the kernel ------------------------------------------------ */
 
+void live_index(struct live *live)
+{
+	qsort(live->links, live->n_links, sizeof(*live->links), link_cmp);
+	qsort(live->routes, live->n_routes, sizeof(*live->routes), route_cmp);
+}
+
 void live_free(struct live *live)
 {
 	free(live->links);
@@ -535,8 +554,7 @@ int live_read(struct nl *rt, struct nl *nf, const struct site *s, struct plan *p
 		live_free(live);
 		return r;
 	}
-	qsort(live->links, live->n_links, sizeof(*live->links), link_cmp);
-	qsort(live->routes, live->n_routes, sizeof(*live->routes), route_cmp);
+	live_index(live);
 	if (sysctl_read_u32("/proc/sys/net/ipv4/ip_forward", &live->ip_forward) < 0)
 		live->ip_forward = 0;
 	if (sysctl_read_u32("/proc/sys/net/ipv4/conf/all/rp_filter", &live->rp_filter_all) < 0)

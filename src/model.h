@@ -40,7 +40,7 @@ enum step_kind {
 
 struct step {
 	enum step_kind kind;
-	char text[400];		/* the equivalent ip/nft/sysctl command */
+	char *text;		/* the equivalent ip/nft/sysctl command(s), malloc'd */
 	char why[200];		/* for drift: what is wrong now; "" when creating from nothing */
 	const struct peer *peer;	/* NULL for site-wide steps */
 	char ifname[IFNAME_MAX + 1];
@@ -77,6 +77,8 @@ void plan_print(const struct plan *plan, FILE *out);
 int live_read(struct nl *rt, struct nl *nf, const struct site *site, struct plan *plan,
 	      struct live *live, FILE *err);
 void live_free(struct live *live);
+/* Sort links by name and routes by destination, as plan_build expects. */
+void live_index(struct live *live);
 const struct link_info *live_link(const struct live *live, const char *name);
 
 #endif

@@ -7,7 +7,5 @@ static int not_yet(const char *cmd)
 	return EXIT_FAIL;
 }
 
-int up_main(int argc, char **argv) { (void)argc; (void)argv; return not_yet("up"); }
-int down_main(int argc, char **argv) { (void)argc; (void)argv; return not_yet("down"); }
 int status_main(int argc, char **argv) { (void)argc; (void)argv; return not_yet("status"); }
 int relay_main(int argc, char **argv) { (void)argc; (void)argv; return not_yet("relay"); }

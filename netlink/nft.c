@@ -1,0 +1,1803 @@
+/* nft.c - gatewayctl's nftables table, built, compared and read with libnftnl
+ *
+ * Everything goes through the shared socket layer (nlsock.c); NL must be a
+ * NETLINK_NETFILTER socket. The table is always replaced in one transaction
+ * (see nft_table_replace) and compared object by object with what the spec
+ * would build (see nft_table_matches).
+ */
+#include "nft.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include <linux/netfilter.h>
+#include <linux/netfilter/nf_nat.h>
+#include <linux/netfilter/nf_tables.h>
+#include <linux/netfilter/nfnetlink.h>
+
+#include <libnftnl/chain.h>
+#include <libnftnl/common.h>
+#include <libnftnl/expr.h>
+#include <libnftnl/rule.h>
+#include <libnftnl/set.h>
+#include <libnftnl/table.h>
+#include <libnftnl/udata.h>
+
+/* nft's data type numbers (nftables' enum datatypes), stored in the set so
+ * that `nft list` shows the elements as addresses and interface names. */
+#define NFT_DTYPE_IPADDR 7
+#define NFT_DTYPE_IFNAME 41
+/* nft's byte order tags for NFTNL_UDATA_SET_KEYBYTEORDER. */
+#define NFT_BYTEORDER_HOST 1
+#define NFT_BYTEORDER_BIG 2
+
+#define IFNAMSZ 16
+#define TABLE_NAME_MAX 64	/* NFT_TABLE_PREFIX + a site name of up to 32 */
+#define ELEMS_PER_MSG 256	/* set elements per NEWSETELEM message */
+#define MSG_ROOM 65536		/* room reserved for any one message */
+
+/* ------------------------------------------------------------------------ */
+/* What the spec builds                                                      */
+
+enum { SET_MASQ, SET_TUNNELS, SET_ENDPOINTS, N_SETS };
+enum { CH_POSTROUTING, CH_FORWARD, CH_INPUT, N_CHAINS };
+#define MAX_RULES 4
+
+static const struct set_def {
+	const char *name;
+	uint32_t flags;
+	uint32_t dtype;
+	uint32_t klen;
+	uint32_t byteorder;
+	const char *nft_type;
+} set_defs[N_SETS] = {
+	[SET_MASQ] = { "masq", NFT_SET_INTERVAL, NFT_DTYPE_IPADDR, 4, NFT_BYTEORDER_BIG, "ipv4_addr" },
+	[SET_TUNNELS] = { "tunnels", 0, NFT_DTYPE_IFNAME, IFNAMSZ, NFT_BYTEORDER_HOST, "ifname" },
+	[SET_ENDPOINTS] = { "endpoints", 0, NFT_DTYPE_IPADDR, 4, NFT_BYTEORDER_BIG, "ipv4_addr" },
+};
+
+static const struct chain_def {
+	const char *name;
+	const char *type;
+	uint32_t hook;
+	const char *hook_name;
+	int32_t prio;
+} chain_defs[N_CHAINS] = {
+	[CH_POSTROUTING] = { "postrouting", "nat", NF_INET_POST_ROUTING, "postrouting", 100 },
+	[CH_FORWARD] = { "forward", "filter", NF_INET_FORWARD, "forward", -150 },
+	[CH_INPUT] = { "input", "filter", NF_INET_LOCAL_IN, "input", 0 },
+};
+
+/* One set element as the kernel stores it. */
+struct elem {
+	uint8_t key[IFNAMSZ];
+	uint8_t klen;
+	uint8_t end;		/* NFT_SET_ELEM_INTERVAL_END */
+	uint8_t open;		/* interval start without an end (to the top) */
+};
+
+struct want {
+	char table[TABLE_NAME_MAX];
+	char comment[128];
+	struct elem *el[N_SETS];
+	size_t nel[N_SETS];
+	struct nftnl_rule *rule[MAX_RULES];
+	const char *rule_name[MAX_RULES];
+	int rule_chain[MAX_RULES];
+	size_t nrules;
+};
+
+static int cmp_elem(const void *a, const void *b)
+{
+	const struct elem *x = a, *y = b;
+	int c;
+
+	if (x->klen != y->klen)
+		return x->klen < y->klen ? -1 : 1;
+	c = memcmp(x->key, y->key, x->klen);
+	if (c)
+		return c;
+	/* At the same address, the end of one interval comes before the start
+	 * of the next: the kernel checks overlaps in the order it is given. */
+	return (int)y->end - (int)x->end;
+}
+
+/* Sort and drop exact duplicates: the kernel keeps one of each. */
+static size_t sort_elems(struct elem *e, size_t n)
+{
+	size_t i, k = 0;
+
+	if (n == 0)
+		return 0;
+	qsort(e, n, sizeof(*e), cmp_elem);
+	for (i = 1; i < n; i++)
+		if (cmp_elem(&e[k], &e[i]) != 0)
+			e[++k] = e[i];
+	return k + 1;
+}
+
+static void put_be32(uint8_t *p, uint32_t v)
+{
+	uint32_t be = htonl(v);
+
+	memcpy(p, &be, 4);
+}
+
+static uint32_t prefix_mask(uint8_t len)
+{
+	return len == 0 ? 0 : len >= 32 ? 0xffffffffu : ~((1u << (32 - len)) - 1);
+}
+
+static int cmp_net(const void *a, const void *b)
+{
+	const struct nft_net *x = a, *y = b;
+
+	if (x->addr != y->addr)
+		return x->addr < y->addr ? -1 : 1;
+	return (int)x->len - (int)y->len;
+}
+
+/* Masked, sorted, duplicates removed: the networks as they go to the set. */
+static struct nft_net *norm_nets(const struct nft_spec *spec, size_t *n)
+{
+	struct nft_net *v;
+	size_t i, k = 0;
+
+	*n = 0;
+	if (spec->n_masq == 0)
+		return NULL;
+	v = calloc(spec->n_masq, sizeof(*v));
+	if (!v)
+		return NULL;
+	for (i = 0; i < spec->n_masq; i++) {
+		v[i].len = spec->masq[i].len > 32 ? 32 : spec->masq[i].len;
+		v[i].addr = spec->masq[i].addr & prefix_mask(v[i].len);
+	}
+	qsort(v, spec->n_masq, sizeof(*v), cmp_net);
+	for (i = 1; i < spec->n_masq; i++)
+		if (cmp_net(&v[k], &v[i]) != 0)
+			v[++k] = v[i];
+	*n = k + 1;
+	return v;
+}
+
+/* The elements of each set. Interval set: a start element at the network and
+ * an end element (NFT_SET_ELEM_INTERVAL_END) at the first address after it;
+ * a network that reaches 255.255.255.255 has no end (nft marks it open).
+ * Networks are masked to their prefix, sorted, and exact duplicates dropped. */
+static int build_elems(const struct nft_spec *spec, struct want *w)
+{
+	struct nft_net *nets;
+	size_t nn, i, k;
+
+	nets = norm_nets(spec, &nn);
+	if (spec->n_masq && !nets)
+		return -ENOMEM;
+	w->el[SET_MASQ] = calloc(2 * nn + 2, sizeof(struct elem));
+	w->el[SET_TUNNELS] = calloc(spec->n_tunnels + 1, sizeof(struct elem));
+	w->el[SET_ENDPOINTS] = calloc(spec->n_endpoints + 1, sizeof(struct elem));
+	if (!w->el[SET_MASQ] || !w->el[SET_TUNNELS] || !w->el[SET_ENDPOINTS]) {
+		free(nets);
+		return -ENOMEM;
+	}
+	k = 0;
+	if (nn > 0 && nets[0].addr != 0) {
+		/* nft closes the gap below the first interval with an end
+		 * element at 0.0.0.0; do the same so both tables look alike. */
+		w->el[SET_MASQ][k].klen = 4;
+		w->el[SET_MASQ][k].end = 1;
+		k++;
+	}
+	for (i = 0; i < nn; i++) {
+		uint64_t next = (uint64_t)nets[i].addr + ((uint64_t)1 << (32 - nets[i].len));
+		struct elem *e = &w->el[SET_MASQ][k++];
+
+		e->klen = 4;
+		put_be32(e->key, nets[i].addr);
+		if (next > 0xffffffffull) {
+			e->open = 1;
+			continue;
+		}
+		e = &w->el[SET_MASQ][k++];
+		e->klen = 4;
+		e->end = 1;
+		put_be32(e->key, (uint32_t)next);
+	}
+	w->nel[SET_MASQ] = sort_elems(w->el[SET_MASQ], k);
+	free(nets);
+
+	for (i = 0; i < spec->n_tunnels; i++) {
+		struct elem *e = &w->el[SET_TUNNELS][i];
+
+		e->klen = IFNAMSZ;
+		memcpy(e->key, spec->tunnels[i], strnlen(spec->tunnels[i], IFNAMSZ));
+	}
+	w->nel[SET_TUNNELS] = sort_elems(w->el[SET_TUNNELS], spec->n_tunnels);
+
+	for (i = 0; i < spec->n_endpoints; i++) {
+		struct elem *e = &w->el[SET_ENDPOINTS][i];
+
+		e->klen = 4;
+		put_be32(e->key, spec->endpoints[i]);
+	}
+	w->nel[SET_ENDPOINTS] = sort_elems(w->el[SET_ENDPOINTS], spec->n_endpoints);
+	return 0;
+}
+
+/* --- rules ------------------------------------------------------------- */
+
+static struct nftnl_expr *add_expr(struct nftnl_rule *r, const char *name, int *oom)
+{
+	struct nftnl_expr *e = nftnl_expr_alloc(name);
+
+	if (!e) {
+		*oom = 1;
+		return NULL;
+	}
+	nftnl_rule_add_expr(r, e);
+	return e;
+}
+
+static void x_meta(struct nftnl_rule *r, uint32_t key, int *oom)
+{
+	struct nftnl_expr *e = add_expr(r, "meta", oom);
+
+	if (!e)
+		return;
+	nftnl_expr_set_u32(e, NFTNL_EXPR_META_KEY, key);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_META_DREG, NFT_REG_1);
+}
+
+static void x_payload(struct nftnl_rule *r, uint32_t base, uint32_t off, uint32_t len, int *oom)
+{
+	struct nftnl_expr *e = add_expr(r, "payload", oom);
+
+	if (!e)
+		return;
+	nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_DREG, NFT_REG_1);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_BASE, base);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_OFFSET, off);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_LEN, len);
+}
+
+static void x_cmp(struct nftnl_rule *r, uint32_t op, const void *data, uint32_t len, int *oom)
+{
+	struct nftnl_expr *e = add_expr(r, "cmp", oom);
+
+	if (!e)
+		return;
+	nftnl_expr_set_u32(e, NFTNL_EXPR_CMP_SREG, NFT_REG_1);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_CMP_OP, op);
+	nftnl_expr_set(e, NFTNL_EXPR_CMP_DATA, data, len);
+}
+
+static void x_lookup(struct nftnl_rule *r, int set, int *oom)
+{
+	struct nftnl_expr *e = add_expr(r, "lookup", oom);
+
+	if (!e)
+		return;
+	nftnl_expr_set_u32(e, NFTNL_EXPR_LOOKUP_SREG, NFT_REG_1);
+	nftnl_expr_set_str(e, NFTNL_EXPR_LOOKUP_SET, set_defs[set].name);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_LOOKUP_SET_ID, (uint32_t)set + 1);
+}
+
+static void x_counter(struct nftnl_rule *r, int *oom)
+{
+	add_expr(r, "counter", oom);
+}
+
+static void x_verdict(struct nftnl_rule *r, uint32_t verdict, int *oom)
+{
+	struct nftnl_expr *e = add_expr(r, "immediate", oom);
+
+	if (!e)
+		return;
+	nftnl_expr_set_u32(e, NFTNL_EXPR_IMM_DREG, NFT_REG_VERDICT);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_IMM_VERDICT, verdict);
+}
+
+/* oifname "NAME": meta oifname, then cmp over all 16 NUL-padded bytes. */
+static void x_oifname(struct nftnl_rule *r, const char *name, int *oom)
+{
+	char buf[IFNAMSZ] = { 0 };
+
+	memcpy(buf, name, strnlen(name, IFNAMSZ));
+	x_meta(r, NFT_META_OIFNAME, oom);
+	x_cmp(r, NFT_CMP_EQ, buf, sizeof(buf), oom);
+}
+
+/* ip protocol 4 */
+static void x_ipproto4(struct nftnl_rule *r, int *oom)
+{
+	uint8_t p = IPPROTO_IPIP;
+
+	x_payload(r, NFT_PAYLOAD_NETWORK_HEADER, 9, 1, oom);
+	x_cmp(r, NFT_CMP_EQ, &p, 1, oom);
+}
+
+/* tcp flags syn counter tcp option maxseg size set rt mtu */
+static void x_mss_clamp(struct nftnl_rule *r, int *oom)
+{
+	uint8_t tcp = IPPROTO_TCP, syn = 0x02, zero = 0;
+	struct nftnl_expr *e;
+
+	x_meta(r, NFT_META_L4PROTO, oom);
+	x_cmp(r, NFT_CMP_EQ, &tcp, 1, oom);
+	x_payload(r, NFT_PAYLOAD_TRANSPORT_HEADER, 13, 1, oom);
+	e = add_expr(r, "bitwise", oom);
+	if (e) {
+		nftnl_expr_set_u32(e, NFTNL_EXPR_BITWISE_SREG, NFT_REG_1);
+		nftnl_expr_set_u32(e, NFTNL_EXPR_BITWISE_DREG, NFT_REG_1);
+		nftnl_expr_set_u32(e, NFTNL_EXPR_BITWISE_LEN, 1);
+		nftnl_expr_set(e, NFTNL_EXPR_BITWISE_MASK, &syn, 1);
+		nftnl_expr_set(e, NFTNL_EXPR_BITWISE_XOR, &zero, 1);
+	}
+	x_cmp(r, NFT_CMP_NEQ, &zero, 1, oom);
+	x_counter(r, oom);
+	e = add_expr(r, "rt", oom);
+	if (e) {
+		nftnl_expr_set_u32(e, NFTNL_EXPR_RT_KEY, NFT_RT_TCPMSS);
+		nftnl_expr_set_u32(e, NFTNL_EXPR_RT_DREG, NFT_REG_1);
+	}
+	e = add_expr(r, "byteorder", oom);
+	if (e) {
+		nftnl_expr_set_u32(e, NFTNL_EXPR_BYTEORDER_SREG, NFT_REG_1);
+		nftnl_expr_set_u32(e, NFTNL_EXPR_BYTEORDER_DREG, NFT_REG_1);
+		nftnl_expr_set_u32(e, NFTNL_EXPR_BYTEORDER_OP, NFT_BYTEORDER_HTON);
+		nftnl_expr_set_u32(e, NFTNL_EXPR_BYTEORDER_LEN, 2);
+		nftnl_expr_set_u32(e, NFTNL_EXPR_BYTEORDER_SIZE, 2);
+	}
+	e = add_expr(r, "exthdr", oom);
+	if (e) {
+		nftnl_expr_set_u32(e, NFTNL_EXPR_EXTHDR_SREG, NFT_REG_1);
+		nftnl_expr_set_u8(e, NFTNL_EXPR_EXTHDR_TYPE, 2 /* TCPOPT_MAXSEG */);
+		nftnl_expr_set_u32(e, NFTNL_EXPR_EXTHDR_OFFSET, 2);
+		nftnl_expr_set_u32(e, NFTNL_EXPR_EXTHDR_LEN, 2);
+		nftnl_expr_set_u32(e, NFTNL_EXPR_EXTHDR_OP, NFT_EXTHDR_OP_TCPOPT);
+	}
+}
+
+static int set_comment_udata(int (*setter)(void *, uint16_t, const void *, uint32_t),
+			     void *obj, uint16_t attr, uint8_t type, const char *text)
+{
+	struct nftnl_udata_buf *ub = nftnl_udata_buf_alloc(NFTNL_UDATA_COMMENT_MAXLEN + 16);
+	int ret = -ENOMEM;
+
+	if (!ub)
+		return -ENOMEM;
+	if (nftnl_udata_put_strz(ub, type, text) &&
+	    setter(obj, attr, nftnl_udata_buf_data(ub), nftnl_udata_buf_len(ub)) == 0)
+		ret = 0;
+	nftnl_udata_buf_free(ub);
+	return ret;
+}
+
+static int rule_setter(void *o, uint16_t a, const void *d, uint32_t l)
+{
+	return nftnl_rule_set_data(o, a, d, l);
+}
+
+static int table_setter(void *o, uint16_t a, const void *d, uint32_t l)
+{
+	return nftnl_table_set_data(o, a, d, l);
+}
+
+static struct nftnl_rule *new_rule(struct want *w, int chain, const char *name)
+{
+	struct nftnl_rule *r = nftnl_rule_alloc();
+
+	if (!r)
+		return NULL;
+	nftnl_rule_set_u32(r, NFTNL_RULE_FAMILY, NFPROTO_IPV4);
+	nftnl_rule_set_str(r, NFTNL_RULE_TABLE, w->table);
+	nftnl_rule_set_str(r, NFTNL_RULE_CHAIN, chain_defs[chain].name);
+	w->rule[w->nrules] = r;
+	w->rule_name[w->nrules] = name;
+	w->rule_chain[w->nrules] = chain;
+	w->nrules++;
+	return r;
+}
+
+static int build_rules(const struct nft_spec *spec, struct want *w)
+{
+	struct nftnl_rule *r;
+	uint8_t addr[4];
+	int oom = 0;
+	size_t i;
+
+	if (w->nel[SET_MASQ] > 0) {
+		r = new_rule(w, CH_POSTROUTING, "snat");
+		if (!r)
+			return -ENOMEM;
+		x_oifname(r, spec->lan ? spec->lan : "", &oom);
+		x_payload(r, NFT_PAYLOAD_NETWORK_HEADER, 12, 4, &oom);
+		x_lookup(r, SET_MASQ, &oom);
+		x_counter(r, &oom);
+		struct nftnl_expr *e = add_expr(r, "immediate", &oom);
+		if (e) {
+			put_be32(addr, spec->lan_addr);
+			nftnl_expr_set_u32(e, NFTNL_EXPR_IMM_DREG, NFT_REG_1);
+			nftnl_expr_set(e, NFTNL_EXPR_IMM_DATA, addr, 4);
+		}
+		e = add_expr(r, "nat", &oom);
+		if (e) {
+			nftnl_expr_set_u32(e, NFTNL_EXPR_NAT_TYPE, NFT_NAT_SNAT);
+			nftnl_expr_set_u32(e, NFTNL_EXPR_NAT_FAMILY, NFPROTO_IPV4);
+			nftnl_expr_set_u32(e, NFTNL_EXPR_NAT_REG_ADDR_MIN, NFT_REG_1);
+		}
+	}
+	if (spec->mss_clamp && w->nel[SET_TUNNELS] > 0) {
+		r = new_rule(w, CH_FORWARD, "mss-clamp");
+		if (!r)
+			return -ENOMEM;
+		x_meta(r, NFT_META_OIFNAME, &oom);
+		x_lookup(r, SET_TUNNELS, &oom);
+		x_mss_clamp(r, &oom);
+	}
+	if (w->nel[SET_ENDPOINTS] > 0) {
+		r = new_rule(w, CH_INPUT, "ipip-peers");
+		if (!r)
+			return -ENOMEM;
+		x_ipproto4(r, &oom);
+		x_payload(r, NFT_PAYLOAD_NETWORK_HEADER, 12, 4, &oom);
+		x_lookup(r, SET_ENDPOINTS, &oom);
+		x_counter(r, &oom);
+		x_verdict(r, NF_ACCEPT, &oom);
+		if (spec->wan_addr) {
+			r = new_rule(w, CH_INPUT, "ipip-other");
+			if (!r)
+				return -ENOMEM;
+			x_ipproto4(r, &oom);
+			x_payload(r, NFT_PAYLOAD_NETWORK_HEADER, 16, 4, &oom);
+			put_be32(addr, spec->wan_addr);
+			x_cmp(r, NFT_CMP_EQ, addr, 4, &oom);
+			x_counter(r, &oom);
+			x_verdict(r, NF_DROP, &oom);
+		}
+	}
+	for (i = 0; i < w->nrules; i++)
+		if (set_comment_udata(rule_setter, w->rule[i], NFTNL_RULE_USERDATA,
+				      NFTNL_UDATA_RULE_COMMENT, w->rule_name[i]) < 0)
+			oom = 1;
+	return oom ? -ENOMEM : 0;
+}
+
+static void want_free(struct want *w)
+{
+	size_t i;
+
+	for (i = 0; i < N_SETS; i++)
+		free(w->el[i]);
+	for (i = 0; i < w->nrules; i++)
+		nftnl_rule_free(w->rule[i]);
+	memset(w, 0, sizeof(*w));
+}
+
+static int table_name(const char *site, char *buf, size_t len)
+{
+	int n;
+
+	if (!site || !*site)
+		return -EINVAL;
+	n = snprintf(buf, len, "%s%s", NFT_TABLE_PREFIX, site);
+	return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
+}
+
+static int want_build(const struct nft_spec *spec, struct want *w)
+{
+	int ret;
+
+	memset(w, 0, sizeof(*w));
+	ret = table_name(spec->site, w->table, sizeof(w->table));
+	if (ret < 0)
+		return ret;
+	snprintf(w->comment, sizeof(w->comment), "%s%s", NFT_OWNER_COMMENT_PREFIX, spec->site);
+	ret = build_elems(spec, w);
+	if (ret == 0)
+		ret = build_rules(spec, w);
+	if (ret < 0)
+		want_free(w);
+	return ret;
+}
+
+static struct nftnl_table *new_table(const char *name, const char *comment)
+{
+	struct nftnl_table *t = nftnl_table_alloc();
+
+	if (!t)
+		return NULL;
+	nftnl_table_set_u32(t, NFTNL_TABLE_FAMILY, NFPROTO_IPV4);
+	nftnl_table_set_str(t, NFTNL_TABLE_NAME, name);
+	if (comment && set_comment_udata(table_setter, t, NFTNL_TABLE_USERDATA,
+					 NFTNL_UDATA_TABLE_COMMENT, comment) < 0) {
+		nftnl_table_free(t);
+		return NULL;
+	}
+	return t;
+}
+
+static struct nftnl_set *new_set(const struct want *w, int set, bool full)
+{
+	const struct set_def *d = &set_defs[set];
+	struct nftnl_set *s = nftnl_set_alloc();
+
+	if (!s)
+		return NULL;
+	nftnl_set_set_u32(s, NFTNL_SET_FAMILY, NFPROTO_IPV4);
+	nftnl_set_set_str(s, NFTNL_SET_TABLE, w->table);
+	nftnl_set_set_str(s, NFTNL_SET_NAME, d->name);
+	nftnl_set_set_u32(s, NFTNL_SET_ID, (uint32_t)set + 1);
+	if (!full)
+		return s;
+	nftnl_set_set_u32(s, NFTNL_SET_FLAGS, d->flags);
+	nftnl_set_set_u32(s, NFTNL_SET_KEY_TYPE, d->dtype);
+	nftnl_set_set_u32(s, NFTNL_SET_KEY_LEN, d->klen);
+	struct nftnl_udata_buf *ub = nftnl_udata_buf_alloc(64);
+	if (!ub || !nftnl_udata_put_u32(ub, NFTNL_UDATA_SET_KEYBYTEORDER, d->byteorder) ||
+	    nftnl_set_set_data(s, NFTNL_SET_USERDATA, nftnl_udata_buf_data(ub),
+			       nftnl_udata_buf_len(ub)) < 0) {
+		if (ub)
+			nftnl_udata_buf_free(ub);
+		nftnl_set_free(s);
+		return NULL;
+	}
+	nftnl_udata_buf_free(ub);
+	return s;
+}
+
+static struct nftnl_set_elem *new_elem(const struct elem *e)
+{
+	struct nftnl_set_elem *se = nftnl_set_elem_alloc();
+
+	if (!se)
+		return NULL;
+	nftnl_set_elem_set(se, NFTNL_SET_ELEM_KEY, e->key, e->klen);
+	if (e->end)
+		nftnl_set_elem_set_u32(se, NFTNL_SET_ELEM_FLAGS, NFT_SET_ELEM_INTERVAL_END);
+	if (e->open) {
+		/* What nft does for a range up to the last address: it then lists
+		 * the element as a prefix, not as an unterminated range. */
+		struct nftnl_udata_buf *ub = nftnl_udata_buf_alloc(16);
+
+		if (!ub || !nftnl_udata_put_u32(ub, NFTNL_UDATA_SET_ELEM_FLAGS,
+						NFTNL_SET_ELEM_F_INTERVAL_OPEN) ||
+		    nftnl_set_elem_set(se, NFTNL_SET_ELEM_USERDATA, nftnl_udata_buf_data(ub),
+				       nftnl_udata_buf_len(ub)) < 0) {
+			if (ub)
+				nftnl_udata_buf_free(ub);
+			nftnl_set_elem_free(se);
+			return NULL;
+		}
+		nftnl_udata_buf_free(ub);
+	}
+	return se;
+}
+
+static struct nftnl_chain *new_chain(const struct want *w, int chain)
+{
+	const struct chain_def *d = &chain_defs[chain];
+	struct nftnl_chain *c = nftnl_chain_alloc();
+
+	if (!c)
+		return NULL;
+	nftnl_chain_set_u32(c, NFTNL_CHAIN_FAMILY, NFPROTO_IPV4);
+	nftnl_chain_set_str(c, NFTNL_CHAIN_TABLE, w->table);
+	nftnl_chain_set_str(c, NFTNL_CHAIN_NAME, d->name);
+	nftnl_chain_set_str(c, NFTNL_CHAIN_TYPE, d->type);
+	nftnl_chain_set_u32(c, NFTNL_CHAIN_HOOKNUM, d->hook);
+	nftnl_chain_set_s32(c, NFTNL_CHAIN_PRIO, d->prio);
+	nftnl_chain_set_u32(c, NFTNL_CHAIN_POLICY, NF_ACCEPT);
+	return c;
+}
+
+/* ------------------------------------------------------------------------ */
+/* The transaction: a growing buffer of messages, each step named            */
+
+struct step {
+	uint32_t seq;
+	char what[80];
+};
+
+struct batch {
+	char *buf;
+	size_t len, cap;
+	struct step *steps;
+	size_t nsteps, capsteps;
+	int err;
+};
+
+static char *batch_room(struct batch *b)
+{
+	if (b->err)
+		return NULL;
+	if (b->cap - b->len < MSG_ROOM) {
+		size_t cap = b->cap ? b->cap * 2 : 4 * MSG_ROOM;
+		char *p;
+
+		while (cap - b->len < MSG_ROOM)
+			cap *= 2;
+		p = realloc(b->buf, cap);
+		if (!p) {
+			b->err = -ENOMEM;
+			return NULL;
+		}
+		/* zeroed: libnftnl leaves some padding bytes unwritten */
+		memset(p + b->len, 0, cap - b->len);
+		b->buf = p;
+		b->cap = cap;
+	}
+	return b->buf + b->len;
+}
+
+static void batch_advance(struct batch *b, struct nlmsghdr *nlh)
+{
+	b->len += NLMSG_ALIGN(nlh->nlmsg_len);
+}
+
+/* Start a command message, with its own sequence number and NLM_F_ACK. */
+static struct nlmsghdr *batch_cmd(struct batch *b, struct nl *nl, uint16_t type, uint16_t flags,
+				  const char *fmt, ...)
+{
+	char *p = batch_room(b);
+	struct step *s;
+	va_list ap;
+
+	if (!p)
+		return NULL;
+	if (b->nsteps == b->capsteps) {
+		size_t cap = b->capsteps ? b->capsteps * 2 : 32;
+		struct step *ns = realloc(b->steps, cap * sizeof(*ns));
+
+		if (!ns) {
+			b->err = -ENOMEM;
+			return NULL;
+		}
+		b->steps = ns;
+		b->capsteps = cap;
+	}
+	s = &b->steps[b->nsteps++];
+	s->seq = nl_seq(nl);
+	va_start(ap, fmt);
+	vsnprintf(s->what, sizeof(s->what), fmt, ap);
+	va_end(ap);
+	return nftnl_nlmsg_build_hdr(p, type, NFPROTO_IPV4, flags | NLM_F_ACK, s->seq);
+}
+
+static void batch_free(struct batch *b)
+{
+	free(b->buf);
+	free(b->steps);
+	memset(b, 0, sizeof(*b));
+}
+
+static const char *batch_step(const struct batch *b, uint32_t seq)
+{
+	size_t i;
+
+	for (i = 0; i < b->nsteps; i++)
+		if (b->steps[i].seq == seq)
+			return b->steps[i].what;
+	return "nftables transaction";
+}
+
+static void seterr(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!err || !errlen)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+}
+
+/* Send the whole batch and wait for every ack. A big batch needs a send
+ * buffer as big as itself (one sendmsg, one transaction). */
+static int batch_send(struct batch *b, struct nl *nl, char *err, size_t errlen)
+{
+	int ret;
+
+	if (b->len > 128 * 1024) {
+		int fd = mnl_socket_get_fd(nl->sock), sz = (int)(b->len + 4096);
+
+		if (setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &sz, sizeof(sz)) < 0)
+			setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sz, sizeof(sz));
+	}
+	ret = nl_talk(nl, b->buf, b->len, NULL, NULL);
+	if (ret < 0) {
+		const char *what = batch_step(b, nl->err_seq);
+		bool overlap = strstr(what, "to set masq") && (ret == -EEXIST || ret == -ENOTEMPTY);
+
+		seterr(err, errlen, "%s: %s%s", what, nl_strerror(nl),
+		       overlap ? " (networks overlap?)" : "");
+	}
+	return ret;
+}
+
+static void batch_begin(struct batch *b, struct nl *nl)
+{
+	char *p = batch_room(b);
+
+	if (p)
+		batch_advance(b, nftnl_batch_begin(p, nl_seq(nl)));
+}
+
+static void batch_end(struct batch *b, struct nl *nl)
+{
+	char *p = batch_room(b);
+
+	if (p)
+		batch_advance(b, nftnl_batch_end(p, nl_seq(nl)));
+}
+
+/* ------------------------------------------------------------------------ */
+/* Reading the kernel's objects                                              */
+
+struct ptrs {
+	void **p;
+	size_t n, cap;
+};
+
+static int ptrs_add(struct ptrs *v, void *x)
+{
+	if (v->n == v->cap) {
+		size_t cap = v->cap ? v->cap * 2 : 16;
+		void **np = realloc(v->p, cap * sizeof(*np));
+
+		if (!np)
+			return -1;
+		v->p = np;
+		v->cap = cap;
+	}
+	v->p[v->n++] = x;
+	return 0;
+}
+
+static int nl_dump_obj(struct nl *nl, uint16_t type, const char *table, const char *set,
+		       mnl_cb_t cb, void *data)
+{
+	char buf[1024] = { 0 };
+	struct nlmsghdr *nlh = nftnl_nlmsg_build_hdr(buf, type, NFPROTO_IPV4, NLM_F_DUMP,
+						    nl_seq(nl));
+
+	if (type == NFT_MSG_GETSET && table) {
+		struct nftnl_set *s = nftnl_set_alloc();
+
+		if (!s)
+			return -ENOMEM;
+		nftnl_set_set_str(s, NFTNL_SET_TABLE, table);
+		nftnl_set_nlmsg_build_payload(nlh, s);
+		nftnl_set_free(s);
+	} else if (type == NFT_MSG_GETSETELEM) {
+		struct nftnl_set *s = nftnl_set_alloc();
+
+		if (!s)
+			return -ENOMEM;
+		nftnl_set_set_str(s, NFTNL_SET_TABLE, table);
+		nftnl_set_set_str(s, NFTNL_SET_NAME, set);
+		nftnl_set_elems_nlmsg_build_payload(nlh, s);
+		nftnl_set_free(s);
+	} else if (type == NFT_MSG_GETRULE && table) {
+		struct nftnl_rule *r = nftnl_rule_alloc();
+
+		if (!r)
+			return -ENOMEM;
+		nftnl_rule_set_str(r, NFTNL_RULE_TABLE, table);
+		nftnl_rule_nlmsg_build_payload(nlh, r);
+		nftnl_rule_free(r);
+	}
+	return nl_dump(nl, nlh, cb, data);
+}
+
+/* The comment (type 0 in table and rule user data), NULL if none. */
+struct udata_comment {
+	const char *text;
+};
+
+static int comment_cb(const struct nftnl_udata *attr, void *data)
+{
+	struct udata_comment *c = data;
+	const char *v = nftnl_udata_get(attr);
+	uint8_t len = nftnl_udata_len(attr);
+
+	if (nftnl_udata_type(attr) == 0 && len > 0 && v[len - 1] == '\0')
+		c->text = v;
+	return MNL_CB_OK;
+}
+
+static const char *udata_comment(const void *data, uint32_t len)
+{
+	struct udata_comment c = { NULL };
+
+	if (data && len)
+		nftnl_udata_parse(data, len, comment_cb, &c);
+	return c.text;
+}
+
+static const char *table_comment(const struct nftnl_table *t)
+{
+	uint32_t len = 0;
+	const void *d;
+
+	if (!nftnl_table_is_set(t, NFTNL_TABLE_USERDATA))
+		return NULL;
+	d = nftnl_table_get_data(t, NFTNL_TABLE_USERDATA, &len);
+	return udata_comment(d, len);
+}
+
+static const char *rule_comment(const struct nftnl_rule *r)
+{
+	uint32_t len = 0;
+	const void *d;
+
+	if (!nftnl_rule_is_set(r, NFTNL_RULE_USERDATA))
+		return NULL;
+	d = nftnl_rule_get_data(r, NFTNL_RULE_USERDATA, &len);
+	return udata_comment(d, len);
+}
+
+static void fr_table(const void *p) { nftnl_table_free(p); }
+static void fr_chain(const void *p) { nftnl_chain_free(p); }
+static void fr_set(const void *p) { nftnl_set_free(p); }
+static void fr_rule(const void *p) { nftnl_rule_free(p); }
+
+static int oom_free(const void *obj, void (*fr)(const void *))
+{
+	fr(obj);
+	errno = ENOMEM;
+	return MNL_CB_ERROR;
+}
+
+static bool is_msg(const struct nlmsghdr *nlh, uint8_t type)
+{
+	return NFNL_SUBSYS_ID(nlh->nlmsg_type) == NFNL_SUBSYS_NFTABLES &&
+	       NFNL_MSG_TYPE(nlh->nlmsg_type) == type;
+}
+
+/* Tables of family ip, all kept. */
+static int tables_cb(const struct nlmsghdr *nlh, void *data)
+{
+	struct nftnl_table *t;
+
+	if (!is_msg(nlh, NFT_MSG_NEWTABLE))
+		return MNL_CB_OK;
+	t = nftnl_table_alloc();
+	if (!t) {
+		errno = ENOMEM;
+		return MNL_CB_ERROR;
+	}
+	if (nftnl_table_nlmsg_parse(nlh, t) < 0 ||
+	    nftnl_table_get_u32(t, NFTNL_TABLE_FAMILY) != NFPROTO_IPV4)
+		nftnl_table_free(t);
+	else if (ptrs_add(data, t) < 0)
+		return oom_free(t, fr_table);
+	return MNL_CB_OK;
+}
+
+static void free_tables(struct ptrs *v)
+{
+	size_t i;
+
+	for (i = 0; i < v->n; i++)
+		nftnl_table_free(v->p[i]);
+	free(v->p);
+	memset(v, 0, sizeof(*v));
+}
+
+struct tinfo {
+	bool present;
+	bool ours;
+	uint32_t flags;
+};
+
+static bool comment_is_ours(const char *comment, const char *site)
+{
+	size_t n = strlen(NFT_OWNER_COMMENT_PREFIX);
+
+	return comment && strncmp(comment, NFT_OWNER_COMMENT_PREFIX, n) == 0 &&
+	       strcmp(comment + n, site) == 0;
+}
+
+static int find_table(struct nl *nl, const char *site, const char *name, struct tinfo *ti)
+{
+	struct ptrs v = { 0 };
+	size_t i;
+	int ret;
+
+	memset(ti, 0, sizeof(*ti));
+	ret = nl_dump_obj(nl, NFT_MSG_GETTABLE, NULL, NULL, tables_cb, &v);
+	if (ret == 0) {
+		for (i = 0; i < v.n; i++) {
+			const char *tn = nftnl_table_get_str(v.p[i], NFTNL_TABLE_NAME);
+
+			if (!tn || strcmp(tn, name) != 0)
+				continue;
+			ti->present = true;
+			ti->ours = comment_is_ours(table_comment(v.p[i]), site);
+			ti->flags = nftnl_table_is_set(v.p[i], NFTNL_TABLE_FLAGS) ?
+				    nftnl_table_get_u32(v.p[i], NFTNL_TABLE_FLAGS) : 0;
+		}
+	}
+	free_tables(&v);
+	return ret;
+}
+
+/* Objects of one table: chains, sets, rules. */
+struct objs_arg {
+	const char *table;
+	struct ptrs v;
+};
+
+static int chains_cb(const struct nlmsghdr *nlh, void *data)
+{
+	struct objs_arg *a = data;
+	struct nftnl_chain *c;
+
+	if (!is_msg(nlh, NFT_MSG_NEWCHAIN))
+		return MNL_CB_OK;
+	c = nftnl_chain_alloc();
+	if (!c) {
+		errno = ENOMEM;
+		return MNL_CB_ERROR;
+	}
+	if (nftnl_chain_nlmsg_parse(nlh, c) < 0 ||
+	    strcmp(nftnl_chain_get_str(c, NFTNL_CHAIN_TABLE) ?: "", a->table) != 0)
+		nftnl_chain_free(c);
+	else if (ptrs_add(&a->v, c) < 0)
+		return oom_free(c, fr_chain);
+	return MNL_CB_OK;
+}
+
+static int sets_cb(const struct nlmsghdr *nlh, void *data)
+{
+	struct objs_arg *a = data;
+	struct nftnl_set *s;
+
+	if (!is_msg(nlh, NFT_MSG_NEWSET))
+		return MNL_CB_OK;
+	s = nftnl_set_alloc();
+	if (!s) {
+		errno = ENOMEM;
+		return MNL_CB_ERROR;
+	}
+	if (nftnl_set_nlmsg_parse(nlh, s) < 0 ||
+	    strcmp(nftnl_set_get_str(s, NFTNL_SET_TABLE) ?: "", a->table) != 0)
+		nftnl_set_free(s);
+	else if (ptrs_add(&a->v, s) < 0)
+		return oom_free(s, fr_set);
+	return MNL_CB_OK;
+}
+
+static int rules_cb(const struct nlmsghdr *nlh, void *data)
+{
+	struct objs_arg *a = data;
+	struct nftnl_rule *r;
+
+	if (!is_msg(nlh, NFT_MSG_NEWRULE))
+		return MNL_CB_OK;
+	r = nftnl_rule_alloc();
+	if (!r) {
+		errno = ENOMEM;
+		return MNL_CB_ERROR;
+	}
+	if (nftnl_rule_nlmsg_parse(nlh, r) < 0 ||
+	    strcmp(nftnl_rule_get_str(r, NFTNL_RULE_TABLE) ?: "", a->table) != 0)
+		nftnl_rule_free(r);
+	else if (ptrs_add(&a->v, r) < 0)
+		return oom_free(r, fr_rule);
+	return MNL_CB_OK;
+}
+
+struct elems_arg {
+	struct elem *e;
+	size_t n, cap;
+	bool bad;		/* an element we cannot represent */
+};
+
+static int elems_cb(const struct nlmsghdr *nlh, void *data)
+{
+	struct elems_arg *a = data;
+	struct nftnl_set_elems_iter *it;
+	struct nftnl_set_elem *se;
+	struct nftnl_set *s;
+
+	if (!is_msg(nlh, NFT_MSG_NEWSETELEM))
+		return MNL_CB_OK;
+	s = nftnl_set_alloc();
+	if (!s) {
+		errno = ENOMEM;
+		return MNL_CB_ERROR;
+	}
+	if (nftnl_set_elems_nlmsg_parse(nlh, s) < 0) {
+		nftnl_set_free(s);
+		a->bad = true;
+		return MNL_CB_OK;
+	}
+	it = nftnl_set_elems_iter_create(s);
+	if (!it) {
+		nftnl_set_free(s);
+		errno = ENOMEM;
+		return MNL_CB_ERROR;
+	}
+	for (se = nftnl_set_elems_iter_cur(it); se; se = nftnl_set_elems_iter_next(it)) {
+		uint32_t klen = 0, flags = 0;
+		const void *key = nftnl_set_elem_get(se, NFTNL_SET_ELEM_KEY, &klen);
+		struct elem *e;
+
+		if (nftnl_set_elem_is_set(se, NFTNL_SET_ELEM_FLAGS))
+			flags = nftnl_set_elem_get_u32(se, NFTNL_SET_ELEM_FLAGS);
+		if (!key || klen == 0 || klen > IFNAMSZ ||
+		    (flags & ~(uint32_t)NFT_SET_ELEM_INTERVAL_END) ||
+		    nftnl_set_elem_is_set(se, NFTNL_SET_ELEM_DATA) ||
+		    nftnl_set_elem_is_set(se, NFTNL_SET_ELEM_KEY_END)) {
+			a->bad = true;
+			continue;
+		}
+		if (a->n == a->cap) {
+			size_t cap = a->cap ? a->cap * 2 : 64;
+			struct elem *ne = realloc(a->e, cap * sizeof(*ne));
+
+			if (!ne) {
+				nftnl_set_elems_iter_destroy(it);
+				nftnl_set_free(s);
+				errno = ENOMEM;
+				return MNL_CB_ERROR;
+			}
+			a->e = ne;
+			a->cap = cap;
+		}
+		e = &a->e[a->n++];
+		memset(e, 0, sizeof(*e));
+		memcpy(e->key, key, klen);
+		e->klen = (uint8_t)klen;
+		e->end = (flags & NFT_SET_ELEM_INTERVAL_END) ? 1 : 0;
+	}
+	nftnl_set_elems_iter_destroy(it);
+	nftnl_set_free(s);
+	return MNL_CB_OK;
+}
+
+static void free_objs(struct ptrs *v, void (*fr)(const void *))
+{
+	size_t i;
+
+	for (i = 0; i < v->n; i++)
+		fr(v->p[i]);
+	free(v->p);
+	memset(v, 0, sizeof(*v));
+}
+
+
+/* ------------------------------------------------------------------------ */
+/* Comparing                                                                 */
+
+/* Fill in the defaults the kernel reports back although nobody sent them
+ * (libnftnl has no way to unset an expression's attribute, so both the
+ * wanted and the live rule get them): lookup flags 0; nat addr_max = addr_min
+ * and the flag NF_NAT_RANGE_MAP_IPS when an address register is given. */
+static int normalize_exprs(struct nftnl_rule *r)
+{
+	struct nftnl_expr_iter *it = nftnl_expr_iter_create(r);
+	struct nftnl_expr *e;
+
+	if (!it)
+		return -ENOMEM;
+	while ((e = nftnl_expr_iter_next(it))) {
+		const char *name = nftnl_expr_get_str(e, NFTNL_EXPR_NAME);
+
+		if (!name)
+			continue;
+		if (strcmp(name, "lookup") == 0 && !nftnl_expr_is_set(e, NFTNL_EXPR_LOOKUP_FLAGS))
+			nftnl_expr_set_u32(e, NFTNL_EXPR_LOOKUP_FLAGS, 0);
+		if (strcmp(name, "nat") == 0 && nftnl_expr_is_set(e, NFTNL_EXPR_NAT_REG_ADDR_MIN)) {
+			uint32_t flags = 0;
+
+			if (!nftnl_expr_is_set(e, NFTNL_EXPR_NAT_REG_ADDR_MAX))
+				nftnl_expr_set_u32(e, NFTNL_EXPR_NAT_REG_ADDR_MAX,
+						   nftnl_expr_get_u32(e, NFTNL_EXPR_NAT_REG_ADDR_MIN));
+			if (nftnl_expr_is_set(e, NFTNL_EXPR_NAT_FLAGS))
+				flags = nftnl_expr_get_u32(e, NFTNL_EXPR_NAT_FLAGS);
+			nftnl_expr_set_u32(e, NFTNL_EXPR_NAT_FLAGS, flags | NF_NAT_RANGE_MAP_IPS);
+		}
+	}
+	nftnl_expr_iter_destroy(it);
+	return 0;
+}
+
+/* A rule as text, without what changes by itself (handles, positions,
+ * counter values). Malloc'd. */
+static char *rule_text(struct nftnl_rule *r, bool live)
+{
+	size_t size = 2048;
+	char *buf = NULL;
+
+	if (live) {
+		struct nftnl_expr_iter *it = nftnl_expr_iter_create(r);
+		struct nftnl_expr *e;
+
+		if (!it)
+			return NULL;
+		while ((e = nftnl_expr_iter_next(it))) {
+			const char *name = nftnl_expr_get_str(e, NFTNL_EXPR_NAME);
+
+			if (name && strcmp(name, "counter") == 0) {
+				nftnl_expr_set_u64(e, NFTNL_EXPR_CTR_PACKETS, 0);
+				nftnl_expr_set_u64(e, NFTNL_EXPR_CTR_BYTES, 0);
+			}
+		}
+		nftnl_expr_iter_destroy(it);
+		nftnl_rule_unset(r, NFTNL_RULE_HANDLE);
+		nftnl_rule_unset(r, NFTNL_RULE_POSITION);
+	}
+	if (normalize_exprs(r) < 0)
+		return NULL;
+	for (;;) {
+		char *nb = realloc(buf, size);
+		int n;
+
+		if (!nb) {
+			free(buf);
+			return NULL;
+		}
+		buf = nb;
+		n = nftnl_rule_snprintf(buf, size, r, NFTNL_OUTPUT_DEFAULT, 0);
+		if (n < 0) {
+			free(buf);
+			return NULL;
+		}
+		if ((size_t)n < size)
+			return buf;
+		size = (size_t)n + 1;
+	}
+}
+
+static bool chain_equal(const struct nftnl_chain *live, int ch)
+{
+	const struct chain_def *d = &chain_defs[ch];
+
+	return nftnl_chain_is_set(live, NFTNL_CHAIN_TYPE) &&
+	       strcmp(nftnl_chain_get_str(live, NFTNL_CHAIN_TYPE), d->type) == 0 &&
+	       nftnl_chain_is_set(live, NFTNL_CHAIN_HOOKNUM) &&
+	       nftnl_chain_get_u32(live, NFTNL_CHAIN_HOOKNUM) == d->hook &&
+	       nftnl_chain_is_set(live, NFTNL_CHAIN_PRIO) &&
+	       nftnl_chain_get_s32(live, NFTNL_CHAIN_PRIO) == d->prio &&
+	       (!nftnl_chain_is_set(live, NFTNL_CHAIN_POLICY) ||
+		nftnl_chain_get_u32(live, NFTNL_CHAIN_POLICY) == NF_ACCEPT) &&
+	       !nftnl_chain_is_set(live, NFTNL_CHAIN_DEV) &&
+	       !nftnl_chain_is_set(live, NFTNL_CHAIN_DEVICES);
+}
+
+static uint32_t set_u32(const struct nftnl_set *s, uint16_t attr)
+{
+	return nftnl_set_is_set(s, attr) ? nftnl_set_get_u32(s, attr) : 0;
+}
+
+static bool set_equal(const struct nftnl_set *live, int set)
+{
+	const struct set_def *d = &set_defs[set];
+
+	return set_u32(live, NFTNL_SET_FLAGS) == d->flags &&
+	       set_u32(live, NFTNL_SET_KEY_TYPE) == d->dtype &&
+	       set_u32(live, NFTNL_SET_KEY_LEN) == d->klen &&
+	       set_u32(live, NFTNL_SET_DATA_LEN) == 0 &&
+	       set_u32(live, NFTNL_SET_TIMEOUT) == 0 &&
+	       !nftnl_set_is_set(live, NFTNL_SET_OBJ_TYPE) &&
+	       !nftnl_set_is_set(live, NFTNL_SET_EXPR);
+}
+
+static int find_def(const char *name, bool chain)
+{
+	int i;
+
+	if (!name)
+		return -1;
+	for (i = 0; i < (chain ? N_CHAINS : N_SETS); i++)
+		if (strcmp(name, chain ? chain_defs[i].name : set_defs[i].name) == 0)
+			return i;
+	return -1;
+}
+
+/* 1 equal, 0 different, -errno */
+static int compare_chains(struct nl *nl, const struct want *w)
+{
+	struct objs_arg a = { .table = w->table };
+	bool seen[N_CHAINS] = { false };
+	int ret, i;
+	size_t k;
+
+	ret = nl_dump_obj(nl, NFT_MSG_GETCHAIN, w->table, NULL, chains_cb, &a);
+	if (ret == 0) {
+		ret = a.v.n == N_CHAINS;
+		for (k = 0; ret && k < a.v.n; k++) {
+			i = find_def(nftnl_chain_get_str(a.v.p[k], NFTNL_CHAIN_NAME), true);
+			if (i < 0 || seen[i] || !chain_equal(a.v.p[k], i))
+				ret = 0;
+			else
+				seen[i] = true;
+		}
+	}
+	free_objs(&a.v, fr_chain);
+	return ret;
+}
+
+static int compare_elems(struct nl *nl, const struct want *w, int set)
+{
+	struct elems_arg a = { 0 };
+	int ret;
+	size_t i;
+
+	ret = nl_dump_obj(nl, NFT_MSG_GETSETELEM, w->table, set_defs[set].name, elems_cb, &a);
+	if (ret == 0) {
+		a.n = sort_elems(a.e, a.n);
+		ret = !a.bad && a.n == w->nel[set];
+		for (i = 0; ret && i < a.n; i++)
+			if (cmp_elem(&a.e[i], &w->el[set][i]) != 0)
+				ret = 0;
+	}
+	free(a.e);
+	return ret;
+}
+
+static int compare_sets(struct nl *nl, const struct want *w)
+{
+	struct objs_arg a = { .table = w->table };
+	bool seen[N_SETS] = { false };
+	int ret, i;
+	size_t k;
+
+	ret = nl_dump_obj(nl, NFT_MSG_GETSET, w->table, NULL, sets_cb, &a);
+	if (ret == 0) {
+		ret = a.v.n == N_SETS;
+		for (k = 0; ret && k < a.v.n; k++) {
+			i = find_def(nftnl_set_get_str(a.v.p[k], NFTNL_SET_NAME), false);
+			if (i < 0 || seen[i] || !set_equal(a.v.p[k], i))
+				ret = 0;
+			else
+				seen[i] = true;
+		}
+	}
+	free_objs(&a.v, fr_set);
+	for (i = 0; ret == 1 && i < N_SETS; i++)
+		ret = compare_elems(nl, w, i);
+	return ret;
+}
+
+static int compare_rules(struct nl *nl, const struct want *w)
+{
+	struct objs_arg a = { .table = w->table };
+	size_t pos[N_CHAINS] = { 0 }, want_n[N_CHAINS] = { 0 };
+	size_t order[N_CHAINS][MAX_RULES];
+	size_t k;
+	int ret, i;
+
+	for (k = 0; k < w->nrules; k++) {
+		i = w->rule_chain[k];
+		order[i][want_n[i]++] = k;
+	}
+	ret = nl_dump_obj(nl, NFT_MSG_GETRULE, w->table, NULL, rules_cb, &a);
+	if (ret == 0) {
+		ret = 1;
+		/* The kernel lists each chain's rules in order. */
+		for (k = 0; ret == 1 && k < a.v.n; k++) {
+			char *live, *want;
+
+			i = find_def(nftnl_rule_get_str(a.v.p[k], NFTNL_RULE_CHAIN), true);
+			if (i < 0 || pos[i] >= want_n[i]) {
+				ret = 0;
+				break;
+			}
+			live = rule_text(a.v.p[k], true);
+			want = rule_text(w->rule[order[i][pos[i]++]], false);
+			if (!live || !want)
+				ret = -ENOMEM;
+			else if (strcmp(live, want) != 0)
+				ret = 0;
+			free(live);
+			free(want);
+		}
+		for (i = 0; ret == 1 && i < N_CHAINS; i++)
+			if (pos[i] != want_n[i])
+				ret = 0;
+	}
+	free_objs(&a.v, fr_rule);
+	return ret;
+}
+
+int nft_table_matches(struct nl *nl, const struct nft_spec *spec)
+{
+	struct tinfo ti;
+	struct want w;
+	int ret;
+
+	ret = want_build(spec, &w);
+	if (ret < 0)
+		return ret;
+	ret = find_table(nl, spec->site, w.table, &ti);
+	if (ret == 0)
+		ret = ti.present && ti.ours && ti.flags == 0;
+	if (ret == 1)
+		ret = compare_chains(nl, &w);
+	if (ret == 1)
+		ret = compare_sets(nl, &w);
+	if (ret == 1)
+		ret = compare_rules(nl, &w);
+	want_free(&w);
+	return ret;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Replacing, deleting                                                       */
+
+static void add_table_msgs(struct batch *b, struct nl *nl, const struct want *w)
+{
+	struct nftnl_table *bare = new_table(w->table, NULL);
+	struct nftnl_table *full = new_table(w->table, w->comment);
+	struct nlmsghdr *nlh;
+
+	if (!bare || !full) {
+		b->err = -ENOMEM;
+		goto out;
+	}
+	/* Create it if absent (no EXCL: an existing table is left as is)... */
+	nlh = batch_cmd(b, nl, NFT_MSG_NEWTABLE, NLM_F_CREATE, "creating table %s", w->table);
+	if (!nlh)
+		goto out;
+	nftnl_table_nlmsg_build_payload(nlh, bare);
+	batch_advance(b, nlh);
+	/* ... so that deleting it cannot fail ... */
+	nlh = batch_cmd(b, nl, NFT_MSG_DELTABLE, 0, "deleting old table %s", w->table);
+	if (!nlh)
+		goto out;
+	nftnl_table_nlmsg_build_payload(nlh, bare);
+	batch_advance(b, nlh);
+	/* ... and the new one starts empty. */
+	nlh = batch_cmd(b, nl, NFT_MSG_NEWTABLE, NLM_F_CREATE, "creating table %s", w->table);
+	if (!nlh)
+		goto out;
+	nftnl_table_nlmsg_build_payload(nlh, full);
+	batch_advance(b, nlh);
+out:
+	if (bare)
+		nftnl_table_free(bare);
+	if (full)
+		nftnl_table_free(full);
+}
+
+static void add_set_msgs(struct batch *b, struct nl *nl, const struct want *w, int set)
+{
+	struct nftnl_set *s = new_set(w, set, true);
+	struct nlmsghdr *nlh;
+	size_t i, j;
+
+	if (!s) {
+		b->err = -ENOMEM;
+		return;
+	}
+	nlh = batch_cmd(b, nl, NFT_MSG_NEWSET, NLM_F_CREATE, "adding set %s", set_defs[set].name);
+	if (nlh) {
+		nftnl_set_nlmsg_build_payload(nlh, s);
+		batch_advance(b, nlh);
+	}
+	nftnl_set_free(s);
+
+	for (i = 0; i < w->nel[set] && !b->err; i += ELEMS_PER_MSG) {
+		size_t n = w->nel[set] - i < ELEMS_PER_MSG ? w->nel[set] - i : ELEMS_PER_MSG;
+
+		s = new_set(w, set, false);
+		if (!s) {
+			b->err = -ENOMEM;
+			return;
+		}
+		for (j = i; j < i + n; j++) {
+			struct nftnl_set_elem *se = new_elem(&w->el[set][j]);
+
+			if (!se) {
+				b->err = -ENOMEM;
+				break;
+			}
+			nftnl_set_elem_add(s, se);
+		}
+		if (!b->err) {
+			nlh = batch_cmd(b, nl, NFT_MSG_NEWSETELEM, NLM_F_CREATE,
+					"adding elements %zu-%zu of %zu to set %s", i + 1, i + n,
+					w->nel[set], set_defs[set].name);
+			if (nlh) {
+				nftnl_set_elems_nlmsg_build_payload(nlh, s);
+				batch_advance(b, nlh);
+			}
+		}
+		nftnl_set_free(s);
+	}
+}
+
+static void add_chain_msgs(struct batch *b, struct nl *nl, const struct want *w, int ch)
+{
+	struct nftnl_chain *c = new_chain(w, ch);
+	struct nlmsghdr *nlh;
+
+	if (!c) {
+		b->err = -ENOMEM;
+		return;
+	}
+	nlh = batch_cmd(b, nl, NFT_MSG_NEWCHAIN, NLM_F_CREATE, "adding chain %s",
+			chain_defs[ch].name);
+	if (nlh) {
+		nftnl_chain_nlmsg_build_payload(nlh, c);
+		batch_advance(b, nlh);
+	}
+	nftnl_chain_free(c);
+}
+
+int nft_table_replace(struct nl *nl, const struct nft_spec *spec, char *err, size_t errlen)
+{
+	struct batch b = { 0 };
+	struct tinfo ti;
+	struct want w;
+	size_t i;
+	int ret;
+
+	seterr(err, errlen, "%s", "");
+	ret = want_build(spec, &w);
+	if (ret < 0) {
+		seterr(err, errlen, "building table for site %s: %s", spec->site ? spec->site : "",
+		       strerror(-ret));
+		return ret;
+	}
+	ret = find_table(nl, spec->site, w.table, &ti);
+	if (ret < 0) {
+		seterr(err, errlen, "listing nftables tables: %s", nl_strerror(nl));
+		goto out;
+	}
+	if (ti.present && !ti.ours) {
+		seterr(err, errlen, "table ip %s exists but is not gatewayctl's (no comment \"%s\"): "
+		       "refusing to replace it", w.table, w.comment);
+		ret = -EEXIST;
+		goto out;
+	}
+
+	batch_begin(&b, nl);
+	add_table_msgs(&b, nl, &w);
+	for (i = 0; i < N_SETS; i++)
+		add_set_msgs(&b, nl, &w, (int)i);
+	for (i = 0; i < N_CHAINS; i++)
+		add_chain_msgs(&b, nl, &w, (int)i);
+	for (i = 0; i < w.nrules && !b.err; i++) {
+		struct nlmsghdr *nlh = batch_cmd(&b, nl, NFT_MSG_NEWRULE,
+						 NLM_F_CREATE | NLM_F_APPEND, "adding rule %s",
+						 w.rule_name[i]);
+		if (nlh) {
+			nftnl_rule_nlmsg_build_payload(nlh, w.rule[i]);
+			batch_advance(&b, nlh);
+		}
+	}
+	batch_end(&b, nl);
+	if (b.err) {
+		ret = b.err;
+		seterr(err, errlen, "building nftables transaction: %s", strerror(-ret));
+		goto out;
+	}
+	ret = batch_send(&b, nl, err, errlen);
+out:
+	batch_free(&b);
+	want_free(&w);
+	return ret;
+}
+
+int nft_table_delete(struct nl *nl, const char *site, char *err, size_t errlen)
+{
+	char name[TABLE_NAME_MAX], comment[128];
+	struct nftnl_table *t = NULL;
+	struct batch b = { 0 };
+	struct nlmsghdr *nlh;
+	struct tinfo ti;
+	int ret;
+
+	seterr(err, errlen, "%s", "");
+	ret = table_name(site, name, sizeof(name));
+	if (ret < 0) {
+		seterr(err, errlen, "bad site name");
+		return ret;
+	}
+	ret = find_table(nl, site, name, &ti);
+	if (ret < 0) {
+		seterr(err, errlen, "listing nftables tables: %s", nl_strerror(nl));
+		return ret;
+	}
+	if (!ti.present)
+		return 0;
+	if (!ti.ours) {
+		snprintf(comment, sizeof(comment), "%s%s", NFT_OWNER_COMMENT_PREFIX, site);
+		seterr(err, errlen, "table ip %s is not gatewayctl's (no comment \"%s\"): "
+		       "leaving it alone", name, comment);
+		return -EEXIST;
+	}
+	t = new_table(name, NULL);
+	if (!t)
+		return -ENOMEM;
+	batch_begin(&b, nl);
+	nlh = batch_cmd(&b, nl, NFT_MSG_DELTABLE, 0, "deleting table %s", name);
+	if (nlh) {
+		nftnl_table_nlmsg_build_payload(nlh, t);
+		batch_advance(&b, nlh);
+	}
+	batch_end(&b, nl);
+	nftnl_table_free(t);
+	if (b.err) {
+		ret = b.err;
+		seterr(err, errlen, "building nftables transaction: %s", strerror(-ret));
+	} else {
+		ret = batch_send(&b, nl, err, errlen);
+		if (ret == -ENOENT) {	/* gone meanwhile */
+			ret = 0;
+			seterr(err, errlen, "%s", "");
+		}
+	}
+	batch_free(&b);
+	return ret;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Reading                                                                   */
+
+int nft_table_read(struct nl *nl, const char *site, struct nft_state *st)
+{
+	char name[TABLE_NAME_MAX];
+	struct objs_arg a = { .table = name };
+	struct tinfo ti;
+	size_t k;
+	int ret;
+
+	memset(st, 0, sizeof(*st));
+	ret = table_name(site, name, sizeof(name));
+	if (ret < 0)
+		return ret;
+	ret = find_table(nl, site, name, &ti);
+	if (ret < 0)
+		return ret;
+	st->present = ti.present && ti.ours;
+	st->foreign = ti.present && !ti.ours;
+	if (!st->present)
+		return 0;
+	ret = nl_dump_obj(nl, NFT_MSG_GETRULE, name, NULL, rules_cb, &a);
+	for (k = 0; ret == 0 && k < a.v.n; k++) {
+		const char *c = rule_comment(a.v.p[k]);
+		struct nftnl_expr_iter *it;
+		struct nftnl_expr *e;
+
+		if (!c || strlen(c) >= sizeof(st->counters[0].rule) ||
+		    st->n_counters >= sizeof(st->counters) / sizeof(st->counters[0]))
+			continue;
+		it = nftnl_expr_iter_create(a.v.p[k]);
+		if (!it) {
+			ret = -ENOMEM;
+			break;
+		}
+		while ((e = nftnl_expr_iter_next(it))) {
+			const char *en = nftnl_expr_get_str(e, NFTNL_EXPR_NAME);
+			struct nft_counter *ctr;
+
+			if (!en || strcmp(en, "counter") != 0)
+				continue;
+			ctr = &st->counters[st->n_counters++];
+			snprintf(ctr->rule, sizeof(ctr->rule), "%s", c);
+			ctr->packets = nftnl_expr_get_u64(e, NFTNL_EXPR_CTR_PACKETS);
+			ctr->bytes = nftnl_expr_get_u64(e, NFTNL_EXPR_CTR_BYTES);
+			break;
+		}
+		nftnl_expr_iter_destroy(it);
+	}
+	free_objs(&a.v, fr_rule);
+	return ret;
+}
+
+int nft_list_sites(struct nl *nl, char (**sites)[33], size_t *n)
+{
+	size_t plen = strlen(NFT_TABLE_PREFIX), i;
+	struct ptrs v = { 0 };
+	char (*out)[33] = NULL;
+	int ret;
+
+	*sites = NULL;
+	*n = 0;
+	ret = nl_dump_obj(nl, NFT_MSG_GETTABLE, NULL, NULL, tables_cb, &v);
+	if (ret == 0 && v.n) {
+		out = calloc(v.n, sizeof(*out));
+		if (!out)
+			ret = -ENOMEM;
+	}
+	for (i = 0; ret == 0 && i < v.n; i++) {
+		const char *tn = nftnl_table_get_str(v.p[i], NFTNL_TABLE_NAME);
+		const char *site;
+
+		if (!tn || strncmp(tn, NFT_TABLE_PREFIX, plen) != 0)
+			continue;
+		site = tn + plen;
+		if (!*site || strlen(site) >= sizeof(out[0]) ||
+		    !comment_is_ours(table_comment(v.p[i]), site))
+			continue;
+		snprintf(out[*n], sizeof(out[0]), "%s", site);
+		(*n)++;
+	}
+	free_tables(&v);
+	if (ret < 0) {
+		free(out);
+		*n = 0;
+		return ret;
+	}
+	if (*n == 0) {
+		free(out);
+		out = NULL;
+	}
+	*sites = out;
+	return 0;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Printing the equivalent nft commands                                      */
+
+/* One command, single-quoted for a POSIX shell. */
+static void print_cmd(FILE *out, const char *cmd)
+{
+	const char *p;
+
+	fputs("nft '", out);
+	for (p = cmd; *p; p++) {
+		if (*p == '\'')
+			fputs("'\\''", out);
+		else
+			fputc(*p, out);
+	}
+	fputs("'\n", out);
+}
+
+/* An nft identifier as is, anything else double-quoted. */
+static void put_ident(FILE *f, const char *s)
+{
+	const char *p;
+	bool plain = (*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || *s == '_';
+
+	for (p = s; plain && *p; p++)
+		plain = (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+			(*p >= '0' && *p <= '9') || strchr("_-./", *p);
+	if (plain)
+		fputs(s, f);
+	else
+		fprintf(f, "\"%s\"", s);
+}
+
+static void put_addr(FILE *f, uint32_t a)
+{
+	fprintf(f, "%u.%u.%u.%u", a >> 24, (a >> 16) & 0xff, (a >> 8) & 0xff, a & 0xff);
+}
+
+/* Build a command in memory, then print it quoted. */
+struct cmd {
+	char *text;
+	size_t len;
+	FILE *f;
+};
+
+static FILE *cmd_start(struct cmd *c, const char *table, const char *verb)
+{
+	c->text = NULL;
+	c->len = 0;
+	c->f = open_memstream(&c->text, &c->len);
+	if (c->f) {
+		fprintf(c->f, "%s ip ", verb);
+		put_ident(c->f, table);
+	}
+	return c->f;
+}
+
+static void cmd_end(struct cmd *c, FILE *out)
+{
+	if (!c->f)
+		return;
+	fclose(c->f);
+	print_cmd(out, c->text);
+	free(c->text);
+}
+
+#define PRINT_ELEMS_PER_LINE 64
+
+void nft_spec_print(const struct nft_spec *spec, FILE *out)
+{
+	char table[TABLE_NAME_MAX];
+	struct nft_net *nets;
+	struct cmd c;
+	size_t nn = 0, i, j;
+	FILE *f;
+
+	if (table_name(spec->site, table, sizeof(table)) < 0)
+		return;
+	nets = norm_nets(spec, &nn);
+
+	/* As the transaction does: whatever is there goes, then all is built anew. */
+	if ((f = cmd_start(&c, table, "add table")))
+		cmd_end(&c, out);
+	if ((f = cmd_start(&c, table, "delete table")))
+		cmd_end(&c, out);
+	if ((f = cmd_start(&c, table, "add table"))) {
+		fprintf(f, " { comment \"%s%s\"; }", NFT_OWNER_COMMENT_PREFIX, spec->site);
+		cmd_end(&c, out);
+	}
+	for (i = 0; i < N_SETS; i++) {
+		if (!(f = cmd_start(&c, table, "add set")))
+			continue;
+		fprintf(f, " %s { type %s;%s }", set_defs[i].name, set_defs[i].nft_type,
+			set_defs[i].flags & NFT_SET_INTERVAL ? " flags interval;" : "");
+		cmd_end(&c, out);
+	}
+	for (i = 0; i < nn; i += PRINT_ELEMS_PER_LINE) {
+		if (!(f = cmd_start(&c, table, "add element")))
+			continue;
+		fputs(" masq { ", f);
+		for (j = i; j < nn && j < i + PRINT_ELEMS_PER_LINE; j++) {
+			if (j > i)
+				fputs(", ", f);
+			put_addr(f, nets[j].addr);
+			fprintf(f, "/%u", nets[j].len);
+		}
+		fputs(" }", f);
+		cmd_end(&c, out);
+	}
+	for (i = 0; i < spec->n_tunnels; i += PRINT_ELEMS_PER_LINE) {
+		if (!(f = cmd_start(&c, table, "add element")))
+			continue;
+		fputs(" tunnels { ", f);
+		for (j = i; j < spec->n_tunnels && j < i + PRINT_ELEMS_PER_LINE; j++)
+			fprintf(f, "%s\"%.16s\"", j > i ? ", " : "", spec->tunnels[j]);
+		fputs(" }", f);
+		cmd_end(&c, out);
+	}
+	for (i = 0; i < spec->n_endpoints; i += PRINT_ELEMS_PER_LINE) {
+		if (!(f = cmd_start(&c, table, "add element")))
+			continue;
+		fputs(" endpoints { ", f);
+		for (j = i; j < spec->n_endpoints && j < i + PRINT_ELEMS_PER_LINE; j++) {
+			if (j > i)
+				fputs(", ", f);
+			put_addr(f, spec->endpoints[j]);
+		}
+		fputs(" }", f);
+		cmd_end(&c, out);
+	}
+	for (i = 0; i < N_CHAINS; i++) {
+		if (!(f = cmd_start(&c, table, "add chain")))
+			continue;
+		fprintf(f, " %s { type %s hook %s priority %d; policy accept; }",
+			chain_defs[i].name, chain_defs[i].type, chain_defs[i].hook_name,
+			(int)chain_defs[i].prio);
+		cmd_end(&c, out);
+	}
+	if (nn > 0 && (f = cmd_start(&c, table, "add rule"))) {
+		fprintf(f, " postrouting oifname \"%.16s\" ip saddr @masq counter snat to ",
+			spec->lan ? spec->lan : "");
+		put_addr(f, spec->lan_addr);
+		fputs(" comment \"snat\"", f);
+		cmd_end(&c, out);
+	}
+	if (spec->mss_clamp && spec->n_tunnels > 0 && (f = cmd_start(&c, table, "add rule"))) {
+		fputs(" forward oifname @tunnels tcp flags syn counter"
+		      " tcp option maxseg size set rt mtu comment \"mss-clamp\"", f);
+		cmd_end(&c, out);
+	}
+	if (spec->n_endpoints > 0 && (f = cmd_start(&c, table, "add rule"))) {
+		fputs(" input ip protocol 4 ip saddr @endpoints counter accept"
+		      " comment \"ipip-peers\"", f);
+		cmd_end(&c, out);
+	}
+	if (spec->n_endpoints > 0 && spec->wan_addr && (f = cmd_start(&c, table, "add rule"))) {
+		fputs(" input ip protocol 4 ip daddr ", f);
+		put_addr(f, spec->wan_addr);
+		fputs(" counter drop comment \"ipip-other\"", f);
+		cmd_end(&c, out);
+	}
+	free(nets);
+}

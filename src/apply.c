@@ -1,0 +1,373 @@
+/* apply.c - carry out a plan's steps, all or nothing: on any failure every
+ * step already done is undone, newest first. */
+#include "apply.h"
+
+#include <errno.h>
+#include <linux/if.h>
+#include <linux/ip.h>
+#include <linux/rtnetlink.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define FORWARD_PATH "/proc/sys/net/ipv4/ip_forward"
+
+static const char *hint_for(const struct step *st, int err)
+{
+	switch (err) {
+	case -EOPNOTSUPP:
+		if (st->kind == STEP_TUNNEL_ADD)
+			return "this kernel cannot create ipip links: load the module with `modprobe ipip` "
+			       "(and make it load at boot: echo ipip > /etc/modules-load.d/ipip.conf)";
+		break;
+	case -EPERM:
+	case -EACCES:
+		return "gatewayctl needs CAP_NET_ADMIN: run it as root";
+	case -EEXIST:
+		if (st->kind == STEP_TUNNEL_ADD)
+			return "a link of that name appeared meanwhile; run `gatewayctl plan` to see the state";
+		if (st->kind == STEP_ROUTE_ADD)
+			return "a route to that destination exists that gatewayctl did not create: "
+			       "remove it (see `ip route show`) or change the file";
+		break;
+	case -ENETUNREACH:
+	case -EADDRNOTAVAIL:
+		if (st->kind == STEP_ROUTE_ADD)
+			return "the source or gateway address is not on this gateway: check lan_address and wan_address";
+		break;
+	}
+	return NULL;
+}
+
+static void report_failure(struct apply *a, const struct step *st, int err, const struct nl *nl,
+			   const char *detail)
+{
+	const char *hint = hint_for(st, err);
+	size_t len = strcspn(st->text, "\n");
+
+	fprintf(a->err, "%s: site %s: step %zu of %zu failed: %.*s%s\n", a->cmd, a->site->name,
+		(size_t)(st - a->plan->steps) + 1, a->plan->n, (int)len, st->text,
+		st->text[len] ? " ..." : "");
+	if (detail && *detail)
+		fprintf(a->err, "  %s\n", detail);
+	else if (nl && nl->err_msg[0])
+		fprintf(a->err, "  kernel: %s (%s)\n", nl->err_msg, strerror(-err));
+	else
+		fprintf(a->err, "  kernel: %s\n", strerror(-err));
+	if (hint)
+		fprintf(a->err, "  hint: %s\n", hint);
+}
+
+static void ipip_spec_of(const struct apply *a, const struct step *st, struct ipip_spec *spec,
+			 char *alias, size_t alias_len)
+{
+	model_alias(a->site, st->peer, alias, alias_len);
+	*spec = (struct ipip_spec){
+		.name = st->ifname,
+		.alias = alias,
+		.local = a->site->wan_address.addr,
+		.remote = st->peer->endpoint,
+		.ttl = (uint8_t)st->peer->ttl,
+		.pmtudisc = true,
+		.mtu = st->value,
+	};
+}
+
+static void old_spec_of(const struct link_info *old, struct ipip_spec *spec)
+{
+	*spec = (struct ipip_spec){
+		.name = old->name,
+		.alias = old->alias,
+		.local = old->local,
+		.remote = old->remote,
+		.ttl = old->ttl,
+		.pmtudisc = old->pmtudisc,
+		.mtu = old->mtu,
+	};
+}
+
+static int ifindex_of(struct apply *a, const char *name)
+{
+	struct link_info l;
+
+	return rtnl_link_by_name(a->rt, name, &l) == 0 ? l.ifindex : 0;
+}
+
+/* ---- undo ----------------------------------------------------------------- */
+
+static int undo_one(struct apply *a, struct step *st)
+{
+	struct rtnl_batch *b = rtnl_batch_new();
+	struct ipip_spec spec;
+	int r = 0;
+
+	if (!b)
+		return -ENOMEM;
+	switch (st->kind) {
+	case STEP_ADDR_ADD:
+		rtnl_del_addr(b, st->ifindex, st->addr, st->plen);
+		break;
+	case STEP_LINK_UP:
+		rtnl_set_link(b, st->ifindex, false, 0);
+		break;
+	case STEP_FORWARDING:
+		r = sysctl_write_u32(FORWARD_PATH, st->old_value);
+		break;
+	case STEP_TUNNEL_ADD:
+		if (!st->ifindex)
+			st->ifindex = ifindex_of(a, st->ifname);
+		if (st->ifindex)
+			rtnl_del_link(b, st->ifindex);
+		break;
+	case STEP_TUNNEL_CHANGE:
+		old_spec_of(&st->old, &spec);
+		rtnl_change_ipip(b, st->old.ifindex, &spec, st->old.flags & IFF_UP);
+		break;
+	case STEP_TUNNEL_DEL:
+		old_spec_of(&st->old, &spec);
+		rtnl_add_ipip(b, &spec);
+		r = rtnl_flush(a->rt, b, NULL);
+		rtnl_batch_reset(b);
+		if (r == 0) {
+			int ifindex = ifindex_of(a, st->old.name);
+
+			if (st->old.flags & IFF_UP)
+				rtnl_set_link(b, ifindex, true, 0);
+			/* the routes that went with it */
+			for (size_t i = 0; i < a->live->n_routes; i++) {
+				struct route_info ri = a->live->routes[i];
+
+				if (ri.oif != st->old.ifindex)
+					continue;
+				ri.oif = ifindex;
+				rtnl_add_route(b, &ri);
+			}
+		}
+		break;
+	case STEP_RP_FILTER:
+		if (st->ifindex)
+			rtnl_set_inet_conf(b, st->ifindex, IPV4_DEVCONF_RP_FILTER, st->old_value);
+		break;
+	case STEP_ROUTE_DEL:
+		rtnl_add_route(b, &st->route);
+		break;
+	case STEP_ROUTE_ADD:
+		rtnl_del_route(b, &st->route);
+		break;
+	case STEP_NFT_REPLACE:
+	case STEP_NFT_DELETE:
+	case STEP_RELAY_START:
+	case STEP_RELAY_STOP:
+		break;
+	}
+	if (r == 0 && rtnl_batch_count(b))
+		r = rtnl_flush(a->rt, b, NULL);
+	rtnl_batch_free(b);
+	return r;
+}
+
+static int rollback(struct apply *a)
+{
+	int failures = 0;
+
+	for (size_t i = a->plan->n; i-- > 0;) {
+		struct step *st = &a->plan->steps[i];
+		size_t len = strcspn(st->text, "\n");
+		int r;
+
+		if (!st->done)
+			continue;
+		r = undo_one(a, st);
+		if (r < 0) {
+			failures++;
+			fprintf(a->err, "  could not undo: %.*s: %s\n", (int)len, st->text, nl_strerror(a->rt));
+		} else {
+			st->done = false;
+			if (a->verbose)
+				fprintf(a->err, "  undone: %.*s\n", (int)len, st->text);
+		}
+	}
+	return failures;
+}
+
+/* ---- doing ------------------------------------------------------------- */
+
+/* Queue STEP's requests for the batch; MAP[batch index] = step index. */
+struct queued {
+	struct rtnl_batch *b;
+	size_t *map;
+	size_t cap;
+};
+
+static void note(struct queued *q, size_t step, size_t before)
+{
+	size_t n = rtnl_batch_count(q->b);
+
+	if (n > q->cap) {
+		q->cap = n * 2;
+		q->map = realloc(q->map, q->cap * sizeof(*q->map));
+		if (!q->map) {
+			fprintf(stderr, "gatewayctl: out of memory\n");
+			exit(1);
+		}
+	}
+	for (size_t i = before; i < n; i++)
+		q->map[i] = step;
+}
+
+/* Send Q; mark the steps whose requests all went through. */
+static int flush(struct apply *a, struct queued *q)
+{
+	size_t failed = 0, n = rtnl_batch_count(q->b);
+	int r;
+
+	if (n == 0)
+		return 0;
+	r = rtnl_flush(a->rt, q->b, &failed);
+	for (size_t i = 0; i < n; i++) {
+		struct step *st = &a->plan->steps[q->map[i]];
+
+		/* a step is done (and to be undone) once any of its requests applied */
+		if (rtnl_applied(q->b, i))
+			st->done = true;
+	}
+	if (r < 0)
+		report_failure(a, &a->plan->steps[q->map[failed]], r, a->rt, NULL);
+	rtnl_batch_reset(q->b);
+	return r;
+}
+
+int apply_plan(struct apply *a)
+{
+	struct queued q = { .b = rtnl_batch_new() };
+	struct plan *plan = a->plan;
+	char alias[128];
+	int r = 0;
+
+	if (!q.b)
+		return -ENOMEM;
+	/* 1. addresses, links, tunnels, deletions */
+	for (size_t i = 0; i < plan->n && r == 0; i++) {
+		struct step *st = &plan->steps[i];
+		size_t before = rtnl_batch_count(q.b);
+		struct ipip_spec spec;
+
+		switch (st->kind) {
+		case STEP_ADDR_ADD:
+			if (!st->ifindex)
+				st->ifindex = ifindex_of(a, st->ifname);
+			rtnl_add_addr(q.b, st->ifindex, st->addr, st->plen, st->brd);
+			break;
+		case STEP_LINK_UP:
+			if (!st->ifindex)
+				st->ifindex = ifindex_of(a, st->ifname);
+			rtnl_set_link(q.b, st->ifindex, true, 0);
+			break;
+		case STEP_FORWARDING:
+			if ((r = sysctl_read_u32(FORWARD_PATH, &st->old_value)) == 0 &&
+			    (r = sysctl_write_u32(FORWARD_PATH, st->value)) == 0)
+				st->done = true;
+			else
+				report_failure(a, st, r, NULL, "cannot write " FORWARD_PATH);
+			break;
+		case STEP_TUNNEL_DEL:
+			rtnl_del_link(q.b, st->ifindex);
+			break;
+		case STEP_TUNNEL_ADD:
+			ipip_spec_of(a, st, &spec, alias, sizeof(alias));
+			rtnl_add_ipip(q.b, &spec);
+			break;
+		case STEP_TUNNEL_CHANGE:
+			ipip_spec_of(a, st, &spec, alias, sizeof(alias));
+			rtnl_change_ipip(q.b, st->ifindex, &spec, true);
+			break;
+		case STEP_ROUTE_DEL:
+			rtnl_del_route(q.b, &st->route);
+			break;
+		case STEP_ROUTE_ADD:
+			if (st->peer)
+				break; /* through a tunnel: once it is up, below */
+			st->route.oif = ifindex_of(a, st->ifname);
+			rtnl_add_route(q.b, &st->route);
+			break;
+		default:
+			break;
+		}
+		note(&q, i, before);
+	}
+	if (r == 0)
+		r = flush(a, &q);
+
+	/* 2. new tunnels up; rp_filter; routes into tunnels */
+	for (size_t i = 0; i < plan->n && r == 0; i++) {
+		struct step *st = &plan->steps[i];
+		size_t before = rtnl_batch_count(q.b);
+
+		switch (st->kind) {
+		case STEP_TUNNEL_ADD:
+			st->ifindex = ifindex_of(a, st->ifname);
+			rtnl_set_link(q.b, st->ifindex, true, 0);
+			break;
+		case STEP_RP_FILTER:
+			if (!st->ifindex)
+				st->ifindex = ifindex_of(a, st->ifname);
+			rtnl_set_inet_conf(q.b, st->ifindex, IPV4_DEVCONF_RP_FILTER, st->value);
+			break;
+		case STEP_ROUTE_ADD:
+			if (!st->peer)
+				break;
+			st->route.oif = ifindex_of(a, st->ifname);
+			rtnl_add_route(q.b, &st->route);
+			break;
+		default:
+			break;
+		}
+		note(&q, i, before);
+	}
+	if (r == 0)
+		r = flush(a, &q);
+
+	/* 3. the relay, then nftables last: one transaction that needs no undo */
+	for (size_t i = 0; i < plan->n && r == 0; i++) {
+		struct step *st = &plan->steps[i];
+		char msg[512] = "";
+
+		if (st->kind == STEP_RELAY_START && a->relay_start) {
+			r = a->relay_start(a, st, msg, sizeof(msg));
+			if (r < 0)
+				report_failure(a, st, r, NULL, msg);
+			else
+				st->done = true;
+		}
+	}
+	for (size_t i = 0; i < plan->n && r == 0; i++) {
+		struct step *st = &plan->steps[i];
+		char msg[512] = "";
+
+		if (st->kind != STEP_NFT_REPLACE)
+			continue;
+		r = nft_table_replace(a->nf, &plan->nft, msg, sizeof(msg));
+		if (r < 0)
+			report_failure(a, st, r, a->nf, msg);
+		else
+			st->done = true;
+	}
+	rtnl_batch_free(q.b);
+	free(q.map);
+	if (r < 0) {
+		int left;
+
+		/* a relay started here is stopped by its own undo hook */
+		for (size_t i = 0; i < plan->n; i++)
+			if (plan->steps[i].kind == STEP_RELAY_START && plan->steps[i].done && a->relay_stop)
+				a->relay_stop(a, &plan->steps[i]);
+		left = rollback(a);
+		if (left)
+			fprintf(a->err, "%s: site %s: %d change(s) could not be undone (above); "
+				"`gatewayctl down %s` removes everything gatewayctl made\n",
+				a->cmd, a->site->name, left, a->site->name);
+		else
+			fprintf(a->err, "%s: site %s: rolled back; the kernel is as it was before\n",
+				a->cmd, a->site->name);
+	}
+	return r;
+}

@@ -1,0 +1,27 @@
+/* apply.h - carrying out a plan, all or nothing */
+#ifndef GATEWAYCTL_APPLY_H
+#define GATEWAYCTL_APPLY_H
+
+#include <stdbool.h>
+#include <stdio.h>
+
+#include "model.h"
+
+struct apply {
+	const char *cmd;		/* for messages: "up" */
+	struct nl *rt, *nf;
+	const struct site *site;
+	const struct live *live;	/* what plan_build saw */
+	struct plan *plan;
+	FILE *err;
+	bool verbose;
+	/* the relay daemon, if the plan starts it (relay.c) */
+	int (*relay_start)(struct apply *a, struct step *st, char *msg, size_t len);
+	void (*relay_stop)(struct apply *a, struct step *st);
+};
+
+/* Apply every step of A->plan in order. On failure: the failed step and the
+ * kernel's message on A->err, every step done so far undone, -errno returned. */
+int apply_plan(struct apply *a);
+
+#endif

@@ -1,0 +1,291 @@
+/* down.c - gatewayctl down [FILE|SITE]: remove what gatewayctl created for a site */
+#include <errno.h>
+#include <linux/if.h>
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "gatewayctl.h"
+#include "model.h"
+#include "state.h"
+
+static int down_help(void)
+{
+	printf("Usage: %s down [FILE|SITE]\n\n"
+	       "Remove everything gatewayctl created for a site, and nothing else: its tunnels\n"
+	       "(found by their alias gatewayctl:SITE/PEER) and the routes through them, its\n"
+	       "nftables table (gatewayctl-SITE), the relay, and what the state file in\n"
+	       "%s records: addresses it assigned, links it brought up, the default\n"
+	       "route it added, the forwarding setting it changed. The site is named by its\n"
+	       "file or by its name; without either, every site gatewayctl manages here.\n"
+	       "Running it twice is fine. Needs CAP_NET_ADMIN.\n", prog, state_dir());
+	return EXIT_OK;
+}
+
+static bool valid_site_name(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (n == 0 || n > SITE_NAME_MAX)
+		return false;
+	for (; *s; s++)
+		if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9') || *s == '-'))
+			return false;
+	return true;
+}
+
+struct down {
+	struct nl rt, nf;
+	int changes, failures;
+};
+
+static void done(struct down *d, int r, struct nl *nl, const char *what)
+{
+	if (r < 0) {
+		d->failures++;
+		fprintf(stderr, "%s down: %s: failed: %s\n", prog, what, nl ? nl_strerror(nl) : strerror(-r));
+	} else {
+		d->changes++;
+		printf("%s\n", what);
+	}
+}
+
+static int one_request(struct down *d, struct rtnl_batch *b)
+{
+	int r = rtnl_flush(&d->rt, b, NULL);
+
+	rtnl_batch_reset(b);
+	return r;
+}
+
+static int down_site(struct down *d, const char *site)
+{
+	struct link_info *links = NULL;
+	struct route_info *routes = NULL;
+	struct addr_info *addrs = NULL;
+	size_t n_links = 0, n_routes = 0, n_addrs = 0;
+	struct rtnl_batch *b = rtnl_batch_new();
+	struct state st;
+	char alias[128], text[400], buf[20], buf2[20], err[512] = "";
+	struct nft_state ns;
+	int lock, r, before = d->changes + d->failures;
+
+	if (!b)
+		return -ENOMEM;
+	lock = state_lock(site);
+	if (lock < 0) {
+		rtnl_batch_free(b);
+		return -1;
+	}
+	if (state_read(site, &st) < 0)
+		state_init(&st, site);
+	snprintf(alias, sizeof(alias), RTNL_ALIAS_PREFIX "%s/", site);
+
+	/* nftables first: SNAT and the input filter go in one transaction */
+	if (nft_table_read(&d->nf, site, &ns) == 0 && ns.present) {
+		r = nft_table_delete(&d->nf, site, err, sizeof(err));
+		snprintf(text, sizeof(text), "nft delete table ip " NFT_TABLE_PREFIX "%s", site);
+		done(d, r, r < 0 && !err[0] ? &d->nf : NULL, text);
+		if (r < 0 && err[0])
+			fprintf(stderr, "  %s\n", err);
+	}
+
+	if ((r = rtnl_links(&d->rt, &links, &n_links)) < 0 ||
+	    (r = rtnl_routes(&d->rt, &routes, &n_routes)) < 0 ||
+	    (r = rtnl_addrs(&d->rt, 0, &addrs, &n_addrs)) < 0) {
+		fprintf(stderr, "%s down: reading links, routes and addresses: %s\n", prog, nl_strerror(&d->rt));
+		d->failures++;
+		goto out;
+	}
+	/* tunnels (their routes go with them) */
+	for (size_t i = 0; i < n_links; i++) {
+		if (strncmp(links[i].alias, alias, strlen(alias)))
+			continue;
+		rtnl_del_link(b, links[i].ifindex);
+		snprintf(text, sizeof(text), "ip link delete %s", links[i].name);
+		done(d, one_request(d, b), &d->rt, text);
+	}
+	/* the default route it added */
+	for (size_t i = 0; st.default_route.gateway && i < n_routes; i++) {
+		struct route_info *ri = &routes[i];
+
+		if (ri->dst_len != 0 || ri->protocol != RTPROT_GATEWAYCTL || ri->gateway != st.default_route.gateway)
+			continue;
+		rtnl_del_route(b, ri);
+		snprintf(text, sizeof(text), "ip route del default via %s proto %d",
+			 ip4_str(ri->gateway, buf), RTPROT_GATEWAYCTL);
+		done(d, one_request(d, b), &d->rt, text);
+	}
+	/* addresses it assigned, links it brought up */
+	for (int k = 0; k < st.n_addrs; k++) {
+		for (size_t i = 0; i < n_addrs; i++) {
+			const struct link_info *l = NULL;
+
+			for (size_t j = 0; j < n_links; j++)
+				if (links[j].ifindex == addrs[i].ifindex)
+					l = &links[j];
+			if (!l || strcmp(l->name, st.addrs[k].ifname) || addrs[i].local != st.addrs[k].addr.addr ||
+			    addrs[i].prefixlen != st.addrs[k].addr.len)
+				continue;
+			rtnl_del_addr(b, addrs[i].ifindex, addrs[i].local, addrs[i].prefixlen);
+			snprintf(text, sizeof(text), "ip address del %s dev %s", net4_str(st.addrs[k].addr, buf2),
+				 l->name);
+			done(d, one_request(d, b), &d->rt, text);
+		}
+	}
+	for (int k = 0; k < st.n_links_up; k++) {
+		for (size_t j = 0; j < n_links; j++) {
+			if (strcmp(links[j].name, st.links_up[k]) || !(links[j].flags & IFF_UP))
+				continue;
+			rtnl_set_link(b, links[j].ifindex, false, 0);
+			snprintf(text, sizeof(text), "ip link set %s down", links[j].name);
+			done(d, one_request(d, b), &d->rt, text);
+		}
+	}
+	if (st.forwarding_was >= 0) {
+		char (*others)[SITE_NAME_MAX + 1] = NULL;
+		size_t n_others = 0;
+		bool shared = false;
+		uint32_t now;
+
+		/* another site on this machine may still need forwarding */
+		if (state_sites(&others, &n_others) == 0)
+			for (size_t i = 0; i < n_others; i++)
+				if (strcmp(others[i], site))
+					shared = true;
+		free(others);
+		if (!shared && sysctl_read_u32("/proc/sys/net/ipv4/ip_forward", &now) == 0 &&
+		    now != (uint32_t)st.forwarding_was) {
+			r = sysctl_write_u32("/proc/sys/net/ipv4/ip_forward", (uint32_t)st.forwarding_was);
+			snprintf(text, sizeof(text), "sysctl -w net.ipv4.ip_forward=%d", st.forwarding_was);
+			done(d, r, NULL, text);
+		}
+	}
+	if (d->failures == 0) {
+		state_init(&st, site);
+		if ((r = state_write(&st)) < 0) {
+			fprintf(stderr, "%s down: cannot remove the state file of %s: %s\n", prog, site, strerror(-r));
+			d->failures++;
+		}
+	}
+out:
+	if (d->changes + d->failures == before)
+		printf("site %s: nothing to remove\n", site);
+	free(links);
+	free(routes);
+	free(addrs);
+	rtnl_batch_free(b);
+	close(lock);
+	return 0;
+}
+
+/* Every site gatewayctl manages here: by tables, tunnels and state files. */
+static int all_sites(struct down *d, char (**names)[SITE_NAME_MAX + 1], size_t *n)
+{
+	char (*nft_sites)[33] = NULL, (*st_sites)[SITE_NAME_MAX + 1] = NULL;
+	size_t n_nft = 0, n_st = 0, n_links = 0, cap;
+	struct link_info *links = NULL;
+	int r;
+
+	if ((r = nft_list_sites(&d->nf, &nft_sites, &n_nft)) < 0 ||
+	    (r = rtnl_links(&d->rt, &links, &n_links)) < 0 || (r = state_sites(&st_sites, &n_st)) < 0) {
+		free(nft_sites);
+		free(links);
+		return r;
+	}
+	cap = n_nft + n_st + n_links + 1;
+	*names = calloc(cap, sizeof(**names));
+	*n = 0;
+	if (!*names)
+		return -ENOMEM;
+#define ADD_NAME(s) do { \
+		bool dup = false; \
+		for (size_t k = 0; k < *n; k++) dup |= !strcmp((*names)[k], (s)); \
+		if (!dup && valid_site_name(s)) snprintf((*names)[(*n)++], SITE_NAME_MAX + 1, "%s", (s)); \
+	} while (0)
+	for (size_t i = 0; i < n_nft; i++)
+		ADD_NAME(nft_sites[i]);
+	for (size_t i = 0; i < n_st; i++)
+		ADD_NAME(st_sites[i]);
+	for (size_t i = 0; i < n_links; i++) {
+		size_t pre = strlen(RTNL_ALIAS_PREFIX);
+		char name[SITE_NAME_MAX + 1];
+		const char *slash;
+
+		if (strncmp(links[i].alias, RTNL_ALIAS_PREFIX, pre) || !(slash = strchr(links[i].alias + pre, '/')) ||
+		    (size_t)(slash - links[i].alias - pre) > SITE_NAME_MAX)
+			continue;
+		memcpy(name, links[i].alias + pre, (size_t)(slash - links[i].alias - pre));
+		name[slash - links[i].alias - pre] = '\0';
+		ADD_NAME(name);
+	}
+#undef ADD_NAME
+	free(nft_sites);
+	free(st_sites);
+	free(links);
+	return 0;
+}
+
+int down_main(int argc, char **argv)
+{
+	const char *arg = NULL;
+	char site[SITE_NAME_MAX + 1] = "";
+	struct down d = { 0 };
+	struct stat sb;
+	int r;
+
+	for (int i = 1; i < argc; i++) {
+		if (is_help(argv[i]))
+			return down_help();
+		if (argv[i][0] == '-' && argv[i][1])
+			return usage_error("down", "unknown option `%s`", argv[i]);
+		if (arg)
+			return usage_error("down", "one site at a time (or none: every site)");
+		arg = argv[i];
+	}
+	if (arg && (strchr(arg, '/') || strstr(arg, ".ini") || stat(arg, &sb) == 0)) {
+		struct site s;
+
+		if (config_load(arg, &s, stderr) < 0) {
+			fprintf(stderr, "%s down: give the site's name instead of the file to remove it anyway\n", prog);
+			return EXIT_USAGE;
+		}
+		snprintf(site, sizeof(site), "%s", s.name);
+		config_free(&s);
+	} else if (arg) {
+		if (!valid_site_name(arg))
+			return usage_error("down", "`%s` is neither a site file nor a site name", arg);
+		snprintf(site, sizeof(site), "%s", arg);
+	}
+	if (!have_net_admin()) {
+		fprintf(stderr, "%s down: needs CAP_NET_ADMIN: run it as root\n", prog);
+		return EXIT_FAIL;
+	}
+	if ((r = nl_open(&d.rt, NETLINK_ROUTE)) < 0 || (r = nl_open(&d.nf, NETLINK_NETFILTER)) < 0) {
+		fprintf(stderr, "%s down: cannot open netlink: %s\n", prog, strerror(-r));
+		return EXIT_FAIL;
+	}
+	if (site[0]) {
+		down_site(&d, site);
+	} else {
+		char (*names)[SITE_NAME_MAX + 1] = NULL;
+		size_t n = 0;
+
+		if ((r = all_sites(&d, &names, &n)) < 0) {
+			fprintf(stderr, "%s down: finding gatewayctl's sites: %s\n", prog, strerror(-r));
+			d.failures++;
+		}
+		if (r == 0 && n == 0)
+			printf("no site of gatewayctl's here: nothing to remove\n");
+		for (size_t i = 0; i < n; i++)
+			down_site(&d, names[i]);
+		free(names);
+	}
+	nl_close(&d.nf);
+	nl_close(&d.rt);
+	return d.failures ? EXIT_FAIL : EXIT_OK;
+}

@@ -1,0 +1,42 @@
+/* state.h - what gatewayctl changed that carries no mark of its own
+ * (the forwarding sysctl's old value, addresses it assigned, links it brought
+ * up, the relay's pid), kept in RUNDIR/SITE.state; and the per-site lock. */
+#ifndef GATEWAYCTL_STATE_H
+#define GATEWAYCTL_STATE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "config.h"
+
+#define STATE_MAX_ITEMS 8
+
+struct state {
+	char site[SITE_NAME_MAX + 1];
+	char file[4096];		/* absolute path of the site file of the last up */
+	int forwarding_was;		/* -1: gatewayctl did not change it */
+	struct { char ifname[IFNAME_MAX + 1]; struct net4 addr; } addrs[STATE_MAX_ITEMS];
+	int n_addrs;
+	char links_up[STATE_MAX_ITEMS][IFNAME_MAX + 1];
+	int n_links_up;
+	struct { uint32_t gateway; char ifname[IFNAME_MAX + 1]; } default_route;	/* gateway 0: none */
+};
+
+/* RUNDIR: $GATEWAYCTL_RUNDIR or /run/gatewayctl */
+const char *state_dir(void);
+
+/* Take the site's lock, waiting for another gatewayctl working on it.
+ * Returns the lock's fd (closing it releases), or -1 with a message on stderr. */
+int state_lock(const char *site);
+
+/* Read the site's state; an absent file gives an empty state. 0 or -errno. */
+int state_read(const char *site, struct state *st);
+/* Write it atomically, or remove the file when the state is empty. 0 or -errno. */
+int state_write(const struct state *st);
+bool state_empty(const struct state *st);
+void state_init(struct state *st, const char *site);
+
+/* Every site that has a state file (names malloc'd, array of n). */
+int state_sites(char (**sites)[SITE_NAME_MAX + 1], size_t *n);
+
+#endif

@@ -1,0 +1,25 @@
+/* util.c - small things every command uses */
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "gatewayctl.h"
+
+const char *prog = "gatewayctl";
+
+int is_help(const char *arg)
+{
+	return !strcmp(arg, "-h") || !strcmp(arg, "--help");
+}
+
+int usage_error(const char *cmd, const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "%s %s: ", prog, cmd);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "\nTry `%s %s --help`.\n", prog, cmd);
+	return EXIT_USAGE;
+}

@@ -1,0 +1,299 @@
+/* test_plan.c - planning: the steps from a kernel state to what the file asks.
+ * The kernel states here are written by hand as data; the kernel tests in
+ * tests/kernel/ check the same steps against a real kernel. */
+#define _GNU_SOURCE
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <linux/if.h>
+#include <linux/rtnetlink.h>
+#include <cmocka.h>
+
+#include "config.h"
+#include "model.h"
+
+static struct site site;
+
+static int setup(void **state)
+{
+	(void)state;
+	return config_load("sites/manhattan.ini", &site, stderr);
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	config_free(&site);
+	return 0;
+}
+
+static char *plan_text(const struct plan *plan)
+{
+	char *text = NULL;
+	size_t len;
+	FILE *f = open_memstream(&text, &len);
+
+	plan_print(plan, f);
+	fclose(f);
+	return text;
+}
+
+static size_t count(const struct plan *plan, enum step_kind kind)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < plan->n; i++)
+		n += plan->steps[i].kind == kind;
+	return n;
+}
+
+static void from_nothing(void **state)
+{
+	struct plan plan = { 0 };
+	char *text;
+
+	(void)state;
+	plan_build(&plan, &site, NULL);
+	text = plan_text(&plan);
+	assert_non_null(strstr(text, "sysctl -w net.ipv4.ip_forward=1\n"));
+	assert_non_null(strstr(text, "ip link add name gw-brooklyn mtu 1480 up "
+				     "type ipip local 172.16.1.12 remote 172.17.2.10 ttl 64 pmtudisc\n"
+				     "ip link set gw-brooklyn alias gatewayctl:manhattan/brooklyn\n"));
+	assert_non_null(strstr(text, "ip route add 192.168.2.0/24 dev gw-brooklyn proto 203 scope link src 192.168.1.126\n"));
+	assert_non_null(strstr(text, "snat to 192.168.1.126"));
+	assert_non_null(strstr(text, "192.168.2.0/24"));
+	/* manage_interfaces = no: no addresses, no default route */
+	assert_null(strstr(text, "ip address add"));
+	assert_null(strstr(text, "default"));
+	/* the bogus host route is never created */
+	assert_null(strstr(text, "172.17.2.10/32"));
+	assert_int_equal(count(&plan, STEP_TUNNEL_ADD), 1);
+	assert_int_equal(count(&plan, STEP_ROUTE_ADD), 1);
+	assert_int_equal(count(&plan, STEP_NFT_REPLACE), 1);
+	free(text);
+	plan_free(&plan);
+}
+
+static void manage_interfaces(void **state)
+{
+	struct plan plan = { 0 };
+	char *text;
+
+	(void)state;
+	site.manage_interfaces = true;
+	plan_build(&plan, &site, NULL);
+	site.manage_interfaces = false;
+	text = plan_text(&plan);
+	assert_non_null(strstr(text, "ip address add 192.168.1.126/24 broadcast 192.168.1.255 dev eth0\n"));
+	assert_non_null(strstr(text, "ip address add 172.16.1.12/27 broadcast 172.16.1.31 dev eth1\n"));
+	assert_non_null(strstr(text, "ip link set eth1 up\n"));
+	assert_non_null(strstr(text, "ip route add default via 172.16.1.30 dev eth1 proto 203\n"));
+	/* addresses before the routes that use them as source */
+	assert_true(strstr(text, "ip address add 192.168.1.126") < strstr(text, "ip route add 192.168.2.0/24"));
+	free(text);
+	plan_free(&plan);
+}
+
+/* A kernel that already has everything: the article's gateway after `up`. */
+static struct link_info links[4];
+static struct route_info routes[4];
+static struct addr_info addrs[2];
+static uint32_t rpf[1];
+
+static int by_name(const void *a, const void *b)
+{
+	return strcmp(((const struct link_info *)a)->name, ((const struct link_info *)b)->name);
+}
+
+static void healthy(struct live *live)
+{
+	memset(live, 0, sizeof(*live));
+	memset(links, 0, sizeof(links));
+	links[0] = (struct link_info){ .ifindex = 2, .name = "eth0", .flags = IFF_UP, .mtu = 1500 };
+	links[1] = (struct link_info){ .ifindex = 3, .name = "eth1", .flags = IFF_UP, .mtu = 1500 };
+	links[2] = (struct link_info){ .ifindex = 7, .name = "gw-brooklyn", .kind = "ipip",
+				       .alias = "gatewayctl:manhattan/brooklyn", .flags = IFF_UP, .mtu = 1480,
+				       .local = 0xac10010c, .remote = 0xac11020a, .ttl = 64, .pmtudisc = 1 };
+	links[3] = (struct link_info){ .ifindex = 4, .name = "tunl0", .kind = "ipip", .mtu = 1480 };
+	/* sorted by name, as live_read leaves them */
+	qsort(links, 4, sizeof(links[0]), by_name);
+	routes[0] = (struct route_info){ .dst = 0, .dst_len = 0, .gateway = 0xac10011e, .oif = 3,
+					 .protocol = RTPROT_BOOT, .table = RT_TABLE_MAIN };
+	routes[1] = (struct route_info){ .dst = 0xc0a80200, .dst_len = 24, .oif = 7, .protocol = RTPROT_GATEWAYCTL,
+					 .scope = RT_SCOPE_LINK, .table = RT_TABLE_MAIN, .prefsrc = 0xc0a8017e };
+	addrs[0] = (struct addr_info){ .ifindex = 2, .local = 0xc0a8017e, .prefixlen = 24 };
+	addrs[1] = (struct addr_info){ .ifindex = 3, .local = 0xac10010c, .prefixlen = 27 };
+	live->links = links;
+	live->n_links = 4;
+	live->routes = routes;
+	live->n_routes = 2;
+	live->addrs = addrs;
+	live->n_addrs = 2;
+	live->ip_forward = 1;
+	live->nft_match = 1;
+	live->nft_present = true;
+	rpf[0] = 0;
+	live->peer_rp_filter = rpf;
+}
+
+static void no_changes_when_healthy(void **state)
+{
+	struct plan plan = { 0 };
+	struct live live;
+
+	(void)state;
+	healthy(&live);
+	plan_build(&plan, &site, &live);
+	assert_int_equal(plan.n, 0);
+	plan_free(&plan);
+}
+
+static void drift_each_fixed_alone(void **state)
+{
+	struct plan plan = { 0 };
+	struct live live;
+	char *text;
+
+	(void)state;
+	/* route deleted by hand */
+	healthy(&live);
+	live.n_routes = 1;
+	plan_build(&plan, &site, &live);
+	assert_int_equal(plan.n, 1);
+	assert_int_equal(plan.steps[0].kind, STEP_ROUTE_ADD);
+	assert_string_equal(plan.steps[0].why, "route 192.168.2.0/24 via gw-brooklyn is missing");
+	plan_free(&plan);
+
+	/* tunnel down and with another mtu: changed in place */
+	healthy(&live);
+	for (int i = 0; i < 4; i++)
+		if (!strcmp(links[i].name, "gw-brooklyn")) {
+			links[i].flags = 0;
+			links[i].mtu = 1400;
+		}
+	plan_build(&plan, &site, &live);
+	assert_int_equal(plan.n, 1);
+	assert_int_equal(plan.steps[0].kind, STEP_TUNNEL_CHANGE);
+	assert_string_equal(plan.steps[0].why, "mtu is 1400, not 1480");
+	plan_free(&plan);
+
+	/* forwarding off, table changed */
+	healthy(&live);
+	live.ip_forward = 0;
+	live.nft_match = 0;
+	plan_build(&plan, &site, &live);
+	assert_int_equal(plan.n, 2);
+	assert_int_equal(count(&plan, STEP_FORWARDING), 1);
+	assert_int_equal(count(&plan, STEP_NFT_REPLACE), 1);
+	text = plan_text(&plan);
+	assert_non_null(strstr(text, "# table gatewayctl-manhattan differs from the file\n"));
+	free(text);
+	plan_free(&plan);
+}
+
+static void bogus_host_route_deleted(void **state)
+{
+	struct plan plan = { 0 };
+	struct live live;
+	char *text;
+
+	(void)state;
+	healthy(&live);
+	/* the article's `ifconfig tunl0 ... pointopoint 172.17.2.10` leaves this */
+	routes[2] = (struct route_info){ .dst = 0xac11020a, .dst_len = 32, .oif = 4, .protocol = RTPROT_KERNEL,
+					 .scope = RT_SCOPE_LINK, .table = RT_TABLE_MAIN };
+	live.n_routes = 3;
+	live_index(&live);
+	plan_build(&plan, &site, &live);
+	assert_int_equal(plan.n, 1);
+	assert_int_equal(plan.steps[0].kind, STEP_ROUTE_DEL);
+	text = plan_text(&plan);
+	assert_non_null(strstr(text, "# bogus host route: peer brooklyn's endpoint is routed into tunl0"));
+	assert_non_null(strstr(text, "ip route del 172.17.2.10/32 dev tunl0 proto 2\n"));
+	free(text);
+	plan_free(&plan);
+
+	/* a host route to the endpoint through the WAN is fine */
+	for (int i = 0; i < 3; i++)
+		if (routes[i].dst_len == 32)
+			routes[i].oif = 3;
+	plan_build(&plan, &site, &live);
+	assert_int_equal(plan.n, 0);
+	plan_free(&plan);
+}
+
+static void foreign_objects_left_alone(void **state)
+{
+	struct plan plan = { 0 };
+	struct live live;
+
+	(void)state;
+	healthy(&live);
+	/* somebody else's route through our tunnel, and a tunnel of another site */
+	routes[2] = (struct route_info){ .dst = 0x0a000000, .dst_len = 8, .oif = 7, .protocol = RTPROT_BOOT,
+					 .scope = RT_SCOPE_LINK, .table = RT_TABLE_MAIN };
+	live.n_routes = 3;
+	live_index(&live);
+	for (int i = 0; i < 4; i++)
+		if (!strcmp(links[i].name, "tunl0"))
+			strcpy(links[i].alias, "gatewayctl:queens/x");
+	plan_build(&plan, &site, &live);
+	assert_int_equal(plan.n, 0);
+	plan_free(&plan);
+}
+
+static void stale_peer_removed(void **state)
+{
+	struct plan plan = { 0 };
+	struct live live;
+
+	(void)state;
+	healthy(&live);
+	for (int i = 0; i < 4; i++)
+		if (!strcmp(links[i].name, "tunl0"))
+			strcpy(links[i].alias, "gatewayctl:manhattan/bronx");
+	plan_build(&plan, &site, &live);
+	assert_int_equal(plan.n, 1);
+	assert_int_equal(plan.steps[0].kind, STEP_TUNNEL_DEL);
+	assert_string_equal(plan.steps[0].text, "ip link delete tunl0");
+	assert_string_equal(plan.steps[0].why, "peer bronx is no longer in the file");
+	plan_free(&plan);
+}
+
+static void strict_rp_filter_loosened(void **state)
+{
+	struct plan plan = { 0 };
+	struct live live;
+
+	(void)state;
+	healthy(&live);
+	live.rp_filter_all = 1;
+	plan_build(&plan, &site, &live);
+	assert_int_equal(plan.n, 1);
+	assert_int_equal(plan.steps[0].kind, STEP_RP_FILTER);
+	assert_string_equal(plan.steps[0].text, "sysctl -w net.ipv4.conf.gw-brooklyn.rp_filter=2");
+	plan_free(&plan);
+	rpf[0] = 2; /* loose on the device wins over strict in all */
+	plan_build(&plan, &site, &live);
+	assert_int_equal(plan.n, 0);
+	plan_free(&plan);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(from_nothing),
+		cmocka_unit_test(manage_interfaces),
+		cmocka_unit_test(no_changes_when_healthy),
+		cmocka_unit_test(drift_each_fixed_alone),
+		cmocka_unit_test(bogus_host_route_deleted),
+		cmocka_unit_test(foreign_objects_left_alone),
+		cmocka_unit_test(stale_peer_removed),
+		cmocka_unit_test(strict_rp_filter_loosened),
+	};
+
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
