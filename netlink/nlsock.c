@@ -212,10 +212,12 @@ int nl_talk(struct nl *nl, const void *buf, size_t len, mnl_cb_t cb, void *data)
 	size_t want = count_expected(buf, len, &lo, &hi);
 
 	reset_error(nl);
+	nl->sent = false;
 	if (mnl_socket_sendto(nl->sock, buf, len) < 0) {
 		record_error(nl, -errno, lo);
 		return nl->err;
 	}
+	nl->sent = true;
 	if (want == 0)
 		return 0;
 	return receive(nl, false, want, lo, hi, cb, data);

@@ -2,6 +2,7 @@
 #ifndef GATEWAYCTL_NLSOCK_H
 #define GATEWAYCTL_NLSOCK_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <libmnl/libmnl.h>
@@ -17,6 +18,7 @@ struct nl {
 	uint32_t err_seq;	/* sequence number of the request that failed */
 	uint32_t err_off;	/* NLMSGERR_ATTR_OFFS, 0 if absent */
 	char err_msg[256];	/* the kernel's extended-ack message, "" if none */
+	bool sent;		/* the last nl_talk() got its request to the kernel */
 	/* Optional: called for every ack (ERROR 0 = success) nl_talk() reads. */
 	void (*on_ack)(uint32_t seq, int error, void *arg);
 	void *on_ack_arg;

@@ -27,7 +27,9 @@
  * (name < 16, alias < 256, a few fixed-size attributes). */
 #define MSG_ROOM 1024
 
-enum msg_state { MSG_PENDING, MSG_OK, MSG_FAILED };
+/* MSG_UNKNOWN: sent, but its ack never came (the answer was lost): it may
+ * have been applied, so rtnl_applied() says yes and a rollback undoes it. */
+enum msg_state { MSG_PENDING, MSG_OK, MSG_FAILED, MSG_UNKNOWN };
 
 struct msg {
 	size_t off;		/* offset of its nlmsghdr in buf */
@@ -505,13 +507,18 @@ int rtnl_flush(struct nl *nl, struct rtnl_batch *b, size_t *failed)
 		ret = nl_talk(nl, b->buf + b->msgs[start].off, bytes, NULL, NULL);
 		if (ret < 0) {
 			size_t bad = b->nmsg;
+
+			if (nl->sent)
+				for (size_t k = start; k < i; k++)
+					if (b->msgs[k].state == MSG_PENDING)
+						b->msgs[k].state = MSG_UNKNOWN;
 			uint32_t k = nl->err_seq - b->base;
 
 			if (k >= start && k < i && b->msgs[k].state != MSG_OK)
 				bad = k;
 			else
 				for (k = (uint32_t)start; k < i; k++)
-					if (b->msgs[k].state != MSG_OK) {
+					if (b->msgs[k].state != MSG_OK && b->msgs[k].state != MSG_UNKNOWN) {
 						bad = k;
 						break;
 					}
@@ -531,7 +538,8 @@ bool rtnl_applied(const struct rtnl_batch *b, size_t i)
 {
 	if (i >= b->nop || b->ops[i].nmsg == 0)
 		return false;
-	return b->msgs[b->ops[i].first].state == MSG_OK;
+	return b->msgs[b->ops[i].first].state == MSG_OK ||
+	       b->msgs[b->ops[i].first].state == MSG_UNKNOWN;
 }
 
 /* ------------------------------------------------------------------------ */

@@ -177,6 +177,9 @@ static int rollback(struct apply *a)
 		if (!st->done)
 			continue;
 		r = undo_one(a, st);
+		/* a step whose ack was lost may not have been applied: nothing to undo */
+		if (r == -ENOENT || r == -ESRCH || r == -ENODEV || r == -EADDRNOTAVAIL)
+			r = 0;
 		if (r < 0) {
 			failures++;
 			fprintf(a->err, "  could not undo: %.*s: %s\n", (int)len, st->text, nl_strerror(a->rt));
@@ -346,10 +349,17 @@ int apply_plan(struct apply *a)
 		if (st->kind != STEP_NFT_REPLACE)
 			continue;
 		r = nft_table_replace(a->nf, &plan->nft, msg, sizeof(msg));
-		if (r < 0)
+		if (r < 0) {
 			report_failure(a, st, r, a->nf, msg);
-		else
+			/* When the answer was lost the transaction may have been committed
+			 * all the same: a table that was absent before goes again. */
+			if (!a->live->nft_present && nft_table_matches(a->nf, &plan->nft) == 1 &&
+			    nft_table_delete(a->nf, a->site->name, msg, sizeof(msg)) < 0)
+				fprintf(a->err, "  could not undo: the table " NFT_TABLE_PREFIX "%s: %s\n",
+					a->site->name, msg);
+		} else {
 			st->done = true;
+		}
 	}
 	rtnl_batch_free(q.b);
 	free(q.map);
