@@ -1,0 +1,93 @@
+# shellcheck shell=bash
+# tests/kernel/gw.sh - running gatewayctl in the lab's gateways, and comparing
+# kernel state. Source after lib.sh.
+#
+#   gw NS ARGS...            gatewayctl ARGS in namespace NS (m-gw, b-gw), with a
+#                            state directory of that gateway's own
+#   snap NS                  the kernel state gatewayctl may touch, as text: links,
+#                            addresses, routes, rules, the nftables ruleset, forwarding
+#   snap_nocount NS          the same without nft counter values
+#   site_file NAME <<EOF     a site file in the test's scratch dir (mode 644); prints its path
+
+GWCTL=${GWCTL:-$PWD/build/test/gatewayctl}
+[ -x "$GWCTL" ] || GWCTL=$PWD/gatewayctl
+[ -x "$GWCTL" ] || t_skip "no gatewayctl binary: run make first"
+T_TMP=$(mktemp -d "/tmp/gwt-$T_NAME.XXXXXX")
+export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:exitcode=99}
+export UBSAN_OPTIONS=${UBSAN_OPTIONS:-halt_on_error=1:print_stacktrace=1:exitcode=99}
+
+gw() { # NS ARGS...
+	local ns=$1
+	shift
+	mkdir -p "$T_TMP/run-$ns"
+	lab_exec "$ns" env GATEWAYCTL_RUNDIR="$T_TMP/run-$ns" "$GWCTL" "$@"
+}
+
+# the path of gatewayctl's state directory in NS
+gw_rundir() { echo "$T_TMP/run-$1"; }
+
+snap() { # NS
+	local ns=$1
+	{
+		echo "# links"
+		lab_exec "$ns" ip -d -j link show | python3 -c '
+import json, sys
+for l in json.load(sys.stdin):
+    for k in ("txqlen", "operstate", "linkmode"):
+        l.pop(k, None)
+    print(json.dumps(l, sort_keys=True))'
+		echo "# addresses"
+		lab_exec "$ns" ip -j addr show | python3 -c '
+import json, sys
+for l in json.load(sys.stdin):
+    for a in l.get("addr_info", []):
+        a.pop("valid_life_time", None); a.pop("preferred_life_time", None)
+        print(l["ifname"], json.dumps(a, sort_keys=True))'
+		echo "# routes"
+		lab_exec "$ns" ip -d route show table all
+		echo "# rules"
+		lab_exec "$ns" ip rule show
+		echo "# nftables"
+		lab_exec "$ns" nft -a list ruleset
+		echo "# sysctl"
+		lab_exec "$ns" sysctl -n net.ipv4.ip_forward net.ipv4.conf.all.rp_filter
+	}
+}
+
+snap_nocount() { # NS
+	snap "$1" | sed -E 's/counter packets [0-9]+ bytes [0-9]+/counter/'
+}
+
+# expect_same MSG A B: two snapshots are equal (the diff is shown when not)
+expect_same() {
+	if [ "$2" = "$3" ]; then
+		ok "$1"
+	else
+		fail "$1"
+		diff <(printf '%s\n' "$2") <(printf '%s\n' "$3") | head -40 | t_note
+	fi
+}
+
+# expect_grep MSG PATTERN TEXT: TEXT contains the extended regex PATTERN
+expect_grep() {
+	if grep -qE -- "$2" <<<"$3"; then
+		ok "$1"
+	else
+		fail "$1"
+		{
+			echo "pattern: $2"
+			printf '%s\n' "$3"
+		} | head -40 | t_note
+	fi
+}
+
+site_file() { # NAME: the file's text on stdin
+	local f="$T_TMP/$1.ini"
+	cat >"$f"
+	chmod 644 "$f"
+	echo "$f"
+}
+
+gw_cleanup() {
+	rm -rf "$T_TMP"
+}
