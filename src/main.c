@@ -13,8 +13,6 @@ static const struct {
 	{ "plan", plan_main, "print the kernel changes `up` would make, as ip/nft commands" },
 	{ "up", up_main, "make the kernel match a site file, all or nothing" },
 	{ "down", down_main, "remove everything gatewayctl created for a site" },
-	{ "status", status_main, "health, drift from the file, counters" },
-	{ "relay", relay_main, "the UDP broadcast relay (started by up)" },
 };
 
 static void help(FILE *out)
