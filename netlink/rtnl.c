@@ -891,12 +891,21 @@ int rtnl_routes(struct nl *nl, struct route_info **out, size_t *n)
 	struct rtmsg *rtm = mnl_nlmsg_put_extra_header(nlh, sizeof(*rtm));
 	struct vec v = { .elsize = sizeof(struct route_info) };
 
+	int r;
+
 	/* With strict checking the kernel filters by table; rtm_type and
 	 * rtm_protocol stay 0 so that every type and protocol comes. */
 	rtm->rtm_family = AF_INET;
 	rtm->rtm_table = RT_TABLE_MAIN;
 	mnl_attr_put_u32(nlh, RTA_TABLE, RT_TABLE_MAIN);
-	return vec_finish(nl_dump(nl, nlh, routes_cb, &v), &v, (void **)out, n);
+	r = nl_dump(nl, nlh, routes_cb, &v);
+	/* a namespace without a single route has no main table yet */
+	if (r == -ENOENT) {
+		nl->err = 0;
+		nl->err_msg[0] = '\0';
+		r = 0;
+	}
+	return vec_finish(r, &v, (void **)out, n);
 }
 
 /* ------------------------------------------------------------------------ */

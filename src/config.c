@@ -45,6 +45,7 @@ static const struct key_def keys[] = {
 	{ SEC_PEER, "tunnel", false },
 	{ SEC_PEER, "ttl", false },
 	{ SEC_PEER, "mtu", false },
+	{ SEC_PEER, "lan_address", false },
 	{ SEC_RELAY, "ports", true },
 	{ SEC_RELAY, "peers", false },
 	{ SEC_RELAY, "transport_port", false },
@@ -676,6 +677,20 @@ next:;
 	}
 	get_number(ld, sec, "ttl", 1, 255, 64, &num);
 	p->ttl = (int)num;
+	v = value(ld, sec, "lan_address", &line);
+	p->lan_address_line = line;
+	if (v) {
+		if (parse_ip4(v, &p->lan_address) < 0) {
+			error_at(ld, line, "`lan_address = %s`: expected the peer gateway's LAN address, like 192.168.2.126", v);
+		} else {
+			bool inside = false;
+
+			for (size_t k = 0; k < p->n_networks; k++)
+				inside |= net4_contains(p->networks[k], p->lan_address);
+			if (!inside && p->n_networks)
+				error_at(ld, line, "`lan_address = %s` is not inside the peer's networks", v);
+		}
+	}
 	v = value(ld, sec, "mtu", &line);
 	p->mtu = 0;
 	if (v && strcasecmp(v, "auto")) {
@@ -765,6 +780,11 @@ next:;
 		}
 		free(copy);
 	}
+	for (size_t i = 0; i < site->n_peers; i++)
+		if (site->peers[i].relay && !site->peers[i].lan_address)
+			error_at(ld, site->peers[i].line, "peer %s relays broadcasts: set its `lan_address` "
+				 "(the peer gateway's address on its LAN), where relayed frames go",
+				 site->peers[i].name);
 }
 
 /* Relations between sections: overlaps, collisions, self-routing endpoints. */

@@ -29,6 +29,8 @@ struct peer {
 	int ttl;		/* 1..255 */
 	int mtu;		/* 0 = auto: the WAN link's MTU - 20 */
 	bool relay;		/* named by [relay] peers (or all peers) */
+	uint32_t lan_address;	/* the peer gateway's LAN address (0 = not given) */
+	int lan_address_line;
 };
 
 #define RELAY_PORTS_MAX 64

@@ -526,8 +526,10 @@ void plan_print(const struct plan *plan, FILE *out)
 
 void live_index(struct live *live)
 {
-	qsort(live->links, live->n_links, sizeof(*live->links), link_cmp);
-	qsort(live->routes, live->n_routes, sizeof(*live->routes), route_cmp);
+	if (live->n_links)
+		qsort(live->links, live->n_links, sizeof(*live->links), link_cmp);
+	if (live->n_routes)
+		qsort(live->routes, live->n_routes, sizeof(*live->routes), route_cmp);
 }
 
 void live_free(struct live *live)

@@ -55,13 +55,20 @@ snap_nocount() { # NS
 	snap "$1" | sed -E 's/counter packets [0-9]+ bytes [0-9]+/counter/'
 }
 
+# show_diff A B: the differences between two texts, indented (no /dev/fd needed)
+show_diff() {
+	printf '%s\n' "$1" >"$T_TMP/diff.a"
+	printf '%s\n' "$2" >"$T_TMP/diff.b"
+	diff "$T_TMP/diff.a" "$T_TMP/diff.b" | head -40 | t_note
+}
+
 # expect_same MSG A B: two snapshots are equal (the diff is shown when not)
 expect_same() {
 	if [ "$2" = "$3" ]; then
 		ok "$1"
 	else
 		fail "$1"
-		diff <(printf '%s\n' "$2") <(printf '%s\n' "$3") | head -40 | t_note
+		show_diff "$2" "$3"
 	fi
 }
 

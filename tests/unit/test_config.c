@@ -49,6 +49,7 @@ static const char *const manhattan =
 	"[peer brooklyn]\n"
 	"endpoint = 172.17.2.10\n"
 	"networks = 192.168.2.0/24\n"
+	"lan_address = 192.168.2.126\n"
 	"\n"
 	"[relay]\n"
 	"ports = 6799\n";
@@ -79,6 +80,7 @@ static void loads_reference_files(void **state)
 	assert_int_equal(s.peers[0].networks[0].addr, 0xc0a80200);
 	assert_string_equal(s.peers[0].tunnel, "gw-brooklyn");
 	assert_int_equal(s.peers[0].ttl, 64);
+	assert_int_equal(s.peers[0].lan_address, 0xc0a8027e);
 	assert_int_equal(s.peers[0].mtu, 0);
 	assert_true(s.relay.enabled);
 	assert_int_equal(s.relay.n_ports, 1);
@@ -124,7 +126,7 @@ static void values_quoted_commented_and_cased(void **state)
 
 	(void)state;
 	assert_true(asprintf(&text, "%s\n[Peer Queens]\nEndpoint = \"172.18.0.5\"\nnetworks = 10.1.0.0/16 , 10.2.0.0/16 ; two\n"
-			     "ttl = 010\nmtu = 1400\nmasquerade = off\ntunnel = q0\n", manhattan) > 0);
+			     "ttl = 010\nmtu = 1400\nmasquerade = off\ntunnel = q0\nlan_address = 10.1.0.1\n", manhattan) > 0);
 	assert_int_equal(load_text(text, &s, &errs), 0);
 	assert_string_equal(errs, "");
 	free(errs);
@@ -148,7 +150,7 @@ static void relay_peers_subset(void **state)
 
 	(void)state;
 	assert_true(asprintf(&text, "%s\npeers = queens\ntransport_port = 7000\nrate = 50\n"
-			     "[peer queens]\nendpoint = 172.18.0.5\nnetworks = 10.1.0.0/16\n", manhattan) > 0);
+			     "[peer queens]\nendpoint = 172.18.0.5\nnetworks = 10.1.0.0/16\nlan_address = 10.1.255.254\n", manhattan) > 0);
 	assert_int_equal(load_text(text, &s, &errs), 0);
 	free(errs);
 	free(text);
