@@ -1,6 +1,7 @@
 /* apply.c - carry out a plan's steps, all or nothing: on any failure every
  * step already done is undone, newest first. */
 #include "apply.h"
+#include "relay.h"
 
 #include <errno.h>
 #include <linux/if.h>
@@ -153,9 +154,11 @@ static int undo_one(struct apply *a, struct step *st)
 	case STEP_ROUTE_ADD:
 		rtnl_del_route(b, &st->route);
 		break;
+	case STEP_RELAY_START:
+		r = relay_stop(a->site->name);
+		break;
 	case STEP_NFT_REPLACE:
 	case STEP_NFT_DELETE:
-	case STEP_RELAY_START:
 	case STEP_RELAY_STOP:
 		break;
 	}
@@ -334,8 +337,13 @@ int apply_plan(struct apply *a)
 		struct step *st = &plan->steps[i];
 		char msg[512] = "";
 
-		if (st->kind == STEP_RELAY_START && a->relay_start) {
-			r = a->relay_start(a, st, msg, sizeof(msg));
+		if (st->kind == STEP_RELAY_STOP || (st->kind == STEP_RELAY_START && st->value)) {
+			r = relay_stop(a->site->name);
+			if (r < 0)
+				report_failure(a, st, r, NULL, "cannot stop the running relay");
+		}
+		if (r == 0 && st->kind == STEP_RELAY_START) {
+			r = relay_start(a->site, msg, sizeof(msg));
 			if (r < 0)
 				report_failure(a, st, r, NULL, msg);
 			else
@@ -366,10 +374,6 @@ int apply_plan(struct apply *a)
 	if (r < 0) {
 		int left;
 
-		/* a relay started here is stopped by its own undo hook */
-		for (size_t i = 0; i < plan->n; i++)
-			if (plan->steps[i].kind == STEP_RELAY_START && plan->steps[i].done && a->relay_stop)
-				a->relay_stop(a, &plan->steps[i]);
 		left = rollback(a);
 		if (left)
 			fprintf(a->err, "%s: site %s: %d change(s) could not be undone (above); "

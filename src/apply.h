@@ -15,9 +15,6 @@ struct apply {
 	struct plan *plan;
 	FILE *err;
 	bool verbose;
-	/* the relay daemon, if the plan starts it (relay.c) */
-	int (*relay_start)(struct apply *a, struct step *st, char *msg, size_t len);
-	void (*relay_stop)(struct apply *a, struct step *st);
 };
 
 /* Apply every step of A->plan in order. On failure: the failed step and the

@@ -11,6 +11,7 @@
 #include "config.h"
 #include "gatewayctl.h"
 #include "model.h"
+#include "relay.h"
 #include "state.h"
 
 static int down_help(void)
@@ -85,7 +86,18 @@ static int down_site(struct down *d, const char *site)
 		state_init(&st, site);
 	snprintf(alias, sizeof(alias), RTNL_ALIAS_PREFIX "%s/", site);
 
-	/* nftables first: SNAT and the input filter go in one transaction */
+	/* the relay first: it sends through the tunnels */
+	{
+		pid_t pid = relay_running(site, NULL, NULL);
+
+		if (pid) {
+			snprintf(text, sizeof(text), "kill %d   # the relay of site %s", (int)pid, site);
+			r = relay_stop(site);
+			done(d, r, NULL, text);
+		}
+	}
+
+	/* nftables: SNAT and the input filter go in one transaction */
 	if (nft_table_read(&d->nf, site, &ns) == 0 && ns.present) {
 		r = nft_table_delete(&d->nf, site, err, sizeof(err));
 		snprintf(text, sizeof(text), "nft delete table ip " NFT_TABLE_PREFIX "%s", site);

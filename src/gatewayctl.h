@@ -15,6 +15,7 @@ int check_main(int argc, char **argv);
 int plan_main(int argc, char **argv);
 int up_main(int argc, char **argv);
 int down_main(int argc, char **argv);
+int status_main(int argc, char **argv);
 
 /* "gatewayctl CMD: bad usage..." + hint; returns EXIT_USAGE */
 int usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

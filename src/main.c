@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "gatewayctl.h"
+#include "relay.h"
 
 static const struct {
 	const char *name;
@@ -13,6 +14,8 @@ static const struct {
 	{ "plan", plan_main, "print the kernel changes `up` would make, as ip/nft commands" },
 	{ "up", up_main, "make the kernel match a site file, all or nothing" },
 	{ "down", down_main, "remove everything gatewayctl created for a site" },
+	{ "status", status_main, "health, drift from the file, counters; --json, --probe" },
+	{ "relay", relay_main, "the UDP broadcast relay (started by up)" },
 };
 
 static void help(FILE *out)

@@ -1,6 +1,7 @@
 /* model.c - the steps from the kernel as it is to what the site file asks */
 #define _GNU_SOURCE
 #include "model.h"
+#include "relay.h"
 
 #include <errno.h>
 #include <linux/if.h>
@@ -472,6 +473,29 @@ static void plan_routes(struct plan *plan, const struct site *s, const struct li
 	}
 }
 
+/* The relay runs when [relay] is there, with the file's settings. */
+static void plan_relay(struct plan *plan, const struct site *s, const struct live *live)
+{
+	struct step *st;
+	char ports[RELAY_PORTS_MAX * 6 + 1] = "";
+	size_t len = 0;
+
+	for (size_t i = 0; i < s->relay.n_ports && len < sizeof(ports); i++)
+		len += (size_t)snprintf(ports + len, sizeof(ports) - len, "%s%u", i ? "," : "", s->relay.ports[i]);
+	if (s->relay.enabled && (!live || !live->relay_pid || live->relay_hash != relay_config_hash(s))) {
+		st = add_step(plan, STEP_RELAY_START, "gatewayctl relay -f %s --daemon   # UDP ports %s",
+			      s->path, ports);
+		st->value = live ? (uint32_t)live->relay_pid : 0; /* a relay to stop first */
+		if (live)
+			why(st, live->relay_pid ? "the relay (pid %d) runs with other settings than the file's"
+						: "the broadcast relay is not running", live->relay_pid);
+	} else if (!s->relay.enabled && live && live->relay_pid) {
+		st = add_step(plan, STEP_RELAY_STOP, "kill %d   # the relay of site %s", live->relay_pid, s->name);
+		st->value = (uint32_t)live->relay_pid;
+		why(st, "the file has no [relay] section any more");
+	}
+}
+
 void plan_build(struct plan *plan, const struct site *s, const struct live *live)
 {
 	struct step *st;
@@ -493,6 +517,7 @@ void plan_build(struct plan *plan, const struct site *s, const struct live *live
 	plan_tunnels(plan, s, live);
 	plan_rp_filter(plan, s, live);
 	plan_routes(plan, s, live);
+	plan_relay(plan, s, live);
 	if (!live || live->nft_match != 1) {
 		char *text = NULL;
 		size_t len = 0;
@@ -563,6 +588,7 @@ int live_read(struct nl *rt, struct nl *nf, const struct site *s, struct plan *p
 		live->rp_filter_all = 0;
 	if (sysctl_read_u32("/proc/sys/net/ipv4/conf/default/rp_filter", &live->rp_filter_default) < 0)
 		live->rp_filter_default = 0;
+	live->relay_pid = (int)relay_running(s->name, NULL, &live->relay_hash);
 	live->peer_rp_filter = xcalloc(s->n_peers, sizeof(*live->peer_rp_filter));
 	for (size_t i = 0; i < s->n_peers; i++) {
 		const struct link_info *l = live_link(live, s->peers[i].tunnel);

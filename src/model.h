@@ -19,6 +19,8 @@ struct live {
 	uint32_t rp_filter_all, rp_filter_default;
 	uint32_t *peer_rp_filter;	/* per peer: its tunnel's own rp_filter (0 if absent) */
 	int nft_match;		/* 1 table equals the wanted one, 0 differs or absent */
+	int relay_pid;		/* the site's running relay, 0 if none */
+	uint64_t relay_hash;	/* the settings it runs with (relay_config_hash) */
 	bool nft_present;
 };
 

@@ -14,6 +14,7 @@
 
 #include "config.h"
 #include "model.h"
+#include "relay.h"
 
 static struct site site;
 
@@ -137,6 +138,8 @@ static void healthy(struct live *live)
 	live->nft_present = true;
 	rpf[0] = 0;
 	live->peer_rp_filter = rpf;
+	live->relay_pid = 4242;
+	live->relay_hash = relay_config_hash(&site);
 }
 
 static void no_changes_when_healthy(void **state)
@@ -191,6 +194,37 @@ static void drift_each_fixed_alone(void **state)
 	text = plan_text(&plan);
 	assert_non_null(strstr(text, "# table gatewayctl-manhattan differs from the file\n"));
 	free(text);
+	plan_free(&plan);
+}
+
+static void relay_started_and_restarted(void **state)
+{
+	struct plan plan = { 0 };
+	struct live live;
+
+	(void)state;
+	healthy(&live);
+	live.relay_pid = 0;
+	plan_build(&plan, &site, &live);
+	assert_int_equal(plan.n, 1);
+	assert_int_equal(plan.steps[0].kind, STEP_RELAY_START);
+	assert_string_equal(plan.steps[0].why, "the broadcast relay is not running");
+	plan_free(&plan);
+
+	healthy(&live);
+	live.relay_hash ^= 1; /* runs with other settings */
+	plan_build(&plan, &site, &live);
+	assert_int_equal(plan.n, 1);
+	assert_int_equal(plan.steps[0].kind, STEP_RELAY_START);
+	assert_int_equal(plan.steps[0].value, 4242); /* stopped first */
+	plan_free(&plan);
+
+	healthy(&live);
+	site.relay.enabled = false;
+	plan_build(&plan, &site, &live);
+	site.relay.enabled = true;
+	assert_int_equal(plan.n, 1);
+	assert_int_equal(plan.steps[0].kind, STEP_RELAY_STOP);
 	plan_free(&plan);
 }
 
@@ -290,6 +324,7 @@ int main(void)
 		cmocka_unit_test(no_changes_when_healthy),
 		cmocka_unit_test(drift_each_fixed_alone),
 		cmocka_unit_test(bogus_host_route_deleted),
+		cmocka_unit_test(relay_started_and_restarted),
 		cmocka_unit_test(foreign_objects_left_alone),
 		cmocka_unit_test(stale_peer_removed),
 		cmocka_unit_test(strict_rp_filter_loosened),

@@ -1,0 +1,615 @@
+/* status.c - gatewayctl status [FILE|SITE] [--json] [--probe]: health, drift,
+ * counters. Reads only; never changes kernel state. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <linux/if.h>
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
+#include <netinet/in.h>
+#include <netinet/ip_icmp.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "gatewayctl.h"
+#include "model.h"
+#include "relay.h"
+#include "state.h"
+
+static int status_help(void)
+{
+	printf("Usage: %s status [FILE|SITE] [--json] [--probe]\n\n"
+	       "Health of a site: its tunnels (present, up, as configured, traffic and errors),\n"
+	       "routes, no bogus host route, the nftables rules and their counters, forwarding,\n"
+	       "rp_filter, the relay (pid, uptime, counters per port and peer), and the drift\n"
+	       "from the site file, each problem with the `up` step that fixes it.\n"
+	       "Without an argument: every site gatewayctl manages here (with a state file\n"
+	       "naming its site file, drift is checked too).\n\n"
+	       "  --json    machine-readable output (schema in gatewayctl(8))\n"
+	       "  --probe   also ping each peer gateway's LAN address through its tunnel\n\n"
+	       "Exit status: 0 healthy, 1 degraded (every reason listed), 2 bad usage or\n"
+	       "configuration. Reads only; needs CAP_NET_ADMIN (nftables).\n", prog);
+	return EXIT_OK;
+}
+
+/* ---- output helpers ---------------------------------------------------- */
+
+struct out {
+	bool json, color;
+	FILE *f;
+};
+
+static const char *c_red(const struct out *o) { return o->color ? "\033[31m" : ""; }
+static const char *c_green(const struct out *o) { return o->color ? "\033[32m" : ""; }
+static const char *c_bold(const struct out *o) { return o->color ? "\033[1m" : ""; }
+static const char *c_off(const struct out *o) { return o->color ? "\033[0m" : ""; }
+
+/* A JSON string: quotes and escapes. */
+static void jstr(FILE *f, const char *s)
+{
+	fputc('"', f);
+	for (; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+
+		if (c == '"' || c == '\\')
+			fprintf(f, "\\%c", c);
+		else if (c < 0x20)
+			fprintf(f, "\\u%04x", c);
+		else
+			fputc(c, f);
+	}
+	fputc('"', f);
+}
+
+/* ---- one site ---------------------------------------------------------- */
+
+struct reason {
+	char text[300];
+	char fix[300];
+};
+
+struct site_status {
+	char name[SITE_NAME_MAX + 1];
+	char file[4096];
+	bool have_file;
+	struct reason *reasons;
+	size_t n_reasons;
+};
+
+__attribute__((format(printf, 3, 4)))
+static void reason(struct site_status *ss, const char *fix, const char *fmt, ...)
+{
+	struct reason *r;
+	va_list ap;
+
+	ss->reasons = realloc(ss->reasons, (ss->n_reasons + 1) * sizeof(*ss->reasons));
+	if (!ss->reasons) {
+		fprintf(stderr, "gatewayctl: out of memory\n");
+		exit(1);
+	}
+	r = &ss->reasons[ss->n_reasons++];
+	va_start(ap, fmt);
+	vsnprintf(r->text, sizeof(r->text), fmt, ap);
+	va_end(ap);
+	snprintf(r->fix, sizeof(r->fix), "%s", fix ? fix : "");
+}
+
+struct probe {
+	int sent, received;
+	double min, avg, max;	/* ms */
+	char error[128];
+};
+
+static double now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec * 1000.0 + (double)ts.tv_nsec / 1e6;
+}
+
+static uint16_t icmp_sum(const void *data, size_t len)
+{
+	const uint8_t *p = data;
+	uint32_t sum = 0;
+
+	for (size_t i = 0; i + 1 < len; i += 2)
+		sum += (uint32_t)(p[i] << 8 | p[i + 1]);
+	if (len & 1)
+		sum += (uint32_t)(p[len - 1] << 8);
+	while (sum >> 16)
+		sum = (sum & 0xffff) + (sum >> 16);
+	return htons((uint16_t)~sum);
+}
+
+/* Three ICMP echoes from lan_address to the peer gateway's LAN address, which
+ * gatewayctl's routes send through the tunnel. A ping socket where the system
+ * allows it, else a raw one (CAP_NET_RAW). */
+static void do_probe(const struct site *s, const struct peer *p, struct probe *pr)
+{
+	struct sockaddr_in src = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(s->lan_address.addr) };
+	struct sockaddr_in dst = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(p->lan_address) };
+	double sent_at[3] = { 0 };
+	bool raw = false, got[3] = { false };
+	uint16_t ident = (uint16_t)getpid();
+	int fd;
+
+	memset(pr, 0, sizeof(*pr));
+	if (!p->lan_address) {
+		snprintf(pr->error, sizeof(pr->error), "no lan_address for peer %s in the file", p->name);
+		return;
+	}
+	fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, IPPROTO_ICMP);
+	if (fd < 0) {
+		fd = socket(AF_INET, SOCK_RAW | SOCK_CLOEXEC, IPPROTO_ICMP);
+		raw = true;
+	}
+	if (fd < 0) {
+		snprintf(pr->error, sizeof(pr->error), "cannot open an ICMP socket: %s", strerror(errno));
+		return;
+	}
+	if (bind(fd, (struct sockaddr *)&src, sizeof(src)) < 0) {
+		snprintf(pr->error, sizeof(pr->error), "cannot bind to %s: %s", "lan_address", strerror(errno));
+		close(fd);
+		return;
+	}
+	pr->min = 1e9;
+	for (int i = 0; i < 3; i++) {
+		struct icmphdr h = { .type = ICMP_ECHO, .un.echo.id = htons(ident), .un.echo.sequence = htons((uint16_t)i) };
+
+		h.checksum = icmp_sum(&h, sizeof(h));
+		sent_at[i] = now_ms();
+		if (sendto(fd, &h, sizeof(h), 0, (struct sockaddr *)&dst, sizeof(dst)) == (ssize_t)sizeof(h))
+			pr->sent++;
+		/* wait up to 300 ms for answers before the next */
+		double until = now_ms() + (i == 2 ? 1000 : 300);
+
+		for (;;) {
+			struct pollfd pfd = { .fd = fd, .events = POLLIN };
+			double left = until - now_ms();
+			char buf[256];
+			ssize_t n;
+			const struct icmphdr *r;
+
+			if (left <= 0 || poll(&pfd, 1, (int)left + 1) <= 0)
+				break;
+			n = recv(fd, buf, sizeof(buf), 0);
+			if (n <= 0)
+				continue;
+			r = (const struct icmphdr *)buf;
+			if (raw) { /* a raw socket delivers the IP header too */
+				size_t hl = (size_t)(buf[0] & 15) * 4;
+
+				if ((size_t)n < hl + sizeof(*r))
+					continue;
+				r = (const struct icmphdr *)(buf + hl);
+				if (ntohs(r->un.echo.id) != ident)
+					continue;
+			} else if ((size_t)n < sizeof(*r)) {
+				continue;
+			}
+			if (r->type != ICMP_ECHOREPLY)
+				continue;
+			unsigned seq = ntohs(r->un.echo.sequence);
+
+			if (seq < 3 && !got[seq]) {
+				double rtt = now_ms() - sent_at[seq];
+
+				got[seq] = true;
+				pr->received++;
+				pr->avg += rtt;
+				if (rtt < pr->min)
+					pr->min = rtt;
+				if (rtt > pr->max)
+					pr->max = rtt;
+			}
+		}
+	}
+	if (pr->received)
+		pr->avg /= pr->received;
+	else
+		pr->min = 0;
+	close(fd);
+}
+
+static bool route_present(const struct live *live, const struct link_info *l, struct net4 n, uint32_t src)
+{
+	for (size_t i = 0; l && i < live->n_routes; i++) {
+		const struct route_info *r = &live->routes[i];
+
+		if (r->dst == n.addr && r->dst_len == n.len && r->oif == l->ifindex &&
+		    r->protocol == RTPROT_GATEWAYCTL && r->prefsrc == src)
+			return true;
+	}
+	return false;
+}
+
+static bool bogus_route(const struct live *live, uint32_t endpoint)
+{
+	for (size_t i = 0; i < live->n_routes; i++) {
+		const struct route_info *r = &live->routes[i];
+
+		if (r->dst != endpoint || r->dst_len != 32)
+			continue;
+		for (size_t k = 0; k < live->n_links; k++)
+			if (live->links[k].ifindex == r->oif && !strcmp(live->links[k].kind, "ipip"))
+				return true;
+	}
+	return false;
+}
+
+static void json_u64(FILE *f, const char *key, uint64_t v, bool comma)
+{
+	fprintf(f, "\"%s\": %llu%s", key, (unsigned long long)v, comma ? ", " : "");
+}
+
+/* Status of one site whose file is known. Prints it; returns 0 healthy, 1 degraded. */
+static int site_report(struct nl *rt, struct nl *nf, struct site *s, bool probe, struct out *o,
+		       bool first)
+{
+	struct plan plan = { 0 };
+	struct live live;
+	struct nft_state ns = { 0 };
+	struct site_status ss = { 0 };
+	struct relay_stats rs = { 0 };
+	bool have_rs = false;
+	pid_t relay_pid = 0;
+	time_t relay_started = 0;
+	uint64_t relay_hash = 0;
+	struct probe *probes = NULL;
+	char ip[16], ip2[16], net[20];
+	FILE *f = o->f;
+
+	snprintf(ss.name, sizeof(ss.name), "%s", s->name);
+	if (live_read(rt, nf, s, &plan, &live, stderr) < 0) {
+		plan_free(&plan);
+		return -1;
+	}
+	nft_table_read(nf, s->name, &ns);
+	plan_build(&plan, s, &live);
+	/* drift: every step up would take */
+	for (size_t i = 0; i < plan.n; i++) {
+		const struct step *st = &plan.steps[i];
+		size_t len = strcspn(st->text, "\n");
+		char fix[300];
+
+		snprintf(fix, sizeof(fix), "%.*s%s", (int)len, st->text, st->text[len] ? " (...)" : "");
+		reason(&ss, fix, "%s", st->why[0] ? st->why : st->text);
+	}
+	if (s->relay.enabled) {
+		relay_pid = relay_running(s->name, &relay_started, &relay_hash);
+		if (!relay_pid)
+			reason(&ss, "gatewayctl up (starts the relay)", "the broadcast relay is not running");
+		else if (relay_hash != relay_config_hash(s))
+			reason(&ss, "gatewayctl up (restarts the relay)", "the relay runs with settings that differ from the file");
+		have_rs = relay_read_stats(s->name, &rs) == 0;
+	}
+	if (probe) {
+		probes = calloc(s->n_peers ? s->n_peers : 1, sizeof(*probes));
+		for (size_t i = 0; probes && i < s->n_peers; i++) {
+			do_probe(s, &s->peers[i], &probes[i]);
+			if (probes[i].error[0])
+				reason(&ss, NULL, "probe of peer %s: %s", s->peers[i].name, probes[i].error);
+			else if (probes[i].received == 0)
+				reason(&ss, "check the peer gateway and the path between the sites",
+				       "peer %s: no answer from %s through %s (%d sent)", s->peers[i].name,
+				       ip4_str(s->peers[i].lan_address, ip), s->peers[i].tunnel, probes[i].sent);
+		}
+	}
+
+	if (o->json) {
+		fprintf(f, "%s    {\"site\": ", first ? "" : ",\n");
+		jstr(f, s->name);
+		fprintf(f, ", \"file\": ");
+		jstr(f, s->path);
+		fprintf(f, ", \"healthy\": %s,\n     \"forwarding\": %s, \"rp_filter_all\": %u,\n",
+			ss.n_reasons ? "false" : "true", live.ip_forward == 1 ? "true" : "false", live.rp_filter_all);
+		fprintf(f, "     \"nftables\": {\"table\": \"" NFT_TABLE_PREFIX "%s\", \"present\": %s, \"matches\": %s, \"rules\": {",
+			s->name, ns.present ? "true" : "false", live.nft_match == 1 ? "true" : "false");
+		for (size_t i = 0; i < ns.n_counters; i++) {
+			fprintf(f, "%s", i ? ", " : "");
+			jstr(f, ns.counters[i].rule);
+			fprintf(f, ": {");
+			json_u64(f, "packets", ns.counters[i].packets, true);
+			json_u64(f, "bytes", ns.counters[i].bytes, false);
+			fprintf(f, "}");
+		}
+		fprintf(f, "}},\n     \"peers\": [");
+		for (size_t i = 0; i < s->n_peers; i++) {
+			const struct peer *p = &s->peers[i];
+			const struct link_info *l = live_link(&live, p->tunnel);
+
+			fprintf(f, "%s\n       {\"name\": ", i ? "," : "");
+			jstr(f, p->name);
+			fprintf(f, ", \"endpoint\": \"%s\", \"tunnel\": {\"name\": ", ip4_str(p->endpoint, ip));
+			jstr(f, p->tunnel);
+			fprintf(f, ", \"present\": %s", l ? "true" : "false");
+			if (l) {
+				fprintf(f, ", \"up\": %s, \"local\": \"%s\", \"remote\": \"%s\", \"ttl\": %u, \"mtu\": %u, ",
+					(l->flags & IFF_UP) ? "true" : "false", ip4_str(l->local, ip),
+					ip4_str(l->remote, ip2), l->ttl, l->mtu);
+				json_u64(f, "rx_packets", l->rx_packets, true);
+				json_u64(f, "tx_packets", l->tx_packets, true);
+				json_u64(f, "rx_bytes", l->rx_bytes, true);
+				json_u64(f, "tx_bytes", l->tx_bytes, true);
+				json_u64(f, "rx_errors", l->rx_errors, true);
+				json_u64(f, "tx_errors", l->tx_errors, true);
+				json_u64(f, "rx_dropped", l->rx_dropped, true);
+				json_u64(f, "tx_dropped", l->tx_dropped, false);
+			}
+			fprintf(f, "},\n        \"routes\": [");
+			for (size_t k = 0; k < p->n_networks; k++)
+				fprintf(f, "%s{\"network\": \"%s\", \"present\": %s}", k ? ", " : "",
+					net4_str(p->networks[k], net),
+					route_present(&live, l, p->networks[k], s->lan_address.addr) ? "true" : "false");
+			fprintf(f, "], \"bogus_host_route\": %s", bogus_route(&live, p->endpoint) ? "true" : "false");
+			if (probes) {
+				fprintf(f, ",\n        \"probe\": {\"target\": \"%s\", \"sent\": %d, \"received\": %d, "
+					"\"loss\": %.2f, \"rtt_ms\": {\"min\": %.3f, \"avg\": %.3f, \"max\": %.3f}",
+					p->lan_address ? ip4_str(p->lan_address, ip) : "", probes[i].sent,
+					probes[i].received,
+					probes[i].sent ? 1.0 - (double)probes[i].received / probes[i].sent : 1.0,
+					probes[i].min, probes[i].avg, probes[i].max);
+				if (probes[i].error[0]) {
+					fprintf(f, ", \"error\": ");
+					jstr(f, probes[i].error);
+				}
+				fprintf(f, "}");
+			}
+			fprintf(f, "}");
+		}
+		fprintf(f, "],\n     \"relay\": {\"configured\": %s, \"running\": %s",
+			s->relay.enabled ? "true" : "false", relay_pid ? "true" : "false");
+		if (relay_pid) {
+			fprintf(f, ", \"pid\": %d, \"uptime_s\": %lld", (int)relay_pid,
+				(long long)(time(NULL) - relay_started));
+		}
+		if (have_rs) {
+			fprintf(f, ", \"ports\": [");
+			for (size_t i = 0; i < rs.n_ports; i++) {
+				fprintf(f, "%s{\"port\": %u, ", i ? ", " : "", rs.ports[i].port);
+				json_u64(f, "received", rs.ports[i].received, true);
+				json_u64(f, "relayed", rs.ports[i].relayed, true);
+				json_u64(f, "rebroadcast", rs.ports[i].rebroadcast, true);
+				fprintf(f, "\"dropped\": {");
+				for (int d = 0; d < DROP_REASONS; d++)
+					json_u64(f, relay_drop_name(d), rs.ports[i].dropped[d], d + 1 < DROP_REASONS);
+				fprintf(f, "}}");
+			}
+			fprintf(f, "], \"peers\": [");
+			for (size_t i = 0; i < rs.n_peers; i++) {
+				fprintf(f, "%s{\"name\": ", i ? ", " : "");
+				jstr(f, rs.peers[i].name);
+				fprintf(f, ", ");
+				json_u64(f, "sent", rs.peers[i].sent, true);
+				json_u64(f, "received", rs.peers[i].received, true);
+				fprintf(f, "\"dropped\": {");
+				for (int d = 0; d < DROP_REASONS; d++)
+					json_u64(f, relay_drop_name(d), rs.peers[i].dropped[d], d + 1 < DROP_REASONS);
+				fprintf(f, "}}");
+			}
+			fprintf(f, "]");
+		}
+		fprintf(f, "},\n     \"reasons\": [");
+		for (size_t i = 0; i < ss.n_reasons; i++) {
+			fprintf(f, "%s\n       {\"problem\": ", i ? "," : "");
+			jstr(f, ss.reasons[i].text);
+			fprintf(f, ", \"fix\": ");
+			jstr(f, ss.reasons[i].fix);
+			fprintf(f, "}");
+		}
+		fprintf(f, "]}");
+	} else {
+		const char *ok = ss.n_reasons ? "DEGRADED" : "healthy";
+
+		fprintf(f, "%s%ssite %s%s: %s%s%s  (%s)\n", first ? "" : "\n", c_bold(o), s->name, c_off(o),
+			ss.n_reasons ? c_red(o) : c_green(o), ok, c_off(o), s->path);
+		fprintf(f, "  %-14s %s\n", "forwarding", live.ip_forward == 1 ? "on" : "off");
+		fprintf(f, "  %-14s all=%u\n", "rp_filter", live.rp_filter_all);
+		fprintf(f, "  %-14s " NFT_TABLE_PREFIX "%s %s\n", "nftables", s->name,
+			!ns.present ? "missing" : live.nft_match == 1 ? "as configured" : "differs from the file");
+		for (size_t i = 0; i < ns.n_counters; i++)
+			fprintf(f, "  %-14s %-12s %12llu packets %14llu bytes\n", i ? "" : "rules", ns.counters[i].rule,
+				(unsigned long long)ns.counters[i].packets, (unsigned long long)ns.counters[i].bytes);
+		for (size_t i = 0; i < s->n_peers; i++) {
+			const struct peer *p = &s->peers[i];
+			const struct link_info *l = live_link(&live, p->tunnel);
+
+			fprintf(f, "  peer %s (endpoint %s)\n", p->name, ip4_str(p->endpoint, ip));
+			if (!l) {
+				fprintf(f, "    %-12s %s missing\n", "tunnel", p->tunnel);
+			} else {
+				fprintf(f, "    %-12s %s %s, local %s remote %s ttl %u mtu %u\n", "tunnel", p->tunnel,
+					(l->flags & IFF_UP) ? "up" : "DOWN", ip4_str(l->local, ip),
+					ip4_str(l->remote, ip2), l->ttl, l->mtu);
+				fprintf(f, "    %-12s rx %llu packets %llu bytes %llu errors, tx %llu packets %llu bytes %llu errors\n",
+					"traffic", (unsigned long long)l->rx_packets, (unsigned long long)l->rx_bytes,
+					(unsigned long long)l->rx_errors, (unsigned long long)l->tx_packets,
+					(unsigned long long)l->tx_bytes, (unsigned long long)l->tx_errors);
+			}
+			for (size_t k = 0; k < p->n_networks; k++)
+				fprintf(f, "    %-12s %s %s\n", k ? "" : "routes", net4_str(p->networks[k], net),
+					route_present(&live, l, p->networks[k], s->lan_address.addr) ? "present" : "MISSING");
+			if (bogus_route(&live, p->endpoint))
+				fprintf(f, "    %-12s %s/32 routed into a tunnel\n", "BOGUS ROUTE", ip4_str(p->endpoint, ip));
+			if (probes) {
+				if (probes[i].error[0])
+					fprintf(f, "    %-12s %s\n", "probe", probes[i].error);
+				else
+					fprintf(f, "    %-12s %s: %d/%d answered, rtt min/avg/max %.3f/%.3f/%.3f ms\n",
+						"probe", ip4_str(p->lan_address, ip), probes[i].received, probes[i].sent,
+						probes[i].min, probes[i].avg, probes[i].max);
+			}
+		}
+		if (s->relay.enabled) {
+			if (relay_pid)
+				fprintf(f, "  %-14s running, pid %d, up %llds\n", "relay", (int)relay_pid,
+					(long long)(time(NULL) - relay_started));
+			else
+				fprintf(f, "  %-14s NOT RUNNING\n", "relay");
+			for (size_t i = 0; have_rs && i < rs.n_ports; i++) {
+				uint64_t dropped = 0;
+
+				for (int d = 0; d < DROP_REASONS; d++)
+					dropped += rs.ports[i].dropped[d];
+				fprintf(f, "    port %-7u received %llu, relayed %llu, rebroadcast %llu, dropped %llu\n",
+					rs.ports[i].port, (unsigned long long)rs.ports[i].received,
+					(unsigned long long)rs.ports[i].relayed, (unsigned long long)rs.ports[i].rebroadcast,
+					(unsigned long long)dropped);
+				for (int d = 0; d < DROP_REASONS; d++)
+					if (rs.ports[i].dropped[d])
+						fprintf(f, "      dropped %-14s %llu\n", relay_drop_name(d),
+							(unsigned long long)rs.ports[i].dropped[d]);
+			}
+			for (size_t i = 0; have_rs && i < rs.n_peers; i++)
+				fprintf(f, "    peer %-7s frames sent %llu, received %llu\n", rs.peers[i].name,
+					(unsigned long long)rs.peers[i].sent, (unsigned long long)rs.peers[i].received);
+		}
+		if (ss.n_reasons) {
+			fprintf(f, "  %s%zu problem%s:%s\n", c_red(o), ss.n_reasons, ss.n_reasons == 1 ? "" : "s", c_off(o));
+			for (size_t i = 0; i < ss.n_reasons; i++) {
+				fprintf(f, "    - %s\n", ss.reasons[i].text);
+				if (ss.reasons[i].fix[0])
+					fprintf(f, "      fix: %s\n", ss.reasons[i].fix);
+			}
+		}
+	}
+	if (have_rs)
+		relay_stats_free(&rs);
+	free(probes);
+	free(ss.reasons);
+	live_free(&live);
+	plan_free(&plan);
+	return ss.n_reasons ? 1 : 0;
+}
+
+static bool valid_site_name(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (n == 0 || n > SITE_NAME_MAX)
+		return false;
+	for (; *s; s++)
+		if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9') || *s == '-'))
+			return false;
+	return true;
+}
+
+/* A site known by name only: its file from the state file, if any. */
+static int load_by_name(const char *name, struct site *s)
+{
+	struct state st;
+
+	if (state_read(name, &st) < 0 || !st.file[0]) {
+		fprintf(stderr, "%s status: site %s: no site file recorded in %s/%s.state; "
+			"give the file: gatewayctl status FILE\n", prog, name, state_dir(), name);
+		return -1;
+	}
+	if (config_load(st.file, s, stderr) < 0)
+		return -2;
+	return 0;
+}
+
+int status_main(int argc, char **argv)
+{
+	const char *arg = NULL;
+	struct out o = { .f = stdout };
+	bool probe = false;
+	struct nl rt, nf;
+	int worst = EXIT_OK, r, printed = 0;
+	char (*names)[SITE_NAME_MAX + 1] = NULL;
+	size_t n_names = 0;
+	struct stat sb;
+
+	for (int i = 1; i < argc; i++) {
+		if (is_help(argv[i]))
+			return status_help();
+		if (!strcmp(argv[i], "--json"))
+			o.json = true;
+		else if (!strcmp(argv[i], "--probe"))
+			probe = true;
+		else if (argv[i][0] == '-' && argv[i][1])
+			return usage_error("status", "unknown option `%s`", argv[i]);
+		else if (arg)
+			return usage_error("status", "one site at a time (or none: every site)");
+		else
+			arg = argv[i];
+	}
+	o.color = !o.json && isatty(fileno(stdout)) && !getenv("NO_COLOR");
+	if (!have_net_admin()) {
+		fprintf(stderr, "%s status: needs CAP_NET_ADMIN to read nftables: run it as root\n", prog);
+		return EXIT_FAIL;
+	}
+	if ((r = nl_open(&rt, NETLINK_ROUTE)) < 0 || (r = nl_open(&nf, NETLINK_NETFILTER)) < 0) {
+		fprintf(stderr, "%s status: cannot open netlink: %s\n", prog, strerror(-r));
+		return EXIT_FAIL;
+	}
+	if (arg && (strchr(arg, '/') || strstr(arg, ".ini") || stat(arg, &sb) == 0)) {
+		names = calloc(1, sizeof(*names));
+		n_names = 1;
+	} else if (arg) {
+		if (!valid_site_name(arg)) {
+			nl_close(&rt);
+			nl_close(&nf);
+			return usage_error("status", "`%s` is neither a site file nor a site name", arg);
+		}
+		names = calloc(1, sizeof(*names));
+		snprintf(names[0], sizeof(names[0]), "%s", arg);
+		n_names = 1;
+	} else {
+		char (*st)[SITE_NAME_MAX + 1] = NULL, (*tables)[33] = NULL;
+		size_t n_st = 0, n_tables = 0;
+
+		state_sites(&st, &n_st);
+		nft_list_sites(&nf, &tables, &n_tables);
+		names = calloc(n_st + n_tables + 1, sizeof(*names));
+		for (size_t i = 0; names && i < n_st + n_tables; i++) {
+			const char *nm = i < n_st ? st[i] : tables[i - n_st];
+			bool dup = false;
+
+			for (size_t k = 0; k < n_names; k++)
+				dup |= !strcmp(names[k], nm);
+			if (!dup)
+				snprintf(names[n_names++], sizeof(names[0]), "%s", nm);
+		}
+		free(st);
+		free(tables);
+	}
+	if (o.json)
+		printf("{\"version\": 1,\n  \"sites\": [\n");
+	else if (!arg && n_names == 0)
+		printf("no site of gatewayctl's here\n");
+	for (size_t i = 0; names && i < n_names; i++) {
+		struct site s;
+
+		if (arg && !names[i][0]) {
+			if (config_load(arg, &s, stderr) < 0) {
+				worst = EXIT_USAGE;
+				continue;
+			}
+		} else if ((r = load_by_name(names[i], &s)) < 0) {
+			worst = worst == EXIT_USAGE || r == -2 ? EXIT_USAGE : EXIT_FAIL;
+			continue;
+		}
+		r = site_report(&rt, &nf, &s, probe, &o, printed == 0);
+		if (r >= 0)
+			printed++;
+		if (r < 0 && worst == EXIT_OK)
+			worst = EXIT_FAIL;
+		else if (r > 0 && worst == EXIT_OK)
+			worst = EXIT_FAIL;
+		config_free(&s);
+	}
+	if (o.json)
+		printf("\n  ]}\n");
+	free(names);
+	nl_close(&rt);
+	nl_close(&nf);
+	return worst;
+}
