@@ -222,6 +222,11 @@ void rtnl_add_ipip(struct rtnl_batch *b, const struct ipip_spec *spec)
 	mnl_attr_put_strz(nlh, IFLA_IFNAME, spec->name);
 	if (spec->mtu)
 		mnl_attr_put_u32(nlh, IFLA_MTU, spec->mtu);
+	/* the group, unlike the alias, is set in the creating request itself: a
+	 * link whose creation was acked but whose alias never came (an up killed
+	 * in between) is still recognisably gatewayctl's */
+	if (spec->group)
+		mnl_attr_put_u32(nlh, IFLA_GROUP, spec->group);
 	info = mnl_attr_nest_start(nlh, IFLA_LINKINFO);
 	mnl_attr_put_strz(nlh, IFLA_INFO_KIND, "ipip");
 	data = mnl_attr_nest_start(nlh, IFLA_INFO_DATA);
@@ -661,6 +666,7 @@ static void parse_link(const struct nlmsghdr *nlh, struct link_info *li)
 	get_str(tb[IFLA_IFALIAS], li->alias, sizeof(li->alias));
 	li->mtu = get_u32(tb[IFLA_MTU], 0);
 	li->link = (int)get_u32(tb[IFLA_LINK], 0);
+	li->group = get_u32(tb[IFLA_GROUP], 0);
 	if (tb[IFLA_LINKINFO]) {
 		const struct nlattr *info[IFLA_INFO_MAX + 1];
 

@@ -10,8 +10,10 @@
 
 /* Route protocol number that marks gatewayctl's routes (rt_protos.d name "gatewayctl"). */
 #define RTPROT_GATEWAYCTL 203
-/* Tunnel links carry the alias RTNL_ALIAS_PREFIX "SITE/PEER". */
+/* Tunnel links carry the alias RTNL_ALIAS_PREFIX "SITE/PEER", and the link
+ * group RTNL_LINK_GROUP from their creation on. */
 #define RTNL_ALIAS_PREFIX "gatewayctl:"
+#define RTNL_LINK_GROUP 203
 
 /* All addresses in host byte order. */
 
@@ -23,6 +25,7 @@ struct link_info {
 	unsigned flags;		/* IFF_* */
 	unsigned mtu;
 	int link;		/* IFLA_LINK (ipip: underlying device, 0 if none) */
+	uint32_t group;		/* IFLA_GROUP */
 	/* ipip only: */
 	uint32_t local, remote;
 	uint8_t ttl, pmtudisc;
@@ -56,6 +59,7 @@ struct ipip_spec {
 	uint8_t ttl;		/* non-zero forces DF */
 	bool pmtudisc;
 	unsigned mtu;		/* 0: kernel default */
+	uint32_t group;		/* link group set at creation, 0: default */
 };
 
 /* Requests are queued into a batch and sent together with rtnl_flush():

@@ -70,6 +70,7 @@ static void ipip_spec_of(const struct apply *a, const struct step *st, struct ip
 		.ttl = (uint8_t)st->peer->ttl,
 		.pmtudisc = true,
 		.mtu = st->value,
+		.group = RTNL_LINK_GROUP,
 	};
 }
 
@@ -83,6 +84,7 @@ static void old_spec_of(const struct link_info *old, struct ipip_spec *spec)
 		.ttl = old->ttl,
 		.pmtudisc = old->pmtudisc,
 		.mtu = old->mtu,
+		.group = old->group,
 	};
 }
 

@@ -63,8 +63,10 @@ static int one_request(struct down *d, struct rtnl_batch *b)
 	return r;
 }
 
-static int down_site(struct down *d, const char *site)
+static int down_site(struct down *d, const char *site, const struct site *conf_given)
 {
+	struct site conf_loaded;
+	const struct site *conf = conf_given;
 	struct link_info *links = NULL;
 	struct route_info *routes = NULL;
 	struct addr_info *addrs = NULL;
@@ -85,6 +87,18 @@ static int down_site(struct down *d, const char *site)
 	if (state_read(site, &st) < 0)
 		state_init(&st, site);
 	snprintf(alias, sizeof(alias), RTNL_ALIAS_PREFIX "%s/", site);
+	/* the site file tells the names of tunnels an interrupted up left without alias */
+	if (!conf && st.file[0]) {
+		FILE *devnull = fopen("/dev/null", "w");
+
+		if (devnull && config_load(st.file, &conf_loaded, devnull) == 0 &&
+		    !strcmp(conf_loaded.name, site))
+			conf = &conf_loaded;
+		else if (devnull && conf_loaded.peers)
+			config_free(&conf_loaded);
+		if (devnull)
+			fclose(devnull);
+	}
 
 	/* the relay first: it sends through the tunnels */
 	{
@@ -115,7 +129,8 @@ static int down_site(struct down *d, const char *site)
 	}
 	/* tunnels (their routes go with them) */
 	for (size_t i = 0; i < n_links; i++) {
-		if (strncmp(links[i].alias, alias, strlen(alias)))
+		if (strncmp(links[i].alias, alias, strlen(alias)) &&
+		    !(conf && model_owns_link(conf, &links[i], NULL)))
 			continue;
 		rtnl_del_link(b, links[i].ifindex);
 		snprintf(text, sizeof(text), "ip link delete %s", links[i].name);
@@ -191,6 +206,8 @@ out:
 	free(routes);
 	free(addrs);
 	rtnl_batch_free(b);
+	if (conf && conf != conf_given)
+		config_free(&conf_loaded);
 	close(lock);
 	return 0;
 }
@@ -247,6 +264,8 @@ int down_main(int argc, char **argv)
 	const char *arg = NULL;
 	char site[SITE_NAME_MAX + 1] = "";
 	struct down d = { 0 };
+	struct site conf;
+	bool have_conf = false;
 	struct stat sb;
 	int r;
 
@@ -260,14 +279,12 @@ int down_main(int argc, char **argv)
 		arg = argv[i];
 	}
 	if (arg && (strchr(arg, '/') || strstr(arg, ".ini") || stat(arg, &sb) == 0)) {
-		struct site s;
-
-		if (config_load(arg, &s, stderr) < 0) {
+		if (config_load(arg, &conf, stderr) < 0) {
 			fprintf(stderr, "%s down: give the site's name instead of the file to remove it anyway\n", prog);
 			return EXIT_USAGE;
 		}
-		snprintf(site, sizeof(site), "%s", s.name);
-		config_free(&s);
+		snprintf(site, sizeof(site), "%s", conf.name);
+		have_conf = true;
 	} else if (arg) {
 		if (!valid_site_name(arg))
 			return usage_error("down", "`%s` is neither a site file nor a site name", arg);
@@ -275,14 +292,18 @@ int down_main(int argc, char **argv)
 	}
 	if (!have_net_admin()) {
 		fprintf(stderr, "%s down: needs CAP_NET_ADMIN: run it as root\n", prog);
+		if (have_conf)
+			config_free(&conf);
 		return EXIT_FAIL;
 	}
 	if ((r = nl_open(&d.rt, NETLINK_ROUTE)) < 0 || (r = nl_open(&d.nf, NETLINK_NETFILTER)) < 0) {
 		fprintf(stderr, "%s down: cannot open netlink: %s\n", prog, strerror(-r));
+		if (have_conf)
+			config_free(&conf);
 		return EXIT_FAIL;
 	}
 	if (site[0]) {
-		down_site(&d, site);
+		down_site(&d, site, have_conf ? &conf : NULL);
 	} else {
 		char (*names)[SITE_NAME_MAX + 1] = NULL;
 		size_t n = 0;
@@ -294,10 +315,12 @@ int down_main(int argc, char **argv)
 		if (r == 0 && n == 0)
 			printf("no site of gatewayctl's here: nothing to remove\n");
 		for (size_t i = 0; i < n; i++)
-			down_site(&d, names[i]);
+			down_site(&d, names[i], NULL);
 		free(names);
 	}
 	nl_close(&d.nf);
 	nl_close(&d.rt);
+	if (have_conf)
+		config_free(&conf);
 	return d.failures ? EXIT_FAIL : EXIT_OK;
 }

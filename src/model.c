@@ -246,9 +246,10 @@ static void tunnel_text(char *buf, size_t len, const char *verb, const struct si
 static void tunnel_drift(const struct site *s, const struct peer *p, const struct link_info *l,
 			 unsigned mtu, char *out, size_t len)
 {
-	char a[16], b[16];
+	char a[16], b[16], alias[128];
 
 	out[0] = '\0';
+	model_alias(s, p, alias, sizeof(alias));
 	if (strcmp(l->kind, "ipip"))
 		snprintf(out, len, "%s is of kind `%s`, not ipip", l->name, l->kind);
 	else if (l->local != s->wan_address.addr)
@@ -263,12 +264,28 @@ static void tunnel_drift(const struct site *s, const struct peer *p, const struc
 		snprintf(out, len, "mtu is %u, not %u", l->mtu, mtu);
 	else if (!(l->flags & IFF_UP))
 		snprintf(out, len, "%s is down", l->name);
+	else if (strcmp(l->alias, alias))
+		snprintf(out, len, "%s lacks its alias %s (an interrupted up?)", l->name, alias);
 }
 
-static bool is_tunnel_of(const struct site *s, const struct link_info *l, const char **peer)
+static const struct peer *find_peer(const struct site *s, const char *name);
+
+/* Whether L is a tunnel of site S: by its alias, or, without alias, by its
+ * link group and a name that is one of S's tunnels (an up interrupted between
+ * creating the link and setting its alias). *PEER gets the peer's name. */
+bool model_owns_link(const struct site *s, const struct link_info *l, const char **peer)
 {
 	size_t pre = strlen(RTNL_ALIAS_PREFIX), n = strlen(s->name);
 
+	if (!l->alias[0] && l->group == RTNL_LINK_GROUP && !strcmp(l->kind, "ipip")) {
+		for (size_t i = 0; i < s->n_peers; i++)
+			if (!strcmp(s->peers[i].tunnel, l->name)) {
+				if (peer)
+					*peer = s->peers[i].name;
+				return true;
+			}
+		return false;
+	}
 	if (strncmp(l->alias, RTNL_ALIAS_PREFIX, pre) || strncmp(l->alias + pre, s->name, n) ||
 	    l->alias[pre + n] != '/')
 		return false;
@@ -287,7 +304,7 @@ static const struct peer *find_peer(const struct site *s, const char *name)
 
 static void plan_tunnels(struct plan *plan, const struct site *s, const struct live *live)
 {
-	char text[400], drift[160];
+	char text[400], drift[300];
 
 	/* tunnels of ours that the file no longer names go first: a new peer may reuse the name */
 	for (size_t i = 0; live && i < live->n_links; i++) {
@@ -295,7 +312,7 @@ static void plan_tunnels(struct plan *plan, const struct site *s, const struct l
 		const char *peer;
 		struct step *st;
 
-		if (!is_tunnel_of(s, l, &peer) || find_peer(s, peer))
+		if (!model_owns_link(s, l, &peer) || find_peer(s, peer))
 			continue;
 		st = add_step(plan, STEP_TUNNEL_DEL, "ip link delete %s", l->name);
 		why(st, "peer %s is no longer in the file", peer);
@@ -309,14 +326,14 @@ static void plan_tunnels(struct plan *plan, const struct site *s, const struct l
 		unsigned mtu = model_tunnel_mtu(s, p, live);
 		struct step *st;
 
-		if (l && l->alias[0] && is_tunnel_of(s, l, NULL))
+		if (l && model_owns_link(s, l, NULL))
 			tunnel_drift(s, p, l, mtu, drift, sizeof(drift));
 		if (!l) {
 			tunnel_text(text, sizeof(text), "add", s, p, mtu);
 			st = add_step(plan, STEP_TUNNEL_ADD, "%s", text);
 			if (live)
 				why(st, "tunnel %s is missing", p->tunnel);
-		} else if (!is_tunnel_of(s, l, NULL)) {
+		} else if (!model_owns_link(s, l, NULL)) {
 			continue; /* somebody else's link: preflight refuses */
 		} else if (!strcmp(l->kind, "ipip") && drift[0]) {
 			tunnel_text(text, sizeof(text), "set", s, p, mtu);
@@ -356,7 +373,7 @@ static void plan_rp_filter(struct plan *plan, const struct site *s, const struct
 		uint32_t eff = dev > live->rp_filter_all ? dev : live->rp_filter_all;
 		struct step *st;
 
-		if (eff != 1 || (l && !is_tunnel_of(s, l, NULL)))
+		if (eff != 1 || (l && !model_owns_link(s, l, NULL)))
 			continue;
 		st = add_step(plan, STEP_RP_FILTER, "sysctl -w net.ipv4.conf.%s.rp_filter=2", p->tunnel);
 		why(st, "strict rp_filter would drop decapsulated packets whose reverse route is not %s",
@@ -431,7 +448,7 @@ static void plan_routes(struct plan *plan, const struct site *s, const struct li
 		struct step *st;
 
 		if (r->protocol != RTPROT_GATEWAYCTL || !(l = live_link_index(live, r->oif)) ||
-		    !is_tunnel_of(s, l, &peer) || !find_peer(s, peer) || wanted_route(s, r, l->name))
+		    !model_owns_link(s, l, &peer) || !find_peer(s, peer) || wanted_route(s, r, l->name))
 			continue;
 		st = add_step(plan, STEP_ROUTE_DEL, "%s", "");
 		route_del_text(st, r, live);

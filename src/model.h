@@ -43,7 +43,7 @@ enum step_kind {
 struct step {
 	enum step_kind kind;
 	char *text;		/* the equivalent ip/nft/sysctl command(s), malloc'd */
-	char why[200];		/* for drift: what is wrong now; "" when creating from nothing */
+	char why[320];		/* for drift: what is wrong now; "" when creating from nothing */
 	const struct peer *peer;	/* NULL for site-wide steps */
 	char ifname[IFNAME_MAX + 1];
 	int ifindex;		/* 0 when the link does not exist yet */
@@ -66,6 +66,10 @@ struct plan {
 
 /* The MTU a peer's tunnel gets: the configured one, or WAN MTU - 20. */
 unsigned model_tunnel_mtu(const struct site *s, const struct peer *p, const struct live *live);
+/* Whether L is a tunnel of site S: by its alias, or, without one, by its link
+ * group and a name that is one of S's tunnels (an up interrupted between
+ * creating the link and setting its alias). *PEER (may be NULL): the peer. */
+bool model_owns_link(const struct site *s, const struct link_info *l, const char **peer);
 /* The alias that marks a tunnel as ours. */
 void model_alias(const struct site *s, const struct peer *p, char *out, size_t len);
 

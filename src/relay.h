@@ -44,6 +44,7 @@ enum relay_drop {
 	DROP_HOPS,		/* hop count exhausted */
 	DROP_SEND_ERROR,	/* sending failed (peer or tunnel gone) */
 	DROP_TOO_BIG,		/* would not fit: never silently truncated */
+	DROP_REASSEMBLY,	/* half of a split datagram whose other half never came (timeout, eviction) */
 	DROP_REASONS
 };
 const char *relay_drop_name(enum relay_drop d);

@@ -67,7 +67,7 @@ void state_init(struct state *st, const char *site)
 
 bool state_empty(const struct state *st)
 {
-	return st->forwarding_was < 0 && st->n_addrs == 0 && st->n_links_up == 0 &&
+	return !st->file[0] && st->forwarding_was < 0 && st->n_addrs == 0 && st->n_links_up == 0 &&
 	       st->default_route.gateway == 0;
 }
 

@@ -282,12 +282,9 @@ static int site_report(struct nl *rt, struct nl *nf, struct site *s, bool probe,
 		snprintf(fix, sizeof(fix), "%.*s%s", (int)len, st->text, st->text[len] ? " (...)" : "");
 		reason(&ss, fix, "%s", st->why[0] ? st->why : st->text);
 	}
+	/* (a relay that is not running, or with other settings, is drift above) */
 	if (s->relay.enabled) {
 		relay_pid = relay_running(s->name, &relay_started, &relay_hash);
-		if (!relay_pid)
-			reason(&ss, "gatewayctl up (starts the relay)", "the broadcast relay is not running");
-		else if (relay_hash != relay_config_hash(s))
-			reason(&ss, "gatewayctl up (restarts the relay)", "the relay runs with settings that differ from the file");
 		have_rs = relay_read_stats(s->name, &rs) == 0;
 	}
 	if (probe) {

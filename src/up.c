@@ -86,16 +86,16 @@ static int preflight(const struct site *s, const struct live *live)
 	for (size_t i = 0; i < s->n_peers; i++) {
 		const struct peer *p = &s->peers[i];
 		const struct link_info *l = live_link(live, p->tunnel);
-		char alias[128], dst[20];
+		char dst[20];
 
-		model_alias(s, p, alias, sizeof(alias));
-		if (l && strcmp(l->alias, alias) &&
-		    strncmp(l->alias, RTNL_ALIAS_PREFIX, strlen(RTNL_ALIAS_PREFIX))) {
+		if (!l || model_owns_link(s, l, NULL)) {
+			/* absent, or ours (perhaps unfinished): fine */
+		} else if (strncmp(l->alias, RTNL_ALIAS_PREFIX, strlen(RTNL_ALIAS_PREFIX))) {
 			fprintf(stderr, "%s:%d: error: peer %s: the tunnel name `%s` is taken by a link "
 				"gatewayctl did not create (kind %s); choose another with `tunnel =`\n",
 				path, p->line, p->name, p->tunnel, l->kind[0] ? l->kind : "none");
 			errors++;
-		} else if (l && strcmp(l->alias, alias)) {
+		} else {
 			fprintf(stderr, "%s:%d: error: peer %s: the tunnel name `%s` belongs to gatewayctl's "
 				"%s; choose another with `tunnel =`\n", path, p->line, p->name, p->tunnel,
 				l->alias + strlen(RTNL_ALIAS_PREFIX));

@@ -279,6 +279,36 @@ static void foreign_objects_left_alone(void **state)
 	plan_free(&plan);
 }
 
+/* An up killed between creating a tunnel and setting its alias leaves a link
+ * that only its group marks as ours: the next up finishes it. */
+static void unfinished_tunnel_adopted(void **state)
+{
+	struct plan plan = { 0 };
+	struct live live;
+
+	(void)state;
+	healthy(&live);
+	for (int i = 0; i < 4; i++)
+		if (!strcmp(links[i].name, "gw-brooklyn")) {
+			links[i].alias[0] = '\0';
+			links[i].group = RTNL_LINK_GROUP;
+		}
+	plan_build(&plan, &site, &live);
+	assert_int_equal(plan.n, 1);
+	assert_int_equal(plan.steps[0].kind, STEP_TUNNEL_CHANGE);
+	assert_string_equal(plan.steps[0].why,
+			    "gw-brooklyn lacks its alias gatewayctl:manhattan/brooklyn (an interrupted up?)");
+	plan_free(&plan);
+	/* without the group it is somebody else's: no step (up's preflight refuses) */
+	for (int i = 0; i < 4; i++)
+		if (!strcmp(links[i].name, "gw-brooklyn"))
+			links[i].group = 0;
+	plan_build(&plan, &site, &live);
+	assert_int_equal(count(&plan, STEP_TUNNEL_CHANGE), 0);
+	assert_int_equal(count(&plan, STEP_TUNNEL_ADD), 0);
+	plan_free(&plan);
+}
+
 static void stale_peer_removed(void **state)
 {
 	struct plan plan = { 0 };
@@ -327,6 +357,7 @@ int main(void)
 		cmocka_unit_test(relay_started_and_restarted),
 		cmocka_unit_test(foreign_objects_left_alone),
 		cmocka_unit_test(stale_peer_removed),
+		cmocka_unit_test(unfinished_tunnel_adopted),
 		cmocka_unit_test(strict_rp_filter_loosened),
 	};
 

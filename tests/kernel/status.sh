@@ -1,0 +1,112 @@
+#!/bin/bash
+# tests/kernel/status.sh - `status`: healthy after up; each injected fault gives
+# exit 1 with its reason and the fix, and up makes it healthy again; --json
+# parses and its fields hold; --probe pings through the tunnel; status reads only
+# and works with CAP_NET_ADMIN alone.
+#
+#   tests/vm/run -- tests/kernel/status.sh
+set -eu
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/gw.sh"
+t_need_ipip
+lab_setup
+trap 't_cleanup; gw_cleanup' EXIT
+
+M=$PWD/sites/manhattan.ini
+B=$PWD/sites/brooklyn.ini
+gw m-gw up "$M" >/dev/null 2>&1 || fail "up manhattan"
+gw b-gw up "$B" >/dev/null 2>&1 || fail "up brooklyn"
+expect_ping b-ws 192.168.1.5 "the offices are joined"
+
+rc=0
+out=$(gw m-gw status "$M" 2>&1) || rc=$?
+expect_eq "$rc" 0 "status right after up: exit 0"
+expect_grep "... says healthy" '^site manhattan: healthy' "$out"
+expect_grep "... shows the tunnel as configured" 'tunnel +gw-brooklyn up, local 172.16.1.12 remote 172.17.2.10 ttl 64 mtu 1480' "$out"
+expect_grep "... shows the route" 'routes +192.168.2.0/24 present' "$out"
+expect_grep "... shows the SNAT counter" 'snat +[1-9][0-9]* packets' "$out"
+
+before=$(snap_nocount m-gw)
+gw m-gw status "$M" >/dev/null 2>&1 || true
+gw m-gw status "$M" --json >/dev/null 2>&1 || true
+expect_same "status changes nothing in the kernel" "$before" "$(snap_nocount m-gw)"
+
+# --- JSON
+json=$(gw m-gw status --json "$M")
+if printf '%s\n' "$json" | python3 -m json.tool >/dev/null 2>&1; then ok "--json parses"; else
+	fail "--json parses"; printf '%s\n' "$json" | head -30 | t_note; fi
+check_json() { # MSG PYTHON-EXPRESSION over j
+	if printf '%s\n' "$json" | python3 -c "import json,sys; j=json.load(sys.stdin); sys.exit(0 if ($2) else 1)" 2>/dev/null; then
+		ok "$1"
+	else
+		fail "$1"
+		printf '%s\n' "$json" | head -40 | t_note
+	fi
+}
+check_json "json: version 1, one site, healthy" 'j["version"] == 1 and len(j["sites"]) == 1 and j["sites"][0]["healthy"] is True'
+check_json "json: forwarding on, table present and matching" \
+	's=j["sites"][0]; s["forwarding"] and s["nftables"]["present"] and s["nftables"]["matches"]'
+check_json "json: the snat rule counted packets" 'j["sites"][0]["nftables"]["rules"]["snat"]["packets"] > 0'
+check_json "json: the tunnel, its parameters and traffic" \
+	't=j["sites"][0]["peers"][0]["tunnel"]; t["name"]=="gw-brooklyn" and t["up"] and t["remote"]=="172.17.2.10" and t["mtu"]==1480 and t["tx_packets"]>0 and t["rx_packets"]>0'
+check_json "json: the route present, no bogus host route" \
+	'p=j["sites"][0]["peers"][0]; p["routes"]==[{"network":"192.168.2.0/24","present":True}] and p["bogus_host_route"] is False'
+check_json "json: no reasons" 'j["sites"][0]["reasons"] == []'
+
+# --- --probe: the article's ping checks, by gatewayctl itself
+out=$(gw m-gw status --probe "$M" 2>&1) || true
+expect_grep "--probe pings the peer gateway's LAN address through the tunnel" \
+	'probe +192.168.2.126: 3/3 answered, rtt min/avg/max [0-9.]+/[0-9.]+/[0-9.]+ ms' "$out"
+json=$(gw m-gw status --probe --json "$M")
+check_json "json: probe 3 sent, 3 received, no loss" \
+	'p=j["sites"][0]["peers"][0]["probe"]; p["sent"]==3 and p["received"]==3 and p["loss"]==0 and p["rtt_ms"]["avg"]>0'
+
+# --- faults: exit 1 with the reason and the fix, then up heals
+fault() { # MSG REASON-REGEX FIX-REGEX
+	local rc=0 out
+	out=$(gw m-gw status "$M" 2>&1) || rc=$?
+	expect_eq "$rc" 1 "$1: status exits 1"
+	expect_grep "$1: the reason is given" "$2" "$out"
+	expect_grep "$1: with the fix" "fix: $3" "$out"
+	gw m-gw up "$M" >/dev/null 2>&1 || fail "$1: up"
+	rc=0
+	gw m-gw status "$M" >/dev/null 2>&1 || rc=$?
+	expect_eq "$rc" 0 "$1: after up, healthy again"
+}
+lab_exec m-gw ip route del 192.168.2.0/24
+fault "route deleted" 'route 192.168.2.0/24 via gw-brooklyn is missing' 'ip route add 192.168.2.0/24 dev gw-brooklyn'
+lab_exec m-gw ip link set gw-brooklyn down
+fault "tunnel down" 'gw-brooklyn is down' 'ip link set gw-brooklyn'
+lab_exec m-gw nft delete table ip gatewayctl-manhattan
+fault "table deleted" 'table gatewayctl-manhattan is missing' "nft 'add table ip gatewayctl-manhattan'"
+lab_exec m-gw ip route add 172.17.2.10/32 dev gw-brooklyn
+fault "bogus host route" "bogus host route: peer brooklyn's endpoint is routed into gw-brooklyn" 'ip route del 172.17.2.10/32 dev gw-brooklyn'
+lab_exec m-gw sysctl -qw net.ipv4.ip_forward=0
+fault "forwarding off" 'IPv4 forwarding is off' 'sysctl -w net.ipv4.ip_forward=1'
+pid=$(cat "$(gw_rundir m-gw)/manhattan.relay.pid" 2>/dev/null || true)
+if [ -n "$pid" ]; then
+	kill -KILL "$pid"
+	wait_for 5 sh -c "! kill -0 $pid" || true
+	fault "relay killed" 'the broadcast relay is not running' 'gatewayctl relay'
+else
+	fail "up started the relay (a pid file)"
+fi
+
+# --- every site, found by its marks; CAP_NET_ADMIN alone is enough
+out=$(gw m-gw status 2>&1) || true
+expect_grep "status without an argument shows the site" '^site manhattan: healthy' "$out"
+rc=0
+out=$(lab_exec m-gw env GATEWAYCTL_RUNDIR="$(gw_rundir m-gw)" setpriv --reuid=65534 --regid=65534 --clear-groups \
+	--inh-caps=-all,+net_admin --ambient-caps=-all,+net_admin --bounding-set=-all,+net_admin \
+	"$GWCTL" status "$M" 2>&1) || rc=$?
+expect_eq "$rc" 0 "status as an unprivileged user with CAP_NET_ADMIN alone: healthy"
+rc=0
+lab_exec m-gw setpriv --reuid=65534 --regid=65534 --clear-groups "$GWCTL" status "$M" >/dev/null 2>&1 || rc=$?
+expect_eq "$rc" 1 "status without CAP_NET_ADMIN: exit 1"
+rc=0
+gw m-gw status --frobnicate >/dev/null 2>&1 || rc=$?
+expect_eq "$rc" 2 "status with a bad option: exit 2"
+
+gw m-gw down "$M" >/dev/null 2>&1
+gw b-gw down "$B" >/dev/null 2>&1
+t_done
