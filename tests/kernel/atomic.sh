@@ -26,7 +26,7 @@ expect_same "reference up + down leaves the kernel as before" "$before" "$(snap 
 # (LeakSanitizer cannot work under ptrace: leaks are checked by the other tests)
 traced_up() { # SYSCALL N WHAT
 	lab_exec m-gw env GATEWAYCTL_RUNDIR="$(gw_rundir m-gw)" ASAN_OPTIONS=detect_leaks=0:exitcode=99 \
-		strace -f -qq -o /dev/null -e trace="$1" -e inject="$1:$3:when=$2" "$GWCTL" up "$M"
+		strace -qq -o /dev/null -e trace="$1" -e inject="$1:$3:when=$2" "$GWCTL" up "$M"
 }
 
 # --- a failure at each send and at each receive: nothing changed, the step named

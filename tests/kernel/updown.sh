@@ -42,6 +42,9 @@ expect_same "plan changed nothing" "$before_m" "$(snap m-gw)"
 out=$(gw m-gw up "$M" 2>&1) && ok "up manhattan" || { fail "up manhattan"; printf '%s\n' "$out" | t_note; }
 out=$(gw b-gw up "$B" 2>&1) && ok "up brooklyn" || { fail "up brooklyn"; printf '%s\n' "$out" | t_note; }
 
+expect_grep "after up, the foreign route is there" '^10.99.0.0/16 via 172.16.1.30' "$(lab_exec m-gw ip route show 10.99.0.0/16)"
+expect_grep "... the foreign ipip tunnel and its route" '^10.98.0.0/16 dev foreign0' "$(lab_exec m-gw ip route show 10.98.0.0/16)"
+expect_grep "... the foreign nat table and its rule" 'ip saddr 10.77.0.0/16 oifname "eth1" masquerade' "$(lab_exec m-gw nft list table ip nat)"
 expect_ping b-ws 192.168.1.5 "b-ws pings the application server"
 expect_ping m-gw 192.168.2.126 "m-gw pings b-gw's private address"
 expect_ping b-gw 192.168.1.126 "b-gw pings m-gw's private address"
