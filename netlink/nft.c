@@ -418,6 +418,12 @@ static int build_rules(const struct nft_spec *spec, struct want *w)
 		x_oifname(r, spec->lan ? spec->lan : "", &oom);
 		x_payload(r, NFT_PAYLOAD_NETWORK_HEADER, 12, 4, &oom);
 		x_lookup(r, SET_MASQ, &oom);
+		if (spec->lan_broadcast) {
+			/* the relay's rebroadcasts keep the remote sender's source */
+			x_payload(r, NFT_PAYLOAD_NETWORK_HEADER, 16, 4, &oom);
+			put_be32(addr, spec->lan_broadcast);
+			x_cmp(r, NFT_CMP_NEQ, addr, 4, &oom);
+		}
 		x_counter(r, &oom);
 		struct nftnl_expr *e = add_expr(r, "immediate", &oom);
 		if (e) {
@@ -1777,8 +1783,14 @@ void nft_spec_print(const struct nft_spec *spec, FILE *out)
 		cmd_end(&c, out);
 	}
 	if (nn > 0 && (f = cmd_start(&c, table, "add rule"))) {
-		fprintf(f, " postrouting oifname \"%.16s\" ip saddr @masq counter snat to ",
+		fprintf(f, " postrouting oifname \"%.16s\" ip saddr @masq ",
 			spec->lan ? spec->lan : "");
+		if (spec->lan_broadcast) {
+			fputs("ip daddr != ", f);
+			put_addr(f, spec->lan_broadcast);
+			fputc(' ', f);
+		}
+		fputs("counter snat to ", f);
 		put_addr(f, spec->lan_addr);
 		fputs(" comment \"snat\"", f);
 		cmd_end(&c, out);

@@ -24,6 +24,7 @@ struct nft_spec {
 	const char *site;		/* table is NFT_TABLE_PREFIX site */
 	const char *lan;		/* LAN interface: SNAT applies leaving through it */
 	uint32_t lan_addr;		/* SNAT target */
+	uint32_t lan_broadcast;		/* not SNATed to (the relay's rebroadcasts); 0: none */
 	const struct nft_net *masq;	/* networks to SNAT (may overlap-free, any count) */
 	size_t n_masq;
 	const char (*tunnels)[16];	/* gatewayctl's tunnel interface names */
@@ -40,7 +41,7 @@ struct nft_spec {
  * chains (policy accept). The rules, each with a fixed name stored as the
  * rule's comment so that status can find its counter:
  *   chain postrouting (nat, hook postrouting, priority 100):
- *     "snat"      oifname LAN ip saddr @masq counter snat to LAN_ADDR      (if n_masq)
+ *     "snat"      oifname LAN ip saddr @masq ip daddr != LAN_BROADCAST counter snat to LAN_ADDR      (if n_masq)
  *   chain forward (filter, hook forward, priority -150):
  *     "mss-clamp" oifname @tunnels tcp flags syn counter tcp option maxseg size set rt mtu
  *                                                      (if mss_clamp and n_tunnels)

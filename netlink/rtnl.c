@@ -207,10 +207,24 @@ static void put_alias(struct nlmsghdr *nlh, const char *alias)
 	mnl_attr_put(nlh, IFLA_IFALIAS, strlen(alias), alias);
 }
 
+/* IFLA_LINKINFO of an ipip link: kind and parameters */
+static void put_ipip_info(struct nlmsghdr *nlh, const struct ipip_spec *spec)
+{
+	struct nlattr *info = mnl_attr_nest_start(nlh, IFLA_LINKINFO), *data;
+
+	mnl_attr_put_strz(nlh, IFLA_INFO_KIND, "ipip");
+	data = mnl_attr_nest_start(nlh, IFLA_INFO_DATA);
+	mnl_attr_put_u32(nlh, IFLA_IPTUN_LOCAL, htonl(spec->local));
+	mnl_attr_put_u32(nlh, IFLA_IPTUN_REMOTE, htonl(spec->remote));
+	mnl_attr_put_u8(nlh, IFLA_IPTUN_TTL, spec->ttl);
+	mnl_attr_put_u8(nlh, IFLA_IPTUN_PMTUDISC, spec->pmtudisc ? 1 : 0);
+	mnl_attr_nest_end(nlh, data);
+	mnl_attr_nest_end(nlh, info);
+}
+
 void rtnl_add_ipip(struct rtnl_batch *b, const struct ipip_spec *spec)
 {
 	struct nlmsghdr *nlh;
-	struct nlattr *info, *data;
 	long create;
 
 	if (!op_begin(b) || !check_name(b, spec->name) || !check_alias(b, spec->alias))
@@ -227,15 +241,7 @@ void rtnl_add_ipip(struct rtnl_batch *b, const struct ipip_spec *spec)
 	 * in between) is still recognisably gatewayctl's */
 	if (spec->group)
 		mnl_attr_put_u32(nlh, IFLA_GROUP, spec->group);
-	info = mnl_attr_nest_start(nlh, IFLA_LINKINFO);
-	mnl_attr_put_strz(nlh, IFLA_INFO_KIND, "ipip");
-	data = mnl_attr_nest_start(nlh, IFLA_INFO_DATA);
-	mnl_attr_put_u32(nlh, IFLA_IPTUN_LOCAL, htonl(spec->local));
-	mnl_attr_put_u32(nlh, IFLA_IPTUN_REMOTE, htonl(spec->remote));
-	mnl_attr_put_u8(nlh, IFLA_IPTUN_TTL, spec->ttl);
-	mnl_attr_put_u8(nlh, IFLA_IPTUN_PMTUDISC, spec->pmtudisc ? 1 : 0);
-	mnl_attr_nest_end(nlh, data);
-	mnl_attr_nest_end(nlh, info);
+	put_ipip_info(nlh, spec);
 	create = msg_end(b, nlh);
 
 	/* The kernel ignores IFLA_IFALIAS in a request that creates a link, so
@@ -257,7 +263,6 @@ void rtnl_change_ipip(struct rtnl_batch *b, int ifindex, const struct ipip_spec 
 {
 	struct nlmsghdr *nlh;
 	struct ifinfomsg *ifi;
-	struct nlattr *info, *data;
 
 	if (!op_begin(b) || !check_alias(b, spec->alias) ||
 	    !(nlh = msg_begin(b, RTM_NEWLINK, 0, -1)))
@@ -269,15 +274,7 @@ void rtnl_change_ipip(struct rtnl_batch *b, int ifindex, const struct ipip_spec 
 		mnl_attr_put_u32(nlh, IFLA_MTU, spec->mtu);
 	if (spec->alias)
 		put_alias(nlh, spec->alias);
-	info = mnl_attr_nest_start(nlh, IFLA_LINKINFO);
-	mnl_attr_put_strz(nlh, IFLA_INFO_KIND, "ipip");
-	data = mnl_attr_nest_start(nlh, IFLA_INFO_DATA);
-	mnl_attr_put_u32(nlh, IFLA_IPTUN_LOCAL, htonl(spec->local));
-	mnl_attr_put_u32(nlh, IFLA_IPTUN_REMOTE, htonl(spec->remote));
-	mnl_attr_put_u8(nlh, IFLA_IPTUN_TTL, spec->ttl);
-	mnl_attr_put_u8(nlh, IFLA_IPTUN_PMTUDISC, spec->pmtudisc ? 1 : 0);
-	mnl_attr_nest_end(nlh, data);
-	mnl_attr_nest_end(nlh, info);
+	put_ipip_info(nlh, spec);
 	msg_end(b, nlh);
 }
 

@@ -191,7 +191,7 @@ static const char *kind_name(enum sec_kind k)
 	return k == SEC_SITE ? "[site]" : k == SEC_PEER ? "[peer NAME]" : "[relay]";
 }
 
-static bool valid_name(const char *s)
+bool site_name_valid(const char *s)
 {
 	size_t n = strlen(s);
 
@@ -250,7 +250,7 @@ static void scan_section(struct loader *ld, int line, char *p, char *end)
 		sec.kind = SEC_PEER;
 		if (!*name)
 			error_at(ld, line, "a peer section needs a name: `[peer NAME]`");
-		else if (!valid_name(name))
+		else if (!site_name_valid(name))
 			error_at(ld, line, "peer name `%s` is invalid: use letters, digits and `-`, at most %d",
 				 name, SITE_NAME_MAX);
 	} else {
@@ -557,7 +557,7 @@ static void load_site(struct loader *ld, size_t sec, struct site *site, bool *wa
 	const char *v;
 
 	if (required(ld, sec, "name", &v, &line)) {
-		if (!valid_name(v))
+		if (!site_name_valid(v))
 			error_at(ld, line, "`name = %s`: use letters, digits and `-`, at most %d", v, SITE_NAME_MAX);
 		else
 			strcpy(site->name, v);
@@ -927,7 +927,7 @@ int config_load(const char *path, struct site *site, FILE *err)
 				site_sec = i;
 			if (ld.secs[i].kind == SEC_RELAY)
 				relay_sec = i + 1;
-			if (ld.secs[i].kind == SEC_PEER && valid_name(ld.secs[i].name + 4 + strspn(ld.secs[i].name + 4, " \t")))
+			if (ld.secs[i].kind == SEC_PEER && site_name_valid(ld.secs[i].name + 4 + strspn(ld.secs[i].name + 4, " \t")))
 				site->n_peers++;
 		}
 		if (site->n_peers > MAX_PEERS) {
@@ -944,7 +944,7 @@ int config_load(const char *path, struct site *site, FILE *err)
 		for (size_t i = 0; i < ld.n_secs; i++) {
 			const char *nm = ld.secs[i].name + 4 + strspn(ld.secs[i].name + 4, " \t");
 
-			if (ld.secs[i].kind != SEC_PEER || !valid_name(nm))
+			if (ld.secs[i].kind != SEC_PEER || !site_name_valid(nm))
 				continue;
 			for (size_t j = 0; j < site->n_peers; j++)
 				if (!strcmp(site->peers[j].name, nm))

@@ -86,5 +86,7 @@ const char *net4_str(struct net4 n, char *dst);
 int parse_ip4(const char *s, uint32_t *addr);
 int parse_net4(const char *s, struct net4 *n);
 bool ifname_valid(const char *s);
+/* letters, digits and '-', 1 to SITE_NAME_MAX: site and peer names */
+bool site_name_valid(const char *s);
 
 #endif

@@ -27,18 +27,6 @@ static int down_help(void)
 	return EXIT_OK;
 }
 
-static bool valid_site_name(const char *s)
-{
-	size_t n = strlen(s);
-
-	if (n == 0 || n > SITE_NAME_MAX)
-		return false;
-	for (; *s; s++)
-		if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9') || *s == '-'))
-			return false;
-	return true;
-}
-
 struct down {
 	struct nl rt, nf;
 	int changes, failures;
@@ -234,7 +222,7 @@ static int all_sites(struct down *d, char (**names)[SITE_NAME_MAX + 1], size_t *
 #define ADD_NAME(s) do { \
 		bool dup = false; \
 		for (size_t k = 0; k < *n; k++) dup |= !strcmp((*names)[k], (s)); \
-		if (!dup && valid_site_name(s)) snprintf((*names)[(*n)++], SITE_NAME_MAX + 1, "%s", (s)); \
+		if (!dup && site_name_valid(s)) snprintf((*names)[(*n)++], SITE_NAME_MAX + 1, "%s", (s)); \
 	} while (0)
 	for (size_t i = 0; i < n_nft; i++)
 		ADD_NAME(nft_sites[i]);
@@ -286,7 +274,7 @@ int down_main(int argc, char **argv)
 		snprintf(site, sizeof(site), "%s", conf.name);
 		have_conf = true;
 	} else if (arg) {
-		if (!valid_site_name(arg))
+		if (!site_name_valid(arg))
 			return usage_error("down", "`%s` is neither a site file nor a site name", arg);
 		snprintf(site, sizeof(site), "%s", arg);
 	}

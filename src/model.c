@@ -72,7 +72,7 @@ const struct link_info *live_link(const struct live *live, const char *name)
 {
 	struct link_info key;
 
-	if (!live)
+	if (!live || !live->n_links)
 		return NULL;
 	snprintf(key.name, sizeof(key.name), "%s", name);
 	return bsearch(&key, live->links, live->n_links, sizeof(key), link_cmp);
@@ -103,7 +103,7 @@ static const struct route_info *live_routes(const struct live *live, uint32_t ds
 	const struct route_info *r;
 
 	*count = 0;
-	if (!live)
+	if (!live || !live->n_routes)
 		return NULL;
 	r = bsearch(&key, live->routes, live->n_routes, sizeof(key), route_cmp);
 	if (!r)
@@ -149,6 +149,7 @@ static void plan_init_spec(struct plan *plan, const struct site *s)
 		.site = s->name,
 		.lan = s->lan,
 		.lan_addr = s->lan_address.addr,
+		.lan_broadcast = net4_broadcast(s->lan_address),
 		.masq = plan->masq,
 		.n_masq = n_masq,
 		.tunnels = (const char (*)[16])plan->tunnels,

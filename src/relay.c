@@ -296,16 +296,23 @@ static int write_pidfile(struct relay *R)
 	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
 	if (fd < 0)
 		return fail(R, errno, "cannot open %s", path);
-	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+	/* readers (relay_running) take a shared lock for a moment: retry for a
+	 * second before concluding that another relay holds it */
+	for (int tries = 0; flock(fd, LOCK_EX | LOCK_NB) < 0; tries++) {
 		int e = errno;
 
+		if (e == EWOULDBLOCK && tries < 100) {
+			usleep(10000);
+			continue;
+		}
 		n = (int)pread(fd, buf, sizeof(buf) - 1, 0);
 		buf[n > 0 ? n : 0] = 0;
 		buf[strcspn(buf, "\n")] = 0;
 		close(fd);
-		if (e == EWOULDBLOCK)
-			return fail(R, EEXIST, "the relay of site %s already runs (pid %s)", R->site.name, buf);
-		return fail(R, e, "cannot lock %s", path);
+		if (e != EWOULDBLOCK)
+			return fail(R, e, "cannot lock %s", path);
+		fail(R, 0, "the relay of site %s already runs (pid %s)", R->site.name, buf);
+		return -EEXIST;
 	}
 	n = snprintf(buf, sizeof(buf), "%ld\n", (long)getpid());
 	if (ftruncate(fd, 0) < 0 || pwrite(fd, buf, (size_t)n, 0) != n) {
@@ -417,6 +424,9 @@ static int setup(struct relay *R)
 	R->bcast_sa.sin_family = AF_INET;
 	R->bcast_sa.sin_addr.s_addr = htonl(R->lan_bcast);
 
+	/* the lock first: a second relay of the site says so, not "address in use" */
+	if ((r = write_pidfile(R)) < 0)
+		return r;
 	R->ioctl_fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 	if (R->ioctl_fd < 0)
 		return fail(R, errno, "socket");
@@ -450,8 +460,6 @@ static int setup(struct relay *R)
 	if (epoll_ctl(R->ep_fd, EPOLL_CTL_ADD, R->sig_fd, &ev) < 0)
 		return fail(R, errno, "epoll_ctl");
 
-	if ((r = write_pidfile(R)) < 0)
-		return r;
 	if ((r = relay_stats_create(s->name, R->n_ports, R->n_peers, &R->stats)) < 0)
 		return fail(R, -r, "cannot create the stats file in %s", state_dir());
 	R->stats.hdr->pid = getpid();

@@ -302,7 +302,9 @@ pid_t relay_running(const char *site_name, time_t *started, uint64_t *config_has
 		close(fd);
 		return 0;
 	}
-	n = pread(fd, buf, sizeof(buf) - 1, 0);
+	/* a relay that just took the lock writes its pid right after */
+	for (int tries = 0; (n = pread(fd, buf, sizeof(buf) - 1, 0)) <= 0 && tries < 20; tries++)
+		usleep(5000);
 	close(fd);
 	if (n <= 0)
 		return 0;

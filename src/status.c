@@ -486,18 +486,6 @@ static int site_report(struct nl *rt, struct nl *nf, struct site *s, bool probe,
 	return ss.n_reasons ? 1 : 0;
 }
 
-static bool valid_site_name(const char *s)
-{
-	size_t n = strlen(s);
-
-	if (n == 0 || n > SITE_NAME_MAX)
-		return false;
-	for (; *s; s++)
-		if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9') || *s == '-'))
-			return false;
-	return true;
-}
-
 /* A site known by name only: its file from the state file, if any. */
 static int load_by_name(const char *name, struct site *s)
 {
@@ -551,7 +539,7 @@ int status_main(int argc, char **argv)
 		names = calloc(1, sizeof(*names));
 		n_names = 1;
 	} else if (arg) {
-		if (!valid_site_name(arg)) {
+		if (!site_name_valid(arg)) {
 			nl_close(&rt);
 			nl_close(&nf);
 			return usage_error("status", "`%s` is neither a site file nor a site name", arg);

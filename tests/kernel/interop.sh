@@ -35,7 +35,7 @@ checks() { # WHO
 	expect_ping b-ws 192.168.1.5 "$1: b-ws pings the application server"
 	expect_ping m-gw 192.168.2.126 "$1: m-gw pings b-gw's private address"
 	expect_ping b-gw 192.168.1.126 "$1: b-gw pings m-gw's private address"
-	expect_ping m-app 192.168.2.3 "$1: m-app reaches b-ws"
+	expect_ping m-gw 192.168.2.3 "$1: m-gw reaches the Brooklyn workstation"
 }
 
 # --- Manhattan by gatewayctl, Brooklyn by hand

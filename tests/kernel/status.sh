@@ -14,6 +14,7 @@ trap 't_cleanup; gw_cleanup' EXIT
 
 M=$PWD/sites/manhattan.ini
 B=$PWD/sites/brooklyn.ini
+chmod 755 "$T_TMP" # as /run/gatewayctl: others may read the state (status without root)
 gw m-gw up "$M" >/dev/null 2>&1 || fail "up manhattan"
 gw b-gw up "$B" >/dev/null 2>&1 || fail "up brooklyn"
 expect_ping b-ws 192.168.1.5 "the offices are joined"
@@ -35,8 +36,14 @@ expect_same "status changes nothing in the kernel" "$before" "$(snap_nocount m-g
 json=$(gw m-gw status --json "$M")
 if printf '%s\n' "$json" | python3 -m json.tool >/dev/null 2>&1; then ok "--json parses"; else
 	fail "--json parses"; printf '%s\n' "$json" | head -30 | t_note; fi
-check_json() { # MSG PYTHON-EXPRESSION over j
-	if printf '%s\n' "$json" | python3 -c "import json,sys; j=json.load(sys.stdin); sys.exit(0 if ($2) else 1)" 2>/dev/null; then
+check_json() { # MSG PYTHON-EXPRESSION over j (the document), s (the site), p (its first peer), t (p's tunnel)
+	if printf '%s\n' "$json" | python3 -c "
+import json, sys
+j = json.load(sys.stdin)
+s = j['sites'][0]
+p = s['peers'][0]
+t = p['tunnel']
+sys.exit(0 if ($2) else 1)" 2>/dev/null; then
 		ok "$1"
 	else
 		fail "$1"
@@ -45,12 +52,12 @@ check_json() { # MSG PYTHON-EXPRESSION over j
 }
 check_json "json: version 1, one site, healthy" 'j["version"] == 1 and len(j["sites"]) == 1 and j["sites"][0]["healthy"] is True'
 check_json "json: forwarding on, table present and matching" \
-	's=j["sites"][0]; s["forwarding"] and s["nftables"]["present"] and s["nftables"]["matches"]'
+	's["forwarding"] and s["nftables"]["present"] and s["nftables"]["matches"]'
 check_json "json: the snat rule counted packets" 'j["sites"][0]["nftables"]["rules"]["snat"]["packets"] > 0'
 check_json "json: the tunnel, its parameters and traffic" \
-	't=j["sites"][0]["peers"][0]["tunnel"]; t["name"]=="gw-brooklyn" and t["up"] and t["remote"]=="172.17.2.10" and t["mtu"]==1480 and t["tx_packets"]>0 and t["rx_packets"]>0'
+	't["name"]=="gw-brooklyn" and t["up"] and t["remote"]=="172.17.2.10" and t["mtu"]==1480 and t["tx_packets"]>0 and t["rx_packets"]>0'
 check_json "json: the route present, no bogus host route" \
-	'p=j["sites"][0]["peers"][0]; p["routes"]==[{"network":"192.168.2.0/24","present":True}] and p["bogus_host_route"] is False'
+	'p["routes"]==[{"network":"192.168.2.0/24","present":True}] and p["bogus_host_route"] is False'
 check_json "json: no reasons" 'j["sites"][0]["reasons"] == []'
 
 # --- --probe: the article's ping checks, by gatewayctl itself
@@ -59,7 +66,7 @@ expect_grep "--probe pings the peer gateway's LAN address through the tunnel" \
 	'probe +192.168.2.126: 3/3 answered, rtt min/avg/max [0-9.]+/[0-9.]+/[0-9.]+ ms' "$out"
 json=$(gw m-gw status --probe --json "$M")
 check_json "json: probe 3 sent, 3 received, no loss" \
-	'p=j["sites"][0]["peers"][0]["probe"]; p["sent"]==3 and p["received"]==3 and p["loss"]==0 and p["rtt_ms"]["avg"]>0'
+	'p["probe"]["sent"]==3 and p["probe"]["received"]==3 and p["probe"]["loss"]==0 and p["probe"]["rtt_ms"]["avg"]>0'
 
 # --- faults: exit 1 with the reason and the fix, then up heals
 fault() { # MSG REASON-REGEX FIX-REGEX
@@ -100,6 +107,7 @@ out=$(lab_exec m-gw env GATEWAYCTL_RUNDIR="$(gw_rundir m-gw)" setpriv --reuid=65
 	--inh-caps=-all,+net_admin --ambient-caps=-all,+net_admin --bounding-set=-all,+net_admin \
 	"$GWCTL" status "$M" 2>&1) || rc=$?
 expect_eq "$rc" 0 "status as an unprivileged user with CAP_NET_ADMIN alone: healthy"
+[ "$rc" = 0 ] || printf '%s\n' "$out" | t_note
 rc=0
 lab_exec m-gw setpriv --reuid=65534 --regid=65534 --clear-groups "$GWCTL" status "$M" >/dev/null 2>&1 || rc=$?
 expect_eq "$rc" 1 "status without CAP_NET_ADMIN: exit 1"
