@@ -96,6 +96,7 @@ struct relay {
 	struct mmsghdr smsg[SEND_MAX];
 	struct iovec siov[SEND_MAX][2];
 	uint8_t shdr[SEND_MAX][FRAME_HDR_LEN];
+	union { char buf[CMSG_SPACE(sizeof(struct in_pktinfo))]; struct cmsghdr align; } sctl[SEND_MAX];
 	struct smeta smeta[SEND_MAX];
 	size_t n_send;
 
@@ -544,6 +545,8 @@ static void frame_done(struct relay *R, size_t i, int err)
 
 	if (err) {
 		m->peer->st->dropped[DROP_SEND_ERROR]++;
+		if (err == ENODEV || err == ENXIO)
+			R->last_resolve_ms = 0;	/* the tunnel was re-created: look it up again */
 		if (R->debug) {
 			char ip[16];
 
@@ -592,6 +595,13 @@ static void queue_frames(struct relay *R, struct rpeer *peer, uint16_t pi, const
 {
 	unsigned n = frame_count(len);
 
+	/* Frames leave through the peer's tunnel and nowhere else: with the tunnel
+	 * gone they are dropped here, never sent along another route. */
+	if (peer->ifindex <= 0) {
+		peer->st->dropped[DROP_SEND_ERROR] += n;
+		R->last_resolve_ms = 0;
+		return;
+	}
 	for (unsigned f = 0; f < n; f++) {
 		struct frame_hdr h = { .hops = 1, .src_addr = src, .src_port = sport, .dst_port = dport,
 				       .id = id, .total = (uint16_t)len };
@@ -610,7 +620,17 @@ static void queue_frames(struct relay *R, struct rpeer *peer, uint16_t pi, const
 		R->smsg[m].msg_hdr = (struct msghdr){
 			.msg_name = &peer->sa, .msg_namelen = sizeof(peer->sa),
 			.msg_iov = R->siov[m], .msg_iovlen = 2,
+			.msg_control = R->sctl[m].buf, .msg_controllen = sizeof(R->sctl[m].buf),
 		};
+		{
+			struct cmsghdr *c = CMSG_FIRSTHDR(&R->smsg[m].msg_hdr);
+			struct in_pktinfo pi = { .ipi_ifindex = peer->ifindex };
+
+			c->cmsg_level = IPPROTO_IP;
+			c->cmsg_type = IP_PKTINFO;
+			c->cmsg_len = CMSG_LEN(sizeof(pi));
+			memcpy(CMSG_DATA(c), &pi, sizeof(pi));
+		}
 		R->smeta[m] = (struct smeta){ .peer = peer, .pi = pi, .last = f + 1 == n };
 	}
 }

@@ -254,6 +254,23 @@ for dst in 192.168.1.255 255.255.255.255; do
 done
 [ "$T_FAIL" = 0 ] || show_logs
 
+# --- the tunnel goes away and comes back: the relays survive and carry on ----------------------
+pid_m=$(relay_pid m-gw manhattan)
+pid_b=$(relay_pid b-gw brooklyn)
+lab_exec m-gw ip link del gw-brooklyn
+lab_exec b-gw ip link del gw-manhattan
+udp_send m-app 192.168.1.5 5556 192.168.1.255 6799 100 1 gone >/dev/null
+sleep 1
+expect_eq "$(relay_pid m-gw manhattan)" "$pid_m" "with the tunnels gone, Manhattan's relay keeps running"
+expect_ok "... and counts the frame it could not send (never along another route)" test "$(stat_of m-gw manhattan brooklyn.dropped.send-error)" -ge 1
+expect_ok "up re-creates Manhattan's tunnel" gw m-gw up "$M"
+expect_ok "up re-creates Brooklyn's tunnel" gw b-gw up "$B"
+expect_eq "$(relay_pid b-gw brooklyn)" "$pid_b" "... without restarting Brooklyn's relay"
+udp_recv b-ws 6799 8 "$T_TMP/ws-back.txt"
+expected=$(udp_send m-app 192.168.1.5 5557 192.168.1.255 6799 300 1 back)
+wait_for 15 grep -q END "$T_TMP/ws-back.txt" || true
+expect_lines "with the tunnels back, a broadcast crosses again, once" "$T_TMP/ws-back.txt" "$expected"
+
 # --- unicast and non-peers never reach the Brooklyn LAN ------------------------------------------
 udp_recv b-ws 6799 6 "$T_TMP/ws-nonpeer.txt"
 udp_recv b-obs 6798 6 "$T_TMP/obs-nonpeer.txt"
