@@ -650,6 +650,24 @@ static int vec_finish(int ret, struct vec *v, void **out, size_t *n)
 /* Links                                                                    */
 /* ------------------------------------------------------------------------ */
 
+/* IPv4 setting CONF (IPV4_DEVCONF_*) of the link in NLH: IFLA_AF_SPEC/AF_INET/IFLA_INET_CONF */
+static bool link_inet_conf(const struct nlmsghdr *nlh, int conf, uint32_t *value)
+{
+	const struct nlattr *tb[IFLA_MAX + 1], *af[AF_MAX + 1], *in[IFLA_INET_MAX + 1];
+
+	parse_attrs(nlh, sizeof(struct ifinfomsg), tb, IFLA_MAX);
+	if (!tb[IFLA_AF_SPEC])
+		return false;
+	parse_nested(tb[IFLA_AF_SPEC], af, AF_MAX);
+	if (!af[AF_INET])
+		return false;
+	parse_nested(af[AF_INET], in, IFLA_INET_MAX);
+	if (!in[IFLA_INET_CONF] || mnl_attr_get_payload_len(in[IFLA_INET_CONF]) < (size_t)conf * 4)
+		return false;
+	memcpy(value, (const char *)mnl_attr_get_payload(in[IFLA_INET_CONF]) + (size_t)(conf - 1) * 4, 4);
+	return true;
+}
+
 static void parse_link(const struct nlmsghdr *nlh, struct link_info *li)
 {
 	const struct ifinfomsg *ifi = mnl_nlmsg_get_payload(nlh);
@@ -664,6 +682,8 @@ static void parse_link(const struct nlmsghdr *nlh, struct link_info *li)
 	li->mtu = get_u32(tb[IFLA_MTU], 0);
 	li->link = (int)get_u32(tb[IFLA_LINK], 0);
 	li->group = get_u32(tb[IFLA_GROUP], 0);
+	if (!link_inet_conf(nlh, IPV4_DEVCONF_RP_FILTER, &li->rp_filter))
+		li->rp_filter = 0;
 	if (tb[IFLA_LINKINFO]) {
 		const struct nlattr *info[IFLA_INFO_MAX + 1];
 
@@ -752,24 +772,8 @@ static int one_link_cb(const struct nlmsghdr *nlh, void *data)
 	o->found = true;
 	if (o->li)
 		parse_link(nlh, o->li);
-	if (o->conf > 0) {
-		const struct nlattr *tb[IFLA_MAX + 1], *af[AF_MAX + 1], *in[IFLA_INET_MAX + 1];
-
-		parse_attrs(nlh, sizeof(struct ifinfomsg), tb, IFLA_MAX);
-		if (!tb[IFLA_AF_SPEC])
-			return MNL_CB_OK;
-		parse_nested(tb[IFLA_AF_SPEC], af, AF_MAX);
-		if (!af[AF_INET])
-			return MNL_CB_OK;
-		parse_nested(af[AF_INET], in, IFLA_INET_MAX);
-		if (in[IFLA_INET_CONF] &&
-		    mnl_attr_get_payload_len(in[IFLA_INET_CONF]) >= (size_t)o->conf * 4) {
-			const char *p = mnl_attr_get_payload(in[IFLA_INET_CONF]);
-
-			memcpy(&o->value, p + (size_t)(o->conf - 1) * 4, 4);
-			o->has_value = true;
-		}
-	}
+	if (o->conf > 0 && link_inet_conf(nlh, o->conf, &o->value))
+		o->has_value = true;
 	return MNL_CB_OK;
 }
 

@@ -26,6 +26,7 @@ struct link_info {
 	unsigned mtu;
 	int link;		/* IFLA_LINK (ipip: underlying device, 0 if none) */
 	uint32_t group;		/* IFLA_GROUP */
+	uint32_t rp_filter;	/* the link's own net.ipv4.conf.DEV.rp_filter */
 	/* ipip only: */
 	uint32_t local, remote;
 	uint8_t ttl, pmtudisc;

@@ -78,12 +78,78 @@ const struct link_info *live_link(const struct live *live, const char *name)
 	return bsearch(&key, live->links, live->n_links, sizeof(key), link_cmp);
 }
 
-static const struct link_info *live_link_index(const struct live *live, int ifindex)
+static int by_ifindex_cmp(const void *a, const void *b)
 {
-	for (size_t i = 0; i < live->n_links; i++)
-		if (live->links[i].ifindex == ifindex)
-			return &live->links[i];
-	return NULL;
+	int x = (*(const struct link_info *const *)a)->ifindex, y = (*(const struct link_info *const *)b)->ifindex;
+
+	return (x > y) - (x < y);
+}
+
+static int peer_name_cmp(const void *a, const void *b)
+{
+	return strcmp((*(const struct peer *const *)a)->name, (*(const struct peer *const *)b)->name);
+}
+
+static int peer_tunnel_cmp(const void *a, const void *b)
+{
+	return strcmp((*(const struct peer *const *)a)->tunnel, (*(const struct peer *const *)b)->tunnel);
+}
+
+/* The plan's lookup tables: peers by name and tunnel, live links by ifindex. */
+static void plan_index(struct plan *plan, const struct site *s, const struct live *live)
+{
+	free(plan->by_name);
+	free(plan->by_tunnel);
+	free(plan->by_ifindex);
+	plan->by_name = xcalloc(s->n_peers, sizeof(*plan->by_name));
+	plan->by_tunnel = xcalloc(s->n_peers, sizeof(*plan->by_tunnel));
+	for (size_t i = 0; i < s->n_peers; i++)
+		plan->by_name[i] = plan->by_tunnel[i] = &s->peers[i];
+	if (s->n_peers) {
+		qsort(plan->by_name, s->n_peers, sizeof(*plan->by_name), peer_name_cmp);
+		qsort(plan->by_tunnel, s->n_peers, sizeof(*plan->by_tunnel), peer_tunnel_cmp);
+	}
+	plan->n_by_ifindex = live ? live->n_links : 0;
+	plan->by_ifindex = xcalloc(plan->n_by_ifindex, sizeof(*plan->by_ifindex));
+	for (size_t i = 0; i < plan->n_by_ifindex; i++)
+		plan->by_ifindex[i] = &live->links[i];
+	if (plan->n_by_ifindex)
+		qsort(plan->by_ifindex, plan->n_by_ifindex, sizeof(*plan->by_ifindex), by_ifindex_cmp);
+}
+
+static const struct link_info *live_link_index(const struct plan *plan, int ifindex)
+{
+	struct link_info key = { .ifindex = ifindex };
+	const struct link_info *kp = &key, *const *r;
+
+	if (!plan->n_by_ifindex)
+		return NULL;
+	r = bsearch(&kp, plan->by_ifindex, plan->n_by_ifindex, sizeof(*plan->by_ifindex), by_ifindex_cmp);
+	return r ? *r : NULL;
+}
+
+static const struct peer *peer_named(const struct plan *plan, const struct site *s, const char *name)
+{
+	struct peer key;
+	const struct peer *kp = &key, *const *r;
+
+	if (!s->n_peers || strlen(name) >= sizeof(key.name))
+		return NULL;
+	strcpy(key.name, name);
+	r = bsearch(&kp, plan->by_name, s->n_peers, sizeof(*plan->by_name), peer_name_cmp);
+	return r ? *r : NULL;
+}
+
+static const struct peer *peer_of_tunnel(const struct plan *plan, const struct site *s, const char *tunnel)
+{
+	struct peer key;
+	const struct peer *kp = &key, *const *r;
+
+	if (!s->n_peers || strlen(tunnel) >= sizeof(key.tunnel))
+		return NULL;
+	strcpy(key.tunnel, tunnel);
+	r = bsearch(&kp, plan->by_tunnel, s->n_peers, sizeof(*plan->by_tunnel), peer_tunnel_cmp);
+	return r ? *r : NULL;
 }
 
 static int route_cmp(const void *a, const void *b)
@@ -96,8 +162,8 @@ static int route_cmp(const void *a, const void *b)
 }
 
 /* Every route to exactly DST/LEN (there may be several: other metrics, tables) */
-static const struct route_info *live_routes(const struct live *live, uint32_t dst, uint8_t len,
-					    size_t *count)
+const struct route_info *live_routes(const struct live *live, uint32_t dst, uint8_t len,
+				     size_t *count)
 {
 	struct route_info key = { .dst = dst, .dst_len = len };
 	const struct route_info *r;
@@ -169,6 +235,9 @@ void plan_free(struct plan *plan)
 	free(plan->masq);
 	free(plan->tunnels);
 	free(plan->endpoints);
+	free(plan->by_name);
+	free(plan->by_tunnel);
+	free(plan->by_ifindex);
 	memset(plan, 0, sizeof(*plan));
 }
 
@@ -269,7 +338,6 @@ static void tunnel_drift(const struct site *s, const struct peer *p, const struc
 		snprintf(out, len, "%s lacks its alias %s (an interrupted up?)", l->name, alias);
 }
 
-static const struct peer *find_peer(const struct site *s, const char *name);
 
 /* Whether L is a tunnel of site S: by its alias, or, without alias, by its
  * link group and a name that is one of S's tunnels (an up interrupted between
@@ -295,14 +363,6 @@ bool model_owns_link(const struct site *s, const struct link_info *l, const char
 	return true;
 }
 
-static const struct peer *find_peer(const struct site *s, const char *name)
-{
-	for (size_t i = 0; i < s->n_peers; i++)
-		if (!strcmp(s->peers[i].name, name))
-			return &s->peers[i];
-	return NULL;
-}
-
 static void plan_tunnels(struct plan *plan, const struct site *s, const struct live *live)
 {
 	char text[400], drift[300];
@@ -313,7 +373,7 @@ static void plan_tunnels(struct plan *plan, const struct site *s, const struct l
 		const char *peer;
 		struct step *st;
 
-		if (!model_owns_link(s, l, &peer) || find_peer(s, peer))
+		if (!model_owns_link(s, l, &peer) || peer_named(plan, s, peer))
 			continue;
 		st = add_step(plan, STEP_TUNNEL_DEL, "ip link delete %s", l->name);
 		why(st, "peer %s is no longer in the file", peer);
@@ -387,9 +447,9 @@ static void plan_rp_filter(struct plan *plan, const struct site *s, const struct
 	}
 }
 
-static void route_del_text(struct step *st, const struct route_info *r, const struct live *live)
+static void route_del_text(struct step *st, const struct route_info *r, const struct plan *plan)
 {
-	const struct link_info *l = live_link_index(live, r->oif);
+	const struct link_info *l = live_link_index(plan, r->oif);
 	char dst[20], gw[16];
 
 	free(st->text);
@@ -407,15 +467,14 @@ static void route_del_text(struct step *st, const struct route_info *r, const st
 		snprintf(st->ifname, sizeof(st->ifname), "%s", l->name);
 }
 
-static bool wanted_route(const struct site *s, const struct route_info *r, const char *tunnel)
+static bool wanted_route(const struct plan *plan, const struct site *s, const struct route_info *r,
+			 const char *tunnel)
 {
-	for (size_t i = 0; i < s->n_peers; i++) {
-		if (strcmp(s->peers[i].tunnel, tunnel))
-			continue;
-		for (size_t k = 0; k < s->peers[i].n_networks; k++)
-			if (s->peers[i].networks[k].addr == r->dst && s->peers[i].networks[k].len == r->dst_len)
-				return r->prefsrc == s->lan_address.addr && r->gateway == 0;
-	}
+	const struct peer *p = peer_of_tunnel(plan, s, tunnel);
+
+	for (size_t k = 0; p && k < p->n_networks; k++)
+		if (p->networks[k].addr == r->dst && p->networks[k].len == r->dst_len)
+			return r->prefsrc == s->lan_address.addr && r->gateway == 0;
 	return false;
 }
 
@@ -429,13 +488,13 @@ static void plan_routes(struct plan *plan, const struct site *s, const struct li
 		const struct route_info *r = live_routes(live, s->peers[i].endpoint, 32, &n);
 
 		for (size_t k = 0; k < n; k++) {
-			const struct link_info *l = live_link_index(live, r[k].oif);
+			const struct link_info *l = live_link_index(plan, r[k].oif);
 			struct step *st;
 
 			if (!l || strcmp(l->kind, "ipip"))
 				continue;
 			st = add_step(plan, STEP_ROUTE_DEL, "%s", "");
-			route_del_text(st, &r[k], live);
+			route_del_text(st, &r[k], plan);
 			why(st, "bogus host route: peer %s's endpoint is routed into %s, where its own packets would loop",
 			    s->peers[i].name, l->name);
 			st->peer = &s->peers[i];
@@ -448,11 +507,11 @@ static void plan_routes(struct plan *plan, const struct site *s, const struct li
 		const char *peer;
 		struct step *st;
 
-		if (r->protocol != RTPROT_GATEWAYCTL || !(l = live_link_index(live, r->oif)) ||
-		    !model_owns_link(s, l, &peer) || !find_peer(s, peer) || wanted_route(s, r, l->name))
+		if (r->protocol != RTPROT_GATEWAYCTL || !(l = live_link_index(plan, r->oif)) ||
+		    !model_owns_link(s, l, &peer) || !peer_named(plan, s, peer) || wanted_route(plan, s, r, l->name))
 			continue;
 		st = add_step(plan, STEP_ROUTE_DEL, "%s", "");
-		route_del_text(st, r, live);
+		route_del_text(st, r, plan);
 		why(st, "route %s is not in the file (or not as it is)",
 		    net4_str((struct net4){ r->dst, r->dst_len }, dst));
 	}
@@ -474,7 +533,7 @@ static void plan_routes(struct plan *plan, const struct site *s, const struct li
 
 			for (size_t j = 0; j < n; j++)
 				if (l && r[j].oif == l->ifindex && r[j].protocol == RTPROT_GATEWAYCTL &&
-				    wanted_route(s, &r[j], l->name))
+				    wanted_route(plan, s, &r[j], l->name))
 					ok = true;
 			if (ok)
 				continue;
@@ -520,6 +579,7 @@ void plan_build(struct plan *plan, const struct site *s, const struct live *live
 
 	if (!plan->nft.site)
 		plan_init_spec(plan, s);
+	plan_index(plan, s, live);
 	if (s->manage_interfaces) {
 		plan_interface(plan, s, live, s->lan, s->lan_address);
 		plan_interface(plan, s, live, s->wan, s->wan_address);
@@ -607,13 +667,12 @@ int live_read(struct nl *rt, struct nl *nf, const struct site *s, struct plan *p
 	if (sysctl_read_u32("/proc/sys/net/ipv4/conf/default/rp_filter", &live->rp_filter_default) < 0)
 		live->rp_filter_default = 0;
 	live->relay_pid = (int)relay_running(s->name, NULL, &live->relay_hash);
+	/* the link dump carries each link's rp_filter: no request per tunnel */
 	live->peer_rp_filter = xcalloc(s->n_peers, sizeof(*live->peer_rp_filter));
 	for (size_t i = 0; i < s->n_peers; i++) {
 		const struct link_info *l = live_link(live, s->peers[i].tunnel);
 
-		if (l && rtnl_inet_conf(rt, l->ifindex, IPV4_DEVCONF_RP_FILTER,
-					&live->peer_rp_filter[i]) < 0)
-			live->peer_rp_filter[i] = 0;
+		live->peer_rp_filter[i] = l ? l->rp_filter : 0;
 	}
 	if (nf) {
 		struct nft_state st;

@@ -59,6 +59,10 @@ struct plan {
 	struct step *steps;
 	size_t n, cap;
 	struct nft_spec nft;	/* the wanted table, built from the site */
+	/* lookups, so that planning stays O(n log n) in peers, links and routes */
+	const struct peer **by_name, **by_tunnel;	/* the site's peers, sorted */
+	const struct link_info **by_ifindex;		/* the live links, sorted */
+	size_t n_by_ifindex;
 	struct nft_net *masq;
 	char (*tunnels)[16];
 	uint32_t *endpoints;
@@ -86,5 +90,7 @@ void live_free(struct live *live);
 /* Sort links by name and routes by destination, as plan_build expects. */
 void live_index(struct live *live);
 const struct link_info *live_link(const struct live *live, const char *name);
+/* Every live route to exactly DST/LEN (*COUNT of them, adjacent), NULL if none. */
+const struct route_info *live_routes(const struct live *live, uint32_t dst, uint8_t len, size_t *count);
 
 #endif

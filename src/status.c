@@ -220,27 +220,25 @@ static void do_probe(const struct site *s, const struct peer *p, struct probe *p
 
 static bool route_present(const struct live *live, const struct link_info *l, struct net4 n, uint32_t src)
 {
-	for (size_t i = 0; l && i < live->n_routes; i++) {
-		const struct route_info *r = &live->routes[i];
+	size_t count;
+	const struct route_info *r = live_routes(live, n.addr, n.len, &count);
 
-		if (r->dst == n.addr && r->dst_len == n.len && r->oif == l->ifindex &&
-		    r->protocol == RTPROT_GATEWAYCTL && r->prefsrc == src)
+	for (size_t i = 0; l && i < count; i++)
+		if (r[i].oif == l->ifindex && r[i].protocol == RTPROT_GATEWAYCTL && r[i].prefsrc == src)
 			return true;
-	}
 	return false;
 }
 
+/* A /32 route to the endpoint whose device is an ipip link */
 static bool bogus_route(const struct live *live, uint32_t endpoint)
 {
-	for (size_t i = 0; i < live->n_routes; i++) {
-		const struct route_info *r = &live->routes[i];
+	size_t count;
+	const struct route_info *r = live_routes(live, endpoint, 32, &count);
 
-		if (r->dst != endpoint || r->dst_len != 32)
-			continue;
+	for (size_t i = 0; i < count; i++)
 		for (size_t k = 0; k < live->n_links; k++)
-			if (live->links[k].ifindex == r->oif && !strcmp(live->links[k].kind, "ipip"))
+			if (live->links[k].ifindex == r[i].oif && !strcmp(live->links[k].kind, "ipip"))
 				return true;
-	}
 	return false;
 }
 

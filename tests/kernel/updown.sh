@@ -133,6 +133,7 @@ out=$(gw m-gw up "$M" 2>&1)
 expect_grep "up reports a strict rp_filter and loosens it on the tunnel" \
 	'strict rp_filter would drop' "$out"
 expect_eq "$(lab_exec m-gw sysctl -n net.ipv4.conf.gw-brooklyn.rp_filter)" 2 "rp_filter is loose on the tunnel"
+expect_eq "$(gw m-gw up "$M" 2>&1)" "site manhattan: no changes" "... and the next up sees it so (no changes)"
 lab_exec m-gw sysctl -qw net.ipv4.conf.all.rp_filter=0
 
 # --- down: exactly as before up, twice is fine, and without a file
