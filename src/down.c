@@ -115,14 +115,30 @@ static int down_site(struct down *d, const char *site, const struct site *conf_g
 		d->failures++;
 		goto out;
 	}
-	/* tunnels (their routes go with them) */
-	for (size_t i = 0; i < n_links; i++) {
-		if (strncmp(links[i].alias, alias, strlen(alias)) &&
-		    !(conf && model_owns_link(conf, &links[i], NULL)))
-			continue;
-		rtnl_del_link(b, links[i].ifindex);
-		snprintf(text, sizeof(text), "ip link delete %s", links[i].name);
-		done(d, one_request(d, b), &d->rt, text);
+	/* tunnels (their routes go with them), all in one batch */
+	{
+		size_t *which = calloc(n_links ? n_links : 1, sizeof(*which)), n = 0, failed = SIZE_MAX;
+
+		for (size_t i = 0; which && i < n_links; i++) {
+			if (strncmp(links[i].alias, alias, strlen(alias)) &&
+			    !(conf && model_owns_link(conf, &links[i], NULL)))
+				continue;
+			rtnl_del_link(b, links[i].ifindex);
+			which[n++] = i;
+		}
+		if (n && rtnl_flush(&d->rt, b, &failed) < 0 && failed < n) {
+			/* later chunks were not sent: report the failure, the rest below */
+			snprintf(text, sizeof(text), "ip link delete %s", links[which[failed]].name);
+			done(d, d->rt.err ? d->rt.err : -EIO, &d->rt, text);
+		}
+		for (size_t k = 0; k < n; k++) {
+			if (k == failed)
+				continue;
+			snprintf(text, sizeof(text), "ip link delete %s", links[which[k]].name);
+			done(d, rtnl_applied(b, k) ? 0 : -ECANCELED, NULL, text); /* not sent after the failure */
+		}
+		rtnl_batch_reset(b);
+		free(which);
 	}
 	/* the default route it added */
 	for (size_t i = 0; st.default_route.gateway && i < n_routes; i++) {

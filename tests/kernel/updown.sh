@@ -76,7 +76,7 @@ expect_grep "the tunnel's parameters" 'ipip remote 172.17.2.10 local 172.16.1.12
 expect_eq "$(lab_exec m-gw sysctl -n net.ipv4.ip_forward)" 1 "forwarding is on"
 ruleset=$(lab_exec m-gw nft list table ip gatewayctl-manhattan)
 expect_grep "the table carries gatewayctl's comment" 'comment "managed by gatewayctl: site manhattan"' "$ruleset"
-expect_grep "SNAT counted the Brooklyn traffic" 'oifname "eth0" ip saddr @masq counter packets [1-9][0-9]* bytes [0-9]+ snat to 192.168.1.126' "$ruleset"
+expect_grep "SNAT counted the Brooklyn traffic" 'oifname "eth0" ip saddr @masq ip daddr != 192.168.1.255 counter packets [1-9][0-9]* bytes [0-9]+ snat to 192.168.1.126' "$ruleset"
 expect_grep "the MSS clamp counted SYNs" 'counter packets [1-9][0-9]* bytes [0-9]+ tcp option maxseg size set rt mtu' "$ruleset"
 expect_grep "IPIP from the peer is accepted and counted" 'ip saddr @endpoints counter packets [1-9][0-9]* .* accept' "$ruleset"
 
