@@ -675,16 +675,14 @@ int live_read(struct nl *rt, struct nl *nf, const struct site *s, struct plan *p
 		live->peer_rp_filter[i] = l ? l->rp_filter : 0;
 	}
 	if (nf) {
-		struct nft_state st;
-
-		r = nft_table_read(nf, s->name, &st);
+		r = nft_table_read(nf, s->name, &live->nft);
 		if (r < 0) {
 			fprintf(err, "gatewayctl: reading nftables: %s\n", nl_strerror(nf));
 			live_free(live);
 			return r;
 		}
-		live->nft_present = st.present;
-		r = st.present ? nft_table_matches(nf, &plan->nft) : 0;
+		live->nft_present = live->nft.present;
+		r = live->nft.present ? nft_table_matches(nf, &plan->nft) : 0;
 		if (r < 0) {
 			fprintf(err, "gatewayctl: reading nftables: %s\n", nl_strerror(nf));
 			live_free(live);

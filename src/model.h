@@ -22,6 +22,7 @@ struct live {
 	int relay_pid;		/* the site's running relay, 0 if none */
 	uint64_t relay_hash;	/* the settings it runs with (relay_config_hash) */
 	bool nft_present;
+	struct nft_state nft;	/* presence and rule counters (status shows them) */
 };
 
 enum step_kind {

@@ -253,7 +253,6 @@ static int site_report(struct nl *rt, struct nl *nf, struct site *s, bool probe,
 {
 	struct plan plan = { 0 };
 	struct live live;
-	struct nft_state ns = { 0 };
 	struct site_status ss = { 0 };
 	struct relay_stats rs = { 0 };
 	bool have_rs = false;
@@ -269,7 +268,6 @@ static int site_report(struct nl *rt, struct nl *nf, struct site *s, bool probe,
 		plan_free(&plan);
 		return -1;
 	}
-	nft_table_read(nf, s->name, &ns);
 	plan_build(&plan, s, &live);
 	/* drift: every step up would take */
 	for (size_t i = 0; i < plan.n; i++) {
@@ -306,13 +304,13 @@ static int site_report(struct nl *rt, struct nl *nf, struct site *s, bool probe,
 		fprintf(f, ", \"healthy\": %s,\n     \"forwarding\": %s, \"rp_filter_all\": %u,\n",
 			ss.n_reasons ? "false" : "true", live.ip_forward == 1 ? "true" : "false", live.rp_filter_all);
 		fprintf(f, "     \"nftables\": {\"table\": \"" NFT_TABLE_PREFIX "%s\", \"present\": %s, \"matches\": %s, \"rules\": {",
-			s->name, ns.present ? "true" : "false", live.nft_match == 1 ? "true" : "false");
-		for (size_t i = 0; i < ns.n_counters; i++) {
+			s->name, live.nft.present ? "true" : "false", live.nft_match == 1 ? "true" : "false");
+		for (size_t i = 0; i < live.nft.n_counters; i++) {
 			fprintf(f, "%s", i ? ", " : "");
-			jstr(f, ns.counters[i].rule);
+			jstr(f, live.nft.counters[i].rule);
 			fprintf(f, ": {");
-			json_u64(f, "packets", ns.counters[i].packets, true);
-			json_u64(f, "bytes", ns.counters[i].bytes, false);
+			json_u64(f, "packets", live.nft.counters[i].packets, true);
+			json_u64(f, "bytes", live.nft.counters[i].bytes, false);
 			fprintf(f, "}");
 		}
 		fprintf(f, "}},\n     \"peers\": [");
@@ -408,10 +406,10 @@ static int site_report(struct nl *rt, struct nl *nf, struct site *s, bool probe,
 		fprintf(f, "  %-14s %s\n", "forwarding", live.ip_forward == 1 ? "on" : "off");
 		fprintf(f, "  %-14s all=%u\n", "rp_filter", live.rp_filter_all);
 		fprintf(f, "  %-14s " NFT_TABLE_PREFIX "%s %s\n", "nftables", s->name,
-			!ns.present ? "missing" : live.nft_match == 1 ? "as configured" : "differs from the file");
-		for (size_t i = 0; i < ns.n_counters; i++)
-			fprintf(f, "  %-14s %-12s %12llu packets %14llu bytes\n", i ? "" : "rules", ns.counters[i].rule,
-				(unsigned long long)ns.counters[i].packets, (unsigned long long)ns.counters[i].bytes);
+			!live.nft.present ? "missing" : live.nft_match == 1 ? "as configured" : "differs from the file");
+		for (size_t i = 0; i < live.nft.n_counters; i++)
+			fprintf(f, "  %-14s %-12s %12llu packets %14llu bytes\n", i ? "" : "rules", live.nft.counters[i].rule,
+				(unsigned long long)live.nft.counters[i].packets, (unsigned long long)live.nft.counters[i].bytes);
 		for (size_t i = 0; i < s->n_peers; i++) {
 			const struct peer *p = &s->peers[i];
 			const struct link_info *l = live_link(&live, p->tunnel);
