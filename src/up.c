@@ -102,16 +102,16 @@ static int preflight(const struct site *s, const struct live *live)
 			errors++;
 		}
 		for (size_t k = 0; k < p->n_networks; k++) {
-			for (size_t j = 0; j < live->n_routes; j++) {
-				const struct route_info *r = &live->routes[j];
+			size_t count;
+			const struct route_info *r = live_routes(live, p->networks[k].addr, p->networks[k].len, &count);
 
-				if (r->dst != p->networks[k].addr || r->dst_len != p->networks[k].len ||
-				    r->table != RT_TABLE_MAIN || r->protocol == RTPROT_GATEWAYCTL)
+			for (size_t j = 0; j < count; j++) {
+				if (r[j].table != RT_TABLE_MAIN || r[j].protocol == RTPROT_GATEWAYCTL)
 					continue;
 				fprintf(stderr, "%s:%d: error: peer %s: a route to %s exists that gatewayctl did "
 					"not create (protocol %u); remove it first (ip route del %s), gatewayctl "
 					"will route the network itself\n", path, p->networks_line, p->name,
-					net4_str(p->networks[k], dst), r->protocol, dst);
+					net4_str(p->networks[k], dst), r[j].protocol, dst);
 				errors++;
 			}
 		}
