@@ -247,6 +247,7 @@ static int flush(struct apply *a, struct queued *q)
 int apply_plan(struct apply *a)
 {
 	struct queued q = { .b = rtnl_batch_new() };
+	struct live now = { 0 };	/* links after step 1 */
 	struct plan *plan = a->plan;
 	char alias[128];
 	int r = 0;
@@ -305,25 +306,31 @@ int apply_plan(struct apply *a)
 	if (r == 0)
 		r = flush(a, &q);
 
-	/* 2. new tunnels up; rp_filter; routes into tunnels */
+	/* 2. new tunnels up; rp_filter; routes into tunnels. The new tunnels'
+	 * ifindexes come from one link dump, not a request per step. */
+	if (r == 0 && (r = rtnl_links(a->rt, &now.links, &now.n_links)) < 0)
+		fprintf(a->err, "%s: site %s: failed: reading the links after creating the tunnels: %s\n",
+			a->cmd, a->site->name, nl_strerror(a->rt));
+	live_index(&now);
 	for (size_t i = 0; i < plan->n && r == 0; i++) {
 		struct step *st = &plan->steps[i];
 		size_t before = rtnl_batch_count(q.b);
+		const struct link_info *l = live_link(&now, st->ifname);
 
 		switch (st->kind) {
 		case STEP_TUNNEL_ADD:
-			st->ifindex = ifindex_of(a, st->ifname);
+			st->ifindex = l ? l->ifindex : 0;
 			rtnl_set_link(q.b, st->ifindex, true, 0);
 			break;
 		case STEP_RP_FILTER:
 			if (!st->ifindex)
-				st->ifindex = ifindex_of(a, st->ifname);
+				st->ifindex = l ? l->ifindex : 0;
 			rtnl_set_inet_conf(q.b, st->ifindex, IPV4_DEVCONF_RP_FILTER, st->value);
 			break;
 		case STEP_ROUTE_ADD:
 			if (!st->peer)
 				break;
-			st->route.oif = ifindex_of(a, st->ifname);
+			st->route.oif = l ? l->ifindex : 0;
 			rtnl_add_route(q.b, &st->route);
 			break;
 		default:
@@ -373,6 +380,7 @@ int apply_plan(struct apply *a)
 	}
 	rtnl_batch_free(q.b);
 	free(q.map);
+	live_free(&now);
 	if (r < 0) {
 		int left;
 
