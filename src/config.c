@@ -11,9 +11,11 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <iniparser/iniparser.h>
+#include <pwd.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -749,10 +751,18 @@ next:;
 
 		for (const char *c = v; ok && *c; c++)
 			ok = isalnum((unsigned char)*c) || *c == '-' || *c == '_' || *c == '.';
-		if (!ok)
+		if (!ok) {
 			error_at(ld, line, "`user = %s`: not a valid user name", v);
-		else
-			strcpy(r->user, v);
+		} else {
+			struct passwd *pw = getpwnam(v);
+
+			/* the daemon must end up without any privilege: uid or gid 0 is root's */
+			if (!strcmp(v, "root") || strspn(v, "0") == strlen(v) || (pw && (pw->pw_uid == 0 || pw->pw_gid == 0)))
+				error_at(ld, line, "`user = %s`: the relay must not run as root or with group 0; "
+					 "use an unprivileged account such as `nobody`", v);
+			else
+				strcpy(r->user, v);
+		}
 	}
 	/* peers: resolved once all peers are known */
 	for (size_t i = 0; i < site->n_peers; i++)
@@ -853,12 +863,73 @@ static int iniparser_errors_ignored(const char *fmt, ...)
 	return 0;
 }
 
+/* May a user other than root (or us) replace what is at this place? A directory
+ * is safe when it belongs to root or us and nobody else may write to it, or when
+ * it is sticky (like /tmp) and the entry below it belongs to root or us. */
+static bool dir_unsafe(const struct stat *dir, const struct stat *child)
+{
+	bool mine = dir->st_uid == 0 || dir->st_uid == geteuid();
+	bool others_write = (dir->st_mode & S_IWOTH) || ((dir->st_mode & S_IWGRP) && dir->st_gid != 0);
+
+	if (!mine)
+		return true;
+	if (!others_write)
+		return false;
+	return !((dir->st_mode & S_ISVTX) && (child->st_uid == 0 || child->st_uid == geteuid()));
+}
+
+/* Every directory from REAL's parent up to / must be safe (dir_unsafe). */
+static int check_ancestors(const char *real, const char *shown, FILE *err)
+{
+	char dir[4096];
+	struct stat child, st;
+
+	if (strlen(real) >= sizeof(dir) || stat(real, &child) < 0)
+		return 0; /* open() reports it */
+	snprintf(dir, sizeof(dir), "%s", real);
+	for (;;) {
+		char *slash = strrchr(dir, '/');
+
+		if (!slash)
+			return 0;
+		if (slash == dir)
+			slash[1] = '\0';
+		else
+			*slash = '\0';
+		if (stat(dir, &st) < 0)
+			return 0;
+		if (dir_unsafe(&st, &child)) {
+			fprintf(err, "%s: error: the directory %s may be written by others than root "
+				"(mode %04o, owner %u, group %u), so the file could be swapped; keep site files "
+				"in a directory only root can write, e.g. /etc/gatewayctl\n",
+				shown, dir, (unsigned)(st.st_mode & 07777), (unsigned)st.st_uid, (unsigned)st.st_gid);
+			return -1;
+		}
+		if (!strcmp(dir, "/"))
+			return 0;
+		child = st;
+	}
+}
+
+/* Read the file once: the bytes checked here are the bytes parsed. */
 static int read_file(const char *path, char **buf, size_t *len, FILE *err)
 {
 	struct stat st;
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	char *real = realpath(path, NULL);
+	int fd;
 	ssize_t n;
 
+	if (!real) {
+		fprintf(err, "%s: error: cannot open: %s\n", path, strerror(errno));
+		return -1;
+	}
+	if (check_ancestors(real, path, err) < 0) {
+		free(real);
+		return -1;
+	}
+	/* the resolved path, without following a link swapped in since */
+	fd = open(real, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK | O_NOFOLLOW);
+	free(real);
 	if (fd < 0) {
 		fprintf(err, "%s: error: cannot open: %s\n", path, strerror(errno));
 		return -1;
@@ -885,37 +956,93 @@ static int read_file(const char *path, char **buf, size_t *len, FILE *err)
 	}
 	*buf = xrealloc(NULL, (size_t)st.st_size + 1);
 	*len = 0;
-	while ((n = read(fd, *buf + *len, (size_t)st.st_size - *len)) > 0)
+	/* never more than fstat said: a file growing meanwhile is cut, not overrun */
+	while (*len < (size_t)st.st_size && (n = read(fd, *buf + *len, (size_t)st.st_size - *len)) != 0) {
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			fprintf(err, "%s: error: cannot read: %s\n", path, strerror(errno));
+			free(*buf);
+			close(fd);
+			return -1;
+		}
 		*len += (size_t)n;
-	if (n < 0) {
-		fprintf(err, "%s: error: cannot read: %s\n", path, strerror(errno));
-		free(*buf);
-		close(fd);
-		return -1;
 	}
 	(*buf)[*len] = '\0';
 	close(fd);
 	return 0;
 }
 
+/* iniparser 4.1 reads only by path: give it the checked bytes through a sealed
+ * memory file, never the site file's path again. */
+static dictionary *ini_from_memory(const char *buf, size_t len)
+{
+	char path[64];
+	dictionary *d = NULL;
+	int fd = memfd_create("gatewayctl-site", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+
+	if (fd < 0)
+		return NULL;
+	for (size_t off = 0; off < len;) {
+		ssize_t n = write(fd, buf + off, len - off);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			goto out;
+		off += (size_t)n;
+	}
+	if (fcntl(fd, F_ADD_SEALS, F_SEAL_WRITE | F_SEAL_GROW | F_SEAL_SHRINK | F_SEAL_SEAL) < 0)
+		goto out;
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+	d = iniparser_load(path);
+out:
+	close(fd);
+	return d;
+}
+
 int config_load(const char *path, struct site *site, FILE *err)
+{
+	char *buf;
+	size_t len;
+	int r;
+
+	memset(site, 0, sizeof(*site));
+	if (read_file(path, &buf, &len, err) < 0)
+		return -1;
+	r = config_parse(buf, len, path, site, err);
+	free(buf);
+	return r;
+}
+
+int config_parse(const char *text, size_t text_len, const char *path, struct site *site, FILE *err)
 {
 	struct loader ld = { .path = path };
 	char *buf;
-	size_t len, site_sec = 0, relay_sec = 0;
+	size_t len = text_len, site_sec = 0, relay_sec = 0, n_valid = 0;
 	int n_site = 0;
 	bool lan_ok = false, wan_ok = false;
 
 	memset(site, 0, sizeof(*site));
 	snprintf(site->path, sizeof(site->path), "%s", path);
-	if (read_file(path, &buf, &len, err) < 0)
-		return -1;
+	/* a UTF-8 byte-order mark, as Windows editors write it, is not content */
+	if (len >= 3 && !memcmp(text, "\xEF\xBB\xBF", 3)) {
+		text += 3;
+		len -= 3;
+	}
+	site->text = xrealloc(NULL, len + 1);
+	memcpy(site->text, text, len);
+	site->text[len] = '\0';
+	site->text_len = len;
+	buf = xrealloc(NULL, len + 1);
+	memcpy(buf, text, len);
+	buf[len] = '\0';
 	scan(&ld, buf, len);
 	free(buf);
 
 	if (!ld.fatal) {
 		iniparser_set_error_callback(iniparser_errors_ignored);
-		ld.dict = iniparser_load(path);
+		ld.dict = ini_from_memory(site->text, site->text_len);
 		if (!ld.dict) {
 			error_at(&ld, 1, "iniparser cannot load the file");
 			ld.fatal = true;
@@ -928,14 +1055,12 @@ int config_load(const char *path, struct site *site, FILE *err)
 			if (ld.secs[i].kind == SEC_RELAY)
 				relay_sec = i + 1;
 			if (ld.secs[i].kind == SEC_PEER && site_name_valid(ld.secs[i].name + 4 + strspn(ld.secs[i].name + 4, " \t")))
-				site->n_peers++;
+				n_valid++;
 		}
-		if (site->n_peers > MAX_PEERS) {
-			error_at(&ld, 1, "%zu peers; at most %d", site->n_peers, MAX_PEERS);
-			site->n_peers = 0;
-		}
-		site->peers = xrealloc(NULL, site->n_peers * sizeof(*site->peers));
-		memset(site->peers, 0, site->n_peers * sizeof(*site->peers));
+		if (n_valid > MAX_PEERS)
+			n_valid = MAX_PEERS;
+		site->peers = xrealloc(NULL, n_valid * sizeof(*site->peers));
+		memset(site->peers, 0, n_valid * sizeof(*site->peers));
 		site->n_peers = 0;
 		if (n_site == 0)
 			error_at(&ld, 1, "no [site] section: the file must start by describing this gateway");
@@ -949,6 +1074,11 @@ int config_load(const char *path, struct site *site, FILE *err)
 			for (size_t j = 0; j < site->n_peers; j++)
 				if (!strcmp(site->peers[j].name, nm))
 					goto dup; /* duplicate section, already reported */
+			if (site->n_peers == n_valid) {
+				error_at(&ld, ld.secs[i].line, "peer %s is one too many: a site has at most %d peers",
+					 nm, MAX_PEERS);
+				break;
+			}
 			load_peer(&ld, i, &site->peers[site->n_peers++]);
 dup:;
 		}
@@ -978,6 +1108,9 @@ dup:;
 
 void config_free(struct site *site)
 {
+	free(site->text);
+	site->text = NULL;
+	site->text_len = 0;
 	for (size_t i = 0; i < site->n_peers; i++)
 		free(site->peers[i].networks);
 	free(site->peers);

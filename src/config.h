@@ -64,6 +64,8 @@ struct site {
 	size_t n_peers;
 	struct relay_conf relay;
 	int line_lan, line_wan, line_lan_address, line_wan_address; /* for messages */
+	char *text;			/* the exact bytes that were validated (BOM removed) */
+	size_t text_len;
 };
 
 /*
@@ -73,6 +75,12 @@ struct site {
  * that needs freeing).
  */
 int config_load(const char *path, struct site *site, FILE *err);
+/*
+ * The same from bytes in memory (PATH only names them in messages): what the
+ * relay daemon and the fuzzer use. config_load reads the file exactly once,
+ * after checking it and every directory above it, and parses those bytes.
+ */
+int config_parse(const char *text, size_t len, const char *path, struct site *site, FILE *err);
 void config_free(struct site *site);
 
 /* Helpers shared with the rest of the program. */

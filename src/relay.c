@@ -291,8 +291,8 @@ static int write_pidfile(struct relay *R)
 	char path[4200], buf[32];
 	int fd, n;
 
-	if (mkdir(state_dir(), 0755) < 0 && errno != EEXIST)
-		return fail(R, errno, "cannot create %s", state_dir());
+	if (state_dirfd(true, true) < 0)
+		return fail(R, EACCES, "%s", state_dir_error());
 	relay_pid_path(R->site.name, path, sizeof(path));
 	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
 	if (fd < 0)

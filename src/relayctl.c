@@ -43,7 +43,7 @@ const char *relay_drop_name(enum relay_drop d)
 
 void relay_pid_path(const char *site, char *buf, size_t len)
 {
-	snprintf(buf, len, "%s/%s.relay.pid", state_dir(), site);
+	snprintf(buf, len, "%s/%s.relay.pid", state_private_dir(), site);
 }
 
 void relay_stats_path(const char *site, char *buf, size_t len)
@@ -132,6 +132,8 @@ int relay_stats_create(const char *site, size_t n_ports, size_t n_peers, struct 
 	void *p;
 
 	memset(m, 0, sizeof(*m));
+	if (state_dirfd(false, true) < 0)
+		return -EACCES;
 	relay_stats_path(site, path, sizeof(path));
 	if (unlink(path) < 0 && errno != ENOENT)
 		return -errno;

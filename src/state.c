@@ -1,4 +1,20 @@
-/* state.c - the site's state file and lock */
+/* state.c - the run directory of this network namespace: state files and locks
+ *
+ * Layout (RUNDIR = $GATEWAYCTL_RUNDIR or /run/gatewayctl):
+ *   RUNDIR/                       0755 root
+ *   RUNDIR/ns-COOKIE/             0755 root: one per network namespace
+ *       SITE.state                0644: what `down` restores
+ *       private/                  0700 root: locks and pid files
+ *
+ * Kernel state belongs to a network namespace, so the sites a command sees are
+ * those of its caller's namespace. COOKIE is the namespace's cookie
+ * (SO_NETNS_COOKIE): never reused while the machine runs, unlike its inode.
+ *
+ * Every directory is checked before use (a real directory, not a link, owned by
+ * root or us, writable by nobody else) and every file is opened relative to it
+ * with O_NOFOLLOW; files are replaced by writing a temporary file and renaming.
+ */
+#define _GNU_SOURCE
 #include "state.h"
 
 #include <dirent.h>
@@ -8,48 +24,229 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-const char *state_dir(void)
+#ifndef SO_NETNS_COOKIE
+#define SO_NETNS_COOKIE 71
+#endif
+
+static char base_path[4096], ns_path[4200], priv_path[4300];
+static int ns_fd = -1, priv_fd = -1;
+static char dir_error[4600];
+
+static const char *base_dir(void)
 {
 	const char *d = getenv("GATEWAYCTL_RUNDIR");
 
 	return d && *d ? d : "/run/gatewayctl";
 }
 
-static int ensure_dir(void)
+/* "ns-COOKIE", or "ns-iINODE" on kernels without netns cookies (before 5.14). */
+static void ns_name(char *dst, size_t len)
 {
-	if (mkdir(state_dir(), 0755) < 0 && errno != EEXIST)
+	uint64_t cookie = 0;
+	socklen_t sl = sizeof(cookie);
+	int s = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	struct stat st;
+
+	if (s >= 0 && getsockopt(s, SOL_SOCKET, SO_NETNS_COOKIE, &cookie, &sl) == 0 && sl == sizeof(cookie)) {
+		close(s);
+		snprintf(dst, len, "ns-%llu", (unsigned long long)cookie);
+		return;
+	}
+	if (s >= 0)
+		close(s);
+	if (stat("/proc/self/ns/net", &st) == 0)
+		snprintf(dst, len, "ns-i%llu", (unsigned long long)st.st_ino);
+	else
+		snprintf(dst, len, "ns-unknown");
+}
+
+const char *state_dir(void)
+{
+	if (!ns_path[0]) {
+		char name[64];
+
+		snprintf(base_path, sizeof(base_path), "%s", base_dir());
+		ns_name(name, sizeof(name));
+		snprintf(ns_path, sizeof(ns_path), "%s/%s", base_path, name);
+		snprintf(priv_path, sizeof(priv_path), "%s/private", ns_path);
+	}
+	return ns_path;
+}
+
+const char *state_private_dir(void)
+{
+	state_dir();
+	return priv_path;
+}
+
+/* Open (creating it if CREATE) directory NAME below AT, and check it. */
+static int open_dir(int at, const char *name, const char *shown, mode_t mode, bool create)
+{
+	struct stat st;
+	int fd;
+
+	for (int tries = 0;; tries++) {
+		fd = openat(at, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (fd >= 0 || errno != ENOENT || !create || tries > 0)
+			break;
+		if (mkdirat(at, name, mode) < 0 && errno != EEXIST) {
+			snprintf(dir_error, sizeof(dir_error), "cannot create %s: %s", shown, strerror(errno));
+			return -1;
+		}
+	}
+	if (fd < 0) {
+		if (errno == ENOTDIR || errno == ELOOP)
+			snprintf(dir_error, sizeof(dir_error), "%s is not a directory (a symbolic link?); "
+				 "remove it, gatewayctl makes its own", shown);
+		else
+			snprintf(dir_error, sizeof(dir_error), "cannot open %s: %s", shown, strerror(errno));
+		return -1;
+	}
+	if (fstat(fd, &st) < 0) {
+		snprintf(dir_error, sizeof(dir_error), "cannot stat %s: %s", shown, strerror(errno));
+		close(fd);
+		return -1;
+	}
+	if ((st.st_uid != 0 && st.st_uid != geteuid()) || (st.st_mode & S_IWOTH) ||
+	    ((st.st_mode & S_IWGRP) && st.st_gid != 0)) {
+		snprintf(dir_error, sizeof(dir_error),
+			 "%s may be written by others than root (mode %04o, owner %u, group %u): refusing to "
+			 "keep state there; remove it or chown root and chmod 755 it", shown,
+			 (unsigned)(st.st_mode & 07777), (unsigned)st.st_uid, (unsigned)st.st_gid);
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+static int open_dirs(bool create)
+{
+	int base;
+
+	if (ns_fd >= 0)
+		return 0;
+	state_dir();
+	/* the base: created only as its last component (its parent must exist) */
+	base = open_dir(AT_FDCWD, base_path, base_path, 0755, create);
+	if (base < 0)
+		return -1;
+	ns_fd = open_dir(base, strrchr(ns_path, '/') + 1, ns_path, 0755, create);
+	close(base);
+	if (ns_fd < 0)
+		return -1;
+	return 0;
+}
+
+int state_dirfd(bool private_dir, bool create)
+{
+	if (open_dirs(create) < 0)
+		return -1;
+	if (!private_dir)
+		return ns_fd;
+	if (priv_fd < 0) {
+		priv_fd = open_dir(ns_fd, "private", priv_path, 0700, create);
+		if (priv_fd < 0)
+			return -1;
+		if (fchmod(priv_fd, 0700) < 0) {
+			snprintf(dir_error, sizeof(dir_error), "cannot chmod %s: %s", priv_path, strerror(errno));
+			close(priv_fd);
+			priv_fd = -1;
+			return -1;
+		}
+	}
+	return priv_fd;
+}
+
+const char *state_dir_error(void)
+{
+	return dir_error;
+}
+
+int state_open(bool private_dir, const char *name, int flags, mode_t mode)
+{
+	int dfd = state_dirfd(private_dir, (flags & O_CREAT) != 0);
+
+	if (dfd < 0) {
+		if (errno != ENOENT)
+			errno = EACCES;
+		return -1;
+	}
+	return openat(dfd, name, flags | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY, mode);
+}
+
+int state_write_file(bool private_dir, const char *name, const void *data, size_t len, mode_t mode)
+{
+	char tmp[300];
+	int dfd = state_dirfd(private_dir, true), fd, r = 0;
+
+	if (dfd < 0)
+		return -EACCES;
+	snprintf(tmp, sizeof(tmp), ".%s.%ld.tmp", name, (long)getpid());
+	unlinkat(dfd, tmp, 0);
+	fd = openat(dfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
+	if (fd < 0)
+		return -errno;
+	for (size_t off = 0; off < len;) {
+		ssize_t n = write(fd, (const char *)data + off, len - off);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			r = n < 0 ? -errno : -EIO;
+			break;
+		}
+		off += (size_t)n;
+	}
+	if (r == 0 && (fchmod(fd, mode) < 0 || fsync(fd) < 0))
+		r = -errno;
+	if (close(fd) < 0 && r == 0)
+		r = -errno;
+	if (r == 0 && renameat(dfd, tmp, dfd, name) < 0)
+		r = -errno;
+	if (r < 0)
+		unlinkat(dfd, tmp, 0);
+	return r;
+}
+
+int state_remove_file(bool private_dir, const char *name)
+{
+	int dfd = state_dirfd(private_dir, false);
+
+	if (dfd < 0)
+		return errno == ENOENT ? 0 : -EACCES;
+	if (unlinkat(dfd, name, 0) < 0 && errno != ENOENT)
 		return -errno;
 	return 0;
 }
 
 int state_lock(const char *site)
 {
-	char path[4200];
-	int fd, r;
+	char name[SITE_NAME_MAX + 8];
+	int fd;
 
-	if ((r = ensure_dir()) < 0) {
-		fprintf(stderr, "gatewayctl: cannot create %s: %s\n", state_dir(), strerror(-r));
-		return -1;
-	}
-	snprintf(path, sizeof(path), "%s/%s.lock", state_dir(), site);
-	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	snprintf(name, sizeof(name), "%s.lock", site);
+	fd = state_open(true, name, O_RDWR | O_CREAT, 0600);
 	if (fd < 0) {
-		fprintf(stderr, "gatewayctl: cannot open the lock %s: %s\n", path, strerror(errno));
+		fprintf(stderr, "gatewayctl: cannot open the lock %s/%s: %s\n", state_private_dir(), name,
+			dir_error[0] ? dir_error : strerror(errno));
 		return -1;
 	}
 	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
 		if (errno != EWOULDBLOCK) {
-			fprintf(stderr, "gatewayctl: cannot lock %s: %s\n", path, strerror(errno));
+			fprintf(stderr, "gatewayctl: cannot lock %s/%s: %s\n", state_private_dir(), name,
+				strerror(errno));
 			close(fd);
 			return -1;
 		}
 		fprintf(stderr, "gatewayctl: another gatewayctl is working on site %s; waiting for it\n", site);
 		while (flock(fd, LOCK_EX) < 0) {
 			if (errno != EINTR) {
-				fprintf(stderr, "gatewayctl: cannot lock %s: %s\n", path, strerror(errno));
+				fprintf(stderr, "gatewayctl: cannot lock %s/%s: %s\n", state_private_dir(), name,
+					strerror(errno));
 				close(fd);
 				return -1;
 			}
@@ -73,14 +270,20 @@ bool state_empty(const struct state *st)
 
 int state_read(const char *site, struct state *st)
 {
-	char path[4200], line[4200], a[64], b[64];
+	char name[SITE_NAME_MAX + 8], line[4200], a[64], b[64];
 	FILE *f;
+	int fd;
 
 	state_init(st, site);
-	snprintf(path, sizeof(path), "%s/%s.state", state_dir(), site);
-	f = fopen(path, "re");
-	if (!f)
+	snprintf(name, sizeof(name), "%s.state", site);
+	fd = state_open(false, name, O_RDONLY, 0);
+	if (fd < 0)
 		return errno == ENOENT ? 0 : -errno;
+	f = fdopen(fd, "r");
+	if (!f) {
+		close(fd);
+		return -ENOMEM;
+	}
 	while (fgets(line, sizeof(line), f)) {
 		int v;
 
@@ -110,22 +313,17 @@ int state_read(const char *site, struct state *st)
 
 int state_write(const struct state *st)
 {
-	char path[4200], tmp[4300], buf[20];
+	char name[SITE_NAME_MAX + 8], buf[20], *text = NULL;
+	size_t len = 0;
 	FILE *f;
 	int r;
 
-	snprintf(path, sizeof(path), "%s/%s.state", state_dir(), st->site);
-	if (state_empty(st)) {
-		if (unlink(path) < 0 && errno != ENOENT)
-			return -errno;
-		return 0;
-	}
-	if ((r = ensure_dir()) < 0)
-		return r;
-	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-	f = fopen(tmp, "we");
+	snprintf(name, sizeof(name), "%s.state", st->site);
+	if (state_empty(st))
+		return state_remove_file(false, name);
+	f = open_memstream(&text, &len);
 	if (!f)
-		return -errno;
+		return -ENOMEM;
 	fprintf(f, "# gatewayctl: what `up` changed for site %s that `down` restores\n", st->site);
 	if (st->file[0])
 		fprintf(f, "file %s\n", st->file);
@@ -138,35 +336,38 @@ int state_write(const struct state *st)
 	if (st->default_route.gateway)
 		fprintf(f, "default_route %s %s\n", ip4_str(st->default_route.gateway, buf),
 			st->default_route.ifname);
-	if (fflush(f) != 0 || fsync(fileno(f)) < 0) {
-		r = -errno;
-		fclose(f);
-		unlink(tmp);
-		return r;
+	if (fclose(f) != 0) {
+		free(text);
+		return -ENOMEM;
 	}
-	fclose(f);
-	if (rename(tmp, path) < 0) {
-		r = -errno;
-		unlink(tmp);
-		return r;
-	}
-	return 0;
+	r = state_write_file(false, name, text, len, 0644);
+	free(text);
+	return r;
 }
 
 int state_sites(char (**sites)[SITE_NAME_MAX + 1], size_t *n)
 {
-	DIR *d = opendir(state_dir());
+	int dfd = state_dirfd(false, false), fd;
+	DIR *d;
 	struct dirent *e;
 	size_t cap = 0;
 
 	*sites = NULL;
 	*n = 0;
-	if (!d)
-		return errno == ENOENT ? 0 : -errno;
+	if (dfd < 0)
+		return errno == ENOENT ? 0 : -EACCES;
+	fd = dup(dfd);
+	if (fd < 0 || !(d = fdopendir(fd))) {
+		if (fd >= 0)
+			close(fd);
+		return -errno;
+	}
+	rewinddir(d);
 	while ((e = readdir(d))) {
 		size_t len = strlen(e->d_name);
 
-		if (len <= 6 || len - 6 > SITE_NAME_MAX || strcmp(e->d_name + len - 6, ".state"))
+		if (len <= 6 || len - 6 > SITE_NAME_MAX || strcmp(e->d_name + len - 6, ".state") ||
+		    e->d_name[0] == '.')
 			continue;
 		if (*n == cap) {
 			void *p = realloc(*sites, (cap = cap ? cap * 2 : 8) * sizeof(**sites));

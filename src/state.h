@@ -6,6 +6,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "config.h"
 
@@ -22,8 +23,22 @@ struct state {
 	struct { uint32_t gateway; char ifname[IFNAME_MAX + 1]; } default_route;	/* gateway 0: none */
 };
 
-/* RUNDIR: $GATEWAYCTL_RUNDIR or /run/gatewayctl */
+/* The run directory of the caller's network namespace (see state.c for the
+ * layout): RUNDIR/ns-COOKIE, RUNDIR = $GATEWAYCTL_RUNDIR or /run/gatewayctl.
+ * state_private_dir() is its root-only subdirectory (locks, pid files). */
 const char *state_dir(void);
+const char *state_private_dir(void);
+
+/* A checked descriptor of that directory (or of private/), created when CREATE;
+ * owned by this module: do not close it. -1 with errno (ENOENT when absent) and
+ * state_dir_error() telling why in a sentence. */
+int state_dirfd(bool private_dir, bool create);
+const char *state_dir_error(void);
+/* openat(2) in it, always O_NOFOLLOW | O_CLOEXEC. */
+int state_open(bool private_dir, const char *name, int flags, mode_t mode);
+/* Replace NAME atomically (temporary file, fsync, rename) with DATA. 0 or -errno. */
+int state_write_file(bool private_dir, const char *name, const void *data, size_t len, mode_t mode);
+int state_remove_file(bool private_dir, const char *name);
 
 /* Take the site's lock, waiting for another gatewayctl working on it.
  * Returns the lock's fd (closing it releases), or -1 with a message on stderr. */

@@ -45,5 +45,33 @@ if [ "$(id -u)" = 0 ]; then
 	cp "$good" "$scratch/foreign-owner.ini"; chown 65534 "$scratch/foreign-owner.ini"
 	expect_error "$scratch/foreign-owner.ini" ": error: writable by others than root"
 fi
+# issue 10: more peers than the limit: an error at the first extra peer's line, no crash
+python3 - "$scratch/many-peers.ini" <<'PY'
+import sys
+with open(sys.argv[1], "w") as f:
+    f.write("[site]\nname = hub\nlan = eth0\nlan_address = 192.168.1.126/24\n"
+            "wan = eth1\nwan_address = 172.16.1.12/27\n")
+    for i in range(5000):
+        f.write("[peer p%d]\nendpoint = 10.%d.%d.1\nnetworks = 10.%d.%d.0/24\n\n"
+                % (i, 100 + i // 250, i % 250, i // 250, i % 250))
+PY
+expect_error "$scratch/many-peers.ini" "16391: error: peer p4096 is one too many: a site has at most 4096 peers"
+# the relay never runs as root, nor with group 0
+for u in root 0; do
+	sed "s/^ports = 6799$/ports = 6799\nuser = $u/" "$good" >"$scratch/relay-user-$u.ini"
+	grep -q "^user = $u" "$scratch/relay-user-$u.ini" || echo "corpus: sites/manhattan.ini has no relay ports line?"
+	expect_error "$scratch/relay-user-$u.ini" "26: error: \`user = $u\`: the relay must not run as root"
+done
+# a site file in a directory others may write could be swapped between check and use
+mkdir -m 0777 "$scratch/open"
+cp "$good" "$scratch/open/site.ini"
+expect_error "$scratch/open/site.ini" ": error: the directory $scratch/open may be written by others than root"
+# a UTF-8 byte-order mark (Windows editors) is no error
+{ printf '\357\273\277'; cat "$good"; } >"$scratch/bom.ini"
+if out=$("$bin" check "$scratch/bom.ini" 2>&1) && [ -z "$out" ]; then
+	pass=$((pass + 1))
+else
+	fail=$((fail + 1)); echo "FAIL corpus: a file starting with a byte-order mark is refused: $out"
+fi
 echo "corpus: $pass passed, $fail failed"
 [ $fail -eq 0 ]

@@ -135,8 +135,8 @@ lab_exec m-gw ip route del 192.168.2.0/24
 expect_same "the refusals changed nothing" "$before" "$(snap m-gw)"
 
 # --- concurrent up and down serialize on the site's lock
-lock="$(gw_rundir m-gw)/manhattan.lock"
-mkdir -p "$(gw_rundir m-gw)"
+lock="$(gw_privdir m-gw)/manhattan.lock"
+mkdir -p -m 0700 "$(gw_privdir m-gw)"
 exec 9>"$lock"
 flock -x 9
 gw m-gw up "$M" >"$T_TMP/up.out" 2>&1 &

@@ -24,8 +24,20 @@ gw() { # NS ARGS...
 	lab_exec "$ns" env GATEWAYCTL_RUNDIR="$T_TMP/run-$ns" "$GWCTL" "$@"
 }
 
-# the path of gatewayctl's state directory in NS
+# the run directory given to gatewayctl in NS (GATEWAYCTL_RUNDIR)
 gw_rundir() { echo "$T_TMP/run-$1"; }
+
+# NS's network namespace cookie (SO_NETNS_COOKIE), read independently of gatewayctl
+netns_cookie() { # NS
+	lab_exec "$1" python3 -c 'import socket
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+print(int.from_bytes(s.getsockopt(socket.SOL_SOCKET, 71, 8), "little"))'
+}
+
+# where gatewayctl keeps NS's state (one directory per network namespace), and
+# its root-only part (locks, pid files)
+gw_statedir() { echo "$(gw_rundir "$1")/ns-$(netns_cookie "$1")"; }
+gw_privdir() { echo "$(gw_statedir "$1")/private"; }
 
 snap() { # NS
 	local ns=$1

@@ -26,5 +26,5 @@ expect_grep "... quotes the kernel's extended-ack message" 'kernel: Unknown devi
 expect_grep "... with the hint to load the module" 'hint: .*modprobe ipip' "$out"
 expect_grep "... and says it rolled back" 'rolled back; the kernel is as it was before' "$out"
 expect_same "... and the kernel is as before (forwarding included)" "$before" "$(snap m-gw)"
-expect_eq "$(ls "$(gw_rundir m-gw)" | grep -c state || true)" 0 "... and no state file is left"
+expect_eq "$(find "$(gw_rundir m-gw)" -name '*.state' | wc -l)" 0 "... and no state file is left"
 t_done
