@@ -11,6 +11,10 @@ CC       ?= cc
 PKGS     := libmnl libnftnl
 CFLAGS   ?= -O2 -g
 WERROR   ?=
+# hardened like Debian's packages (dpkg-buildflags with hardening=+all)
+HARDEN_CFLAGS  := -D_FORTIFY_SOURCE=3 -fstack-protector-strong -fstack-clash-protection \
+	-fcf-protection -fPIE -Wformat -Wformat-security
+HARDEN_LDFLAGS := -pie -Wl,-z,relro -Wl,-z,now
 override CFLAGS += -std=gnu11 -Wall -Wextra $(WERROR) -Isrc -Inetlink \
 	-DGATEWAYCTL_VERSION='"$(VERSION)"' $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 LDLIBS   += $(shell pkg-config --libs $(PKGS) 2>/dev/null) -liniparser
@@ -22,10 +26,10 @@ HDRS     := $(wildcard src/*.h netlink/*.h)
 all: gatewayctl
 
 gatewayctl: src/main.o $(LIB_OBJ)
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+	$(CC) $(CFLAGS) $(HARDEN_CFLAGS) $(HARDEN_LDFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 %.o: %.c $(HDRS)
-	$(CC) $(CFLAGS) -c -o $@ $<
+	$(CC) $(CFLAGS) $(HARDEN_CFLAGS) -c -o $@ $<
 
 # --- tests: a separate build with AddressSanitizer and UBSan ---------------
 SAN_FLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
@@ -46,6 +50,42 @@ $(TB)/test_%: tests/unit/test_%.c $(SAN_OBJ) $(HDRS)
 	$(CC) $(CFLAGS) $(SAN_FLAGS) -o $@ $< $(SAN_OBJ) $(LDLIBS) -lcmocka
 
 test-build: $(TB)/gatewayctl $(TEST_BIN)
+
+# --- fuzzing: libFuzzer targets tests/fuzz/fuzz_*.c (tests/fuzz/run.sh) ----
+FUZZ_CC    := $(shell command -v clang-14 || command -v clang)
+FUZZ_FLAGS := -std=gnu11 -g -O1 -Wall -Wextra -Werror -fno-sanitize-recover=all -Isrc -Inetlink \
+	-DGATEWAYCTL_VERSION='"$(VERSION)"' $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+FB         := build/fuzz
+FUZZ_SRC   := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_BIN   := $(patsubst tests/fuzz/%.c,$(FB)/%,$(FUZZ_SRC))
+FUZZ_OBJ   := $(patsubst %.c,$(FB)/obj/%.o,$(LIB_SRC))
+
+$(FB)/obj/%.o: %.c $(HDRS)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_FLAGS) -fsanitize=fuzzer-no-link,address,undefined -c -o $@ $<
+
+$(FB)/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_OBJ) $(HDRS)
+	$(FUZZ_CC) $(FUZZ_FLAGS) -fsanitize=fuzzer,address,undefined -o $@ $< $(FUZZ_OBJ) $(LDLIBS)
+
+fuzz-build: $(FUZZ_BIN)
+
+# make fuzz SECONDS=600 [TARGETS="site frame"]: every target for longer
+SECONDS ?= 300
+fuzz: deps
+	tests/fuzz/run.sh $(SECONDS) $(TARGETS)
+
+# --- static analysis: gcc -fanalyzer and cppcheck, findings are errors ------
+ANALYZE_SRC := $(wildcard src/*.c netlink/*.c)
+analyze:
+	@for f in $(ANALYZE_SRC); do \
+		$(CC) -std=gnu11 -O1 -fanalyzer -Wall -Wextra -Werror -Isrc -Inetlink \
+			-DGATEWAYCTL_VERSION='"$(VERSION)"' $(shell pkg-config --cflags $(PKGS) 2>/dev/null) \
+			-c -o /dev/null $$f || exit 1; \
+	done
+	cppcheck --std=c11 --enable=warning,portability,performance --inline-suppr --error-exitcode=1 -q \
+		-Isrc -Inetlink -D__linux__ -DGATEWAYCTL_VERSION='"$(VERSION)"' \
+		--suppress=missingIncludeSystem src netlink
+	@echo "analyze: gcc -fanalyzer and cppcheck found nothing"
 
 # make check: every suite; the last line is "N passed, N failed, N skipped".
 check: deps
@@ -84,4 +124,4 @@ uninstall:
 clean:
 	rm -rf gatewayctl src/*.o netlink/*.o build
 
-.PHONY: all check demo deps bench install uninstall clean test-build
+.PHONY: all check demo deps bench install uninstall clean test-build fuzz fuzz-build analyze

@@ -89,7 +89,7 @@ struct loader {
 
 static void *xrealloc(void *p, size_t n)
 {
-	void *q = realloc(p, n ? n : 1);
+	void *q = p ? realloc(p, n ? n : 1) : malloc(n ? n : 1);
 
 	if (!q) {
 		fprintf(stderr, "gatewayctl: out of memory\n");
@@ -141,7 +141,7 @@ static void lower(char *s)
 /* Edit distance, for "did you mean" hints. Short strings only. */
 static size_t distance(const char *a, const char *b)
 {
-	size_t la = strlen(a), lb = strlen(b), row[64];
+	size_t la = strlen(a), lb = strlen(b), row[64] = { 0 };
 
 	if (la >= 63 || lb >= 63)
 		return 99;

@@ -70,7 +70,7 @@ static int link_cmp(const void *a, const void *b)
 
 const struct link_info *live_link(const struct live *live, const char *name)
 {
-	struct link_info key;
+	struct link_info key = { .ifindex = 0 };
 
 	if (!live || !live->n_links)
 		return NULL;

@@ -1,0 +1,272 @@
+/* test_state.c - the run directory: per network namespace, checked, and never
+ * following a link that somebody else planted (issue 10, items 10 and 11). */
+#define _GNU_SOURCE
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "state.h"
+
+static char dir[] = "/tmp/gwctl-test-state.XXXXXX";
+static char rundir[300];
+static int n_case;
+
+/* Each case runs in a child process: state.c caches its directory descriptors,
+ * and some cases change the network namespace. The child exits 0 on success. */
+static void in_child(void (*fn)(void))
+{
+	pid_t pid;
+	int status;
+
+	snprintf(rundir, sizeof(rundir), "%s/run%d", dir, n_case++);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		setenv("GATEWAYCTL_RUNDIR", rundir, 1);
+		fn();
+		_exit(0);
+	}
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+}
+
+#define CHECK(c) do { if (!(c)) { fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #c); _exit(1); } } while (0)
+
+static void write_text(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "w");
+
+	CHECK(f);
+	fputs(text, f);
+	fclose(f);
+}
+
+static void read_text(const char *path, char *buf, size_t len)
+{
+	FILE *f = fopen(path, "r");
+	size_t n;
+
+	CHECK(f);
+	n = fread(buf, 1, len - 1, f);
+	buf[n] = '\0';
+	fclose(f);
+}
+
+static void layout(void)
+{
+	struct state st;
+	struct stat s;
+	char path[600];
+	int fd;
+
+	state_init(&st, "manhattan");
+	st.forwarding_was = 0;
+	CHECK(state_write(&st) == 0);
+	/* RUNDIR/ns-COOKIE/SITE.state, 0644 */
+	CHECK(!strncmp(state_dir(), rundir, strlen(rundir)));
+	CHECK(!strncmp(state_dir() + strlen(rundir), "/ns-", 4));
+	snprintf(path, sizeof(path), "%s/manhattan.state", state_dir());
+	CHECK(stat(path, &s) == 0 && (s.st_mode & 07777) == 0644);
+	/* the lock: 0600 in a 0700 directory */
+	fd = state_lock("manhattan");
+	CHECK(fd >= 0);
+	CHECK(stat(state_private_dir(), &s) == 0 && S_ISDIR(s.st_mode) && (s.st_mode & 07777) == 0700);
+	snprintf(path, sizeof(path), "%s/manhattan.lock", state_private_dir());
+	CHECK(stat(path, &s) == 0 && (s.st_mode & 07777) == 0600);
+	close(fd);
+	state_init(&st, "manhattan");
+	CHECK(state_read("manhattan", &st) == 0 && st.forwarding_was == 0);
+}
+
+static void test_layout(void **state)
+{
+	(void)state;
+	in_child(layout);
+}
+
+/* A symbolic link planted where the state file's temporary file or the lock
+ * goes must not make root write through it. */
+static void no_follow(void)
+{
+	struct state st;
+	char path[600], victim[600], buf[64];
+	int fd;
+
+	state_init(&st, "manhattan");
+	st.forwarding_was = 1;
+	CHECK(state_write(&st) == 0); /* creates the directories */
+	snprintf(victim, sizeof(victim), "%s/victim", dir);
+	write_text(victim, "precious\n");
+	/* every name the old code would have opened for writing */
+	snprintf(path, sizeof(path), "%s/manhattan.state.tmp", state_dir());
+	CHECK(symlink(victim, path) == 0);
+	snprintf(path, sizeof(path), "%s/.manhattan.state.%ld.tmp", state_dir(), (long)getpid());
+	CHECK(symlink(victim, path) == 0);
+	snprintf(path, sizeof(path), "%s/manhattan.state", state_dir());
+	CHECK(unlink(path) == 0 && symlink(victim, path) == 0);
+	st.forwarding_was = 0;
+	state_write(&st);
+	read_text(victim, buf, sizeof(buf));
+	CHECK(!strcmp(buf, "precious\n"));
+	/* the rename replaced the link by the new file; reading through a link is refused */
+	snprintf(path, sizeof(path), "%s/manhattan.state", state_dir());
+	CHECK(unlink(path) == 0 && symlink(victim, path) == 0);
+	state_init(&st, "manhattan");
+	CHECK(state_read("manhattan", &st) < 0);
+	/* the lock */
+	CHECK(state_dirfd(true, true) >= 0);
+	snprintf(path, sizeof(path), "%s/brooklyn.lock", state_private_dir());
+	CHECK(symlink(victim, path) == 0);
+	fd = state_lock("brooklyn");
+	CHECK(fd < 0);
+	read_text(victim, buf, sizeof(buf));
+	CHECK(!strcmp(buf, "precious\n"));
+	unlink(victim);
+}
+
+static void test_no_follow(void **state)
+{
+	(void)state;
+	in_child(no_follow);
+}
+
+static void refuse_dir(const char *why)
+{
+	struct state st;
+	int fd;
+
+	state_init(&st, "manhattan");
+	st.forwarding_was = 0;
+	CHECK(state_write(&st) < 0);
+	fd = state_lock("manhattan");
+	CHECK(fd < 0);
+	if (!strstr(state_dir_error(), why)) {
+		fprintf(stderr, "wanted \"%s\" in \"%s\"\n", why, state_dir_error());
+		_exit(1);
+	}
+}
+
+static void world_writable(void)
+{
+	CHECK(mkdir(rundir, 0777) == 0 && chmod(rundir, 0777) == 0);
+	refuse_dir("may be written by others than root");
+}
+
+static void foreign_owner(void)
+{
+	CHECK(mkdir(rundir, 0755) == 0 && chown(rundir, 65534, 65534) == 0);
+	refuse_dir("may be written by others than root");
+}
+
+static void symlinked(void)
+{
+	char real[600];
+
+	snprintf(real, sizeof(real), "%s.real", rundir);
+	CHECK(mkdir(real, 0755) == 0 && symlink(real, rundir) == 0);
+	refuse_dir("not a directory");
+}
+
+static void test_unsafe_rundir(void **state)
+{
+	(void)state;
+	in_child(world_writable);
+	in_child(symlinked);
+	if (geteuid() == 0)
+		in_child(foreign_owner);
+}
+
+/* Two network namespaces: two directories, each seeing only its own sites. */
+static void per_netns(void)
+{
+	char (*sites)[SITE_NAME_MAX + 1];
+	struct state st;
+	size_t n;
+	int status, count = 0;
+	pid_t pid;
+	DIR *d;
+	struct dirent *e;
+
+	/* first a site in another namespace (state.c finds its directory once per
+	 * process, so the child must unshare before any call) */
+	pid = fork();
+	CHECK(pid >= 0);
+	if (pid == 0) {
+		if (unshare(CLONE_NEWNET) < 0)
+			_exit(77);
+		state_init(&st, "brooklyn");
+		st.forwarding_was = 0;
+		CHECK(state_write(&st) == 0);
+		CHECK(state_sites(&sites, &n) == 0 && n == 1 && !strcmp(sites[0], "brooklyn"));
+		free(sites);
+		_exit(0);
+	}
+	CHECK(waitpid(pid, &status, 0) == pid && WIFEXITED(status));
+	if (WEXITSTATUS(status) == 77)
+		return; /* no permission for a namespace: nothing to compare */
+	CHECK(WEXITSTATUS(status) == 0);
+	/* this namespace sees none of it */
+	CHECK(state_sites(&sites, &n) == 0 && n == 0);
+	free(sites);
+	state_init(&st, "manhattan");
+	st.forwarding_was = 0;
+	CHECK(state_write(&st) == 0);
+	CHECK(state_sites(&sites, &n) == 0 && n == 1 && !strcmp(sites[0], "manhattan"));
+	free(sites);
+	/* two directories side by side */
+	d = opendir(rundir);
+	CHECK(d);
+	while ((e = readdir(d)))
+		count += !strncmp(e->d_name, "ns-", 3);
+	closedir(d);
+	CHECK(count == 2);
+}
+
+static void test_per_netns(void **state)
+{
+	(void)state;
+	if (geteuid() != 0)
+		skip();
+	in_child(per_netns);
+}
+
+static int setup(void **state)
+{
+	(void)state;
+	umask(022);
+	return mkdtemp(dir) ? 0 : -1;
+}
+
+static int teardown(void **state)
+{
+	char cmd[300];
+
+	(void)state;
+	snprintf(cmd, sizeof(cmd), "rm -rf %s %s.real", dir, dir);
+	return system(cmd) == 0 ? 0 : -1;
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_layout),
+		cmocka_unit_test(test_no_follow),
+		cmocka_unit_test(test_unsafe_rundir),
+		cmocka_unit_test(test_per_netns),
+	};
+
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
