@@ -6,6 +6,7 @@
  */
 #define _GNU_SOURCE
 #include "config.h"
+#include "keys.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -41,6 +42,7 @@ static const struct key_def keys[] = {
 	{ SEC_SITE, "manage_interfaces", false },
 	{ SEC_SITE, "forwarding", false },
 	{ SEC_SITE, "mss_clamp", false },
+	{ SEC_SITE, "private_key", false },
 	{ SEC_PEER, "endpoint", true },
 	{ SEC_PEER, "networks", true },
 	{ SEC_PEER, "masquerade", false },
@@ -48,6 +50,9 @@ static const struct key_def keys[] = {
 	{ SEC_PEER, "ttl", false },
 	{ SEC_PEER, "mtu", false },
 	{ SEC_PEER, "lan_address", false },
+	{ SEC_PEER, "encryption", false },
+	{ SEC_PEER, "psk_file", false },
+	{ SEC_PEER, "public_key", false },
 	{ SEC_RELAY, "ports", true },
 	{ SEC_RELAY, "peers", false },
 	{ SEC_RELAY, "transport_port", false },
@@ -600,6 +605,81 @@ static void load_site(struct loader *ld, size_t sec, struct site *site, bool *wa
 	get_bool(ld, sec, "manage_interfaces", false, &site->manage_interfaces);
 	get_bool(ld, sec, "forwarding", true, &site->forwarding);
 	get_bool(ld, sec, "mss_clamp", true, &site->mss_clamp);
+	v = value(ld, sec, "private_key", &line);
+	site->private_key_line = line;
+	site->private_key_given = v != NULL;
+	if (v) {
+		char why[600];
+		uint8_t seed[KEY_LEN];
+
+		if (v[0] != '/')
+			error_at(ld, line, "`private_key = %s`: give the key file's absolute path", v);
+		else if (key_private_read(v, seed, why, sizeof(why)) < 0)
+			error_at(ld, line, "`private_key = %s`: %s", v, why);
+		else
+			snprintf(site->private_key, sizeof(site->private_key), "%s", v);
+		key_wipe(seed, sizeof(seed));
+	}
+}
+
+/* encryption, and the key it needs: exactly one of psk_file and public_key */
+static void load_peer_ipsec(struct loader *ld, size_t sec, struct peer *p)
+{
+	const char *v, *psk, *pub;
+	int line, psk_line, pub_line;
+	char why[600];
+
+	v = value(ld, sec, "encryption", &line);
+	p->encryption_line = line;
+	p->encryption = ENC_NONE;
+	if (v) {
+		if (!strcasecmp(v, "ipsec"))
+			p->encryption = ENC_IPSEC;
+		else if (strcasecmp(v, "none"))
+			error_at(ld, line, "`encryption = %s`: expected none or ipsec", v);
+	}
+	psk = value(ld, sec, "psk_file", &psk_line);
+	pub = value(ld, sec, "public_key", &pub_line);
+	if (p->encryption != ENC_IPSEC) {
+		if (psk)
+			error_at(ld, psk_line, "`psk_file` is for `encryption = ipsec`; peer %s is not encrypted "
+				 "(add `encryption = ipsec`, or remove the key)", p->name);
+		if (pub)
+			error_at(ld, pub_line, "`public_key` is for `encryption = ipsec`; peer %s is not encrypted "
+				 "(add `encryption = ipsec`, or remove the key)", p->name);
+		return;
+	}
+	if (psk && pub) {
+		error_at(ld, pub_line, "peer %s has both `psk_file` (line %d) and `public_key`: choose one way "
+			 "to authenticate", p->name, psk_line);
+		return;
+	}
+	if (!psk && !pub) {
+		error_at(ld, line, "peer %s: `encryption = ipsec` needs a key: `psk_file = PATH` (the same "
+			 "pre-shared key on both sites) or `public_key = BASE64` (the peer's `gatewayctl pubkey`)",
+			 p->name);
+		return;
+	}
+	if (psk) {
+		uint8_t key[KEY_FILE_MAX];
+		size_t len;
+
+		p->key_line = psk_line;
+		p->auth = AUTH_PSK;
+		if (psk[0] != '/')
+			error_at(ld, psk_line, "`psk_file = %s`: give the key file's absolute path", psk);
+		else if (key_psk_read(psk, key, sizeof(key), &len, why, sizeof(why)) < 0)
+			error_at(ld, psk_line, "`psk_file = %s`: %s", psk, why);
+		else
+			snprintf(p->psk_file, sizeof(p->psk_file), "%s", psk);
+		key_wipe(key, sizeof(key));
+	} else {
+		p->key_line = pub_line;
+		p->auth = AUTH_PUBKEY;
+		if (key_b64_decode(pub, p->public_key) < 0)
+			error_at(ld, pub_line, "`public_key = %s`: expected the base64 of a 32-byte Ed25519 public "
+				 "key (44 characters, what `gatewayctl pubkey` prints)", pub);
+	}
 }
 
 static void load_peer(struct loader *ld, size_t sec, struct peer *p)
@@ -693,6 +773,7 @@ next:;
 				error_at(ld, line, "`lan_address = %s` is not inside the peer's networks", v);
 		}
 	}
+	load_peer_ipsec(ld, sec, p);
 	v = value(ld, sec, "mtu", &line);
 	p->mtu = 0;
 	if (v && strcasecmp(v, "auto")) {
@@ -798,6 +879,18 @@ next:;
 }
 
 /* Relations between sections: overlaps, collisions, self-routing endpoints. */
+/* Public keys need this gateway's private key. */
+static void check_ipsec(struct loader *ld, const struct site *s)
+{
+	for (size_t i = 0; i < s->n_peers; i++) {
+		const struct peer *p = &s->peers[i];
+
+		if (p->encryption == ENC_IPSEC && p->auth == AUTH_PUBKEY && !s->private_key_given)
+			error_at(ld, p->key_line, "peer %s is authenticated by public key, so this gateway needs "
+				 "its own: `private_key = PATH` in [site] (make one with `gatewayctl genkey`)", p->name);
+	}
+}
+
 static void cross_check(struct loader *ld, struct site *s, bool lan_ok, bool wan_ok)
 {
 	char b1[20], b2[20];
@@ -1087,6 +1180,7 @@ dup:;
 		if (relay_sec)
 			load_relay(&ld, relay_sec - 1, site);
 		cross_check(&ld, site, lan_ok, wan_ok);
+		check_ipsec(&ld, site);
 	}
 	if (ld.dict)
 		iniparser_freedict(ld.dict);

@@ -17,6 +17,9 @@ struct net4 {
 	uint8_t len;
 };
 
+enum encryption { ENC_NONE, ENC_IPSEC };
+enum ipsec_auth { AUTH_NONE, AUTH_PSK, AUTH_PUBKEY };
+
 struct peer {
 	char name[SITE_NAME_MAX + 1];
 	int line;		/* line of the [peer NAME] header */
@@ -31,6 +34,12 @@ struct peer {
 	bool relay;		/* named by [relay] peers (or all peers) */
 	uint32_t lan_address;	/* the peer gateway's LAN address (0 = not given) */
 	int lan_address_line;
+	enum encryption encryption;	/* none: plain IPIP; ipsec: IPIP in ESP transport mode */
+	int encryption_line;
+	enum ipsec_auth auth;
+	int key_line;			/* line of psk_file or public_key */
+	char psk_file[4096];		/* AUTH_PSK: absolute path of the key file */
+	uint8_t public_key[32];		/* AUTH_PUBKEY: the peer's raw Ed25519 key */
 };
 
 #define RELAY_PORTS_MAX 64
@@ -60,6 +69,9 @@ struct site {
 	bool manage_interfaces;
 	bool forwarding;
 	bool mss_clamp;
+	char private_key[4096];		/* this gateway's Ed25519 key file ("" = none) */
+	bool private_key_given;
+	int private_key_line;
 	struct peer *peers;
 	size_t n_peers;
 	struct relay_conf relay;

@@ -3,7 +3,7 @@
 # Quiet and quick when all are present already.
 set -eu
 PKGS="build-essential pkg-config libmnl-dev libnftnl-dev libiniparser-dev libcmocka-dev
-      clang libclang-rt-14-dev
+      clang libclang-rt-14-dev cppcheck
       iproute2 nftables net-tools iputils-ping socat tcpdump strace python3 procps psmisc
       qemu-system-x86 linux-image-amd64 busybox-static kmod cpio gzip xz-utils
       systemd libcap2-bin groff-base util-linux valgrind"
