@@ -8,7 +8,7 @@ UNITDIR    ?= /lib/systemd/system
 DESTDIR    ?=
 
 CC       ?= cc
-PKGS     := libmnl libnftnl
+PKGS     := libmnl libnftnl libcrypto
 CFLAGS   ?= -O2 -g
 WERROR   ?=
 override CFLAGS += -std=gnu11 -Wall -Wextra $(WERROR) -Isrc -Inetlink \
