@@ -8,7 +8,7 @@ UNITDIR    ?= /lib/systemd/system
 DESTDIR    ?=
 
 CC       ?= cc
-PKGS     := libmnl libnftnl
+PKGS     := libmnl libnftnl libcrypto
 CFLAGS   ?= -O2 -g
 WERROR   ?=
 # hardened like Debian's packages (dpkg-buildflags with hardening=+all)

@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "gatewayctl.h"
+#include "keys.h"
 #include "relay.h"
 
 static const struct {
@@ -16,6 +17,8 @@ static const struct {
 	{ "down", down_main, "remove everything gatewayctl created for a site" },
 	{ "status", status_main, "health, drift from the file, counters; --json, --probe" },
 	{ "relay", relay_main, "the UDP broadcast relay (started by up)" },
+	{ "genkey", genkey_main, "print a new Ed25519 private key (IPsec)" },
+	{ "pubkey", pubkey_main, "print the public key of the private key on stdin" },
 };
 
 static void help(FILE *out)
