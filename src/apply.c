@@ -1,6 +1,7 @@
 /* apply.c - carry out a plan's steps, all or nothing: on any failure every
  * step already done is undone, newest first. */
 #include "apply.h"
+#include "ipsec.h"
 #include "relay.h"
 
 #include <errno.h>
@@ -39,8 +40,8 @@ static const char *hint_for(const struct step *st, int err)
 	return NULL;
 }
 
-static void report_failure(struct apply *a, const struct step *st, int err, const struct nl *nl,
-			   const char *detail)
+void apply_report_failure(struct apply *a, const struct step *st, int err, const struct nl *nl,
+			  const char *detail)
 {
 	const char *hint = hint_for(st, err);
 	size_t len = strcspn(st->text, "\n");
@@ -159,6 +160,10 @@ static int undo_one(struct apply *a, struct step *st)
 	case STEP_RELAY_START:
 		r = relay_stop(a->site->name);
 		break;
+	case STEP_IPSEC_LOAD:
+	case STEP_IPSEC_UNLOAD:
+		r = ipsec_undo(a, st);
+		break;
 	case STEP_NFT_REPLACE:
 	case STEP_NFT_DELETE:
 	case STEP_RELAY_STOP:
@@ -239,7 +244,7 @@ static int flush(struct apply *a, struct queued *q)
 			st->done = true;
 	}
 	if (r < 0)
-		report_failure(a, &a->plan->steps[q->map[failed]], r, a->rt, NULL);
+		apply_report_failure(a, &a->plan->steps[q->map[failed]], r, a->rt, NULL);
 	rtnl_batch_reset(q->b);
 	return r;
 }
@@ -254,6 +259,9 @@ int apply_plan(struct apply *a)
 
 	if (!q.b)
 		return -ENOMEM;
+	/* 0. IPsec first: the kernel's policies for protocol 4 exist before a tunnel
+	 * can carry anything, so nothing ever leaves in clear (fail closed) */
+	r = ipsec_apply(a);
 	/* 1. addresses, links, tunnels, deletions */
 	for (size_t i = 0; i < plan->n && r == 0; i++) {
 		struct step *st = &plan->steps[i];
@@ -276,7 +284,7 @@ int apply_plan(struct apply *a)
 			    (r = sysctl_write_u32(FORWARD_PATH, st->value)) == 0)
 				st->done = true;
 			else
-				report_failure(a, st, r, NULL, "cannot write " FORWARD_PATH);
+				apply_report_failure(a, st, r, NULL, "cannot write " FORWARD_PATH);
 			break;
 		case STEP_TUNNEL_DEL:
 			rtnl_del_link(q.b, st->ifindex);
@@ -349,12 +357,12 @@ int apply_plan(struct apply *a)
 		if (st->kind == STEP_RELAY_STOP || (st->kind == STEP_RELAY_START && st->value)) {
 			r = relay_stop(a->site->name);
 			if (r < 0)
-				report_failure(a, st, r, NULL, "cannot stop the running relay");
+				apply_report_failure(a, st, r, NULL, "cannot stop the running relay");
 		}
 		if (r == 0 && st->kind == STEP_RELAY_START) {
 			r = relay_start(a->site, msg, sizeof(msg));
 			if (r < 0)
-				report_failure(a, st, r, NULL, msg);
+				apply_report_failure(a, st, r, NULL, msg);
 			else
 				st->done = true;
 		}
@@ -367,7 +375,7 @@ int apply_plan(struct apply *a)
 			continue;
 		r = nft_table_replace(a->nf, &plan->nft, msg, sizeof(msg));
 		if (r < 0) {
-			report_failure(a, st, r, a->nf, msg);
+			apply_report_failure(a, st, r, a->nf, msg);
 			/* When the answer was lost the transaction may have been committed
 			 * all the same: a table that was absent before goes again. */
 			if (!a->live->nft_present && nft_table_matches(a->nf, &plan->nft) == 1 &&
@@ -381,10 +389,13 @@ int apply_plan(struct apply *a)
 	rtnl_batch_free(q.b);
 	free(q.map);
 	live_free(&now);
+	if (r == 0)
+		ipsec_commit(a);
 	if (r < 0) {
 		int left;
 
 		left = rollback(a);
+		ipsec_release();
 		if (left)
 			fprintf(a->err, "%s: site %s: %d change(s) could not be undone (above); "
 				"`gatewayctl down %s` removes everything gatewayctl made\n",

@@ -20,5 +20,8 @@ struct apply {
 /* Apply every step of A->plan in order. On failure: the failed step and the
  * kernel's message on A->err, every step done so far undone, -errno returned. */
 int apply_plan(struct apply *a);
+/* "step N of M failed: TEXT", then DETAIL or the kernel's message, and a hint. */
+void apply_report_failure(struct apply *a, const struct step *st, int err, const struct nl *nl,
+			  const char *detail);
 
 #endif

@@ -10,6 +10,7 @@
 
 #include "config.h"
 #include "gatewayctl.h"
+#include "ipsec.h"
 #include "model.h"
 #include "relay.h"
 #include "state.h"
@@ -139,6 +140,14 @@ static int down_site(struct down *d, const char *site, const struct site *conf_g
 		}
 		rtnl_batch_reset(b);
 		free(which);
+	}
+	/* IPsec after the tunnels: their packets stay protected to the end */
+	{
+		int changes = 0;
+
+		if (ipsec_down(site, conf, stdout, stderr, &changes) < 0)
+			d->failures++;
+		d->changes += changes;
 	}
 	/* the default route it added */
 	for (size_t i = 0; st.default_route.gateway && i < n_routes; i++) {

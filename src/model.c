@@ -185,9 +185,12 @@ unsigned model_tunnel_mtu(const struct site *s, const struct peer *p, const stru
 {
 	const struct link_info *wan = live_link(live, s->wan);
 
+	unsigned mtu = (wan && wan->mtu > 20 + IPSEC_OVERHEAD + 576 ? wan->mtu : 1500) - 20;
+
 	if (p->mtu)
 		return (unsigned)p->mtu;
-	return (wan && wan->mtu > 20 ? wan->mtu : 1500) - 20;
+	/* IPIP in ESP: room for the ESP header, IV, ICV, trailer and NAT-T's UDP */
+	return p->encryption == ENC_IPSEC ? mtu - IPSEC_OVERHEAD : mtu;
 }
 
 static void plan_init_spec(struct plan *plan, const struct site *s)
@@ -573,6 +576,40 @@ static void plan_relay(struct plan *plan, const struct site *s, const struct liv
 	}
 }
 
+/* Each ipsec peer's IKE connection is loaded in charon exactly as the file
+ * asks (its message and key recorded by the last up); ours that no peer asks
+ * for any more go. */
+static void plan_ipsec(struct plan *plan, const struct site *s, const struct live *live)
+{
+	const struct ipsec_live *il = live ? &live->ipsec : NULL;
+	struct step *st;
+
+	for (size_t i = 0; i < s->n_peers; i++) {
+		const struct peer *p = &s->peers[i];
+		const struct ipsec_peer_live *pl = il && il->peers ? &il->peers[i] : NULL;
+		char *text;
+
+		if (p->encryption != ENC_IPSEC || (pl && pl->same))
+			continue;
+		text = ipsec_plan_text(s, p);
+		st = add_step(plan, STEP_IPSEC_LOAD, "%s", text ? text : "swanctl --load-conns");
+		free(text);
+		st->peer = p;
+		ipsec_conn_name(s, p, st->conn, sizeof(st->conn));
+		st->value = pl && pl->loaded;	/* replaced, not new */
+		if (live)
+			why(st, !il->reachable ? "charon is not reachable: %s" :
+				pl && pl->loaded ? "IKE connection %s differs from the file" :
+				"IKE connection %s is not loaded in charon", !il->reachable ? il->error : st->conn);
+	}
+	for (size_t k = 0; il && k < il->n_stale; k++) {
+		st = add_step(plan, STEP_IPSEC_UNLOAD, "swanctl --terminate --ike %s; swanctl --unload-conn %s",
+			      il->stale[k], il->stale[k]);
+		snprintf(st->conn, sizeof(st->conn), "%s", il->stale[k]);
+		why(st, "IKE connection %s is for no ipsec peer of the file any more", il->stale[k]);
+	}
+}
+
 void plan_build(struct plan *plan, const struct site *s, const struct live *live)
 {
 	struct step *st;
@@ -592,6 +629,7 @@ void plan_build(struct plan *plan, const struct site *s, const struct live *live
 	}
 	if (s->manage_interfaces && s->gateway)
 		plan_default_route(plan, s, live);
+	plan_ipsec(plan, s, live);
 	plan_tunnels(plan, s, live);
 	plan_rp_filter(plan, s, live);
 	plan_routes(plan, s, live);
@@ -641,6 +679,7 @@ void live_free(struct live *live)
 	free(live->addrs);
 	free(live->routes);
 	free(live->peer_rp_filter);
+	ipsec_live_free(&live->ipsec);
 	memset(live, 0, sizeof(*live));
 }
 
@@ -667,6 +706,11 @@ int live_read(struct nl *rt, struct nl *nf, const struct site *s, struct plan *p
 	if (sysctl_read_u32("/proc/sys/net/ipv4/conf/default/rp_filter", &live->rp_filter_default) < 0)
 		live->rp_filter_default = 0;
 	live->relay_pid = (int)relay_running(s->name, NULL, &live->relay_hash);
+	if (ipsec_live_read(s, &live->ipsec) < 0) {
+		fprintf(err, "gatewayctl: reading charon's state: out of memory\n");
+		live_free(live);
+		return -ENOMEM;
+	}
 	/* the link dump carries each link's rp_filter: no request per tunnel */
 	live->peer_rp_filter = xcalloc(s->n_peers, sizeof(*live->peer_rp_filter));
 	for (size_t i = 0; i < s->n_peers; i++) {

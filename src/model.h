@@ -4,6 +4,7 @@
 #define GATEWAYCTL_MODEL_H
 
 #include "config.h"
+#include "ipsec.h"
 #include "nft.h"
 #include "rtnl.h"
 
@@ -23,6 +24,7 @@ struct live {
 	uint64_t relay_hash;	/* the settings it runs with (relay_config_hash) */
 	bool nft_present;
 	struct nft_state nft;	/* presence and rule counters (status shows them) */
+	struct ipsec_live ipsec;	/* charon's view of the site's ipsec peers */
 };
 
 enum step_kind {
@@ -39,6 +41,8 @@ enum step_kind {
 	STEP_NFT_DELETE,
 	STEP_RELAY_START,
 	STEP_RELAY_STOP,
+	STEP_IPSEC_LOAD,	/* load (or replace) a peer's IKE connection and its key */
+	STEP_IPSEC_UNLOAD,	/* one of ours that no ipsec peer asks for any more */
 };
 
 struct step {
@@ -53,6 +57,7 @@ struct step {
 	uint8_t plen;
 	uint32_t value, old_value;
 	struct link_info old;	/* STEP_TUNNEL_CHANGE/DEL: the link as it was, for rollback */
+	char conn[VICI_NAME_MAX + 1];	/* STEP_IPSEC_*: the connection's name */
 	bool done;		/* applied (for rollback) */
 };
 

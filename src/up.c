@@ -12,6 +12,7 @@
 #include "apply.h"
 #include "config.h"
 #include "gatewayctl.h"
+#include "ipsec.h"
 #include "model.h"
 #include "state.h"
 
@@ -82,6 +83,11 @@ static int preflight(const struct site *s, const struct live *live)
 				ifs[i].role, ifs[i].ifname);
 			errors++;
 		}
+	}
+	if (ipsec_site_uses(s) && !live->ipsec.reachable) {
+		fprintf(stderr, "%s: error: %s; peers with `encryption = ipsec` need it\n  hint: %s\n", path,
+			live->ipsec.error, ipsec_hint(-ENOENT));
+		errors++;
 	}
 	for (size_t i = 0; i < s->n_peers; i++) {
 		const struct peer *p = &s->peers[i];

@@ -1,0 +1,759 @@
+/* ipsec.c - the peers with `encryption = ipsec`: one IKEv2 connection each in
+ * charon, `gatewayctl-SITE-PEER`, protecting IP protocol 4 between the two
+ * endpoints in transport mode (RFC 3884). gatewayctl only configures charon
+ * through VICI; charon negotiates, the kernel does ESP.
+ *
+ * What gatewayctl loaded is recorded in RUNDIR/private/SITE.ipsec: per
+ * connection its exact load-conn message and the SHA-256 of its key material.
+ * A connection is unchanged when charon has it and the record equals what the
+ * file asks now: then nothing is sent and the SAs stay as they are. The
+ * recorded messages also let a rollback put back a replaced connection.
+ */
+#define _GNU_SOURCE
+#include "ipsec.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <openssl/evp.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "apply.h"
+#include "gatewayctl.h"
+#include "keys.h"
+#include "model.h"
+#include "state.h"
+
+const char *ipsec_socket(void)
+{
+	const char *p = getenv("GATEWAYCTL_VICI");
+
+	return p && *p ? p : VICI_SOCKET_DEFAULT;
+}
+
+bool ipsec_site_uses(const struct site *s)
+{
+	for (size_t i = 0; i < s->n_peers; i++)
+		if (s->peers[i].encryption == ENC_IPSEC)
+			return true;
+	return false;
+}
+
+void ipsec_conn_name(const struct site *s, const struct peer *p, char *out, size_t len)
+{
+	snprintf(out, len, IPSEC_PREFIX "%s-%s", s->name, p->name);
+}
+
+const char *ipsec_hint(int err)
+{
+	switch (err) {
+	case -ENOENT:
+	case -ECONNREFUSED:
+		return "start strongSwan's IKE daemon: `systemctl start strongswan` (Debian: apt install "
+		       "charon-systemd), or `ipsec start`; it must answer on its VICI socket";
+	case -EACCES:
+	case -EPERM:
+		return "talking to charon needs root";
+	case -ETIMEDOUT:
+		return "charon did not answer in time: check it with `swanctl --stats`";
+	case -EREMOTEIO:
+		return "charon refused the configuration: its reason is above; check its log "
+		       "(journalctl -u strongswan)";
+	}
+	return NULL;
+}
+
+/* ---- hex, hashes ------------------------------------------------------------ */
+
+static char *hex_of(const uint8_t *p, size_t len)
+{
+	char *s = malloc(len * 2 + 1);
+
+	if (!s)
+		return NULL;
+	for (size_t i = 0; i < len; i++)
+		sprintf(s + 2 * i, "%02x", p[i]);
+	s[len * 2] = '\0';
+	return s;
+}
+
+static int unhex(const char *s, uint8_t **out, size_t *len)
+{
+	size_t n = strlen(s);
+
+	if (n % 2)
+		return -EINVAL;
+	*out = malloc(n / 2 + 1);
+	if (!*out)
+		return -ENOMEM;
+	for (size_t i = 0; i < n / 2; i++) {
+		unsigned v;
+
+		if (!isxdigit((unsigned char)s[2 * i]) || !isxdigit((unsigned char)s[2 * i + 1]) ||
+		    sscanf(s + 2 * i, "%2x", &v) != 1) {
+			free(*out);
+			*out = NULL;
+			return -EINVAL;
+		}
+		(*out)[i] = (uint8_t)v;
+	}
+	*len = n / 2;
+	return 0;
+}
+
+static int sha256_hex(const void *data, size_t len, char out[65])
+{
+	uint8_t md[32];
+	unsigned mdlen = 0;
+
+	if (!EVP_Digest(data, len, md, &mdlen, EVP_sha256(), NULL) || mdlen != 32)
+		return -EIO;
+	for (int i = 0; i < 32; i++)
+		sprintf(out + 2 * i, "%02x", md[i]);
+	out[64] = '\0';
+	return 0;
+}
+
+/* ---- the record ---------------------------------------------------------------- */
+
+static void record_free(struct ipsec_record *r)
+{
+	for (size_t i = 0; i < r->n; i++)
+		free(r->conns[i].msg_hex);
+	free(r->conns);
+	memset(r, 0, sizeof(*r));
+}
+
+static const struct ipsec_record_conn *record_find(const struct ipsec_record *r, const char *name)
+{
+	for (size_t i = 0; i < r->n; i++)
+		if (!strcmp(r->conns[i].name, name))
+			return &r->conns[i];
+	return NULL;
+}
+
+static int record_add(struct ipsec_record *r, const char *name, const char *msg_hex, const char *key_hash)
+{
+	struct ipsec_record_conn *c = realloc(r->conns, (r->n + 1) * sizeof(*c));
+
+	if (!c)
+		return -ENOMEM;
+	r->conns = c;
+	c = &r->conns[r->n];
+	memset(c, 0, sizeof(*c));
+	snprintf(c->name, sizeof(c->name), "%s", name);
+	snprintf(c->key_hash, sizeof(c->key_hash), "%s", key_hash);
+	c->msg_hex = strdup(msg_hex);
+	if (!c->msg_hex)
+		return -ENOMEM;
+	r->n++;
+	return 0;
+}
+
+static int record_read(const char *site, struct ipsec_record *r)
+{
+	char name[SITE_NAME_MAX + 8], *line = NULL;
+	size_t cap = 0;
+	FILE *f;
+	int fd;
+
+	memset(r, 0, sizeof(*r));
+	snprintf(name, sizeof(name), "%s.ipsec", site);
+	fd = state_open(true, name, O_RDONLY, 0);
+	if (fd < 0)
+		return errno == ENOENT ? 0 : -errno;
+	f = fdopen(fd, "r");
+	if (!f) {
+		close(fd);
+		return -ENOMEM;
+	}
+	while (getline(&line, &cap, f) > 0) {
+		char conn[VICI_NAME_MAX + 1], hash[65], *msg;
+		int off = 0;
+
+		line[strcspn(line, "\n")] = '\0';
+		if (sscanf(line, "conn %100s %64s %n", conn, hash, &off) == 2 && off > 0) {
+			msg = line + off;
+			if (strlen(hash) == 64 && *msg && strspn(msg, "0123456789abcdef") == strlen(msg))
+				record_add(r, conn, msg, hash);
+		} else if (sscanf(line, "key %40s", r->keyid) != 1) {
+			/* unknown line: ignored */
+		}
+	}
+	free(line);
+	fclose(f);
+	return 0;
+}
+
+static int record_write(const char *site, const struct ipsec_record *r)
+{
+	char name[SITE_NAME_MAX + 8], *text = NULL;
+	size_t len = 0;
+	FILE *f;
+	int ret;
+
+	snprintf(name, sizeof(name), "%s.ipsec", site);
+	if (r->n == 0 && !r->keyid[0])
+		return state_remove_file(true, name);
+	f = open_memstream(&text, &len);
+	if (!f)
+		return -ENOMEM;
+	fprintf(f, "# gatewayctl: the IKE connections loaded into charon for site %s\n", site);
+	for (size_t i = 0; i < r->n; i++)
+		fprintf(f, "conn %s %s %s\n", r->conns[i].name, r->conns[i].key_hash, r->conns[i].msg_hex);
+	if (r->keyid[0])
+		fprintf(f, "key %s\n", r->keyid);
+	if (fclose(f) != 0) {
+		free(text);
+		return -ENOMEM;
+	}
+	ret = state_write_file(true, name, text, len, 0600);
+	free(text);
+	return ret;
+}
+
+/* ---- the connection of a peer ---------------------------------------------------- */
+
+int ipsec_conn_message(const struct site *s, const struct peer *p, struct vici_msg *m,
+		       char key_hash[65], char *why, size_t whylen)
+{
+	char name[VICI_NAME_MAX + 1], local[16], remote[16];
+	struct vici_conn_spec spec = { 0 };
+	uint8_t key[KEY_FILE_MAX];
+	size_t len = 0;
+	int ret;
+
+	ipsec_conn_name(s, p, name, sizeof(name));
+	spec.name = name;
+	spec.local_addr = ip4_str(s->wan_address.addr, local);
+	spec.remote_addr = ip4_str(p->endpoint, remote);
+	spec.local_id = s->name;
+	spec.remote_id = p->name;
+	spec.start_action = VICI_START_TRAP;
+	spec.close_action = VICI_CLOSE_TRAP;
+	if (p->auth == AUTH_PSK) {
+		spec.auth = VICI_AUTH_PSK;
+		ret = key_psk_read(p->psk_file, key, sizeof(key), &len, why, whylen);
+	} else {
+		uint8_t seed[KEY_LEN];
+
+		spec.auth = VICI_AUTH_PUBKEY;
+		memcpy(spec.remote_pubkey, p->public_key, KEY_LEN);
+		ret = key_private_read(s->private_key, seed, why, whylen);
+		if (ret == 0)
+			ret = key_public(seed, spec.local_pubkey);
+		memcpy(key, seed, KEY_LEN);
+		len = KEY_LEN;
+		key_wipe(seed, sizeof(seed));
+	}
+	if (ret == 0 && sha256_hex(key, len, key_hash) < 0) {
+		snprintf(why, whylen, "cannot hash the key");
+		ret = -EIO;
+	}
+	key_wipe(key, sizeof(key));
+	if (ret < 0)
+		return ret;
+	return vici_conn_msg(&spec, m, why, whylen);
+}
+
+char *ipsec_plan_text(const struct site *s, const struct peer *p)
+{
+	static const char *const secret[] = { "data", NULL };
+	char hash[65], why[600], name[VICI_NAME_MAX + 1], *text = NULL;
+	struct vici_msg m;
+	size_t len = 0;
+	FILE *f = open_memstream(&text, &len);
+
+	if (!f)
+		return NULL;
+	ipsec_conn_name(s, p, name, sizeof(name));
+	vici_msg_init(&m);
+	fprintf(f, "swanctl --load-conns   # IKE connection %s (swanctl.conf):\n", name);
+	if (ipsec_conn_message(s, p, &m, hash, why, sizeof(why)) < 0) {
+		fprintf(f, "#   (cannot build it: %s)\n", why);
+	} else {
+		fprintf(f, "connections {\n");
+		vici_msg_print(&m, f, secret);
+		fprintf(f, "}\n");
+	}
+	if (p->auth == AUTH_PSK)
+		fprintf(f, "secrets { ike-%s { id-1 = %s  id-2 = %s  secret = <the key in %s> } }\n", name,
+			s->name, p->name, p->psk_file);
+	else
+		fprintf(f, "# private key: %s (loaded with load-key)\n", s->private_key);
+	vici_msg_free(&m);
+	fclose(f);
+	/* drop the final newline: plan adds its own */
+	if (text && len && text[len - 1] == '\n')
+		text[len - 1] = '\0';
+	return text;
+}
+
+/* ---- reading what charon has ----------------------------------------------------- */
+
+int ipsec_live_read(const struct site *s, struct ipsec_live *l)
+{
+	struct vici v;
+	struct vici_version ver;
+	char **names = NULL;
+	size_t n_names = 0;
+	int r;
+
+	memset(l, 0, sizeof(*l));
+	record_read(s->name, &l->record);
+	l->wanted = ipsec_site_uses(s) || l->record.n || l->record.keyid[0];
+	if (!l->wanted)
+		return 0;
+	l->peers = calloc(s->n_peers ? s->n_peers : 1, sizeof(*l->peers));
+	if (!l->peers)
+		return -ENOMEM;
+	r = vici_open(&v, ipsec_socket());
+	if (r < 0) {
+		snprintf(l->error, sizeof(l->error), "charon (strongSwan's IKE daemon) is not reachable at %s: %s",
+			 ipsec_socket(), strerror(-r));
+		return 0;
+	}
+	if ((r = vici_version(&v, &ver)) < 0 || (r = vici_get_conns(&v, &names, &n_names)) < 0 ||
+	    (r = vici_list_sas(&v, NULL, &l->sas, &l->n_sas)) < 0) {
+		snprintf(l->error, sizeof(l->error), "charon at %s: %s", ipsec_socket(), v.err);
+		vici_strv_free(names);
+		vici_close(&v);
+		return 0;
+	}
+	vici_close(&v);
+	l->reachable = true;
+	snprintf(l->daemon, sizeof(l->daemon), "%s %s", ver.daemon, ver.version);
+	for (size_t i = 0; i < s->n_peers; i++) {
+		const struct peer *p = &s->peers[i];
+		struct ipsec_peer_live *pl = &l->peers[i];
+		char name[VICI_NAME_MAX + 1];
+
+		ipsec_conn_name(s, p, name, sizeof(name));
+		for (size_t k = 0; k < n_names; k++)
+			if (!strcmp(names[k], name))
+				pl->loaded = true;
+		for (size_t k = 0; k < l->n_sas; k++)
+			if (!strcmp(l->sas[k].name, name) && !strcmp(l->sas[k].state, "ESTABLISHED"))
+				pl->sa = &l->sas[k];
+		if (p->encryption == ENC_IPSEC && pl->loaded) {
+			const struct ipsec_record_conn *rc = record_find(&l->record, name);
+			struct vici_msg m;
+			char hash[65], why[600];
+
+			vici_msg_init(&m);
+			if (rc && ipsec_conn_message(s, p, &m, hash, why, sizeof(why)) == 0) {
+				char *hex = hex_of(m.buf, m.len);
+
+				pl->same = hex && !strcmp(hex, rc->msg_hex) && !strcmp(hash, rc->key_hash);
+				free(hex);
+			}
+			vici_msg_free(&m);
+		}
+	}
+	/* recorded connections that no ipsec peer asks for now, still in charon */
+	for (size_t k = 0; k < l->record.n; k++) {
+		const char *name = l->record.conns[k].name;
+		bool wanted = false, present = false;
+
+		for (size_t i = 0; i < s->n_peers; i++) {
+			char want[VICI_NAME_MAX + 1];
+
+			ipsec_conn_name(s, &s->peers[i], want, sizeof(want));
+			if (s->peers[i].encryption == ENC_IPSEC && !strcmp(want, name))
+				wanted = true;
+		}
+		for (size_t j = 0; j < n_names; j++)
+			if (!strcmp(names[j], name))
+				present = true;
+		if (!wanted && present) {
+			void *q = realloc(l->stale, (l->n_stale + 1) * sizeof(*l->stale));
+
+			if (!q) {
+				vici_strv_free(names);
+				return -ENOMEM;
+			}
+			l->stale = q;
+			snprintf(l->stale[l->n_stale++], sizeof(*l->stale), "%s", name);
+		}
+	}
+	vici_strv_free(names);
+	return 0;
+}
+
+void ipsec_live_free(struct ipsec_live *l)
+{
+	vici_sas_free(l->sas, l->n_sas);
+	free(l->peers);
+	free(l->stale);
+	record_free(&l->record);
+	memset(l, 0, sizeof(*l));
+}
+
+/* ---- applying ------------------------------------------------------------------ */
+
+/* What one `up` run keeps between ipsec_apply, the undos and ipsec_commit. */
+static struct {
+	struct vici v;
+	bool open;
+	struct ipsec_record next;	/* the record after this run */
+	char keyid[41];
+} run;
+
+static int run_open(struct apply *a)
+{
+	int r;
+
+	if (run.open)
+		return 0;
+	r = vici_open(&run.v, ipsec_socket());
+	if (r < 0) {
+		snprintf(run.v.err, sizeof(run.v.err), "charon (strongSwan's IKE daemon) is not reachable at %s: %s",
+			 ipsec_socket(), strerror(-r));
+		return r;
+	}
+	(void)a;
+	run.open = true;
+	return 0;
+}
+
+static void run_close(void)
+{
+	if (run.open)
+		vici_close(&run.v);
+	run.open = false;
+	record_free(&run.next);
+}
+
+static int send_hex(struct vici *v, const char *hex)
+{
+	struct vici_msg m;
+	uint8_t *buf;
+	size_t len;
+	int r;
+
+	if ((r = unhex(hex, &buf, &len)) < 0)
+		return r;
+	vici_msg_init(&m);
+	m.buf = buf;
+	m.len = m.cap = len;
+	r = vici_call_checked(v, "load-conn", &m, NULL);
+	vici_msg_free(&m);
+	return r;
+}
+
+static int load_one(struct apply *a, struct step *st)
+{
+	const struct site *s = a->site;
+	const struct peer *p = st->peer;
+	static const char *owners[3];
+	char hash[65], why[1024], *hex;
+	struct vici_msg m;
+	int r;
+
+	vici_msg_init(&m);
+	r = ipsec_conn_message(s, p, &m, hash, why, sizeof(why));
+	if (r < 0) {
+		apply_report_failure(a, st, r, NULL, why);
+		vici_msg_free(&m);
+		return r;
+	}
+	if (p->auth == AUTH_PSK) {
+		uint8_t key[KEY_FILE_MAX];
+		size_t len;
+
+		r = key_psk_read(p->psk_file, key, sizeof(key), &len, why, sizeof(why));
+		if (r == 0) {
+			owners[0] = s->name;
+			owners[1] = p->name;
+			owners[2] = NULL;
+			r = vici_load_shared(&run.v, st->conn, key, len, owners);
+			if (r < 0)
+				snprintf(why, sizeof(why), "charon: %s", run.v.err);
+		}
+		key_wipe(key, sizeof(key));
+	} else if (!run.keyid[0]) {
+		uint8_t seed[KEY_LEN], der[KEY_PKCS8_LEN];
+
+		r = key_private_read(s->private_key, seed, why, sizeof(why));
+		if (r == 0) {
+			key_pkcs8(seed, der);
+			r = vici_load_key(&run.v, der, sizeof(der), run.keyid);
+			if (r < 0)
+				snprintf(why, sizeof(why), "charon: %s", run.v.err);
+		}
+		key_wipe(seed, sizeof(seed));
+		key_wipe(der, sizeof(der));
+	}
+	if (r == 0) {
+		r = vici_call_checked(&run.v, "load-conn", &m, NULL);
+		if (r < 0)
+			snprintf(why, sizeof(why), "charon refused the connection: %s", run.v.err);
+	}
+	if (r < 0) {
+		const char *hint = ipsec_hint(r);
+
+		apply_report_failure(a, st, r, NULL, why);
+		if (hint)
+			fprintf(a->err, "  hint: %s\n", hint);
+		vici_msg_free(&m);
+		return r;
+	}
+	st->done = true;
+	hex = hex_of(m.buf, m.len);
+	vici_msg_free(&m);
+	if (!hex || record_add(&run.next, st->conn, hex, hash) < 0) {
+		free(hex);
+		return -ENOMEM;
+	}
+	free(hex);
+	return 0;
+}
+
+static int unload_one(struct apply *a, struct step *st)
+{
+	int r;
+
+	r = vici_terminate(&run.v, st->conn, 5000);
+	if (r < 0 && r != -ENOENT && r != -ETIMEDOUT) {
+		apply_report_failure(a, st, r, NULL, run.v.err);
+		return r;
+	}
+	r = vici_unload_conn(&run.v, st->conn);
+	if (r < 0 && r != -ENOENT) {
+		apply_report_failure(a, st, r, NULL, run.v.err);
+		return r;
+	}
+	st->done = true;
+	return 0;
+}
+
+int ipsec_apply(struct apply *a)
+{
+	const struct ipsec_live *l = &a->live->ipsec;
+	bool any = false;
+	int r = 0;
+
+	for (size_t i = 0; i < a->plan->n; i++)
+		any |= a->plan->steps[i].kind == STEP_IPSEC_LOAD || a->plan->steps[i].kind == STEP_IPSEC_UNLOAD;
+	if (!any)
+		return 0;
+	memset(&run.next, 0, sizeof(run.next));
+	run.keyid[0] = '\0';
+	if ((r = run_open(a)) < 0) {
+		for (size_t i = 0; i < a->plan->n; i++)
+			if (a->plan->steps[i].kind == STEP_IPSEC_LOAD || a->plan->steps[i].kind == STEP_IPSEC_UNLOAD) {
+				apply_report_failure(a, &a->plan->steps[i], r, NULL, run.v.err);
+				break;
+			}
+		fprintf(a->err, "  hint: %s\n", ipsec_hint(r) ? ipsec_hint(r) : "check charon");
+		return r;
+	}
+	/* the connections that stay as they are keep their record */
+	for (size_t k = 0; k < l->record.n; k++) {
+		bool touched = false;
+
+		for (size_t i = 0; i < a->plan->n; i++) {
+			const struct step *st = &a->plan->steps[i];
+
+			if ((st->kind == STEP_IPSEC_LOAD || st->kind == STEP_IPSEC_UNLOAD) &&
+			    !strcmp(st->conn, l->record.conns[k].name))
+				touched = true;
+		}
+		if (!touched && record_add(&run.next, l->record.conns[k].name, l->record.conns[k].msg_hex,
+					   l->record.conns[k].key_hash) < 0)
+			return -ENOMEM;
+	}
+	snprintf(run.keyid, sizeof(run.keyid), "%s", l->record.keyid);
+	for (size_t i = 0; i < a->plan->n && r == 0; i++)
+		if (a->plan->steps[i].kind == STEP_IPSEC_LOAD)
+			r = load_one(a, &a->plan->steps[i]);
+	for (size_t i = 0; i < a->plan->n && r == 0; i++)
+		if (a->plan->steps[i].kind == STEP_IPSEC_UNLOAD)
+			r = unload_one(a, &a->plan->steps[i]);
+	return r;
+}
+
+int ipsec_undo(struct apply *a, struct step *st)
+{
+	const struct ipsec_record_conn *old = record_find(&a->live->ipsec.record, st->conn);
+	int r;
+
+	if (!run.open && run_open(a) < 0)
+		return -ENOTCONN;
+	if (st->kind == STEP_IPSEC_LOAD && !st->value) {
+		/* new: remove it, and its key */
+		vici_terminate(&run.v, st->conn, 2000);
+		r = vici_unload_conn(&run.v, st->conn);
+		if (r == -ENOENT)
+			r = 0;
+		if (r == 0 && st->peer && st->peer->auth == AUTH_PSK) {
+			r = vici_unload_shared(&run.v, st->conn);
+			if (r == -ENOENT)
+				r = 0;
+		}
+		return r;
+	}
+	/* replaced or unloaded: put back what gatewayctl had loaded */
+	if (!old) {
+		fprintf(a->err, "  cannot put back IKE connection %s: no record of it\n", st->conn);
+		return -ENOENT;
+	}
+	r = send_hex(&run.v, old->msg_hex);
+	if (r == 0 && st->kind == STEP_IPSEC_LOAD && strcmp(old->key_hash, "")) {
+		/* a changed key file: the old key is not kept anywhere, say so */
+		char hash[65], why[600];
+		struct vici_msg m;
+
+		vici_msg_init(&m);
+		if (ipsec_conn_message(a->site, st->peer, &m, hash, why, sizeof(why)) == 0 &&
+		    strcmp(hash, old->key_hash))
+			fprintf(a->err, "  note: the key of %s changed and stays the new one in charon\n", st->conn);
+		vici_msg_free(&m);
+	}
+	return r;
+}
+
+void ipsec_commit(struct apply *a)
+{
+	bool any = false;
+
+	for (size_t i = 0; i < a->plan->n; i++)
+		any |= a->plan->steps[i].kind == STEP_IPSEC_LOAD || a->plan->steps[i].kind == STEP_IPSEC_UNLOAD;
+	if (!any || !run.open) {
+		run_close();
+		return;
+	}
+	for (size_t i = 0; i < a->plan->n; i++) {
+		const struct step *st = &a->plan->steps[i];
+
+		if (st->kind == STEP_IPSEC_UNLOAD) {
+			int r = vici_unload_shared(&run.v, st->conn);
+
+			if (r < 0 && r != -ENOENT)
+				fprintf(a->err, "%s: site %s: warning: the shared key %s stays loaded in charon: %s\n",
+					a->cmd, a->site->name, st->conn, run.v.err);
+		}
+	}
+	if (!ipsec_site_uses(a->site) || !strcmp(run.keyid, "")) {
+		/* the private key: only while a peer authenticates by public key */
+	}
+	snprintf(run.next.keyid, sizeof(run.next.keyid), "%s", run.keyid);
+	if (record_write(a->site->name, &run.next) < 0)
+		fprintf(a->err, "%s: site %s: warning: cannot write the IPsec record in %s\n", a->cmd,
+			a->site->name, state_private_dir());
+	/* charon initiates on traffic too (trap policies); ask it now, without waiting */
+	for (size_t i = 0; i < a->plan->n; i++) {
+		const struct step *st = &a->plan->steps[i];
+
+		if (st->kind == STEP_IPSEC_LOAD && vici_initiate(&run.v, st->conn, -1) < 0)
+			fprintf(a->err, "%s: site %s: note: charon did not start %s yet: %s\n", a->cmd,
+				a->site->name, st->conn, run.v.err);
+	}
+	run_close();
+}
+
+void ipsec_release(void)
+{
+	run_close();
+}
+
+/* ---- down ------------------------------------------------------------------------- */
+
+static int add_name(char (**names)[VICI_NAME_MAX + 1], size_t *n, const char *name)
+{
+	void *q;
+
+	for (size_t i = 0; i < *n; i++)
+		if (!strcmp((*names)[i], name))
+			return 0;
+	q = realloc(*names, (*n + 1) * sizeof(**names));
+	if (!q)
+		return -ENOMEM;
+	*names = q;
+	snprintf((*names)[(*n)++], sizeof(**names), "%s", name);
+	return 0;
+}
+
+int ipsec_down(const char *site, const struct site *s, FILE *out, FILE *err, int *changes)
+{
+	struct ipsec_record rec;
+	char (*names)[VICI_NAME_MAX + 1] = NULL;
+	size_t n = 0;
+	struct vici v;
+	int r, failures = 0;
+
+	record_read(site, &rec);
+	for (size_t i = 0; i < rec.n; i++)
+		add_name(&names, &n, rec.conns[i].name);
+	for (size_t i = 0; s && i < s->n_peers; i++) {
+		char name[VICI_NAME_MAX + 1];
+
+		if (s->peers[i].encryption != ENC_IPSEC)
+			continue;
+		ipsec_conn_name(s, &s->peers[i], name, sizeof(name));
+		add_name(&names, &n, name);
+	}
+	if (n == 0 && !rec.keyid[0]) {
+		record_free(&rec);
+		return 0;
+	}
+	r = vici_open(&v, ipsec_socket());
+	if (r < 0) {
+		if (rec.n || rec.keyid[0]) {
+			fprintf(err, "%s down: site %s: cannot remove gatewayctl's IKE connections: charon is not "
+				"reachable at %s: %s\n  hint: %s\n", prog, site, ipsec_socket(), strerror(-r),
+				ipsec_hint(r));
+			free(names);
+			record_free(&rec);
+			return r;
+		}
+		free(names);
+		record_free(&rec);
+		return 0; /* charon absent and nothing recorded: nothing of ours there */
+	}
+	for (size_t i = 0; i < n; i++) {
+		bool did = false;
+
+		r = vici_terminate(&v, names[i], 5000);
+		did |= r == 0;
+		r = vici_unload_conn(&v, names[i]);
+		if (r == 0)
+			did = true;
+		else if (r != -ENOENT) {
+			fprintf(err, "%s down: unload IKE connection %s: %s\n", prog, names[i], v.err);
+			failures++;
+		}
+		r = vici_unload_shared(&v, names[i]);
+		if (r == 0)
+			did = true;
+		else if (r != -ENOENT && r != -EREMOTEIO) {
+			fprintf(err, "%s down: unload shared key %s: %s\n", prog, names[i], v.err);
+			failures++;
+		}
+		if (did) {
+			fprintf(out, "swanctl --terminate --ike %s; unload connection and key %s\n", names[i], names[i]);
+			(*changes)++;
+		}
+	}
+	if (rec.keyid[0]) {
+		r = vici_unload_key(&v, rec.keyid);
+		if (r == 0) {
+			fprintf(out, "unload private key %s\n", rec.keyid);
+			(*changes)++;
+		} else if (r != -ENOENT && r != -EREMOTEIO) {
+			fprintf(err, "%s down: unload private key %s: %s\n", prog, rec.keyid, v.err);
+			failures++;
+		}
+	}
+	vici_close(&v);
+	free(names);
+	if (!failures) {
+		record_free(&rec);
+		record_write(site, &rec);
+		return 0;
+	}
+	record_free(&rec);
+	return -EIO;
+}

@@ -1,0 +1,91 @@
+/* ipsec.h - IPIP inside IPsec transport mode: what gatewayctl asks of charon
+ * (strongSwan's IKE daemon) for the peers with `encryption = ipsec`, through
+ * its VICI socket (netlink/vici.h). See docs/DESIGN.md, "IPsec". */
+#ifndef GATEWAYCTL_IPSEC_H
+#define GATEWAYCTL_IPSEC_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "config.h"
+#include "vici.h"
+
+#define IPSEC_PREFIX "gatewayctl-"
+/* ESP transport-mode overhead the tunnel MTU leaves room for: ESP header 8, IV 8,
+ * ICV 16, padding and trailer up to 5, and 8 of UDP when NAT traversal
+ * encapsulates ESP (AES-GCM and ChaCha20-Poly1305 alike), rounded up. */
+#define IPSEC_OVERHEAD 48
+
+/* The VICI socket: $GATEWAYCTL_VICI or charon's default /run/charon.vici. */
+const char *ipsec_socket(void);
+bool ipsec_site_uses(const struct site *s);
+/* "gatewayctl-SITE-PEER": the connection, its child and its shared key's id. */
+void ipsec_conn_name(const struct site *s, const struct peer *p, char *out, size_t len);
+
+/* One peer's connection as gatewayctl loaded it last (RUNDIR/private/SITE.ipsec). */
+struct ipsec_record_conn {
+	char name[VICI_NAME_MAX + 1];
+	char *msg_hex;		/* the load-conn message, hex */
+	char key_hash[65];	/* SHA-256 of the key material, hex */
+};
+struct ipsec_record {
+	struct ipsec_record_conn *conns;
+	size_t n;
+	char keyid[41];		/* the private key loaded for the site ("" none) */
+};
+
+struct ipsec_peer_live {
+	bool loaded;		/* charon has a connection of this name */
+	bool same;		/* ... loaded by gatewayctl exactly as the file asks now */
+	const struct vici_ike_sa *sa;	/* its established IKE_SA, NULL if none */
+};
+
+struct ipsec_live {
+	bool wanted;		/* the site has ipsec peers or a record */
+	bool reachable;		/* charon answered */
+	char error[800];	/* why not */
+	char daemon[80];	/* "charon 5.9.8" */
+	struct vici_ike_sa *sas;	/* every IKE_SA of our connections */
+	size_t n_sas;
+	struct ipsec_peer_live *peers;	/* per site peer, in the site's order */
+	char (*stale)[VICI_NAME_MAX + 1];	/* our connections that no peer asks for any more */
+	size_t n_stale;
+	struct ipsec_record record;
+};
+
+/* Read what charon has of SITE's (nothing is asked when the site has no ipsec
+ * peer and no record). An unreachable charon is no error here: reachable is
+ * false and error says why. -ENOMEM only. */
+int ipsec_live_read(const struct site *s, struct ipsec_live *l);
+void ipsec_live_free(struct ipsec_live *l);
+
+/* The load-conn message of peer P, and the SHA-256 of its key material (hex).
+ * 0, or -errno with the reason in WHY (a key file that cannot be read). */
+int ipsec_conn_message(const struct site *s, const struct peer *p, struct vici_msg *m,
+		       char key_hash[65], char *why, size_t whylen);
+/* `plan`'s text for peer P: the swanctl.conf equivalent, never the key. malloc'd. */
+char *ipsec_plan_text(const struct site *s, const struct peer *p);
+
+struct plan;
+struct apply;
+/* Carry out the plan's IPsec steps (loads, then unloads); on failure report
+ * it on A->err and return -errno (the caller rolls back). */
+int ipsec_apply(struct apply *a);
+struct step;
+int ipsec_undo(struct apply *a, struct step *st);
+/* After every step succeeded: forget the stale shared keys, write the record,
+ * ask charon to initiate the new connections (not waiting for them). */
+void ipsec_commit(struct apply *a);
+/* After a rollback: close what ipsec_apply opened. */
+void ipsec_release(void);
+
+/* `down`: terminate and unload every connection and credential of SITE
+ * (names from the record and from the site file S, which may be NULL).
+ * Prints each change on OUT; 0, or -errno with the reason on ERR. */
+int ipsec_down(const char *site, const struct site *s, FILE *out, FILE *err, int *changes);
+
+/* A short text for a failed VICI call, with the fix. */
+const char *ipsec_hint(int err);
+
+#endif
