@@ -659,6 +659,46 @@ void ipsec_release(void)
 	run_close();
 }
 
+/* ---- status ---------------------------------------------------------------------- */
+
+int ipsec_diagnose(const char *conn, int timeout_ms, char *reason, size_t len, char *fix, size_t fixlen)
+{
+	struct vici v;
+	int r = vici_open(&v, ipsec_socket());
+
+	if (r < 0) {
+		snprintf(reason, len, "charon is not reachable at %s: %s", ipsec_socket(), strerror(-r));
+		snprintf(fix, fixlen, "%s", ipsec_hint(r) ? ipsec_hint(r) : "");
+		return r;
+	}
+	r = vici_initiate(&v, conn, timeout_ms);
+	if (r == 0) {
+		vici_close(&v);
+		return 0;
+	}
+	/* charon's words, then what to do about them */
+	if (strstr(v.err, "AUTHENTICATION_FAILED") || strstr(v.err, "authentication") ||
+	    strstr(v.log, "AUTHENTICATION_FAILED") || strstr(v.log, "authentication of")) {
+		snprintf(reason, len, "authentication failed: %s", v.err);
+		snprintf(fix, fixlen, "check the key: both sites' psk_file must hold the same key, or each "
+			 "public_key must be the other site's `gatewayctl pubkey`");
+	} else if (strstr(v.err, "NO_PROPOSAL_CHOSEN") || strstr(v.log, "NO_PROPOSAL_CHOSEN")) {
+		snprintf(reason, len, "no proposal chosen: %s", v.err);
+		snprintf(fix, fixlen, "the peer has no matching connection: run `gatewayctl up` there, with "
+			 "`encryption = ipsec` for this site");
+	} else if (r == -ETIMEDOUT || strstr(v.err, "retransmit") || strstr(v.log, "retransmit") ||
+		   strstr(v.log, "giving up")) {
+		snprintf(reason, len, "no answer from the peer: %s", v.err);
+		snprintf(fix, fixlen, "check that the peer gateway runs charon and `gatewayctl up`, and that "
+			 "UDP 500 and 4500 reach it");
+	} else {
+		snprintf(reason, len, "%s", v.err);
+		snprintf(fix, fixlen, "see charon's log (journalctl -u strongswan)");
+	}
+	vici_close(&v);
+	return r;
+}
+
 /* ---- down ------------------------------------------------------------------------- */
 
 static int add_name(char (**names)[VICI_NAME_MAX + 1], size_t *n, const char *name)

@@ -85,6 +85,10 @@ void ipsec_release(void);
  * Prints each change on OUT; 0, or -errno with the reason on ERR. */
 int ipsec_down(const char *site, const struct site *s, FILE *out, FILE *err, int *changes);
 
+/* `status`: ask charon to establish CONN now (up to TIMEOUT_MS) and, when it
+ * cannot, why (charon's reason) and what to do. 0 when it is established. */
+int ipsec_diagnose(const char *conn, int timeout_ms, char *reason, size_t len, char *fix, size_t fixlen);
+
 /* A short text for a failed VICI call, with the fix. */
 const char *ipsec_hint(int err);
 

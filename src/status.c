@@ -18,6 +18,7 @@
 
 #include "config.h"
 #include "gatewayctl.h"
+#include "ipsec.h"
 #include "model.h"
 #include "relay.h"
 #include "state.h"
@@ -247,6 +248,82 @@ static void json_u64(FILE *f, const char *key, uint64_t v, bool comma)
 	fprintf(f, "\"%s\": %llu%s", key, (unsigned long long)v, comma ? ", " : "");
 }
 
+static const struct vici_child_sa *first_child(const struct vici_ike_sa *sa)
+{
+	for (size_t i = 0; sa && i < sa->n_children; i++)
+		if (!strcmp(sa->children[i].state, "INSTALLED"))
+			return &sa->children[i];
+	return NULL;
+}
+
+static void json_ipsec(FILE *f, const struct site *s, const struct peer *p, const struct live *live,
+		       const char *why)
+{
+	const struct ipsec_peer_live *pl = live->ipsec.peers ? &live->ipsec.peers[p - s->peers] : NULL;
+	const struct vici_ike_sa *sa = pl ? pl->sa : NULL;
+	const struct vici_child_sa *c = first_child(sa);
+	char name[VICI_NAME_MAX + 1];
+
+	fprintf(f, ",\n        \"encryption\": \"%s\"", p->encryption == ENC_IPSEC ? "ipsec" : "none");
+	if (p->encryption != ENC_IPSEC)
+		return;
+	ipsec_conn_name(s, p, name, sizeof(name));
+	fprintf(f, ", \"ipsec\": {\"connection\": ");
+	jstr(f, name);
+	fprintf(f, ", \"charon\": %s, \"loaded\": %s, \"established\": %s", live->ipsec.reachable ? "true" : "false",
+		pl && pl->loaded ? "true" : "false", sa && c ? "true" : "false");
+	if (sa) {
+		fprintf(f, ", \"ike\": {\"encryption\": ");
+		jstr(f, sa->encr_alg);
+		fprintf(f, ", \"key_size\": %u, \"dh_group\": ", sa->encr_keysize);
+		jstr(f, sa->dh_group);
+		fprintf(f, ", \"established_s\": %lld, \"rekey_in_s\": %lld, \"nat_traversal\": %s, \"remote\": ",
+			(long long)sa->established, (long long)sa->rekey_time, sa->nat_any ? "true" : "false");
+		jstr(f, sa->remote_host);
+		fprintf(f, "}");
+	}
+	if (c) {
+		fprintf(f, ", \"esp\": {\"encryption\": ");
+		jstr(f, c->encr_alg);
+		fprintf(f, ", \"key_size\": %u, \"dh_group\": ", c->encr_keysize);
+		jstr(f, c->dh_group);
+		fprintf(f, ", \"encapsulated\": %s, \"spi_in\": \"%08x\", \"spi_out\": \"%08x\", ",
+			c->encap ? "true" : "false", c->spi_in, c->spi_out);
+		json_u64(f, "bytes_in", c->bytes_in, true);
+		json_u64(f, "packets_in", c->packets_in, true);
+		json_u64(f, "bytes_out", c->bytes_out, true);
+		json_u64(f, "packets_out", c->packets_out, true);
+		fprintf(f, "\"installed_s\": %lld, \"rekey_in_s\": %lld}", (long long)c->install_time,
+			(long long)c->rekey_time);
+	}
+	if (!(sa && c)) {
+		fprintf(f, ", \"reason\": ");
+		jstr(f, !live->ipsec.reachable ? live->ipsec.error : !pl || !pl->loaded ?
+			"the IKE connection is not loaded in charon" : *why ? why : "charon is still negotiating");
+	}
+	fprintf(f, "}");
+}
+
+static void human_ipsec(FILE *f, const struct live *live, size_t i, const char *why)
+{
+	const struct ipsec_peer_live *pl = live->ipsec.peers ? &live->ipsec.peers[i] : NULL;
+	const struct vici_ike_sa *sa = pl ? pl->sa : NULL;
+	const struct vici_child_sa *c = first_child(sa);
+
+	if (sa && c) {
+		fprintf(f, "    %-12s established %llds ago, %s-%u %s, rekey in %llds, NAT traversal %s\n", "ipsec",
+			(long long)sa->established, c->encr_alg, c->encr_keysize, c->dh_group[0] ? c->dh_group : sa->dh_group,
+			(long long)(c->rekey_time >= 0 ? c->rekey_time : sa->rekey_time), sa->nat_any ? "yes" : "no");
+		fprintf(f, "    %-12s in %llu packets %llu bytes, out %llu packets %llu bytes (SPI %08x/%08x)\n", "esp",
+			(unsigned long long)c->packets_in, (unsigned long long)c->bytes_in,
+			(unsigned long long)c->packets_out, (unsigned long long)c->bytes_out, c->spi_in, c->spi_out);
+	} else {
+		fprintf(f, "    %-12s NOT ESTABLISHED: %s\n", "ipsec",
+			!live->ipsec.reachable ? live->ipsec.error : !pl || !pl->loaded ?
+			"the IKE connection is not loaded in charon" : *why ? why : "charon is still negotiating");
+	}
+}
+
 /* Status of one site whose file is known. Prints it; returns 0 healthy, 1 degraded. */
 static int site_report(struct nl *rt, struct nl *nf, struct site *s, bool probe, struct out *o,
 		       bool first)
@@ -260,6 +337,7 @@ static int site_report(struct nl *rt, struct nl *nf, struct site *s, bool probe,
 	time_t relay_started = 0;
 	uint64_t relay_hash = 0;
 	struct probe *probes = NULL;
+	struct { char reason[1024], fix[300]; bool failed; } *diag = NULL;
 	char ip[16], ip2[16], net[20];
 	FILE *f = o->f;
 
@@ -277,6 +355,37 @@ static int site_report(struct nl *rt, struct nl *nf, struct site *s, bool probe,
 
 		snprintf(fix, sizeof(fix), "%.*s%s", (int)len, st->text, st->text[len] ? " (...)" : "");
 		reason(&ss, fix, "%s", st->why[0] ? st->why : st->text);
+	}
+	/* IPsec: a peer whose connection is loaded but has no SA is asked for now,
+	 * which tells charon's reason when it cannot be established */
+	diag = calloc(s->n_peers ? s->n_peers : 1, sizeof(*diag));
+	if (diag && live.ipsec.wanted && !live.ipsec.reachable && ipsec_site_uses(s))
+		reason(&ss, ipsec_hint(-ENOENT), "%s", live.ipsec.error);
+	if (diag && live.ipsec.reachable) {
+		bool again = false;
+
+		for (size_t i = 0; i < s->n_peers; i++) {
+			char name[VICI_NAME_MAX + 1];
+
+			if (s->peers[i].encryption != ENC_IPSEC || !live.ipsec.peers[i].loaded ||
+			    first_child(live.ipsec.peers[i].sa))
+				continue;
+			ipsec_conn_name(s, &s->peers[i], name, sizeof(name));
+			if (ipsec_diagnose(name, 5000, diag[i].reason, sizeof(diag[i].reason), diag[i].fix,
+					   sizeof(diag[i].fix)) == 0)
+				again = true;
+			else
+				diag[i].failed = true;
+		}
+		if (again) {
+			ipsec_live_free(&live.ipsec);
+			ipsec_live_read(s, &live.ipsec);
+		}
+		for (size_t i = 0; i < s->n_peers; i++)
+			if (s->peers[i].encryption == ENC_IPSEC && live.ipsec.peers && live.ipsec.peers[i].loaded &&
+			    !first_child(live.ipsec.peers[i].sa))
+				reason(&ss, diag[i].fix, "peer %s: IPsec not established: %s", s->peers[i].name,
+				       diag[i].failed ? diag[i].reason : "charon is still negotiating");
 	}
 	/* (a relay that is not running, or with other settings, is drift above) */
 	if (s->relay.enabled) {
@@ -342,6 +451,7 @@ static int site_report(struct nl *rt, struct nl *nf, struct site *s, bool probe,
 					net4_str(p->networks[k], net),
 					route_present(&live, l, p->networks[k], s->lan_address.addr) ? "true" : "false");
 			fprintf(f, "], \"bogus_host_route\": %s", bogus_route(&live, p->endpoint) ? "true" : "false");
+			json_ipsec(f, s, p, &live, diag ? diag[i].reason : "");
 			if (probes) {
 				fprintf(f, ",\n        \"probe\": {\"target\": \"%s\", \"sent\": %d, \"received\": %d, "
 					"\"loss\": %.2f, \"rtt_ms\": {\"min\": %.3f, \"avg\": %.3f, \"max\": %.3f}",
@@ -431,6 +541,8 @@ static int site_report(struct nl *rt, struct nl *nf, struct site *s, bool probe,
 					route_present(&live, l, p->networks[k], s->lan_address.addr) ? "present" : "MISSING");
 			if (bogus_route(&live, p->endpoint))
 				fprintf(f, "    %-12s %s/32 routed into a tunnel\n", "BOGUS ROUTE", ip4_str(p->endpoint, ip));
+			if (p->encryption == ENC_IPSEC)
+				human_ipsec(f, &live, i, diag ? diag[i].reason : "");
 			if (probes) {
 				if (probes[i].error[0])
 					fprintf(f, "    %-12s %s\n", "probe", probes[i].error);
@@ -476,6 +588,7 @@ static int site_report(struct nl *rt, struct nl *nf, struct site *s, bool probe,
 	if (have_rs)
 		relay_stats_free(&rs);
 	free(probes);
+	free(diag);
 	free(ss.reasons);
 	live_free(&live);
 	plan_free(&plan);
