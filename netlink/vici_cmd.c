@@ -463,7 +463,10 @@ int vici_initiate(struct vici *v, const char *child, int timeout_ms)
 	vici_msg_free(&m);
 	if (ret < 0)
 		return ret;
-	if (!vici_yes(r, "success")) {
+	if (!vici_yes(r, "success") && strstr(v->log, "due to existing duplicate")) {
+		/* charon refuses a second CHILD_SA with the same selectors: the SA is up */
+		ret = set_err(v, -EALREADY, "`%s` is established already", child);
+	} else if (!vici_yes(r, "success")) {
 		const char *msg = vici_str(r, "errmsg");
 
 		pick_reason(v->log, reason, sizeof(reason));
