@@ -648,11 +648,16 @@ struct sa_list {
 	size_t n;
 };
 
+/* more IKE_SAs than any gateway has: a charon gone mad */
+#define SAS_MAX 100000
+
 static int on_sa(const char *event, const struct vici_node *msg, void *arg)
 {
 	struct sa_list *l = arg;
 
 	(void)event;
+	if (l->n >= SAS_MAX)
+		return -E2BIG;
 	return vici_sas_from_event(msg, &l->sas, &l->n);
 }
 
@@ -679,6 +684,7 @@ int vici_list_sas(struct vici *v, const char *ike, struct vici_ike_sa **sas, siz
 	if (ret < 0) {
 		if (!v->err[0])		/* on_sa failed */
 			set_err(v, ret, ret == -ENOMEM ? "out of memory listing the SAs" :
+				ret == -E2BIG ? "charon lists more than 100000 IKE_SAs" :
 				"charon's `list-sa` event is not laid out as documented");
 		vici_sas_free(l.sas, l.n);
 		return ret;
