@@ -224,6 +224,11 @@ int vici_get_keys(struct vici *v, char ***keyids, size_t *n);
  * refuses a duplicate); -ENOENT: no such connection.
  */
 int vici_initiate(struct vici *v, const char *child, int timeout_ms);
+/* Queue a rekeying of the IKE_SA(s) of connection IKE (charon answers at once;
+ * the exchange follows). REAUTH: a new IKE_SA, authenticated again (with the
+ * credentials loaded now: a changed key takes effect); plain IKE rekeying
+ * does not authenticate again. -ENOENT when there is no such SA. */
+int vici_rekey(struct vici *v, const char *ike, bool reauth);
 /* Terminate the IKE_SA(s) of connection IKE. -ENOENT when there is none. */
 int vici_terminate(struct vici *v, const char *ike, int timeout_ms);
 

@@ -510,6 +510,34 @@ int vici_terminate(struct vici *v, const char *ike, int timeout_ms)
 	return ret;
 }
 
+int vici_rekey(struct vici *v, const char *ike, bool reauth)
+{
+	struct vici_msg m;
+	struct vici_node *r;
+	uint64_t matches = 0;
+	int ret;
+
+	if (!ike || !*ike || strlen(ike) > 255)
+		return set_err(v, -EINVAL, "rekey wants a connection name");
+	vici_msg_init(&m);
+	vici_kv_str(&m, "ike", ike);
+	if (reauth)
+		vici_kv_str(&m, "reauth", "yes");
+	ret = vici_call(v, "rekey", &m, NULL, NULL, NULL, 0, &r);
+	vici_msg_free(&m);
+	if (ret < 0)
+		return ret;
+	vici_u64(r, "matches", &matches);
+	if (!vici_yes(r, "success")) {
+		const char *msg = vici_str(r, "errmsg");
+
+		ret = set_err(v, matches == 0 ? -ENOENT : -EREMOTEIO, "charon could not %s `%s`: %s",
+			      reauth ? "reauthenticate" : "rekey", ike, msg && *msg ? msg : "(no reason given)");
+	}
+	vici_free(r);
+	return ret;
+}
+
 /* ---- list-sas ----------------------------------------------------------------------- */
 
 static void str_of(const struct vici_node *sec, const char *key, char *dst, size_t size)
