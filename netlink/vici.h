@@ -219,9 +219,16 @@ int vici_get_keys(struct vici *v, char ***keyids, size_t *n);
  * Initiate CHILD (its IKE_SA with it) and wait up to TIMEOUT_MS for charon's
  * result (-1: do not wait). On failure v->err holds charon's errmsg and the
  * reason its log gave (e.g. "received AUTHENTICATION_FAILED notify error"),
- * v->log the log lines.
+ * v->log the log lines. -ETIMEDOUT: not established within TIMEOUT_MS (charon
+ * keeps trying); -EALREADY: established already (charon then keeps the SA and
+ * refuses a duplicate); -ENOENT: no such connection.
  */
 int vici_initiate(struct vici *v, const char *child, int timeout_ms);
+/* Queue a rekeying of the IKE_SA(s) of connection IKE (charon answers at once;
+ * the exchange follows). REAUTH: a new IKE_SA, authenticated again (with the
+ * credentials loaded now: a changed key takes effect); plain IKE rekeying
+ * does not authenticate again. -ENOENT when there is no such SA. */
+int vici_rekey(struct vici *v, const char *ike, bool reauth);
 /* Terminate the IKE_SA(s) of connection IKE. -ENOENT when there is none. */
 int vici_terminate(struct vici *v, const char *ike, int timeout_ms);
 

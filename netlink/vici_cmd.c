@@ -463,7 +463,10 @@ int vici_initiate(struct vici *v, const char *child, int timeout_ms)
 	vici_msg_free(&m);
 	if (ret < 0)
 		return ret;
-	if (!vici_yes(r, "success")) {
+	if (!vici_yes(r, "success") && strstr(v->log, "due to existing duplicate")) {
+		/* charon refuses a second CHILD_SA with the same selectors: the SA is up */
+		ret = set_err(v, -EALREADY, "`%s` is established already", child);
+	} else if (!vici_yes(r, "success")) {
 		const char *msg = vici_str(r, "errmsg");
 
 		pick_reason(v->log, reason, sizeof(reason));
@@ -502,6 +505,34 @@ int vici_terminate(struct vici *v, const char *ike, int timeout_ms)
 
 		ret = set_err(v, matches == 0 ? -ENOENT : -EREMOTEIO, "charon could not terminate `%s`: %s",
 			      ike, msg && *msg ? msg : "(no reason given)");
+	}
+	vici_free(r);
+	return ret;
+}
+
+int vici_rekey(struct vici *v, const char *ike, bool reauth)
+{
+	struct vici_msg m;
+	struct vici_node *r;
+	uint64_t matches = 0;
+	int ret;
+
+	if (!ike || !*ike || strlen(ike) > 255)
+		return set_err(v, -EINVAL, "rekey wants a connection name");
+	vici_msg_init(&m);
+	vici_kv_str(&m, "ike", ike);
+	if (reauth)
+		vici_kv_str(&m, "reauth", "yes");
+	ret = vici_call(v, "rekey", &m, NULL, NULL, NULL, 0, &r);
+	vici_msg_free(&m);
+	if (ret < 0)
+		return ret;
+	vici_u64(r, "matches", &matches);
+	if (!vici_yes(r, "success")) {
+		const char *msg = vici_str(r, "errmsg");
+
+		ret = set_err(v, matches == 0 ? -ENOENT : -EREMOTEIO, "charon could not %s `%s`: %s",
+			      reauth ? "reauthenticate" : "rekey", ike, msg && *msg ? msg : "(no reason given)");
 	}
 	vici_free(r);
 	return ret;
@@ -645,11 +676,16 @@ struct sa_list {
 	size_t n;
 };
 
+/* more IKE_SAs than any gateway has: a charon gone mad */
+#define SAS_MAX 100000
+
 static int on_sa(const char *event, const struct vici_node *msg, void *arg)
 {
 	struct sa_list *l = arg;
 
 	(void)event;
+	if (l->n >= SAS_MAX)
+		return -E2BIG;
 	return vici_sas_from_event(msg, &l->sas, &l->n);
 }
 
@@ -676,6 +712,7 @@ int vici_list_sas(struct vici *v, const char *ike, struct vici_ike_sa **sas, siz
 	if (ret < 0) {
 		if (!v->err[0])		/* on_sa failed */
 			set_err(v, ret, ret == -ENOMEM ? "out of memory listing the SAs" :
+				ret == -E2BIG ? "charon lists more than 100000 IKE_SAs" :
 				"charon's `list-sa` event is not laid out as documented");
 		vici_sas_free(l.sas, l.n);
 		return ret;

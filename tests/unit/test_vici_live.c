@@ -416,6 +416,35 @@ static bool xfrm_has_spi(const char *ns, uint32_t spi)
 	return has;
 }
 
+/* Terminate every SA and drop everything loaded over VICI in charon SOCK, so
+ * that a failed test does not disturb the next one. */
+static void clean(const char *sock)
+{
+	struct vici v;
+	struct vici_ike_sa *sas;
+	size_t n;
+	char path[256];
+	FILE *f;
+
+	assert_int_equal(vici_open(&v, sock), 0);
+	assert_int_equal(vici_list_sas(&v, NULL, &sas, &n), 0);
+	for (size_t i = 0; i < n; i++)
+		vici_terminate(&v, sas[i].name, 5000);
+	vici_sas_free(sas, n);
+	vici_close(&v);
+	snprintf(path, sizeof(path), "%s/empty-swanctl.conf", scratch);
+	f = fopen(path, "w");
+	assert_non_null(f);
+	fclose(f);
+	free(out_of("swanctl --load-all --noprompt --file %s" URI " >/dev/null 2>&1", path, sock));
+}
+
+static void clean_both(void)
+{
+	clean(sock_a);
+	clean(sock_b);
+}
+
 static void live_sa_psk(void **state)
 {
 	struct vici_conn_spec sa, sb;
@@ -427,6 +456,7 @@ static void live_sa_psk(void **state)
 
 	(void)state;
 	need_sa();
+	clean_both();
 	spec_for(&sa, true);
 	spec_for(&sb, false);
 	load_pair(&sa, &sb, "0123456789abcdef0123456789abcdef", "0123456789abcdef0123456789abcdef");
@@ -468,7 +498,9 @@ static void live_sa_psk(void **state)
 	assert_true(xfrm_has_spi(ns_a, c->spi_in));
 	assert_true(xfrm_has_spi(ns_a, c->spi_out));
 	w = out_of("ip -n %s xfrm policy 2>/dev/null", ns_a);
-	snprintf(want, sizeof(want), "src %s/32 dst %s/32 proto 4", addr_a, addr_b);
+	snprintf(want, sizeof(want), "src %s/32 dst %s/32 proto ipencap", addr_a, addr_b);
+	if (!strstr(w, want))
+		print_message("ip xfrm policy:\n%s", w);
 	assert_non_null(strstr(w, want));
 	free(w);
 	/* and swanctl's */
@@ -490,6 +522,18 @@ static void live_sa_psk(void **state)
 	assert_int_equal(again.children[0].spi_out, c->spi_out);
 	print_message("measured: identical reload: IKE #%u, SPIs %08x/%08x before and after\n",
 		      ia.uniqueid, again.children[0].spi_in, again.children[0].spi_out);
+	free(again.children);
+	/* initiating again an established connection: charon keeps the SA */
+	open_a(&a);
+	ret = vici_initiate(&a, CONN_A, 10000);
+	print_message("measured: initiate when established: %d %s\n", ret, ret ? a.err : "");
+	assert_int_equal(ret, -EALREADY);
+	vici_close(&a);
+	assert_int_equal(one_sa(sock_a, CONN_A, &again), 0);
+	assert_int_equal(again.uniqueid, ia.uniqueid);
+	assert_int_equal(again.n_children, 1);
+	assert_int_equal(again.children[0].spi_in, c->spi_in);
+	assert_int_equal(again.children[0].spi_out, c->spi_out);
 	free(again.children);
 	/* a changed child (its rekey time): measure what happens to the SA */
 	sa.child_rekey_time = 1800;
@@ -561,10 +605,130 @@ static void live_sa_psk(void **state)
 	free(ia.children);
 	free(ib.children);
 	unload_pair(&sa, &sb);
-	w = out_of("ip -n %s xfrm state; ip -n %s xfrm policy; ip -n %s xfrm state; ip -n %s xfrm policy",
-		   ns_a, ns_a, ns_b, ns_b);
+	/* nothing of ours in either kernel (charon's own per-socket policies stay) */
+	w = out_of("ip -n %s xfrm state; ip -n %s xfrm state; { ip -n %s xfrm policy; ip -n %s xfrm policy; } "
+		   "| grep -v -e '^src ::/0 dst ::/0 *$' -e '^src 0.0.0.0/0 dst 0.0.0.0/0 *$' "
+		   "-e '^[[:space:]]*socket \\(in\\|out\\) priority 0 ptype main *$'",
+		   ns_a, ns_b, ns_a, ns_b);
 	assert_string_equal(w, "");
 	free(w);
+}
+
+/* Wait up to 20 s for an ESTABLISHED IKE_SA of NAME at SOCK other than OLD_ID
+ * with an installed CHILD_SA; 0 and *OUT, or -ETIMEDOUT. */
+static int wait_new_sa(const char *sock, const char *name, unsigned old_id, struct vici_ike_sa *out)
+{
+	for (int i = 0; i < 200; i++) {
+		struct vici v;
+		struct vici_ike_sa *sas;
+		size_t n;
+
+		assert_int_equal(vici_open(&v, sock), 0);
+		assert_int_equal(vici_list_sas(&v, name, &sas, &n), 0);
+		vici_close(&v);
+		for (size_t k = 0; k < n; k++) {
+			if (sas[k].uniqueid != old_id && !strcmp(sas[k].state, "ESTABLISHED") &&
+			    sas[k].n_children == 1 && !strcmp(sas[k].children[0].state, "INSTALLED")) {
+				*out = sas[k];
+				out->children = malloc(sizeof(*out->children));
+				memcpy(out->children, sas[k].children, sizeof(*out->children));
+				out->n_children = 1;
+				vici_sas_free(sas, n);
+				return 0;
+			}
+		}
+		vici_sas_free(sas, n);
+		usleep(100000);
+	}
+	return -ETIMEDOUT;
+}
+
+/* A new key on both sides: the SA stays on the old one until it is
+ * reauthenticated; reauthentication with the new key makes a new IKE_SA. */
+static void live_sa_key_change(void **state)
+{
+	struct vici_conn_spec sa, sb;
+	struct vici a;
+	struct vici_ike_sa before, after;
+	size_t n;
+
+	(void)state;
+	need_sa();
+	clean_both();
+	spec_for(&sa, true);
+	spec_for(&sb, false);
+	load_pair(&sa, &sb, "0123456789abcdef0123456789abcdef", "0123456789abcdef0123456789abcdef");
+	open_a(&a);
+	assert_int_equal(vici_initiate(&a, CONN_A, 30000), 0);
+	vici_close(&a);
+	assert_int_equal(one_sa(sock_a, CONN_A, &before), 0);
+	/* the new key, loaded under the same id on both sides: replaces the old one */
+	load_pair(&sa, &sb, "a-new-key-a-new-key-a-new-key-a-new-key", "a-new-key-a-new-key-a-new-key-a-new-key");
+	{
+		struct vici v;
+		char **ids;
+
+		open_a(&v);
+		assert_int_equal(vici_get_shared(&v, &ids, &n), 0);
+		assert_int_equal(n, 1);		/* replaced, not added */
+		vici_strv_free(ids);
+		vici_close(&v);
+	}
+	sleep(1);
+	assert_int_equal(one_sa(sock_a, CONN_A, &after), 0);
+	assert_int_equal(after.uniqueid, before.uniqueid);
+	assert_int_equal(after.children[0].spi_in, before.children[0].spi_in);
+	free(after.children);
+	/* reauthenticate: a new IKE_SA and CHILD_SA, with the new key */
+	open_a(&a);
+	assert_int_equal(vici_rekey(&a, CONN_A, true), 0);
+	vici_close(&a);
+	assert_int_equal(wait_new_sa(sock_a, CONN_A, before.uniqueid, &after), 0);
+	print_message("measured: reauth after a key change: IKE #%u -> #%u, SPIs %08x/%08x -> %08x/%08x\n",
+		      before.uniqueid, after.uniqueid, before.children[0].spi_in, before.children[0].spi_out,
+		      after.children[0].spi_in, after.children[0].spi_out);
+	assert_int_not_equal(after.children[0].spi_in, before.children[0].spi_in);
+	assert_true(xfrm_has_spi(ns_a, after.children[0].spi_in));
+	free(after.children);
+	/* the old SA is gone once the new one is up (break-before-make by default) */
+	sleep(1);
+	{
+		struct vici v;
+		struct vici_ike_sa *sas;
+
+		open_a(&v);
+		assert_int_equal(vici_list_sas(&v, CONN_A, &sas, &n), 0);
+		assert_int_equal(n, 1);
+		vici_sas_free(sas, n);
+		vici_close(&v);
+	}
+	assert_false(xfrm_has_spi(ns_a, before.children[0].spi_in));
+	/* reauthentication with a key the peer does not have fails, and no SA is left */
+	{
+		struct vici v, w;
+
+		open_b(&w);
+		assert_int_equal(vici_load_shared(&w, CONN_B, "yet-another-key-yet-another-key-yet", 35, owners), 0);
+		vici_close(&w);
+		open_a(&v);
+		assert_int_equal(vici_rekey(&v, CONN_A, true), 0);
+		assert_int_equal(vici_rekey(&v, "gatewayctl-none", true), -ENOENT);
+		vici_close(&v);
+		sleep(3);
+		assert_int_equal(wait_new_sa(sock_a, CONN_A, after.uniqueid, &after), -ETIMEDOUT);
+		{
+			struct vici_ike_sa *sas;
+
+			open_a(&v);
+			assert_int_equal(vici_list_sas(&v, CONN_A, &sas, &n), 0);
+			vici_close(&v);
+			print_message("measured: reauth with a key the peer lacks: %zu IKE_SA(s) left%s%s\n", n,
+				      n ? ", first " : "", n ? sas[0].state : "");
+			vici_sas_free(sas, n);
+		}
+	}
+	free(before.children);
+	unload_pair(&sa, &sb);
 }
 
 static void live_sa_pubkey_chacha(void **state)
@@ -579,6 +743,7 @@ static void live_sa_pubkey_chacha(void **state)
 
 	(void)state;
 	need_sa();
+	clean_both();
 	spec_for(&sa, true);
 	spec_for(&sb, false);
 	sa.auth = sb.auth = VICI_AUTH_PUBKEY;
@@ -629,6 +794,7 @@ static void live_sa_failures(void **state)
 
 	(void)state;
 	need_sa();
+	clean_both();
 	/* the wrong key */
 	spec_for(&sa, true);
 	spec_for(&sb, false);
@@ -707,9 +873,11 @@ int main(void)
 		cmocka_unit_test(live_config_lifecycle),
 		cmocka_unit_test(live_swanctl_reload_drops_ours),
 		cmocka_unit_test(live_sa_psk),
+		cmocka_unit_test(live_sa_key_change),
 		cmocka_unit_test(live_sa_pubkey_chacha),
 		cmocka_unit_test(live_sa_failures),
 	};
 
+	setvbuf(stdout, NULL, _IOLBF, 0);
 	return cmocka_run_group_tests(tests, setup, NULL);
 }
