@@ -501,6 +501,18 @@ static int load_one(struct apply *a, struct step *st)
 		return r;
 	}
 	st->done = true;
+	/* a changed key is used only from the next authentication: reauthenticate
+	 * now, so that `up` with a new key really puts it in use */
+	if (st->value) {
+		const struct ipsec_record_conn *old = record_find(&a->live->ipsec.record, st->conn);
+
+		if (old && strcmp(old->key_hash, hash)) {
+			r = vici_rekey(&run.v, st->conn, true);
+			if (r < 0 && r != -ENOENT)
+				fprintf(a->err, "%s: site %s: note: charon could not reauthenticate %s with the new "
+					"key yet: %s\n", a->cmd, s->name, st->conn, run.v.err);
+		}
+	}
 	hex = hex_of(m.buf, m.len);
 	vici_msg_free(&m);
 	if (!hex || record_add(&run.next, st->conn, hex, hash) < 0) {
