@@ -408,16 +408,23 @@ lab_charon_start() { # GW [TEXT]
 		</dev/null >>"$d/run/charon.out" 2>&1 &
 	pid=$!
 	echo "$pid" >"$d/charon.pid"
+	# the socket file first (cheap to watch), then swanctl (a second of plugin
+	# loading under TCG each time): the socket exists before charon accepts on it
 	tries=$((${LAB_CHARON_WAIT:-30} * 10))
-	until lab_gw_exec "$gw" swanctl --stats >/dev/null 2>&1; do
+	until [ -S "$d/run/charon.vici" ] && lab_gw_exec "$gw" swanctl --stats >/dev/null 2>&1; do
 		tries=$((tries - 1))
-		if [ $tries = 0 ] || ! _lab_alive "$pid"; then
+		if [ $tries -le 0 ] || ! _lab_alive "$pid"; then
 			echo "lab: charon for $gw does not answer on /run/charon.vici; its output and log:" >&2
 			tail -n 20 "$d/run/charon.out" "$d/run/charon.log" >&2 2>/dev/null
 			kill "$pid" 2>/dev/null
 			return 1
 		fi
-		sleep 0.1
+		if [ -S "$d/run/charon.vici" ]; then
+			sleep 0.3
+			tries=$((tries - 3))
+		else
+			sleep 0.1
+		fi
 	done
 }
 
