@@ -8,7 +8,7 @@ cd "$(dirname "$0")/../.."
 scripts=("$@")
 if [ ${#scripts[@]} = 0 ]; then
 	for f in tests/kernel/*.sh; do
-		case ${f##*/} in lib.sh | gw.sh | all.sh | noipip.sh) continue ;; esac
+		case ${f##*/} in lib.sh | lib-*.sh | gw.sh | all.sh | noipip.sh) continue ;; esac
 		scripts+=("$f")
 	done
 fi

@@ -26,10 +26,56 @@
 #                addresses and a default route via inet; ip_forward is 0 on both
 #                gateways (gatewayctl or the article's commands turn it on)
 # lab_up --bare  gateways get nothing but their links, up (for manage_interfaces=yes)
+# lab_up --nat   Brooklyn behind a NAT router (combines with --bare, which then leaves
+#                b-gw bare; b-nat is always configured):
+#
+#       b-gw ─eth1──── eth0─ b-nat ─eth1──── eth-b─ inet
+#       10.0.2.10/24   10.0.2.1    172.17.2.10/28    .2.14
+#
+#                b-gw's WAN address is private (10.0.2.10, default via 10.0.2.1);
+#                b-nat holds Brooklyn's public address 172.17.2.10 (the endpoint
+#                Manhattan knows), forwards, and (nft table "ip lab_nat") masquerades
+#                everything leaving eth1 from 10.0.2.0/24 and forwards to b-gw what
+#                arrives for 172.17.2.10 as UDP 500, UDP 4500 or IP protocol 4 (DNAT:
+#                Manhattan can start IKE, and a forged IPIP packet reaches b-gw, so
+#                that b-gw's IPsec policy, not the NAT, is what has to stop it).
+#                Anything else to 172.17.2.10 ends at b-nat. A packet leaving b-gw
+#                keeps its source port when that port is free on b-nat (UDP 500 and
+#                4500 do), so IKE's NAT detection sees the changed address.
 # lab_down       removes every namespace of this prefix, killing processes left in
 #                them; idempotent; lab_up calls it first
 # lab_exec NAME CMD...   lab_ns NAME   lab_shell NAME   lab_list
 # lab_add_host NAME LAN ADDR/PLEN [GATEWAY]   e.g. lab_add_host m-nas m-lan 192.168.1.7/24
+#
+# One strongSwan charon per gateway (IPsec, issue 11). Each gateway GW (m-gw, b-gw)
+# gets a mount namespace of its own, held open by a "sleep infinity" in GW's network
+# namespace, in which two directories of $LAB_STATE/<namespace>/ (LAB_STATE defaults
+# to /run/gwlab) are bound over the usual paths:
+#     DIR/run     -> /run           charon.vici, charon.pid, charon.log, strongswan.conf
+#     DIR/swanctl -> /etc/swanctl   swanctl.conf and credential directories (empty)
+# so charon's default socket /run/charon.vici is GW's own, and `swanctl`, gatewayctl
+# or any VICI client run with lab_gw_exec talks to GW's charon. /sys in there is GW's
+# (ip netns exec); /run/netns is not visible in there. nsenter takes the holder's root
+# directory too (--root): in the test VM every process runs chrooted into the shared
+# root, and entering a mount namespace alone would land in the initramfs.
+# lab_gw_dir GW          prints DIR (created, with the holder, on first use)
+# lab_gw_exec GW CMD...  CMD in GW's network namespace and its private mount
+#                        namespace (nsenter), in the caller's working directory;
+#                        works whether charon runs or not
+# lab_charon_start GW [TEXT]   starts /usr/lib/ipsec/charon there with
+#                        STRONGSWAN_CONF=/run/strongswan.conf: the packaged
+#                        configuration plus a file log /run/charon.log (DIR/run/
+#                        charon.log outside: cfg, ike, chd, knl, net, enc at level 2,
+#                        the rest at 1) plus TEXT, strongswan.conf syntax appended
+#                        last (e.g. 'charon { retransmit_tries = 1 }'); waits until
+#                        `swanctl --stats` answers (up to LAB_CHARON_WAIT seconds,
+#                        default 30). charon's own stdout/stderr: DIR/run/charon.out.
+# lab_charon_stop GW [SIGNAL]  TERM by default (charon removes its SAs and policies);
+#                        KILL leaves the kernel's IPsec state behind, as a crash does.
+#                        Waits until it has gone. Idempotent.
+# lab_charon_pid GW      charon's pid, status 1 when it does not run
+# lab_down kills the holders and charons with everything else in the namespaces and
+# removes $LAB_STATE/$LAB_PREFIX*.
 
 LAB_PREFIX=${LAB_PREFIX:-gwl-}
 
@@ -46,9 +92,14 @@ LAB_INET_B=172.17.2.14
 LAB_B_GW_PUB=172.17.2.10
 LAB_B_GW_LAN=192.168.2.126
 LAB_B_WS=192.168.2.3
-# the namespaces lab_up creates
+# lab_up --nat: b-gw's private WAN address and the NAT router's inside
+LAB_B_GW_NAT_WAN=10.0.2.10
+LAB_B_NAT_IN=10.0.2.1
+LAB_B_NAT_NET=10.0.2.0/24
+# the namespaces lab_up creates (--nat adds b-nat)
 LAB_NAMES="m-lan b-lan m-app m-gw inet b-gw b-ws"
 }
+LAB_STATE=${LAB_STATE:-/run/gwlab}
 
 lab_ns() {
 	printf '%s%s\n' "$LAB_PREFIX" "$1"
@@ -96,6 +147,11 @@ lab_down() {
 		done
 		ip netns del "$ns" 2>/dev/null || true
 	done
+	if [ -d "$LAB_STATE" ]; then
+		for ns in "$LAB_STATE/$LAB_PREFIX"*; do
+			[ -d "$ns" ] && _lab_owns "${ns##*/}" && rm -rf "$ns"
+		done
+	fi
 	return 0
 }
 
@@ -150,18 +206,22 @@ lab_add_host() (
 
 lab_up() (
 	set -eu
-	bare=0
-	case ${1:-} in
-	--bare) bare=1 ;;
-	'') ;;
-	*) echo "lab_up: unknown option $1" >&2; exit 2 ;;
-	esac
+	bare=0 nat=0
+	for opt in "$@"; do
+		case $opt in
+		--bare) bare=1 ;;
+		--nat) nat=1 ;;
+		*) echo "lab_up: unknown option $opt" >&2; exit 2 ;;
+		esac
+	done
 	[ "$(id -u)" = 0 ] || { echo "lab_up: needs root" >&2; exit 1; }
 	lab_down
 
+	names=$LAB_NAMES
+	[ $nat = 0 ] || names="$names b-nat"
 	_lab_lan m-lan
 	_lab_lan b-lan
-	for n in $LAB_NAMES; do
+	for n in $names; do
 		case $n in *-lan) ;; *) _lab_newns "$n" ;; esac
 	done
 	_lab_join m-app eth0 m-lan
@@ -169,7 +229,13 @@ lab_up() (
 	_lab_join b-gw eth0 b-lan
 	_lab_join b-ws eth0 b-lan
 	_lab_wire m-gw eth1 inet eth-m
-	_lab_wire b-gw eth1 inet eth-b
+	if [ $nat = 0 ]; then
+		_lab_wire b-gw eth1 inet eth-b
+	else
+		_lab_wire b-gw eth1 b-nat eth0
+		_lab_wire b-nat eth1 inet eth-b
+		_lab_nat_router
+	fi
 
 	ip -n "$(lab_ns m-app)" addr add $LAB_M_APP/24 dev eth0
 	ip -n "$(lab_ns b-ws)" addr add $LAB_B_WS/24 dev eth0
@@ -192,7 +258,186 @@ lab_up() (
 		ip -n "$(lab_ns m-gw)" addr add $LAB_M_GW_PUB/27 brd 172.16.1.31 dev eth1
 		ip -n "$(lab_ns m-gw)" route add default via $LAB_INET_M
 		ip -n "$(lab_ns b-gw)" addr add $LAB_B_GW_LAN/24 dev eth0
-		ip -n "$(lab_ns b-gw)" addr add $LAB_B_GW_PUB/28 brd 172.17.2.15 dev eth1
-		ip -n "$(lab_ns b-gw)" route add default via $LAB_INET_B
+		if [ $nat = 0 ]; then
+			ip -n "$(lab_ns b-gw)" addr add $LAB_B_GW_PUB/28 brd 172.17.2.15 dev eth1
+			ip -n "$(lab_ns b-gw)" route add default via $LAB_INET_B
+		else
+			ip -n "$(lab_ns b-gw)" addr add $LAB_B_GW_NAT_WAN/24 dev eth1
+			ip -n "$(lab_ns b-gw)" route add default via $LAB_B_NAT_IN
+		fi
 	fi
 )
+
+# b-nat: Brooklyn's NAT router (lab_up --nat), public side eth1, b-gw behind eth0
+_lab_nat_router() {
+	local ns
+	ns=$(lab_ns b-nat)
+	ip -n "$ns" addr add $LAB_B_NAT_IN/24 dev eth0
+	ip -n "$ns" addr add $LAB_B_GW_PUB/28 brd 172.17.2.15 dev eth1
+	ip -n "$ns" route add default via $LAB_INET_B
+	_lab_sysctl b-nat net.ipv4.ip_forward=1
+	ip netns exec "$ns" nft -f - <<-EOF
+		table ip lab_nat {
+			chain prerouting {
+				type nat hook prerouting priority dstnat; policy accept;
+				iifname "eth1" ip daddr $LAB_B_GW_PUB udp dport { 500, 4500 } counter dnat to $LAB_B_GW_NAT_WAN comment "IKE and NAT-T to b-gw"
+				iifname "eth1" ip daddr $LAB_B_GW_PUB ip protocol 4 counter dnat to $LAB_B_GW_NAT_WAN comment "IPIP to b-gw"
+			}
+			chain postrouting {
+				type nat hook postrouting priority srcnat; policy accept;
+				oifname "eth1" ip saddr $LAB_B_NAT_NET counter masquerade
+			}
+		}
+	EOF
+}
+
+# --- one charon per gateway ------------------------------------------------------------
+
+lab_gw_dir() { # GW: the gateway's state directory; its mount namespace holder runs
+	local gw=${1:?lab_gw_dir GW} d ns pid tries
+	ns=$(lab_ns "$gw")
+	d=$LAB_STATE/$ns
+	if pid=$(_lab_holder "$gw"); then
+		echo "$d"
+		return 0
+	fi
+	[ -e "/run/netns/$ns" ] || { echo "lab: no namespace $ns (lab_up first)" >&2; return 1; }
+	mkdir -p "$d/run" "$d/swanctl"
+	for sub in conf.d x509 x509ca x509aa x509ocsp x509crl x509ac pubkey private rsa ecdsa bliss pkcs8 pkcs12; do
+		mkdir -p "$d/swanctl/$sub"
+	done
+	chmod 700 "$d/swanctl/private" "$d/swanctl/rsa" "$d/swanctl/ecdsa" "$d/swanctl/bliss" "$d/swanctl/pkcs8"
+	rm -f "$d/run/.lab-holder"
+	# every step execs the next (ip, unshare, sh, sleep): $! is the holder's pid
+	# shellcheck disable=SC2016 # $1 and $$ are the inner shell's
+	ip netns exec "$ns" unshare --mount --propagation private sh -c \
+		'mount --bind "$1/swanctl" /etc/swanctl && mount --bind "$1/run" /run &&
+		 echo $$ >/run/.lab-holder && exec sleep infinity' sh "$d" </dev/null >/dev/null 2>&1 &
+	pid=$!
+	echo "$pid" >"$d/holder.pid"
+	tries=100
+	while [ "$(cat "$d/run/.lab-holder" 2>/dev/null)" != "$pid" ]; do
+		tries=$((tries - 1))
+		if [ $tries = 0 ] || ! _lab_alive "$pid"; then
+			echo "lab: the mount namespace holder for $gw did not start" >&2
+			kill "$pid" 2>/dev/null
+			return 1
+		fi
+		sleep 0.1
+	done
+	echo "$d"
+}
+
+_lab_holder() { # GW: the holder's pid, if it runs
+	local d pid
+	d=$LAB_STATE/$(lab_ns "$1")
+	pid=$(cat "$d/holder.pid" 2>/dev/null) || return 1
+	[ -n "$pid" ] && [ "$(cat "$d/run/.lab-holder" 2>/dev/null)" = "$pid" ] &&
+		[ -e "/proc/$pid/ns/mnt" ] || return 1
+	echo "$pid"
+}
+
+lab_gw_exec() { # GW CMD...
+	local gw=${1:?lab_gw_exec GW CMD...} pid
+	shift
+	lab_gw_dir "$gw" >/dev/null || return 1
+	pid=$(_lab_holder "$gw") || return 1
+	nsenter --target "$pid" --mount --net --root --wd="$PWD" -- "$@"
+}
+
+lab_charon_pid() { # GW
+	local d pid
+	d=$LAB_STATE/$(lab_ns "${1:?lab_charon_pid GW}")
+	pid=$(cat "$d/charon.pid" 2>/dev/null) || return 1
+	_lab_alive "$pid" || return 1
+	# the pid is charon's only while it has not been reused
+	[ "$(cat "/proc/$pid/comm" 2>/dev/null)" = charon ] || return 1
+	echo "$pid"
+}
+
+_lab_alive() { # PID: runs (a zombie does not)
+	local st
+	st=$(cut -d')' -f2 "/proc/$1/stat" 2>/dev/null) || return 1
+	case $st in
+	' '[A-WYa-z]*) return 0 ;; # not Z (zombie) nor X (dead)
+	*) return 1 ;;
+	esac
+}
+
+lab_charon_start() { # GW [TEXT]
+	local gw=${1:?lab_charon_start GW [TEXT]} extra=${2:-} d pid tries
+	d=$(lab_gw_dir "$gw") || return 1
+	if lab_charon_pid "$gw" >/dev/null; then
+		echo "lab: charon already runs for $gw" >&2
+		return 1
+	fi
+	cat >"$d/run/strongswan.conf" <<-EOF
+		# written by tests/lab/lab.sh for $(lab_ns "$gw"): the packaged configuration
+		# plus a file log
+		charon {
+			load_modular = yes
+			plugins {
+				include /etc/strongswan.d/charon/*.conf
+			}
+		}
+		include /etc/strongswan.d/*.conf
+		charon {
+			filelog {
+				lab {
+					path = /run/charon.log
+					time_format = %H:%M:%S
+					ike_name = yes
+					append = yes
+					flush_line = yes
+					default = 1
+					cfg = 2
+					ike = 2
+					chd = 2
+					knl = 2
+					net = 2
+					enc = 1
+				}
+			}
+		}
+		$extra
+	EOF
+	rm -f "$d/run/charon.pid" "$d/run/charon.vici"
+	pid=$(_lab_holder "$gw")
+	nsenter --target "$pid" --mount --net --root --wd=/ -- \
+		env STRONGSWAN_CONF=/run/strongswan.conf /usr/lib/ipsec/charon \
+		</dev/null >>"$d/run/charon.out" 2>&1 &
+	pid=$!
+	echo "$pid" >"$d/charon.pid"
+	# the socket file first (cheap to watch), then swanctl (a second of plugin
+	# loading under TCG each time): the socket exists before charon accepts on it
+	tries=$((${LAB_CHARON_WAIT:-30} * 10))
+	until [ -S "$d/run/charon.vici" ] && lab_gw_exec "$gw" swanctl --stats >/dev/null 2>&1; do
+		tries=$((tries - 1))
+		if [ $tries -le 0 ] || ! _lab_alive "$pid"; then
+			echo "lab: charon for $gw does not answer on /run/charon.vici; its output and log:" >&2
+			tail -n 20 "$d/run/charon.out" "$d/run/charon.log" >&2 2>/dev/null
+			kill "$pid" 2>/dev/null
+			return 1
+		fi
+		if [ -S "$d/run/charon.vici" ]; then
+			sleep 0.3
+			tries=$((tries - 3))
+		else
+			sleep 0.1
+		fi
+	done
+}
+
+lab_charon_stop() { # GW [SIGNAL]
+	local gw=${1:?lab_charon_stop GW [SIGNAL]} sig=${2:-TERM} pid tries=100
+	pid=$(lab_charon_pid "$gw") || return 0
+	kill -s "$sig" "$pid" 2>/dev/null || return 0
+	while _lab_alive "$pid"; do
+		tries=$((tries - 1))
+		if [ $tries = 0 ]; then
+			kill -s KILL "$pid" 2>/dev/null
+			tries=50
+		fi
+		sleep 0.1
+	done
+}
