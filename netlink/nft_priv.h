@@ -65,6 +65,12 @@ int nft_cmp_elem(const void *a, const void *b);
 /* Sort and drop exact duplicates; the new count. */
 size_t nft_sort_elems(struct elem *e, size_t n);
 
+/* Whether libnftnl may parse NLH, a NEWTABLE, NEWCHAIN, NEWSET, NEWSETELEM
+ * or NEWRULE message (nftcheck.c): every attribute of the size and shape the
+ * uapi header gives it, expressions only those gatewayctl's rules use. */
+struct nlmsghdr;
+bool nft_msg_ok(const struct nlmsghdr *nlh);
+
 /* What the kernel says of table gatewayctl-SITE. */
 struct tinfo {
 	bool present;		/* a table ip of that name exists */

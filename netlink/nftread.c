@@ -110,7 +110,9 @@ struct nft_dump {
 	char table[TABLE_NAME_MAX];	/* "" when reading every table */
 	struct ptrs tables, chains, sets, rules;
 	struct elems el[N_SETS];	/* the elements of our sets, by set */
-	bool bad_elems;			/* an element we cannot represent */
+	bool bad;			/* an object of the table that did not parse,
+					 * an element we cannot represent */
+	bool bad_table;			/* a table message that did not parse */
 	bool has_gen;
 	uint32_t gen;			/* NFTA_GEN_ID of the last NEWGEN */
 };
@@ -161,7 +163,8 @@ static void dump_reset(struct nft_dump *d)
 		free(d->el[i].e);
 		memset(&d->el[i], 0, sizeof(d->el[i]));
 	}
-	d->bad_elems = false;
+	d->bad = false;
+	d->bad_table = false;
 	d->has_gen = false;
 	d->gen = 0;
 }
@@ -212,6 +215,18 @@ static bool in_table(const struct nft_dump *d, const char *table, uint32_t famil
 	return family == NFPROTO_IPV4 && table && (!d->table[0] || strcmp(table, d->table) == 0);
 }
 
+/* The NUL-terminated string attribute TYPE of the message, NULL if none. */
+static const char *msg_str(const struct nlmsghdr *nlh, uint16_t type)
+{
+	const struct nlattr *a;
+	const char *s = NULL;
+
+	mnl_attr_for_each(a, nlh, sizeof(struct nfgenmsg))
+		if (mnl_attr_get_type(a) == type)
+			s = mnl_attr_validate(a, MNL_TYPE_NUL_STRING) == 0 ? mnl_attr_get_str(a) : NULL;
+	return s;
+}
+
 static int parse_gen(const struct nlmsghdr *nlh, struct nft_dump *d)
 {
 	const struct nlattr *a;
@@ -226,6 +241,8 @@ static int parse_gen(const struct nlmsghdr *nlh, struct nft_dump *d)
 	return MNL_CB_OK;
 }
 
+/* Each of these keeps the object or frees it; a message of our table that
+ * libnftnl cannot parse makes the dump bad (then it does not match). */
 static int parse_table(const struct nlmsghdr *nlh, struct nft_dump *d)
 {
 	struct nftnl_table *t = nftnl_table_alloc();
@@ -234,8 +251,12 @@ static int parse_table(const struct nlmsghdr *nlh, struct nft_dump *d)
 		errno = ENOMEM;
 		return MNL_CB_ERROR;
 	}
-	if (nftnl_table_nlmsg_parse(nlh, t) < 0 ||
-	    !in_table(d, nftnl_table_get_str(t, NFTNL_TABLE_NAME),
+	if (nftnl_table_nlmsg_parse(nlh, t) < 0) {
+		d->bad_table = true;
+		nftnl_table_free(t);
+		return MNL_CB_OK;
+	}
+	if (!in_table(d, nftnl_table_get_str(t, NFTNL_TABLE_NAME),
 		      nftnl_table_get_u32(t, NFTNL_TABLE_FAMILY))) {
 		nftnl_table_free(t);
 		return MNL_CB_OK;
@@ -251,9 +272,10 @@ static int parse_chain(const struct nlmsghdr *nlh, struct nft_dump *d)
 		errno = ENOMEM;
 		return MNL_CB_ERROR;
 	}
-	if (!d->table[0] || nftnl_chain_nlmsg_parse(nlh, c) < 0 ||
+	if (nftnl_chain_nlmsg_parse(nlh, c) < 0 ||
 	    !in_table(d, nftnl_chain_get_str(c, NFTNL_CHAIN_TABLE),
 		      nftnl_chain_get_u32(c, NFTNL_CHAIN_FAMILY))) {
+		d->bad = true;
 		nftnl_chain_free(c);
 		return MNL_CB_OK;
 	}
@@ -268,9 +290,10 @@ static int parse_set(const struct nlmsghdr *nlh, struct nft_dump *d)
 		errno = ENOMEM;
 		return MNL_CB_ERROR;
 	}
-	if (!d->table[0] || nftnl_set_nlmsg_parse(nlh, s) < 0 ||
+	if (nftnl_set_nlmsg_parse(nlh, s) < 0 ||
 	    !in_table(d, nftnl_set_get_str(s, NFTNL_SET_TABLE),
 		      nftnl_set_get_u32(s, NFTNL_SET_FAMILY))) {
+		d->bad = true;
 		nftnl_set_free(s);
 		return MNL_CB_OK;
 	}
@@ -285,9 +308,10 @@ static int parse_rule(const struct nlmsghdr *nlh, struct nft_dump *d)
 		errno = ENOMEM;
 		return MNL_CB_ERROR;
 	}
-	if (!d->table[0] || nftnl_rule_nlmsg_parse(nlh, r) < 0 ||
+	if (nftnl_rule_nlmsg_parse(nlh, r) < 0 ||
 	    !in_table(d, nftnl_rule_get_str(r, NFTNL_RULE_TABLE),
 		      nftnl_rule_get_u32(r, NFTNL_RULE_FAMILY))) {
+		d->bad = true;
 		nftnl_rule_free(r);
 		return MNL_CB_OK;
 	}
@@ -317,8 +341,6 @@ static int parse_elems(const struct nlmsghdr *nlh, struct nft_dump *d)
 	struct nftnl_set *s;
 	int set, ret = MNL_CB_OK;
 
-	if (!d->table[0])
-		return MNL_CB_OK;
 	s = nftnl_set_alloc();
 	if (!s) {
 		errno = ENOMEM;
@@ -326,7 +348,7 @@ static int parse_elems(const struct nlmsghdr *nlh, struct nft_dump *d)
 	}
 	if (nftnl_set_elems_nlmsg_parse(nlh, s) < 0) {
 		nftnl_set_free(s);
-		d->bad_elems = true;
+		d->bad = true;
 		return MNL_CB_OK;
 	}
 	set = find_def(nftnl_set_get_str(s, NFTNL_SET_NAME), false);
@@ -341,7 +363,8 @@ static int parse_elems(const struct nlmsghdr *nlh, struct nft_dump *d)
 		errno = ENOMEM;
 		return MNL_CB_ERROR;
 	}
-	for (se = nftnl_set_elems_iter_cur(it); se; se = nftnl_set_elems_iter_next(it)) {
+	/* (_next returns the current element, then moves on) */
+	while ((se = nftnl_set_elems_iter_next(it))) {
 		uint32_t klen = 0, flags = 0;
 		const void *key = nftnl_set_elem_get(se, NFTNL_SET_ELEM_KEY, &klen);
 		struct elem e;
@@ -352,7 +375,7 @@ static int parse_elems(const struct nlmsghdr *nlh, struct nft_dump *d)
 		    (flags & ~(uint32_t)NFT_SET_ELEM_INTERVAL_END) ||
 		    nftnl_set_elem_is_set(se, NFTNL_SET_ELEM_DATA) ||
 		    nftnl_set_elem_is_set(se, NFTNL_SET_ELEM_KEY_END)) {
-			d->bad_elems = true;
+			d->bad = true;
 			continue;
 		}
 		memset(&e, 0, sizeof(e));
@@ -372,14 +395,45 @@ static int parse_elems(const struct nlmsghdr *nlh, struct nft_dump *d)
 
 int nft_dump_cb(const struct nlmsghdr *nlh, void *data)
 {
+	const struct nfgenmsg *nfg = mnl_nlmsg_get_payload(nlh);
 	struct nft_dump *d = data;
+	uint8_t type = NFNL_MSG_TYPE(nlh->nlmsg_type);
+	const char *table;
 
 	if (NFNL_SUBSYS_ID(nlh->nlmsg_type) != NFNL_SUBSYS_NFTABLES ||
-	    mnl_nlmsg_get_payload_len(nlh) < sizeof(struct nfgenmsg))
+	    mnl_nlmsg_get_payload_len(nlh) < sizeof(*nfg))
 		return MNL_CB_OK;
-	switch (NFNL_MSG_TYPE(nlh->nlmsg_type)) {
-	case NFT_MSG_NEWGEN:
+	if (type == NFT_MSG_NEWGEN)
 		return parse_gen(nlh, d);
+	if (type != NFT_MSG_NEWTABLE && type != NFT_MSG_NEWCHAIN && type != NFT_MSG_NEWSET &&
+	    type != NFT_MSG_NEWSETELEM && type != NFT_MSG_NEWRULE)
+		return MNL_CB_OK;
+	/* Only objects of family ip and of our table (every table when
+	 * listing tables) reach libnftnl: the table's name is attribute 1 of
+	 * each (NFTA_TABLE_NAME, NFTA_CHAIN_TABLE, NFTA_SET_TABLE,
+	 * NFTA_SET_ELEM_LIST_TABLE, NFTA_RULE_TABLE). */
+	if (nfg->nfgen_family != NFPROTO_IPV4 || (type != NFT_MSG_NEWTABLE && !d->table[0]))
+		return MNL_CB_OK;
+	table = msg_str(nlh, 1);
+	if (!table) {
+		/* nameless: it may be ours, we cannot tell */
+		if (type == NFT_MSG_NEWTABLE)
+			d->bad_table = true;
+		else
+			d->bad = true;
+		return MNL_CB_OK;
+	}
+	if (d->table[0] && strcmp(table, d->table) != 0)
+		return MNL_CB_OK;
+	/* what libnftnl would choke on (exit, NULL, overreads) never gets to it */
+	if (!nft_msg_ok(nlh)) {
+		if (type == NFT_MSG_NEWTABLE)
+			d->bad_table = true;
+		else
+			d->bad = true;
+		return MNL_CB_OK;
+	}
+	switch (type) {
 	case NFT_MSG_NEWTABLE:
 		return parse_table(nlh, d);
 	case NFT_MSG_NEWCHAIN:
@@ -388,10 +442,9 @@ int nft_dump_cb(const struct nlmsghdr *nlh, void *data)
 		return parse_set(nlh, d);
 	case NFT_MSG_NEWSETELEM:
 		return parse_elems(nlh, d);
-	case NFT_MSG_NEWRULE:
+	default:
 		return parse_rule(nlh, d);
 	}
-	return MNL_CB_OK;
 }
 
 /* ------------------------------------------------------------------------ */
@@ -415,6 +468,11 @@ static void table_info(const struct nft_dump *d, struct tinfo *ti)
 		ti->present = true;
 		ti->flags = nftnl_table_is_set(d->tables.p[i], NFTNL_TABLE_FLAGS) ?
 			    nftnl_table_get_u32(d->tables.p[i], NFTNL_TABLE_FLAGS) : 0;
+	}
+	/* a table we could not read may be it: never take it for ours */
+	if (d->table[0] && d->bad_table) {
+		ti->present = true;
+		ti->ours = false;
 	}
 }
 
@@ -634,7 +692,7 @@ static int compare_sets(struct nft_dump *d, const struct want *w)
 	size_t k;
 	int i;
 
-	if (d->sets.n != N_SETS || d->bad_elems)
+	if (d->sets.n != N_SETS)
 		return 0;
 	for (k = 0; k < d->sets.n; k++) {
 		i = find_def(nftnl_set_get_str(d->sets.p[k], NFTNL_SET_NAME), false);
@@ -702,6 +760,8 @@ int nft_dump_matches(struct nft_dump *d, const struct nft_spec *spec)
 		ret = -EINVAL;
 	else
 		ret = ti.present && ti.ours && ti.flags == 0;
+	if (ret == 1 && d->bad)
+		ret = 0;
 	if (ret == 1)
 		ret = compare_chains(d);
 	if (ret == 1)

@@ -103,6 +103,14 @@ static void parse_ext_ack(struct nl *nl, const void *attrs, size_t len)
 	}
 }
 
+/* An error code as the kernel sends it (-errno), or -EPROTO for anything
+ * else: a positive code must not pass for success, nor one that cannot be
+ * negated (INT_MIN) reach strerror. */
+static int kernel_errno(int e)
+{
+	return e < 0 && e >= -4095 ? e : -EPROTO;
+}
+
 static void handle_error_msg(struct nl *nl, const struct nlmsghdr *nlh)
 {
 	const struct nlmsgerr *e = mnl_nlmsg_get_payload(nlh);
@@ -113,10 +121,10 @@ static void handle_error_msg(struct nl *nl, const struct nlmsghdr *nlh)
 		return;
 	}
 	if (nl->on_ack)
-		nl->on_ack(nlh->nlmsg_seq, e->error, nl->on_ack_arg);
+		nl->on_ack(nlh->nlmsg_seq, e->error ? kernel_errno(e->error) : 0, nl->on_ack_arg);
 	if (e->error == 0 || nl->err)
 		return;
-	record_error(nl, e->error, nlh->nlmsg_seq);
+	record_error(nl, kernel_errno(e->error), nlh->nlmsg_seq);
 	if (!(nlh->nlmsg_flags & NLM_F_ACK_TLVS))
 		return;
 	/* the attributes follow the request, or only its header if capped */
@@ -138,7 +146,7 @@ static void handle_done_msg(struct nl *nl, const struct nlmsghdr *nlh)
 	memcpy(&err, mnl_nlmsg_get_payload(nlh), sizeof(err));
 	if (err == 0 || nl->err)
 		return;
-	record_error(nl, err, nlh->nlmsg_seq);
+	record_error(nl, kernel_errno(err), nlh->nlmsg_seq);
 	if ((nlh->nlmsg_flags & NLM_F_ACK_TLVS) && plen > sizeof(int))
 		parse_ext_ack(nl, (const char *)mnl_nlmsg_get_payload(nlh) + sizeof(int),
 			      plen - sizeof(int));
