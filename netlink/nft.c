@@ -1,11 +1,13 @@
-/* nft.c - gatewayctl's nftables table, built, compared and read with libnftnl
+/* nft.c - gatewayctl's nftables table, built with libnftnl: what a spec
+ * makes, the transaction that replaces or deletes the table, and the
+ * equivalent nft commands. Reading it back and comparing: nftread.c.
  *
  * Everything goes through the shared socket layer (nlsock.c); NL must be a
  * NETLINK_NETFILTER socket. The table is always replaced in one transaction
- * (see nft_table_replace) and compared object by object with what the spec
- * would build (see nft_table_matches).
+ * (see nft_table_replace).
  */
 #include "nft.h"
+#include "nft_priv.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -36,63 +38,25 @@
 #define NFT_BYTEORDER_HOST 1
 #define NFT_BYTEORDER_BIG 2
 
-#define IFNAMSZ 16
-#define TABLE_NAME_MAX 64	/* NFT_TABLE_PREFIX + a site name of up to 32 */
 #define ELEMS_PER_MSG 256	/* set elements per NEWSETELEM message */
 #define MSG_ROOM 65536		/* room reserved for any one message */
 
 /* ------------------------------------------------------------------------ */
 /* What the spec builds                                                      */
 
-enum { SET_MASQ, SET_TUNNELS, SET_ENDPOINTS, N_SETS };
-enum { CH_POSTROUTING, CH_FORWARD, CH_INPUT, N_CHAINS };
-#define MAX_RULES 4
-
-static const struct set_def {
-	const char *name;
-	uint32_t flags;
-	uint32_t dtype;
-	uint32_t klen;
-	uint32_t byteorder;
-	const char *nft_type;
-} set_defs[N_SETS] = {
+const struct set_def nft_set_defs[N_SETS] = {
 	[SET_MASQ] = { "masq", NFT_SET_INTERVAL, NFT_DTYPE_IPADDR, 4, NFT_BYTEORDER_BIG, "ipv4_addr" },
 	[SET_TUNNELS] = { "tunnels", 0, NFT_DTYPE_IFNAME, IFNAMSZ, NFT_BYTEORDER_HOST, "ifname" },
 	[SET_ENDPOINTS] = { "endpoints", 0, NFT_DTYPE_IPADDR, 4, NFT_BYTEORDER_BIG, "ipv4_addr" },
 };
 
-static const struct chain_def {
-	const char *name;
-	const char *type;
-	uint32_t hook;
-	const char *hook_name;
-	int32_t prio;
-} chain_defs[N_CHAINS] = {
+const struct chain_def nft_chain_defs[N_CHAINS] = {
 	[CH_POSTROUTING] = { "postrouting", "nat", NF_INET_POST_ROUTING, "postrouting", 100 },
 	[CH_FORWARD] = { "forward", "filter", NF_INET_FORWARD, "forward", -150 },
 	[CH_INPUT] = { "input", "filter", NF_INET_LOCAL_IN, "input", 0 },
 };
 
-/* One set element as the kernel stores it. */
-struct elem {
-	uint8_t key[IFNAMSZ];
-	uint8_t klen;
-	uint8_t end;		/* NFT_SET_ELEM_INTERVAL_END */
-	uint8_t open;		/* interval start without an end (to the top) */
-};
-
-struct want {
-	char table[TABLE_NAME_MAX];
-	char comment[128];
-	struct elem *el[N_SETS];
-	size_t nel[N_SETS];
-	struct nftnl_rule *rule[MAX_RULES];
-	const char *rule_name[MAX_RULES];
-	int rule_chain[MAX_RULES];
-	size_t nrules;
-};
-
-static int cmp_elem(const void *a, const void *b)
+int nft_cmp_elem(const void *a, const void *b)
 {
 	const struct elem *x = a, *y = b;
 	int c;
@@ -108,15 +72,15 @@ static int cmp_elem(const void *a, const void *b)
 }
 
 /* Sort and drop exact duplicates: the kernel keeps one of each. */
-static size_t sort_elems(struct elem *e, size_t n)
+size_t nft_sort_elems(struct elem *e, size_t n)
 {
 	size_t i, k = 0;
 
 	if (n == 0)
 		return 0;
-	qsort(e, n, sizeof(*e), cmp_elem);
+	qsort(e, n, sizeof(*e), nft_cmp_elem);
 	for (i = 1; i < n; i++)
-		if (cmp_elem(&e[k], &e[i]) != 0)
+		if (nft_cmp_elem(&e[k], &e[i]) != 0)
 			e[++k] = e[i];
 	return k + 1;
 }
@@ -208,7 +172,7 @@ static int build_elems(const struct nft_spec *spec, struct want *w)
 		e->end = 1;
 		put_be32(e->key, (uint32_t)next);
 	}
-	w->nel[SET_MASQ] = sort_elems(w->el[SET_MASQ], k);
+	w->nel[SET_MASQ] = nft_sort_elems(w->el[SET_MASQ], k);
 	free(nets);
 
 	for (i = 0; i < spec->n_tunnels; i++) {
@@ -217,7 +181,7 @@ static int build_elems(const struct nft_spec *spec, struct want *w)
 		e->klen = IFNAMSZ;
 		memcpy(e->key, spec->tunnels[i], strnlen(spec->tunnels[i], IFNAMSZ));
 	}
-	w->nel[SET_TUNNELS] = sort_elems(w->el[SET_TUNNELS], spec->n_tunnels);
+	w->nel[SET_TUNNELS] = nft_sort_elems(w->el[SET_TUNNELS], spec->n_tunnels);
 
 	for (i = 0; i < spec->n_endpoints; i++) {
 		struct elem *e = &w->el[SET_ENDPOINTS][i];
@@ -225,7 +189,7 @@ static int build_elems(const struct nft_spec *spec, struct want *w)
 		e->klen = 4;
 		put_be32(e->key, spec->endpoints[i]);
 	}
-	w->nel[SET_ENDPOINTS] = sort_elems(w->el[SET_ENDPOINTS], spec->n_endpoints);
+	w->nel[SET_ENDPOINTS] = nft_sort_elems(w->el[SET_ENDPOINTS], spec->n_endpoints);
 	return 0;
 }
 
@@ -283,7 +247,7 @@ static void x_lookup(struct nftnl_rule *r, int set, int *oom)
 	if (!e)
 		return;
 	nftnl_expr_set_u32(e, NFTNL_EXPR_LOOKUP_SREG, NFT_REG_1);
-	nftnl_expr_set_str(e, NFTNL_EXPR_LOOKUP_SET, set_defs[set].name);
+	nftnl_expr_set_str(e, NFTNL_EXPR_LOOKUP_SET, nft_set_defs[set].name);
 	nftnl_expr_set_u32(e, NFTNL_EXPR_LOOKUP_SET_ID, (uint32_t)set + 1);
 }
 
@@ -396,7 +360,7 @@ static struct nftnl_rule *new_rule(struct want *w, int chain, const char *name)
 		return NULL;
 	nftnl_rule_set_u32(r, NFTNL_RULE_FAMILY, NFPROTO_IPV4);
 	nftnl_rule_set_str(r, NFTNL_RULE_TABLE, w->table);
-	nftnl_rule_set_str(r, NFTNL_RULE_CHAIN, chain_defs[chain].name);
+	nftnl_rule_set_str(r, NFTNL_RULE_CHAIN, nft_chain_defs[chain].name);
 	w->rule[w->nrules] = r;
 	w->rule_name[w->nrules] = name;
 	w->rule_chain[w->nrules] = chain;
@@ -474,7 +438,7 @@ static int build_rules(const struct nft_spec *spec, struct want *w)
 	return oom ? -ENOMEM : 0;
 }
 
-static void want_free(struct want *w)
+void nft_want_free(struct want *w)
 {
 	size_t i;
 
@@ -485,7 +449,7 @@ static void want_free(struct want *w)
 	memset(w, 0, sizeof(*w));
 }
 
-static int table_name(const char *site, char *buf, size_t len)
+int nft_table_name(const char *site, char *buf, size_t len)
 {
 	int n;
 
@@ -495,12 +459,12 @@ static int table_name(const char *site, char *buf, size_t len)
 	return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
 }
 
-static int want_build(const struct nft_spec *spec, struct want *w)
+int nft_want_build(const struct nft_spec *spec, struct want *w)
 {
 	int ret;
 
 	memset(w, 0, sizeof(*w));
-	ret = table_name(spec->site, w->table, sizeof(w->table));
+	ret = nft_table_name(spec->site, w->table, sizeof(w->table));
 	if (ret < 0)
 		return ret;
 	snprintf(w->comment, sizeof(w->comment), "%s%s", NFT_OWNER_COMMENT_PREFIX, spec->site);
@@ -508,7 +472,7 @@ static int want_build(const struct nft_spec *spec, struct want *w)
 	if (ret == 0)
 		ret = build_rules(spec, w);
 	if (ret < 0)
-		want_free(w);
+		nft_want_free(w);
 	return ret;
 }
 
@@ -530,7 +494,7 @@ static struct nftnl_table *new_table(const char *name, const char *comment)
 
 static struct nftnl_set *new_set(const struct want *w, int set, bool full)
 {
-	const struct set_def *d = &set_defs[set];
+	const struct set_def *d = &nft_set_defs[set];
 	struct nftnl_set *s = nftnl_set_alloc();
 
 	if (!s)
@@ -587,7 +551,7 @@ static struct nftnl_set_elem *new_elem(const struct elem *e)
 
 static struct nftnl_chain *new_chain(const struct want *w, int chain)
 {
-	const struct chain_def *d = &chain_defs[chain];
+	const struct chain_def *d = &nft_chain_defs[chain];
 	struct nftnl_chain *c = nftnl_chain_alloc();
 
 	if (!c)
@@ -709,7 +673,7 @@ static int batch_send(struct batch *b, struct nl *nl, char *err, size_t errlen)
 {
 	int ret;
 
-	if (b->len > 128 * 1024) {
+	if (b->len > 128 * 1024 && nl->sock) {
 		int fd = mnl_socket_get_fd(nl->sock), sz = (int)(b->len + 4096);
 
 		if (setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &sz, sizeof(sz)) < 0)
@@ -740,601 +704,6 @@ static void batch_end(struct batch *b, struct nl *nl)
 
 	if (p)
 		batch_advance(b, nftnl_batch_end(p, nl_seq(nl)));
-}
-
-/* ------------------------------------------------------------------------ */
-/* Reading the kernel's objects                                              */
-
-struct ptrs {
-	void **p;
-	size_t n, cap;
-};
-
-static int ptrs_add(struct ptrs *v, void *x)
-{
-	if (v->n == v->cap) {
-		size_t cap = v->cap ? v->cap * 2 : 16;
-		void **np = realloc(v->p, cap * sizeof(*np));
-
-		if (!np)
-			return -1;
-		v->p = np;
-		v->cap = cap;
-	}
-	v->p[v->n++] = x;
-	return 0;
-}
-
-static int nl_dump_obj(struct nl *nl, uint16_t type, const char *table, const char *set,
-		       mnl_cb_t cb, void *data)
-{
-	char buf[1024] = { 0 };
-	struct nlmsghdr *nlh = nftnl_nlmsg_build_hdr(buf, type, NFPROTO_IPV4, NLM_F_DUMP,
-						    nl_seq(nl));
-
-	if (type == NFT_MSG_GETSET && table) {
-		struct nftnl_set *s = nftnl_set_alloc();
-
-		if (!s)
-			return -ENOMEM;
-		nftnl_set_set_str(s, NFTNL_SET_TABLE, table);
-		nftnl_set_nlmsg_build_payload(nlh, s);
-		nftnl_set_free(s);
-	} else if (type == NFT_MSG_GETSETELEM) {
-		struct nftnl_set *s = nftnl_set_alloc();
-
-		if (!s)
-			return -ENOMEM;
-		nftnl_set_set_str(s, NFTNL_SET_TABLE, table);
-		nftnl_set_set_str(s, NFTNL_SET_NAME, set);
-		nftnl_set_elems_nlmsg_build_payload(nlh, s);
-		nftnl_set_free(s);
-	} else if (type == NFT_MSG_GETRULE && table) {
-		struct nftnl_rule *r = nftnl_rule_alloc();
-
-		if (!r)
-			return -ENOMEM;
-		nftnl_rule_set_str(r, NFTNL_RULE_TABLE, table);
-		nftnl_rule_nlmsg_build_payload(nlh, r);
-		nftnl_rule_free(r);
-	}
-	return nl_dump(nl, nlh, cb, data);
-}
-
-/* The comment (type 0 in table and rule user data), NULL if none. */
-struct udata_comment {
-	const char *text;
-};
-
-static int comment_cb(const struct nftnl_udata *attr, void *data)
-{
-	struct udata_comment *c = data;
-	const char *v = nftnl_udata_get(attr);
-	uint8_t len = nftnl_udata_len(attr);
-
-	if (nftnl_udata_type(attr) == 0 && len > 0 && v[len - 1] == '\0')
-		c->text = v;
-	return MNL_CB_OK;
-}
-
-static const char *udata_comment(const void *data, uint32_t len)
-{
-	struct udata_comment c = { NULL };
-
-	if (data && len)
-		nftnl_udata_parse(data, len, comment_cb, &c);
-	return c.text;
-}
-
-static const char *table_comment(const struct nftnl_table *t)
-{
-	uint32_t len = 0;
-	const void *d;
-
-	if (!nftnl_table_is_set(t, NFTNL_TABLE_USERDATA))
-		return NULL;
-	d = nftnl_table_get_data(t, NFTNL_TABLE_USERDATA, &len);
-	return udata_comment(d, len);
-}
-
-static const char *rule_comment(const struct nftnl_rule *r)
-{
-	uint32_t len = 0;
-	const void *d;
-
-	if (!nftnl_rule_is_set(r, NFTNL_RULE_USERDATA))
-		return NULL;
-	d = nftnl_rule_get_data(r, NFTNL_RULE_USERDATA, &len);
-	return udata_comment(d, len);
-}
-
-static void fr_table(const void *p) { nftnl_table_free(p); }
-static void fr_chain(const void *p) { nftnl_chain_free(p); }
-static void fr_set(const void *p) { nftnl_set_free(p); }
-static void fr_rule(const void *p) { nftnl_rule_free(p); }
-
-static int oom_free(const void *obj, void (*fr)(const void *))
-{
-	fr(obj);
-	errno = ENOMEM;
-	return MNL_CB_ERROR;
-}
-
-static bool is_msg(const struct nlmsghdr *nlh, uint8_t type)
-{
-	return NFNL_SUBSYS_ID(nlh->nlmsg_type) == NFNL_SUBSYS_NFTABLES &&
-	       NFNL_MSG_TYPE(nlh->nlmsg_type) == type;
-}
-
-/* Tables of family ip, all kept. */
-static int tables_cb(const struct nlmsghdr *nlh, void *data)
-{
-	struct nftnl_table *t;
-
-	if (!is_msg(nlh, NFT_MSG_NEWTABLE))
-		return MNL_CB_OK;
-	t = nftnl_table_alloc();
-	if (!t) {
-		errno = ENOMEM;
-		return MNL_CB_ERROR;
-	}
-	if (nftnl_table_nlmsg_parse(nlh, t) < 0 ||
-	    nftnl_table_get_u32(t, NFTNL_TABLE_FAMILY) != NFPROTO_IPV4)
-		nftnl_table_free(t);
-	else if (ptrs_add(data, t) < 0)
-		return oom_free(t, fr_table);
-	return MNL_CB_OK;
-}
-
-static void free_tables(struct ptrs *v)
-{
-	size_t i;
-
-	for (i = 0; i < v->n; i++)
-		nftnl_table_free(v->p[i]);
-	free(v->p);
-	memset(v, 0, sizeof(*v));
-}
-
-struct tinfo {
-	bool present;
-	bool ours;
-	uint32_t flags;
-};
-
-static bool comment_is_ours(const char *comment, const char *site)
-{
-	size_t n = strlen(NFT_OWNER_COMMENT_PREFIX);
-
-	return comment && strncmp(comment, NFT_OWNER_COMMENT_PREFIX, n) == 0 &&
-	       strcmp(comment + n, site) == 0;
-}
-
-static int find_table(struct nl *nl, const char *site, const char *name, struct tinfo *ti)
-{
-	struct ptrs v = { 0 };
-	size_t i;
-	int ret;
-
-	memset(ti, 0, sizeof(*ti));
-	ret = nl_dump_obj(nl, NFT_MSG_GETTABLE, NULL, NULL, tables_cb, &v);
-	if (ret == 0) {
-		for (i = 0; i < v.n; i++) {
-			const char *tn = nftnl_table_get_str(v.p[i], NFTNL_TABLE_NAME);
-
-			if (!tn || strcmp(tn, name) != 0)
-				continue;
-			ti->present = true;
-			ti->ours = comment_is_ours(table_comment(v.p[i]), site);
-			ti->flags = nftnl_table_is_set(v.p[i], NFTNL_TABLE_FLAGS) ?
-				    nftnl_table_get_u32(v.p[i], NFTNL_TABLE_FLAGS) : 0;
-		}
-	}
-	free_tables(&v);
-	return ret;
-}
-
-/* Objects of one table: chains, sets, rules. */
-struct objs_arg {
-	const char *table;
-	struct ptrs v;
-};
-
-static int chains_cb(const struct nlmsghdr *nlh, void *data)
-{
-	struct objs_arg *a = data;
-	struct nftnl_chain *c;
-
-	if (!is_msg(nlh, NFT_MSG_NEWCHAIN))
-		return MNL_CB_OK;
-	c = nftnl_chain_alloc();
-	if (!c) {
-		errno = ENOMEM;
-		return MNL_CB_ERROR;
-	}
-	if (nftnl_chain_nlmsg_parse(nlh, c) < 0 ||
-	    strcmp(nftnl_chain_get_str(c, NFTNL_CHAIN_TABLE) ?: "", a->table) != 0)
-		nftnl_chain_free(c);
-	else if (ptrs_add(&a->v, c) < 0)
-		return oom_free(c, fr_chain);
-	return MNL_CB_OK;
-}
-
-static int sets_cb(const struct nlmsghdr *nlh, void *data)
-{
-	struct objs_arg *a = data;
-	struct nftnl_set *s;
-
-	if (!is_msg(nlh, NFT_MSG_NEWSET))
-		return MNL_CB_OK;
-	s = nftnl_set_alloc();
-	if (!s) {
-		errno = ENOMEM;
-		return MNL_CB_ERROR;
-	}
-	if (nftnl_set_nlmsg_parse(nlh, s) < 0 ||
-	    strcmp(nftnl_set_get_str(s, NFTNL_SET_TABLE) ?: "", a->table) != 0)
-		nftnl_set_free(s);
-	else if (ptrs_add(&a->v, s) < 0)
-		return oom_free(s, fr_set);
-	return MNL_CB_OK;
-}
-
-static int rules_cb(const struct nlmsghdr *nlh, void *data)
-{
-	struct objs_arg *a = data;
-	struct nftnl_rule *r;
-
-	if (!is_msg(nlh, NFT_MSG_NEWRULE))
-		return MNL_CB_OK;
-	r = nftnl_rule_alloc();
-	if (!r) {
-		errno = ENOMEM;
-		return MNL_CB_ERROR;
-	}
-	if (nftnl_rule_nlmsg_parse(nlh, r) < 0 ||
-	    strcmp(nftnl_rule_get_str(r, NFTNL_RULE_TABLE) ?: "", a->table) != 0)
-		nftnl_rule_free(r);
-	else if (ptrs_add(&a->v, r) < 0)
-		return oom_free(r, fr_rule);
-	return MNL_CB_OK;
-}
-
-struct elems_arg {
-	struct elem *e;
-	size_t n, cap;
-	bool bad;		/* an element we cannot represent */
-};
-
-static int elems_cb(const struct nlmsghdr *nlh, void *data)
-{
-	struct elems_arg *a = data;
-	struct nftnl_set_elems_iter *it;
-	struct nftnl_set_elem *se;
-	struct nftnl_set *s;
-
-	if (!is_msg(nlh, NFT_MSG_NEWSETELEM))
-		return MNL_CB_OK;
-	s = nftnl_set_alloc();
-	if (!s) {
-		errno = ENOMEM;
-		return MNL_CB_ERROR;
-	}
-	if (nftnl_set_elems_nlmsg_parse(nlh, s) < 0) {
-		nftnl_set_free(s);
-		a->bad = true;
-		return MNL_CB_OK;
-	}
-	it = nftnl_set_elems_iter_create(s);
-	if (!it) {
-		nftnl_set_free(s);
-		errno = ENOMEM;
-		return MNL_CB_ERROR;
-	}
-	for (se = nftnl_set_elems_iter_cur(it); se; se = nftnl_set_elems_iter_next(it)) {
-		uint32_t klen = 0, flags = 0;
-		const void *key = nftnl_set_elem_get(se, NFTNL_SET_ELEM_KEY, &klen);
-		struct elem *e;
-
-		if (nftnl_set_elem_is_set(se, NFTNL_SET_ELEM_FLAGS))
-			flags = nftnl_set_elem_get_u32(se, NFTNL_SET_ELEM_FLAGS);
-		if (!key || klen == 0 || klen > IFNAMSZ ||
-		    (flags & ~(uint32_t)NFT_SET_ELEM_INTERVAL_END) ||
-		    nftnl_set_elem_is_set(se, NFTNL_SET_ELEM_DATA) ||
-		    nftnl_set_elem_is_set(se, NFTNL_SET_ELEM_KEY_END)) {
-			a->bad = true;
-			continue;
-		}
-		if (a->n == a->cap) {
-			size_t cap = a->cap ? a->cap * 2 : 64;
-			struct elem *ne = realloc(a->e, cap * sizeof(*ne));
-
-			if (!ne) {
-				nftnl_set_elems_iter_destroy(it);
-				nftnl_set_free(s);
-				errno = ENOMEM;
-				return MNL_CB_ERROR;
-			}
-			a->e = ne;
-			a->cap = cap;
-		}
-		e = &a->e[a->n++];
-		memset(e, 0, sizeof(*e));
-		memcpy(e->key, key, klen);
-		e->klen = (uint8_t)klen;
-		e->end = (flags & NFT_SET_ELEM_INTERVAL_END) ? 1 : 0;
-	}
-	nftnl_set_elems_iter_destroy(it);
-	nftnl_set_free(s);
-	return MNL_CB_OK;
-}
-
-static void free_objs(struct ptrs *v, void (*fr)(const void *))
-{
-	size_t i;
-
-	for (i = 0; i < v->n; i++)
-		fr(v->p[i]);
-	free(v->p);
-	memset(v, 0, sizeof(*v));
-}
-
-
-/* ------------------------------------------------------------------------ */
-/* Comparing                                                                 */
-
-/* Fill in the defaults the kernel reports back although nobody sent them
- * (libnftnl has no way to unset an expression's attribute, so both the
- * wanted and the live rule get them): lookup flags 0; nat addr_max = addr_min
- * and the flag NF_NAT_RANGE_MAP_IPS when an address register is given. */
-static int normalize_exprs(struct nftnl_rule *r)
-{
-	struct nftnl_expr_iter *it = nftnl_expr_iter_create(r);
-	struct nftnl_expr *e;
-
-	if (!it)
-		return -ENOMEM;
-	while ((e = nftnl_expr_iter_next(it))) {
-		const char *name = nftnl_expr_get_str(e, NFTNL_EXPR_NAME);
-
-		if (!name)
-			continue;
-		if (strcmp(name, "lookup") == 0 && !nftnl_expr_is_set(e, NFTNL_EXPR_LOOKUP_FLAGS))
-			nftnl_expr_set_u32(e, NFTNL_EXPR_LOOKUP_FLAGS, 0);
-		if (strcmp(name, "nat") == 0 && nftnl_expr_is_set(e, NFTNL_EXPR_NAT_REG_ADDR_MIN)) {
-			uint32_t flags = 0;
-
-			if (!nftnl_expr_is_set(e, NFTNL_EXPR_NAT_REG_ADDR_MAX))
-				nftnl_expr_set_u32(e, NFTNL_EXPR_NAT_REG_ADDR_MAX,
-						   nftnl_expr_get_u32(e, NFTNL_EXPR_NAT_REG_ADDR_MIN));
-			if (nftnl_expr_is_set(e, NFTNL_EXPR_NAT_FLAGS))
-				flags = nftnl_expr_get_u32(e, NFTNL_EXPR_NAT_FLAGS);
-			nftnl_expr_set_u32(e, NFTNL_EXPR_NAT_FLAGS, flags | NF_NAT_RANGE_MAP_IPS);
-		}
-	}
-	nftnl_expr_iter_destroy(it);
-	return 0;
-}
-
-/* A rule as text, without what changes by itself (handles, positions,
- * counter values). Malloc'd. */
-static char *rule_text(struct nftnl_rule *r, bool live)
-{
-	size_t size = 2048;
-	char *buf = NULL;
-
-	if (live) {
-		struct nftnl_expr_iter *it = nftnl_expr_iter_create(r);
-		struct nftnl_expr *e;
-
-		if (!it)
-			return NULL;
-		while ((e = nftnl_expr_iter_next(it))) {
-			const char *name = nftnl_expr_get_str(e, NFTNL_EXPR_NAME);
-
-			if (name && strcmp(name, "counter") == 0) {
-				nftnl_expr_set_u64(e, NFTNL_EXPR_CTR_PACKETS, 0);
-				nftnl_expr_set_u64(e, NFTNL_EXPR_CTR_BYTES, 0);
-			}
-		}
-		nftnl_expr_iter_destroy(it);
-		nftnl_rule_unset(r, NFTNL_RULE_HANDLE);
-		nftnl_rule_unset(r, NFTNL_RULE_POSITION);
-	}
-	if (normalize_exprs(r) < 0)
-		return NULL;
-	for (;;) {
-		char *nb = realloc(buf, size);
-		int n;
-
-		if (!nb) {
-			free(buf);
-			return NULL;
-		}
-		buf = nb;
-		n = nftnl_rule_snprintf(buf, size, r, NFTNL_OUTPUT_DEFAULT, 0);
-		if (n < 0) {
-			free(buf);
-			return NULL;
-		}
-		if ((size_t)n < size)
-			return buf;
-		size = (size_t)n + 1;
-	}
-}
-
-static bool chain_equal(const struct nftnl_chain *live, int ch)
-{
-	const struct chain_def *d = &chain_defs[ch];
-
-	return nftnl_chain_is_set(live, NFTNL_CHAIN_TYPE) &&
-	       strcmp(nftnl_chain_get_str(live, NFTNL_CHAIN_TYPE), d->type) == 0 &&
-	       nftnl_chain_is_set(live, NFTNL_CHAIN_HOOKNUM) &&
-	       nftnl_chain_get_u32(live, NFTNL_CHAIN_HOOKNUM) == d->hook &&
-	       nftnl_chain_is_set(live, NFTNL_CHAIN_PRIO) &&
-	       nftnl_chain_get_s32(live, NFTNL_CHAIN_PRIO) == d->prio &&
-	       (!nftnl_chain_is_set(live, NFTNL_CHAIN_POLICY) ||
-		nftnl_chain_get_u32(live, NFTNL_CHAIN_POLICY) == NF_ACCEPT) &&
-	       !nftnl_chain_is_set(live, NFTNL_CHAIN_DEV) &&
-	       !nftnl_chain_is_set(live, NFTNL_CHAIN_DEVICES);
-}
-
-static uint32_t set_u32(const struct nftnl_set *s, uint16_t attr)
-{
-	return nftnl_set_is_set(s, attr) ? nftnl_set_get_u32(s, attr) : 0;
-}
-
-static bool set_equal(const struct nftnl_set *live, int set)
-{
-	const struct set_def *d = &set_defs[set];
-
-	return set_u32(live, NFTNL_SET_FLAGS) == d->flags &&
-	       set_u32(live, NFTNL_SET_KEY_TYPE) == d->dtype &&
-	       set_u32(live, NFTNL_SET_KEY_LEN) == d->klen &&
-	       set_u32(live, NFTNL_SET_DATA_LEN) == 0 &&
-	       set_u32(live, NFTNL_SET_TIMEOUT) == 0 &&
-	       !nftnl_set_is_set(live, NFTNL_SET_OBJ_TYPE) &&
-	       !nftnl_set_is_set(live, NFTNL_SET_EXPR);
-}
-
-static int find_def(const char *name, bool chain)
-{
-	int i;
-
-	if (!name)
-		return -1;
-	for (i = 0; i < (chain ? N_CHAINS : N_SETS); i++)
-		if (strcmp(name, chain ? chain_defs[i].name : set_defs[i].name) == 0)
-			return i;
-	return -1;
-}
-
-/* 1 equal, 0 different, -errno */
-static int compare_chains(struct nl *nl, const struct want *w)
-{
-	struct objs_arg a = { .table = w->table };
-	bool seen[N_CHAINS] = { false };
-	int ret, i;
-	size_t k;
-
-	ret = nl_dump_obj(nl, NFT_MSG_GETCHAIN, w->table, NULL, chains_cb, &a);
-	if (ret == 0) {
-		ret = a.v.n == N_CHAINS;
-		for (k = 0; ret && k < a.v.n; k++) {
-			i = find_def(nftnl_chain_get_str(a.v.p[k], NFTNL_CHAIN_NAME), true);
-			if (i < 0 || seen[i] || !chain_equal(a.v.p[k], i))
-				ret = 0;
-			else
-				seen[i] = true;
-		}
-	}
-	free_objs(&a.v, fr_chain);
-	return ret;
-}
-
-static int compare_elems(struct nl *nl, const struct want *w, int set)
-{
-	struct elems_arg a = { 0 };
-	int ret;
-	size_t i;
-
-	ret = nl_dump_obj(nl, NFT_MSG_GETSETELEM, w->table, set_defs[set].name, elems_cb, &a);
-	if (ret == 0) {
-		a.n = sort_elems(a.e, a.n);
-		ret = !a.bad && a.n == w->nel[set];
-		for (i = 0; ret && i < a.n; i++)
-			if (cmp_elem(&a.e[i], &w->el[set][i]) != 0)
-				ret = 0;
-	}
-	free(a.e);
-	return ret;
-}
-
-static int compare_sets(struct nl *nl, const struct want *w)
-{
-	struct objs_arg a = { .table = w->table };
-	bool seen[N_SETS] = { false };
-	int ret, i;
-	size_t k;
-
-	ret = nl_dump_obj(nl, NFT_MSG_GETSET, w->table, NULL, sets_cb, &a);
-	if (ret == 0) {
-		ret = a.v.n == N_SETS;
-		for (k = 0; ret && k < a.v.n; k++) {
-			i = find_def(nftnl_set_get_str(a.v.p[k], NFTNL_SET_NAME), false);
-			if (i < 0 || seen[i] || !set_equal(a.v.p[k], i))
-				ret = 0;
-			else
-				seen[i] = true;
-		}
-	}
-	free_objs(&a.v, fr_set);
-	for (i = 0; ret == 1 && i < N_SETS; i++)
-		ret = compare_elems(nl, w, i);
-	return ret;
-}
-
-static int compare_rules(struct nl *nl, const struct want *w)
-{
-	struct objs_arg a = { .table = w->table };
-	size_t pos[N_CHAINS] = { 0 }, want_n[N_CHAINS] = { 0 };
-	size_t order[N_CHAINS][MAX_RULES];
-	size_t k;
-	int ret, i;
-
-	for (k = 0; k < w->nrules; k++) {
-		i = w->rule_chain[k];
-		order[i][want_n[i]++] = k;
-	}
-	ret = nl_dump_obj(nl, NFT_MSG_GETRULE, w->table, NULL, rules_cb, &a);
-	if (ret == 0) {
-		ret = 1;
-		/* The kernel lists each chain's rules in order. */
-		for (k = 0; ret == 1 && k < a.v.n; k++) {
-			char *live, *want;
-
-			i = find_def(nftnl_rule_get_str(a.v.p[k], NFTNL_RULE_CHAIN), true);
-			if (i < 0 || pos[i] >= want_n[i]) {
-				ret = 0;
-				break;
-			}
-			live = rule_text(a.v.p[k], true);
-			want = rule_text(w->rule[order[i][pos[i]++]], false);
-			if (!live || !want)
-				ret = -ENOMEM;
-			else if (strcmp(live, want) != 0)
-				ret = 0;
-			free(live);
-			free(want);
-		}
-		for (i = 0; ret == 1 && i < N_CHAINS; i++)
-			if (pos[i] != want_n[i])
-				ret = 0;
-	}
-	free_objs(&a.v, fr_rule);
-	return ret;
-}
-
-int nft_table_matches(struct nl *nl, const struct nft_spec *spec)
-{
-	struct tinfo ti;
-	struct want w;
-	int ret;
-
-	ret = want_build(spec, &w);
-	if (ret < 0)
-		return ret;
-	ret = find_table(nl, spec->site, w.table, &ti);
-	if (ret == 0)
-		ret = ti.present && ti.ours && ti.flags == 0;
-	if (ret == 1)
-		ret = compare_chains(nl, &w);
-	if (ret == 1)
-		ret = compare_sets(nl, &w);
-	if (ret == 1)
-		ret = compare_rules(nl, &w);
-	want_free(&w);
-	return ret;
 }
 
 /* ------------------------------------------------------------------------ */
@@ -1385,7 +754,7 @@ static void add_set_msgs(struct batch *b, struct nl *nl, const struct want *w, i
 		b->err = -ENOMEM;
 		return;
 	}
-	nlh = batch_cmd(b, nl, NFT_MSG_NEWSET, NLM_F_CREATE, "adding set %s", set_defs[set].name);
+	nlh = batch_cmd(b, nl, NFT_MSG_NEWSET, NLM_F_CREATE, "adding set %s", nft_set_defs[set].name);
 	if (nlh) {
 		nftnl_set_nlmsg_build_payload(nlh, s);
 		batch_advance(b, nlh);
@@ -1412,7 +781,7 @@ static void add_set_msgs(struct batch *b, struct nl *nl, const struct want *w, i
 		if (!b->err) {
 			nlh = batch_cmd(b, nl, NFT_MSG_NEWSETELEM, NLM_F_CREATE,
 					"adding elements %zu-%zu of %zu to set %s", i + 1, i + n,
-					w->nel[set], set_defs[set].name);
+					w->nel[set], nft_set_defs[set].name);
 			if (nlh) {
 				nftnl_set_elems_nlmsg_build_payload(nlh, s);
 				batch_advance(b, nlh);
@@ -1432,7 +801,7 @@ static void add_chain_msgs(struct batch *b, struct nl *nl, const struct want *w,
 		return;
 	}
 	nlh = batch_cmd(b, nl, NFT_MSG_NEWCHAIN, NLM_F_CREATE, "adding chain %s",
-			chain_defs[ch].name);
+			nft_chain_defs[ch].name);
 	if (nlh) {
 		nftnl_chain_nlmsg_build_payload(nlh, c);
 		batch_advance(b, nlh);
@@ -1449,13 +818,13 @@ int nft_table_replace(struct nl *nl, const struct nft_spec *spec, char *err, siz
 	int ret;
 
 	seterr(err, errlen, "%s", "");
-	ret = want_build(spec, &w);
+	ret = nft_want_build(spec, &w);
 	if (ret < 0) {
 		seterr(err, errlen, "building table for site %s: %s", spec->site ? spec->site : "",
 		       strerror(-ret));
 		return ret;
 	}
-	ret = find_table(nl, spec->site, w.table, &ti);
+	ret = nft_find_table(nl, spec->site, &ti);
 	if (ret < 0) {
 		seterr(err, errlen, "listing nftables tables: %s", nl_strerror(nl));
 		goto out;
@@ -1491,7 +860,7 @@ int nft_table_replace(struct nl *nl, const struct nft_spec *spec, char *err, siz
 	ret = batch_send(&b, nl, err, errlen);
 out:
 	batch_free(&b);
-	want_free(&w);
+	nft_want_free(&w);
 	return ret;
 }
 
@@ -1505,12 +874,12 @@ int nft_table_delete(struct nl *nl, const char *site, char *err, size_t errlen)
 	int ret;
 
 	seterr(err, errlen, "%s", "");
-	ret = table_name(site, name, sizeof(name));
+	ret = nft_table_name(site, name, sizeof(name));
 	if (ret < 0) {
 		seterr(err, errlen, "bad site name");
 		return ret;
 	}
-	ret = find_table(nl, site, name, &ti);
+	ret = nft_find_table(nl, site, &ti);
 	if (ret < 0) {
 		seterr(err, errlen, "listing nftables tables: %s", nl_strerror(nl));
 		return ret;
@@ -1546,102 +915,6 @@ int nft_table_delete(struct nl *nl, const char *site, char *err, size_t errlen)
 	}
 	batch_free(&b);
 	return ret;
-}
-
-/* ------------------------------------------------------------------------ */
-/* Reading                                                                   */
-
-int nft_table_read(struct nl *nl, const char *site, struct nft_state *st)
-{
-	char name[TABLE_NAME_MAX];
-	struct objs_arg a = { .table = name };
-	struct tinfo ti;
-	size_t k;
-	int ret;
-
-	memset(st, 0, sizeof(*st));
-	ret = table_name(site, name, sizeof(name));
-	if (ret < 0)
-		return ret;
-	ret = find_table(nl, site, name, &ti);
-	if (ret < 0)
-		return ret;
-	st->present = ti.present && ti.ours;
-	st->foreign = ti.present && !ti.ours;
-	if (!st->present)
-		return 0;
-	ret = nl_dump_obj(nl, NFT_MSG_GETRULE, name, NULL, rules_cb, &a);
-	for (k = 0; ret == 0 && k < a.v.n; k++) {
-		const char *c = rule_comment(a.v.p[k]);
-		struct nftnl_expr_iter *it;
-		struct nftnl_expr *e;
-
-		if (!c || strlen(c) >= sizeof(st->counters[0].rule) ||
-		    st->n_counters >= sizeof(st->counters) / sizeof(st->counters[0]))
-			continue;
-		it = nftnl_expr_iter_create(a.v.p[k]);
-		if (!it) {
-			ret = -ENOMEM;
-			break;
-		}
-		while ((e = nftnl_expr_iter_next(it))) {
-			const char *en = nftnl_expr_get_str(e, NFTNL_EXPR_NAME);
-			struct nft_counter *ctr;
-
-			if (!en || strcmp(en, "counter") != 0)
-				continue;
-			ctr = &st->counters[st->n_counters++];
-			snprintf(ctr->rule, sizeof(ctr->rule), "%s", c);
-			ctr->packets = nftnl_expr_get_u64(e, NFTNL_EXPR_CTR_PACKETS);
-			ctr->bytes = nftnl_expr_get_u64(e, NFTNL_EXPR_CTR_BYTES);
-			break;
-		}
-		nftnl_expr_iter_destroy(it);
-	}
-	free_objs(&a.v, fr_rule);
-	return ret;
-}
-
-int nft_list_sites(struct nl *nl, char (**sites)[33], size_t *n)
-{
-	size_t plen = strlen(NFT_TABLE_PREFIX), i;
-	struct ptrs v = { 0 };
-	char (*out)[33] = NULL;
-	int ret;
-
-	*sites = NULL;
-	*n = 0;
-	ret = nl_dump_obj(nl, NFT_MSG_GETTABLE, NULL, NULL, tables_cb, &v);
-	if (ret == 0 && v.n) {
-		out = calloc(v.n, sizeof(*out));
-		if (!out)
-			ret = -ENOMEM;
-	}
-	for (i = 0; ret == 0 && i < v.n; i++) {
-		const char *tn = nftnl_table_get_str(v.p[i], NFTNL_TABLE_NAME);
-		const char *site;
-
-		if (!tn || strncmp(tn, NFT_TABLE_PREFIX, plen) != 0)
-			continue;
-		site = tn + plen;
-		if (!*site || strlen(site) >= sizeof(out[0]) ||
-		    !comment_is_ours(table_comment(v.p[i]), site))
-			continue;
-		snprintf(out[*n], sizeof(out[0]), "%s", site);
-		(*n)++;
-	}
-	free_tables(&v);
-	if (ret < 0) {
-		free(out);
-		*n = 0;
-		return ret;
-	}
-	if (*n == 0) {
-		free(out);
-		out = NULL;
-	}
-	*sites = out;
-	return 0;
 }
 
 /* ------------------------------------------------------------------------ */
@@ -1720,7 +993,7 @@ void nft_spec_print(const struct nft_spec *spec, FILE *out)
 	size_t nn = 0, i, j;
 	FILE *f;
 
-	if (table_name(spec->site, table, sizeof(table)) < 0)
+	if (nft_table_name(spec->site, table, sizeof(table)) < 0)
 		return;
 	nets = norm_nets(spec, &nn);
 
@@ -1736,8 +1009,8 @@ void nft_spec_print(const struct nft_spec *spec, FILE *out)
 	for (i = 0; i < N_SETS; i++) {
 		if (!(f = cmd_start(&c, table, "add set")))
 			continue;
-		fprintf(f, " %s { type %s;%s }", set_defs[i].name, set_defs[i].nft_type,
-			set_defs[i].flags & NFT_SET_INTERVAL ? " flags interval;" : "");
+		fprintf(f, " %s { type %s;%s }", nft_set_defs[i].name, nft_set_defs[i].nft_type,
+			nft_set_defs[i].flags & NFT_SET_INTERVAL ? " flags interval;" : "");
 		cmd_end(&c, out);
 	}
 	for (i = 0; i < nn; i += PRINT_ELEMS_PER_LINE) {
@@ -1778,8 +1051,8 @@ void nft_spec_print(const struct nft_spec *spec, FILE *out)
 		if (!(f = cmd_start(&c, table, "add chain")))
 			continue;
 		fprintf(f, " %s { type %s hook %s priority %d; policy accept; }",
-			chain_defs[i].name, chain_defs[i].type, chain_defs[i].hook_name,
-			(int)chain_defs[i].prio);
+			nft_chain_defs[i].name, nft_chain_defs[i].type, nft_chain_defs[i].hook_name,
+			(int)nft_chain_defs[i].prio);
 		cmd_end(&c, out);
 	}
 	if (nn > 0 && (f = cmd_start(&c, table, "add rule"))) {

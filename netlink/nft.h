@@ -69,6 +69,10 @@ struct nft_state {
 	size_t n_counters;
 };
 
+/* Every read below is consistent: made of dumps of one ruleset generation
+ * (asked before and after), all read again when it moved meanwhile or a dump
+ * was interrupted; after 10 tries -EAGAIN, nl->err_msg says so. */
+
 /* Returns 1 when the live table equals SPEC exactly (sets, chains, rules;
  * counter values and handles ignored), 0 when it differs or is absent,
  * -errno on error (nl->err_msg tells why). */
@@ -92,6 +96,36 @@ int nft_table_read(struct nl *nl, const char *site, struct nft_state *st);
 /* Names of all sites that have a gatewayctl table. *SITES is malloc'd
  * (an array of n strings of 33 bytes). 0 or -errno. */
 int nft_list_sites(struct nl *nl, char (**sites)[33], size_t *n);
+
+/*
+ * The read-back, one message at a time (what the functions above do with the
+ * kernel's answers; the fuzzer drives it). A struct nft_dump collects the
+ * objects of table NFT_TABLE_PREFIX SITE (chains, sets, their elements,
+ * rules) or, made with SITE NULL, the tables of family ip; nft_dump_cb (an
+ * mnl_cb_t) takes NEWGEN, NEWTABLE, NEWCHAIN, NEWSET, NEWSETELEM and
+ * NEWRULE messages and ignores anything else. Then:
+ *   nft_dump_state    as nft_table_read (0 or -errno)
+ *   nft_dump_matches  as nft_table_matches (1, 0, -errno); it zeroes the
+ *                     counters of the rules it compares: read the state first
+ *   nft_dump_sites    as nft_list_sites
+ */
+struct nft_dump;
+struct nft_dump *nft_dump_new(const char *site);	/* NULL and errno: bad site, no memory */
+void nft_dump_free(struct nft_dump *d);
+struct nlmsghdr;
+int nft_dump_cb(const struct nlmsghdr *nlh, void *dump);
+int nft_dump_state(const struct nft_dump *d, struct nft_state *st);
+int nft_dump_matches(struct nft_dump *d, const struct nft_spec *spec);
+int nft_dump_sites(const struct nft_dump *d, char (**sites)[33], size_t *n);
+
+/* The comment in nftables user data (table or rule: attributes of a type
+ * byte, a length byte and that many bytes of value): the value of the one
+ * attribute of type 0, a NUL-terminated string. NULL when there is none, or
+ * when the data does not parse to its last byte (an attribute that claims
+ * more bytes than remain, a header cut short), or the comment is not one
+ * string (no NUL at its end, a NUL before, two comments). Reads nothing
+ * outside UDATA[0..LEN). */
+const char *nft_udata_comment(const void *udata, size_t len);
 
 /* Print, one per line, the nft commands that do what nft_table_replace does
  * (the text plan shows): "add table", "delete table" (whatever was there

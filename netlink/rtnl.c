@@ -633,6 +633,12 @@ static void *vec_push(struct vec *v)
 	return el;
 }
 
+/* Forget the elements (keep the memory): a dump starts again. */
+static void vec_reset(void *v)
+{
+	((struct vec *)v)->n = 0;
+}
+
 static int vec_finish(int ret, struct vec *v, void **out, size_t *n)
 {
 	if (ret < 0) {
@@ -668,12 +674,26 @@ static bool link_inet_conf(const struct nlmsghdr *nlh, int conf, uint32_t *value
 	return true;
 }
 
-static void parse_link(const struct nlmsghdr *nlh, struct link_info *li)
+static bool is_link_msg(const struct nlmsghdr *nlh)
+{
+	return nlh->nlmsg_type == RTM_NEWLINK &&
+	       mnl_nlmsg_get_payload_len(nlh) >= sizeof(struct ifinfomsg);
+}
+
+bool rtnl_parse_inet_conf(const struct nlmsghdr *nlh, int conf, uint32_t *value)
+{
+	return is_link_msg(nlh) && conf > 0 && conf <= IPV4_DEVCONF_MAX &&
+	       link_inet_conf(nlh, conf, value);
+}
+
+bool rtnl_parse_link(const struct nlmsghdr *nlh, struct link_info *li)
 {
 	const struct ifinfomsg *ifi = mnl_nlmsg_get_payload(nlh);
 	const struct nlattr *tb[IFLA_MAX + 1];
 
 	memset(li, 0, sizeof(*li));
+	if (!is_link_msg(nlh))
+		return false;
 	li->ifindex = ifi->ifi_index;
 	li->flags = ifi->ifi_flags;
 	parse_attrs(nlh, sizeof(*ifi), tb, IFLA_MAX);
@@ -715,12 +735,7 @@ static void parse_link(const struct nlmsghdr *nlh, struct link_info *li)
 		li->rx_dropped = st.rx_dropped;
 		li->tx_dropped = st.tx_dropped;
 	}
-}
-
-static bool is_link_msg(const struct nlmsghdr *nlh)
-{
-	return nlh->nlmsg_type == RTM_NEWLINK &&
-	       mnl_nlmsg_get_payload_len(nlh) >= sizeof(struct ifinfomsg);
+	return true;
 }
 
 static int links_cb(const struct nlmsghdr *nlh, void *data)
@@ -731,7 +746,7 @@ static int links_cb(const struct nlmsghdr *nlh, void *data)
 		return MNL_CB_OK;
 	if (!(li = vec_push(data)))
 		return MNL_CB_ERROR;
-	parse_link(nlh, li);
+	rtnl_parse_link(nlh, li);
 	return MNL_CB_OK;
 }
 
@@ -752,7 +767,7 @@ int rtnl_links(struct nl *nl, struct link_info **out, size_t *n)
 	struct vec v = { .elsize = sizeof(struct link_info) };
 
 	put_ifinfo(nlh, 0);
-	return vec_finish(nl_dump(nl, nlh, links_cb, &v), &v, (void **)out, n);
+	return vec_finish(nl_dump_stable(nl, nlh, links_cb, vec_reset, &v), &v, (void **)out, n);
 }
 
 struct one_link {
@@ -771,7 +786,7 @@ static int one_link_cb(const struct nlmsghdr *nlh, void *data)
 		return MNL_CB_OK;
 	o->found = true;
 	if (o->li)
-		parse_link(nlh, o->li);
+		rtnl_parse_link(nlh, o->li);
 	if (o->conf > 0 && link_inet_conf(nlh, o->conf, &o->value))
 		o->has_value = true;
 	return MNL_CB_OK;
@@ -827,26 +842,36 @@ struct addr_dump {
 	int ifindex;
 };
 
-static int addrs_cb(const struct nlmsghdr *nlh, void *data)
+bool rtnl_parse_addr(const struct nlmsghdr *nlh, int ifindex, struct addr_info *ai)
 {
-	struct addr_dump *d = data;
 	const struct ifaddrmsg *ifa = mnl_nlmsg_get_payload(nlh);
 	const struct nlattr *tb[IFA_MAX + 1];
-	struct addr_info *ai;
 
+	memset(ai, 0, sizeof(*ai));
 	if (nlh->nlmsg_type != RTM_NEWADDR || mnl_nlmsg_get_payload_len(nlh) < sizeof(*ifa))
-		return MNL_CB_OK;
+		return false;
 	/* Also filtered here, for kernels without strict checking. */
-	if (ifa->ifa_family != AF_INET || (d->ifindex && (int)ifa->ifa_index != d->ifindex))
-		return MNL_CB_OK;
-	if (!(ai = vec_push(&d->v)))
-		return MNL_CB_ERROR;
+	if (ifa->ifa_family != AF_INET || (ifindex && (int)ifa->ifa_index != ifindex))
+		return false;
 	parse_attrs(nlh, sizeof(*ifa), tb, IFA_MAX);
 	ai->ifindex = (int)ifa->ifa_index;
 	ai->prefixlen = ifa->ifa_prefixlen;
 	ai->peer = get_in_addr(tb[IFA_ADDRESS]);
 	ai->local = tb[IFA_LOCAL] ? get_in_addr(tb[IFA_LOCAL]) : ai->peer;
 	ai->broadcast = get_in_addr(tb[IFA_BROADCAST]);
+	return true;
+}
+
+static int addrs_cb(const struct nlmsghdr *nlh, void *data)
+{
+	struct addr_dump *d = data;
+	struct addr_info ai, *p;
+
+	if (!rtnl_parse_addr(nlh, d->ifindex, &ai))
+		return MNL_CB_OK;
+	if (!(p = vec_push(&d->v)))
+		return MNL_CB_ERROR;
+	*p = ai;
 	return MNL_CB_OK;
 }
 
@@ -859,26 +884,24 @@ int rtnl_addrs(struct nl *nl, int ifindex, struct addr_info **out, size_t *n)
 
 	ifa->ifa_family = AF_INET;
 	ifa->ifa_index = ifindex > 0 ? (unsigned)ifindex : 0;
-	return vec_finish(nl_dump(nl, nlh, addrs_cb, &d), &d.v, (void **)out, n);
+	return vec_finish(nl_dump_stable(nl, nlh, addrs_cb, vec_reset, &d.v), &d.v, (void **)out, n);
 }
 
-static int routes_cb(const struct nlmsghdr *nlh, void *data)
+bool rtnl_parse_route(const struct nlmsghdr *nlh, struct route_info *ri)
 {
 	const struct rtmsg *rtm = mnl_nlmsg_get_payload(nlh);
 	const struct nlattr *tb[RTA_MAX + 1];
-	struct route_info *ri;
 	uint32_t table;
 
+	memset(ri, 0, sizeof(*ri));
 	if (nlh->nlmsg_type != RTM_NEWROUTE || mnl_nlmsg_get_payload_len(nlh) < sizeof(*rtm))
-		return MNL_CB_OK;
+		return false;
 	if (rtm->rtm_family != AF_INET || (rtm->rtm_flags & RTM_F_CLONED))
-		return MNL_CB_OK;
+		return false;
 	parse_attrs(nlh, sizeof(*rtm), tb, RTA_MAX);
 	table = get_u32(tb[RTA_TABLE], rtm->rtm_table);
 	if (table != RT_TABLE_MAIN)
-		return MNL_CB_OK;
-	if (!(ri = vec_push(data)))
-		return MNL_CB_ERROR;
+		return false;
 	ri->dst = get_in_addr(tb[RTA_DST]);
 	ri->dst_len = rtm->rtm_dst_len;
 	ri->protocol = rtm->rtm_protocol;
@@ -888,6 +911,18 @@ static int routes_cb(const struct nlmsghdr *nlh, void *data)
 	ri->oif = (int)get_u32(tb[RTA_OIF], 0);
 	ri->gateway = get_in_addr(tb[RTA_GATEWAY]);
 	ri->prefsrc = get_in_addr(tb[RTA_PREFSRC]);
+	return true;
+}
+
+static int routes_cb(const struct nlmsghdr *nlh, void *data)
+{
+	struct route_info ri, *p;
+
+	if (!rtnl_parse_route(nlh, &ri))
+		return MNL_CB_OK;
+	if (!(p = vec_push(data)))
+		return MNL_CB_ERROR;
+	*p = ri;
 	return MNL_CB_OK;
 }
 
@@ -905,7 +940,7 @@ int rtnl_routes(struct nl *nl, struct route_info **out, size_t *n)
 	rtm->rtm_family = AF_INET;
 	rtm->rtm_table = RT_TABLE_MAIN;
 	mnl_attr_put_u32(nlh, RTA_TABLE, RT_TABLE_MAIN);
-	r = nl_dump(nl, nlh, routes_cb, &v);
+	r = nl_dump_stable(nl, nlh, routes_cb, vec_reset, &v);
 	/* a namespace without a single route has no main table yet */
 	if (r == -ENOENT) {
 		nl->err = 0;

@@ -138,6 +138,18 @@ int rtnl_routes(struct nl *nl, struct route_info **out, size_t *n);
 /* -ENODEV for no such link, -ENODATA when it has no IPv4 settings */
 int rtnl_inet_conf(struct nl *nl, int ifindex, int conf, uint32_t *value);
 
+/* The parsers of the dumps' answers, one message at a time (what the dumps
+ * above use; the fuzzer drives them). Each fills *OUT (zeroed first) and
+ * returns true for a message it keeps: rtnl_parse_link an RTM_NEWLINK;
+ * rtnl_parse_addr an IPv4 RTM_NEWADDR of IFINDEX (0 = any); rtnl_parse_route
+ * an IPv4 RTM_NEWROUTE of table main that is not a cached clone;
+ * rtnl_parse_inet_conf the IPv4 setting CONF of an RTM_NEWLINK. They read
+ * nothing outside NLH's nlmsg_len bytes (which the caller has checked). */
+bool rtnl_parse_link(const struct nlmsghdr *nlh, struct link_info *out);
+bool rtnl_parse_addr(const struct nlmsghdr *nlh, int ifindex, struct addr_info *out);
+bool rtnl_parse_route(const struct nlmsghdr *nlh, struct route_info *out);
+bool rtnl_parse_inet_conf(const struct nlmsghdr *nlh, int conf, uint32_t *value);
+
 /* Whether this kernel can create an ipip link: creates and deletes a scratch
  * link "gwctl-prXXXXXXX" (remote in 192.0.2.0/24) in the current namespace.
  * 0 if it can, -EOPNOTSUPP if the kind is unknown (nl->err_msg holds the

@@ -78,7 +78,7 @@ static int down_site(struct down *d, const char *site, const struct site *conf_g
 	snprintf(alias, sizeof(alias), RTNL_ALIAS_PREFIX "%s/", site);
 	/* the site file tells the names of tunnels an interrupted up left without alias */
 	if (!conf && st.file[0]) {
-		FILE *devnull = fopen("/dev/null", "w");
+		FILE *devnull = fopen("/dev/null", "we");
 
 		if (devnull && config_load(st.file, &conf_loaded, devnull) == 0 &&
 		    !strcmp(conf_loaded.name, site))

@@ -8,6 +8,8 @@
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <sys/socket.h>
 #include <linux/if.h>
 #include <linux/ip.h>
 #include <linux/rtnetlink.h>
@@ -915,6 +917,62 @@ static void test_ipip_many(void **state)
 	rtnl_batch_free(b);
 }
 
+/* Every netlink socket is close-on-exec (a relay started by up inherits
+ * nothing), also the fresh one that replaces a busy socket. */
+static void test_cloexec(void **state)
+{
+	struct nl a, b;
+
+	(void)state;
+	NEED_NETNS();
+	assert_int_equal(nl_open(&a, NETLINK_ROUTE), 0);
+	assert_int_equal(nl_open(&b, NETLINK_NETFILTER), 0);
+	assert_true(fcntl(mnl_socket_get_fd(a.sock), F_GETFD) & FD_CLOEXEC);
+	assert_true(fcntl(mnl_socket_get_fd(b.sock), F_GETFD) & FD_CLOEXEC);
+	assert_int_equal(nl_reopen(&a), 0);
+	assert_true(fcntl(mnl_socket_get_fd(a.sock), F_GETFD) & FD_CLOEXEC);
+	nl_close(&a);
+	nl_close(&b);
+}
+
+/* A dump left unfinished on the socket (its first datagram read, the rest
+ * not): the next dump still works, on a fresh socket, and is complete. */
+static void test_dump_after_abandoned_dump(void **state)
+{
+	struct fx *f = *state;
+	struct link_info *links = NULL;
+	size_t n = 0;
+	char buf[8192];
+	struct nlmsghdr *nlh;
+	long want;
+	int i;
+
+	NEED_NETNS();
+	/* enough links that a dump takes several datagrams */
+	for (i = 0; i < 12; i++)
+		assert_int_equal(sh("ip link add ab%d type veth peer name ab%dp", i, i), 0);
+	want = count_lines("ip -o link show");
+	memset(buf, 0, sizeof(buf));
+	nlh = mnl_nlmsg_put_header(buf);
+	nlh->nlmsg_type = RTM_GETLINK;
+	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
+	nlh->nlmsg_seq = 4242;
+	mnl_nlmsg_put_extra_header(nlh, sizeof(struct ifinfomsg));
+	assert_true(mnl_socket_sendto(f->nl.sock, nlh, nlh->nlmsg_len) > 0);
+	/* one datagram of its answer (cut short: only a part of it is wanted) */
+	assert_true(recv(mnl_socket_get_fd(f->nl.sock), buf, 64, 0) > 0);
+
+	assert_int_equal(rtnl_links(&f->nl, &links, &n), 0);
+	assert_int_equal((long)n, want);
+	free(links);
+	/* and the socket stays usable */
+	assert_int_equal(rtnl_links(&f->nl, &links, &n), 0);
+	assert_int_equal((long)n, want);
+	free(links);
+	for (i = 0; i < 12; i++)
+		sh("ip link del ab%d", i);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -935,6 +993,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_ipip_name_taken, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ipip_create, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ipip_many, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_cloexec, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_dump_after_abandoned_dump, setup, teardown),
 	};
 
 	if (geteuid() != 0)
