@@ -48,12 +48,14 @@ const struct set_def nft_set_defs[N_SETS] = {
 	[SET_MASQ] = { "masq", NFT_SET_INTERVAL, NFT_DTYPE_IPADDR, 4, NFT_BYTEORDER_BIG, "ipv4_addr" },
 	[SET_TUNNELS] = { "tunnels", 0, NFT_DTYPE_IFNAME, IFNAMSZ, NFT_BYTEORDER_HOST, "ifname" },
 	[SET_ENDPOINTS] = { "endpoints", 0, NFT_DTYPE_IPADDR, 4, NFT_BYTEORDER_BIG, "ipv4_addr" },
+	[SET_IPSEC] = { "encrypted", 0, NFT_DTYPE_IPADDR, 4, NFT_BYTEORDER_BIG, "ipv4_addr" },
 };
 
 const struct chain_def nft_chain_defs[N_CHAINS] = {
 	[CH_POSTROUTING] = { "postrouting", "nat", NF_INET_POST_ROUTING, "postrouting", 100 },
 	[CH_FORWARD] = { "forward", "filter", NF_INET_FORWARD, "forward", -150 },
 	[CH_INPUT] = { "input", "filter", NF_INET_LOCAL_IN, "input", 0 },
+	[CH_OUTPUT] = { "output", "filter", NF_INET_LOCAL_OUT, "output", 0 },
 };
 
 int nft_cmp_elem(const void *a, const void *b)
@@ -145,7 +147,8 @@ static int build_elems(const struct nft_spec *spec, struct want *w)
 	w->el[SET_MASQ] = calloc(2 * nn + 2, sizeof(struct elem));
 	w->el[SET_TUNNELS] = calloc(spec->n_tunnels + 1, sizeof(struct elem));
 	w->el[SET_ENDPOINTS] = calloc(spec->n_endpoints + 1, sizeof(struct elem));
-	if (!w->el[SET_MASQ] || !w->el[SET_TUNNELS] || !w->el[SET_ENDPOINTS]) {
+	w->el[SET_IPSEC] = calloc(spec->n_ipsec + 1, sizeof(struct elem));
+	if (!w->el[SET_MASQ] || !w->el[SET_TUNNELS] || !w->el[SET_ENDPOINTS] || !w->el[SET_IPSEC]) {
 		free(nets);
 		return -ENOMEM;
 	}
@@ -190,6 +193,14 @@ static int build_elems(const struct nft_spec *spec, struct want *w)
 		put_be32(e->key, spec->endpoints[i]);
 	}
 	w->nel[SET_ENDPOINTS] = nft_sort_elems(w->el[SET_ENDPOINTS], spec->n_endpoints);
+
+	for (i = 0; i < spec->n_ipsec; i++) {
+		struct elem *e = &w->el[SET_IPSEC][i];
+
+		e->klen = 4;
+		put_be32(e->key, spec->ipsec[i]);
+	}
+	w->nel[SET_IPSEC] = nft_sort_elems(w->el[SET_IPSEC], spec->n_ipsec);
 	return 0;
 }
 
@@ -249,6 +260,54 @@ static void x_lookup(struct nftnl_rule *r, int set, int *oom)
 	nftnl_expr_set_u32(e, NFTNL_EXPR_LOOKUP_SREG, NFT_REG_1);
 	nftnl_expr_set_str(e, NFTNL_EXPR_LOOKUP_SET, nft_set_defs[set].name);
 	nftnl_expr_set_u32(e, NFTNL_EXPR_LOOKUP_SET_ID, (uint32_t)set + 1);
+}
+
+/* ip saddr != @SET */
+static void x_lookup_inv(struct nftnl_rule *r, int set, int *oom)
+{
+	x_lookup(r, set, oom);
+	if (!*oom) {
+		struct nftnl_expr *e = NULL;
+		struct nftnl_expr_iter *it = nftnl_expr_iter_create(r);
+
+		/* the lookup just added is the rule's last expression */
+		for (struct nftnl_expr *x = it ? nftnl_expr_iter_next(it) : NULL; x; x = nftnl_expr_iter_next(it))
+			e = x;
+		if (it)
+			nftnl_expr_iter_destroy(it);
+		if (e)
+			nftnl_expr_set_u32(e, NFTNL_EXPR_LOOKUP_FLAGS, NFT_LOOKUP_F_INV);
+		else
+			*oom = 1;
+	}
+}
+
+/* A one-byte boolean in register 1 (meta secpath, rt ipsec) is 0: "missing". */
+static void x_missing(struct nftnl_rule *r, int *oom)
+{
+	uint8_t zero = 0;
+
+	x_cmp(r, NFT_CMP_EQ, &zero, 1, oom);
+}
+
+/* ip daddr ADDR, then a transport port or an IP protocol */
+static void x_daddr(struct nftnl_rule *r, uint32_t addr, int *oom)
+{
+	uint8_t a[4];
+
+	x_payload(r, NFT_PAYLOAD_NETWORK_HEADER, 16, 4, oom);
+	put_be32(a, addr);
+	x_cmp(r, NFT_CMP_EQ, a, 4, oom);
+}
+
+static void x_udp_dport(struct nftnl_rule *r, uint16_t port, int *oom)
+{
+	uint8_t udp = IPPROTO_UDP, p[2] = { (uint8_t)(port >> 8), (uint8_t)port };
+
+	x_meta(r, NFT_META_L4PROTO, oom);
+	x_cmp(r, NFT_CMP_EQ, &udp, 1, oom);
+	x_payload(r, NFT_PAYLOAD_TRANSPORT_HEADER, 2, 2, oom);
+	x_cmp(r, NFT_CMP_EQ, p, 2, oom);
 }
 
 static void x_counter(struct nftnl_rule *r, int *oom)
@@ -409,6 +468,60 @@ static int build_rules(const struct nft_spec *spec, struct want *w)
 		x_meta(r, NFT_META_OIFNAME, &oom);
 		x_lookup(r, SET_TUNNELS, &oom);
 		x_mss_clamp(r, &oom);
+	}
+	if (w->nel[SET_IPSEC] > 0) {
+		uint8_t esp = IPPROTO_ESP;
+
+		/* IPIP from an encrypted peer that ESP did not carry */
+		r = new_rule(w, CH_INPUT, "ipsec-in");
+		if (!r)
+			return -ENOMEM;
+		x_ipproto4(r, &oom);
+		x_payload(r, NFT_PAYLOAD_NETWORK_HEADER, 12, 4, &oom);
+		x_lookup(r, SET_IPSEC, &oom);
+		x_meta(r, NFT_META_SECPATH, &oom);
+		x_missing(r, &oom);
+		x_counter(r, &oom);
+		x_verdict(r, NF_DROP, &oom);
+		/* IKE, NAT-T and ESP to us from others than the encrypted peers */
+		if (spec->wan_addr) {
+			static const char *const names[] = { "ike-other", "natt-other", "esp-other" };
+
+			for (int k = 0; k < 3; k++) {
+				r = new_rule(w, CH_INPUT, names[k]);
+				if (!r)
+					return -ENOMEM;
+				x_daddr(r, spec->wan_addr, &oom);
+				if (k < 2) {
+					x_udp_dport(r, k == 0 ? 500 : 4500, &oom);
+				} else {
+					x_payload(r, NFT_PAYLOAD_NETWORK_HEADER, 9, 1, &oom);
+					x_cmp(r, NFT_CMP_EQ, &esp, 1, &oom);
+				}
+				x_payload(r, NFT_PAYLOAD_NETWORK_HEADER, 12, 4, &oom);
+				x_lookup_inv(r, SET_IPSEC, &oom);
+				x_counter(r, &oom);
+				x_verdict(r, NF_DROP, &oom);
+			}
+		}
+		/* IPIP to an encrypted peer that no IPsec policy takes (charon gone) */
+		r = new_rule(w, CH_OUTPUT, "ipsec-out");
+		if (!r)
+			return -ENOMEM;
+		x_ipproto4(r, &oom);
+		x_payload(r, NFT_PAYLOAD_NETWORK_HEADER, 16, 4, &oom);
+		x_lookup(r, SET_IPSEC, &oom);
+		{
+			struct nftnl_expr *e = add_expr(r, "rt", &oom);
+
+			if (e) {
+				nftnl_expr_set_u32(e, NFTNL_EXPR_RT_DREG, NFT_REG_1);
+				nftnl_expr_set_u32(e, NFTNL_EXPR_RT_KEY, NFT_RT_XFRM);
+			}
+		}
+		x_missing(r, &oom);
+		x_counter(r, &oom);
+		x_verdict(r, NF_DROP, &oom);
 	}
 	if (w->nel[SET_ENDPOINTS] > 0) {
 		r = new_rule(w, CH_INPUT, "ipip-peers");
@@ -1071,6 +1184,39 @@ void nft_spec_print(const struct nft_spec *spec, FILE *out)
 	if (spec->mss_clamp && spec->n_tunnels > 0 && (f = cmd_start(&c, table, "add rule"))) {
 		fputs(" forward oifname @tunnels tcp flags syn counter"
 		      " tcp option maxseg size set rt mtu comment \"mss-clamp\"", f);
+		cmd_end(&c, out);
+	}
+	for (i = 0; i < spec->n_ipsec; i += PRINT_ELEMS_PER_LINE) {
+		if (!(f = cmd_start(&c, table, "add element")))
+			continue;
+		fputs(" encrypted { ", f);
+		for (j = i; j < spec->n_ipsec && j < i + PRINT_ELEMS_PER_LINE; j++) {
+			if (j > i)
+				fputs(", ", f);
+			put_addr(f, spec->ipsec[j]);
+		}
+		fputs(" }", f);
+		cmd_end(&c, out);
+	}
+	if (spec->n_ipsec > 0 && (f = cmd_start(&c, table, "add rule"))) {
+		fputs(" input ip protocol 4 ip saddr @encrypted meta secpath missing counter drop"
+		      " comment \"ipsec-in\"", f);
+		cmd_end(&c, out);
+	}
+	for (int k = 0; spec->n_ipsec > 0 && spec->wan_addr && k < 3; k++) {
+		static const char *const what[] = { "udp dport 500", "udp dport 4500", "ip protocol esp" };
+		static const char *const names[] = { "ike-other", "natt-other", "esp-other" };
+
+		if (!(f = cmd_start(&c, table, "add rule")))
+			continue;
+		fputs(" input ip daddr ", f);
+		put_addr(f, spec->wan_addr);
+		fprintf(f, " %s ip saddr != @encrypted counter drop comment \"%s\"", what[k], names[k]);
+		cmd_end(&c, out);
+	}
+	if (spec->n_ipsec > 0 && (f = cmd_start(&c, table, "add rule"))) {
+		fputs(" output ip protocol 4 ip daddr @encrypted rt ipsec missing counter drop"
+		      " comment \"ipsec-out\"", f);
 		cmd_end(&c, out);
 	}
 	if (spec->n_endpoints > 0 && (f = cmd_start(&c, table, "add rule"))) {

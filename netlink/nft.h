@@ -33,12 +33,14 @@ struct nft_spec {
 	size_t n_endpoints;
 	uint32_t wan_addr;		/* our public address: IPIP to it from others is dropped */
 	bool mss_clamp;
+	const uint32_t *ipsec;		/* endpoints of the peers with encryption = ipsec */
+	size_t n_ipsec;
 };
 
 /*
- * The table always holds the three sets (masq: ipv4_addr, flags interval;
- * tunnels: ifname; endpoints: ipv4_addr), possibly empty, and the three base
- * chains (policy accept). The rules, each with a fixed name stored as the
+ * The table always holds the four sets (masq: ipv4_addr, flags interval;
+ * tunnels: ifname; endpoints, encrypted: ipv4_addr), possibly empty, and the four
+ * base chains (policy accept). The rules, each with a fixed name stored as the
  * rule's comment so that status can find its counter:
  *   chain postrouting (nat, hook postrouting, priority 100):
  *     "snat"      oifname LAN ip saddr @masq ip daddr != LAN_BROADCAST counter snat to LAN_ADDR      (if n_masq)
@@ -46,8 +48,17 @@ struct nft_spec {
  *     "mss-clamp" oifname @tunnels tcp flags syn counter tcp option maxseg size set rt mtu
  *                                                      (if mss_clamp and n_tunnels)
  *   chain input (filter, hook input, priority 0):
+ *     "ipsec-in"   ip protocol 4 ip saddr @encrypted meta secpath missing counter drop   (if n_ipsec)
+ *     "ike-other"  ip daddr WAN_ADDR udp dport 500 ip saddr != @encrypted counter drop   (if n_ipsec
+ *     "natt-other" ip daddr WAN_ADDR udp dport 4500 ip saddr != @encrypted counter drop   and
+ *     "esp-other"  ip daddr WAN_ADDR ip protocol esp ip saddr != @encrypted counter drop  wan_addr)
  *     "ipip-peers" ip protocol 4 ip saddr @endpoints counter accept   (if n_endpoints)
  *     "ipip-other" ip protocol 4 ip daddr WAN_ADDR counter drop (if n_endpoints and wan_addr)
+ *   chain output (filter, hook output, priority 0):
+ *     "ipsec-out"  ip protocol 4 ip daddr @encrypted rt ipsec missing counter drop       (if n_ipsec)
+ * The ipsec rules keep the tunnels of encrypted peers closed whatever charon
+ * does: IPIP from such a peer that ESP did not carry, and IPIP to it that no
+ * IPsec policy takes, are dropped (charon stopping removes its policies).
  * masq networks are masked to their prefix length, sorted, and exact
  * duplicates dropped; overlapping networks make the kernel refuse the
  * transaction ("adding elements ... to set masq: File exists (networks overlap?)").
@@ -65,7 +76,7 @@ struct nft_counter {
 struct nft_state {
 	bool present;			/* the table exists and carries our comment */
 	bool foreign;			/* a table of that name exists WITHOUT our comment */
-	struct nft_counter counters[8];
+	struct nft_counter counters[12];
 	size_t n_counters;
 };
 

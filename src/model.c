@@ -195,7 +195,7 @@ unsigned model_tunnel_mtu(const struct site *s, const struct peer *p, const stru
 
 static void plan_init_spec(struct plan *plan, const struct site *s)
 {
-	size_t n_masq = 0;
+	size_t n_masq = 0, n_ipsec = 0;
 
 	for (size_t i = 0; i < s->n_peers; i++)
 		if (s->peers[i].masquerade)
@@ -203,6 +203,7 @@ static void plan_init_spec(struct plan *plan, const struct site *s)
 	plan->masq = xcalloc(n_masq, sizeof(*plan->masq));
 	plan->tunnels = xcalloc(s->n_peers, sizeof(*plan->tunnels));
 	plan->endpoints = xcalloc(s->n_peers, sizeof(*plan->endpoints));
+	plan->ipsec = xcalloc(s->n_peers, sizeof(*plan->ipsec));
 	n_masq = 0;
 	for (size_t i = 0; i < s->n_peers; i++) {
 		const struct peer *p = &s->peers[i];
@@ -213,6 +214,8 @@ static void plan_init_spec(struct plan *plan, const struct site *s)
 		}
 		snprintf(plan->tunnels[i], sizeof(plan->tunnels[i]), "%s", p->tunnel);
 		plan->endpoints[i] = p->endpoint;
+		if (p->encryption == ENC_IPSEC)
+			plan->ipsec[n_ipsec++] = p->endpoint;
 	}
 	plan->nft = (struct nft_spec){
 		.site = s->name,
@@ -227,6 +230,8 @@ static void plan_init_spec(struct plan *plan, const struct site *s)
 		.n_endpoints = s->n_peers,
 		.wan_addr = s->wan_address.addr,
 		.mss_clamp = s->mss_clamp,
+		.ipsec = plan->ipsec,
+		.n_ipsec = n_ipsec,
 	};
 }
 
@@ -238,6 +243,7 @@ void plan_free(struct plan *plan)
 	free(plan->masq);
 	free(plan->tunnels);
 	free(plan->endpoints);
+	free(plan->ipsec);
 	free(plan->by_name);
 	free(plan->by_tunnel);
 	free(plan->by_ifindex);

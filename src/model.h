@@ -72,6 +72,7 @@ struct plan {
 	struct nft_net *masq;
 	char (*tunnels)[16];
 	uint32_t *endpoints;
+	uint32_t *ipsec;	/* endpoints of the encrypted peers */
 };
 
 /* The MTU a peer's tunnel gets: the configured one, or WAN MTU - 20. */

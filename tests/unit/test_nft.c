@@ -463,8 +463,8 @@ static void test_empty_spec(void **state)
 	assert_int_equal(nft_table_matches(&nl, &s), 1);
 	out = run(NULL, "nft -j list ruleset");
 	assert_int_equal(count(out, "\"rule\":"), 0);
-	assert_int_equal(count(out, "\"chain\":"), 3);
-	assert_int_equal(count(out, "\"set\":"), 3);
+	assert_int_equal(count(out, "\"chain\":"), 4);
+	assert_int_equal(count(out, "\"set\":"), 4);
 	free(out);
 	assert_int_equal(nft_table_read(&nl, "empty", &st), 0);
 	assert_true(st.present);
@@ -823,6 +823,13 @@ static void test_print_roundtrip(void **state)
 	SKIP_IF_NEEDED();
 	check_print(&s);
 	check_print(&e);
+	/* an encrypted peer: the fail-closed and IKE/ESP rules, in an output chain too */
+	s.ipsec = endpoints;
+	s.n_ipsec = 1;
+	check_print(&s);
+	s.wan_addr = 0;
+	check_print(&s);
+	s = manhattan();
 	s.masq = edge;
 	s.n_masq = 3;
 	s.wan_addr = 0;
