@@ -6,7 +6,8 @@ PKGS="build-essential pkg-config libmnl-dev libnftnl-dev libiniparser-dev libcmo
       clang libclang-rt-14-dev cppcheck
       iproute2 nftables net-tools iputils-ping socat tcpdump strace python3 procps psmisc
       qemu-system-x86 linux-image-amd64 busybox-static kmod cpio gzip xz-utils
-      systemd libcap2-bin groff-base util-linux valgrind"
+      systemd libcap2-bin groff-base util-linux valgrind
+      debhelper devscripts lintian prometheus bash-completion man-db"
 missing=""
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null | grep -q '^install ok installed$' ||
