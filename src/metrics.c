@@ -14,7 +14,6 @@
 #include <fcntl.h>
 #include <linux/if.h>
 #include <linux/netlink.h>
-#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -57,7 +56,8 @@ static const struct {
 	[M_DRIFT] = { "gatewayctl_site_drift_steps", "gauge",
 		"Changes `gatewayctl up` would make for the kernel to match the site file (0: as configured)." },
 	[M_FORWARDING] = { "gatewayctl_forwarding_enabled", "gauge", "1 when net.ipv4.ip_forward is on." },
-	[M_NFT_PRESENT] = { "gatewayctl_nftables_table_present", "gauge", "1 when the site's nftables table exists." },
+	[M_NFT_PRESENT] = { "gatewayctl_nftables_table_present", "gauge",
+		"1 when the site's nftables table exists." },
 	[M_NFT_MATCHES] = { "gatewayctl_nftables_table_matches", "gauge",
 		"1 when the site's nftables table is exactly what its file asks for." },
 	[M_NFT_PACKETS] = { "gatewayctl_nftables_rule_packets_total", "counter",
@@ -66,15 +66,21 @@ static const struct {
 		"Bytes matched by a rule of the site's nftables table." },
 	[M_TUN_PRESENT] = { "gatewayctl_tunnel_present", "gauge", "1 when the peer's IPIP tunnel exists." },
 	[M_TUN_UP] = { "gatewayctl_tunnel_up", "gauge", "1 when the peer's IPIP tunnel exists and is up." },
-	[M_TUN_RX_PACKETS] = { "gatewayctl_tunnel_receive_packets_total", "counter", "Packets received through the tunnel." },
-	[M_TUN_TX_PACKETS] = { "gatewayctl_tunnel_transmit_packets_total", "counter", "Packets sent into the tunnel." },
-	[M_TUN_RX_BYTES] = { "gatewayctl_tunnel_receive_bytes_total", "counter", "Bytes received through the tunnel." },
+	[M_TUN_RX_PACKETS] = { "gatewayctl_tunnel_receive_packets_total", "counter",
+		"Packets received through the tunnel." },
+	[M_TUN_TX_PACKETS] = { "gatewayctl_tunnel_transmit_packets_total", "counter",
+		"Packets sent into the tunnel." },
+	[M_TUN_RX_BYTES] = { "gatewayctl_tunnel_receive_bytes_total", "counter",
+		"Bytes received through the tunnel." },
 	[M_TUN_TX_BYTES] = { "gatewayctl_tunnel_transmit_bytes_total", "counter", "Bytes sent into the tunnel." },
-	[M_TUN_RX_ERRORS] = { "gatewayctl_tunnel_receive_errors_total", "counter", "Receive errors of the tunnel." },
+	[M_TUN_RX_ERRORS] = { "gatewayctl_tunnel_receive_errors_total", "counter",
+		"Receive errors of the tunnel." },
 	[M_TUN_TX_ERRORS] = { "gatewayctl_tunnel_transmit_errors_total", "counter",
 		"Transmit errors of the tunnel (no route to the endpoint, ...)." },
-	[M_TUN_RX_DROPPED] = { "gatewayctl_tunnel_receive_dropped_total", "counter", "Received packets the tunnel dropped." },
-	[M_TUN_TX_DROPPED] = { "gatewayctl_tunnel_transmit_dropped_total", "counter", "Packets to send that the tunnel dropped." },
+	[M_TUN_RX_DROPPED] = { "gatewayctl_tunnel_receive_dropped_total", "counter",
+		"Received packets the tunnel dropped." },
+	[M_TUN_TX_DROPPED] = { "gatewayctl_tunnel_transmit_dropped_total", "counter",
+		"Packets to send that the tunnel dropped." },
 	[M_ROUTE_PRESENT] = { "gatewayctl_route_present", "gauge",
 		"1 when gatewayctl's route to a peer network through the peer's tunnel is there." },
 	[M_BOGUS_ROUTE] = { "gatewayctl_bogus_host_route", "gauge",
@@ -95,10 +101,14 @@ static const struct {
 		"Bytes sent by the peer's current CHILD_SA (starts again at each rekeying)." },
 	[M_PROBE_SUCCESS] = { "gatewayctl_probe_success", "gauge",
 		"1 when the peer gateway's LAN address answered an echo request through the tunnel (--probe)." },
-	[M_PROBE_LOSS] = { "gatewayctl_probe_loss_ratio", "gauge", "Share of the 3 probe echo requests left unanswered (--probe)." },
-	[M_PROBE_RTT] = { "gatewayctl_probe_rtt_seconds", "gauge", "Average round trip of the answered probes (--probe)." },
-	[M_RELAY_RUNNING] = { "gatewayctl_relay_running", "gauge", "1 when the site's broadcast relay runs (sites with [relay])." },
-	[M_RELAY_START] = { "gatewayctl_relay_start_time_seconds", "gauge", "When the running relay started, in seconds since the epoch." },
+	[M_PROBE_LOSS] = { "gatewayctl_probe_loss_ratio", "gauge",
+		"Share of the 3 probe echo requests left unanswered (--probe)." },
+	[M_PROBE_RTT] = { "gatewayctl_probe_rtt_seconds", "gauge",
+		"Average round trip of the answered probes (--probe)." },
+	[M_RELAY_RUNNING] = { "gatewayctl_relay_running", "gauge",
+		"1 when the site's broadcast relay runs (sites with [relay])." },
+	[M_RELAY_START] = { "gatewayctl_relay_start_time_seconds", "gauge",
+		"When the running relay started, in seconds since the epoch." },
 	[M_RELAY_RECEIVED] = { "gatewayctl_relay_received_datagrams_total", "counter",
 		"Broadcasts the relay received from the LAN on a port." },
 	[M_RELAY_RELAYED] = { "gatewayctl_relay_relayed_frames_total", "counter",
@@ -107,8 +117,10 @@ static const struct {
 		"Datagrams from peers the relay broadcast on the LAN on a port." },
 	[M_RELAY_DROPPED] = { "gatewayctl_relay_dropped_datagrams_total", "counter",
 		"Datagrams of a port the relay dropped, by reason." },
-	[M_RELAY_PEER_SENT] = { "gatewayctl_relay_peer_sent_frames_total", "counter", "Frames the relay sent to a peer." },
-	[M_RELAY_PEER_RECEIVED] = { "gatewayctl_relay_peer_received_frames_total", "counter", "Frames the relay received from a peer." },
+	[M_RELAY_PEER_SENT] = { "gatewayctl_relay_peer_sent_frames_total", "counter",
+		"Frames the relay sent to a peer." },
+	[M_RELAY_PEER_RECEIVED] = { "gatewayctl_relay_peer_received_frames_total", "counter",
+		"Frames the relay received from a peer." },
 	[M_RELAY_PEER_DROPPED] = { "gatewayctl_relay_peer_dropped_frames_total", "counter",
 		"Frames from or to a peer the relay dropped, by reason." },
 	[M_RELAY_OTHER_DROPPED] = { "gatewayctl_relay_unattributed_dropped_frames_total", "counter",
@@ -146,14 +158,16 @@ static void label(char *dst, size_t len, const char *key, const char *value)
 	dst[at] = '\0';
 }
 
-/* A sample of FAM with VALUE (printf-style) and labels: pairs of key, value,
- * ended by NULL. */
-__attribute__((sentinel))
-static void add(struct metrics *m, enum fam fam, const char *value, ...)
+/* Labels, printed in this order; NULL ones are left out. */
+struct lbl {
+	const char *site, *peer, *port, *key, *value;
+};
+#define L(...) ((struct lbl){ __VA_ARGS__ })
+
+/* A sample of FAM with VALUE and labels L. */
+static void add(struct metrics *m, enum fam fam, const char *value, struct lbl l)
 {
 	struct sample *s;
-	va_list ap;
-	const char *k;
 
 	if (m->n == m->cap) {
 		size_t cap = m->cap ? m->cap * 2 : 256;
@@ -170,13 +184,14 @@ static void add(struct metrics *m, enum fam fam, const char *value, ...)
 	s->fam = fam;
 	s->labels[0] = '\0';
 	snprintf(s->value, sizeof(s->value), "%s", value);
-	va_start(ap, value);
-	while ((k = va_arg(ap, const char *))) {
-		const char *v = va_arg(ap, const char *);
-
-		label(s->labels, sizeof(s->labels), k, v);
-	}
-	va_end(ap);
+	if (l.site)
+		label(s->labels, sizeof(s->labels), "site", l.site);
+	if (l.peer)
+		label(s->labels, sizeof(s->labels), "peer", l.peer);
+	if (l.port)
+		label(s->labels, sizeof(s->labels), "port", l.port);
+	if (l.key)
+		label(s->labels, sizeof(s->labels), l.key, l.value ? l.value : "");
 }
 
 static const char *u64(char *buf, uint64_t v)
@@ -251,36 +266,36 @@ static void peer_metrics(struct metrics *m, const struct site *s, const struct p
 	const char *site = s->name, *peer = p->name;
 	char b[24], net[20];
 
-	add(m, M_TUN_PRESENT, flag(l), "site", site, "peer", peer, NULL);
-	add(m, M_TUN_UP, flag(l && (l->flags & IFF_UP)), "site", site, "peer", peer, NULL);
+	add(m, M_TUN_PRESENT, flag(l), L(.site = site, .peer = peer));
+	add(m, M_TUN_UP, flag(l && (l->flags & IFF_UP)), L(.site = site, .peer = peer));
 	if (l) {
-		add(m, M_TUN_RX_PACKETS, u64(b, l->rx_packets), "site", site, "peer", peer, NULL);
-		add(m, M_TUN_TX_PACKETS, u64(b, l->tx_packets), "site", site, "peer", peer, NULL);
-		add(m, M_TUN_RX_BYTES, u64(b, l->rx_bytes), "site", site, "peer", peer, NULL);
-		add(m, M_TUN_TX_BYTES, u64(b, l->tx_bytes), "site", site, "peer", peer, NULL);
-		add(m, M_TUN_RX_ERRORS, u64(b, l->rx_errors), "site", site, "peer", peer, NULL);
-		add(m, M_TUN_TX_ERRORS, u64(b, l->tx_errors), "site", site, "peer", peer, NULL);
-		add(m, M_TUN_RX_DROPPED, u64(b, l->rx_dropped), "site", site, "peer", peer, NULL);
-		add(m, M_TUN_TX_DROPPED, u64(b, l->tx_dropped), "site", site, "peer", peer, NULL);
+		add(m, M_TUN_RX_PACKETS, u64(b, l->rx_packets), L(.site = site, .peer = peer));
+		add(m, M_TUN_TX_PACKETS, u64(b, l->tx_packets), L(.site = site, .peer = peer));
+		add(m, M_TUN_RX_BYTES, u64(b, l->rx_bytes), L(.site = site, .peer = peer));
+		add(m, M_TUN_TX_BYTES, u64(b, l->tx_bytes), L(.site = site, .peer = peer));
+		add(m, M_TUN_RX_ERRORS, u64(b, l->rx_errors), L(.site = site, .peer = peer));
+		add(m, M_TUN_TX_ERRORS, u64(b, l->tx_errors), L(.site = site, .peer = peer));
+		add(m, M_TUN_RX_DROPPED, u64(b, l->rx_dropped), L(.site = site, .peer = peer));
+		add(m, M_TUN_TX_DROPPED, u64(b, l->tx_dropped), L(.site = site, .peer = peer));
 	}
 	for (size_t k = 0; k < p->n_networks; k++)
 		add(m, M_ROUTE_PRESENT, flag(route_present(live, l, p->networks[k], s->lan_address.addr)),
-		    "site", site, "peer", peer, "network", net4_str(p->networks[k], net), NULL);
-	add(m, M_BOGUS_ROUTE, flag(bogus_route(live, p->endpoint)), "site", site, "peer", peer, NULL);
+		    L(.site = site, .peer = peer, .key = "network", .value = net4_str(p->networks[k], net)));
+	add(m, M_BOGUS_ROUTE, flag(bogus_route(live, p->endpoint)), L(.site = site, .peer = peer));
 
 	if (p->encryption == ENC_IPSEC) {
 		const struct ipsec_peer_live *pl = live->ipsec.peers ? &live->ipsec.peers[p - s->peers] : NULL;
 		const struct vici_child_sa *c = installed_child(pl ? pl->sa : NULL);
 
-		add(m, M_IPSEC_LOADED, flag(pl && pl->loaded), "site", site, "peer", peer, NULL);
-		add(m, M_IPSEC_ESTABLISHED, flag(c), "site", site, "peer", peer, NULL);
+		add(m, M_IPSEC_LOADED, flag(pl && pl->loaded), L(.site = site, .peer = peer));
+		add(m, M_IPSEC_ESTABLISHED, flag(c), L(.site = site, .peer = peer));
 		if (!c)
 			*healthy = false;
 		if (c) {
-			add(m, M_ESP_RX_PACKETS, u64(b, c->packets_in), "site", site, "peer", peer, NULL);
-			add(m, M_ESP_TX_PACKETS, u64(b, c->packets_out), "site", site, "peer", peer, NULL);
-			add(m, M_ESP_RX_BYTES, u64(b, c->bytes_in), "site", site, "peer", peer, NULL);
-			add(m, M_ESP_TX_BYTES, u64(b, c->bytes_out), "site", site, "peer", peer, NULL);
+			add(m, M_ESP_RX_PACKETS, u64(b, c->packets_in), L(.site = site, .peer = peer));
+			add(m, M_ESP_TX_PACKETS, u64(b, c->packets_out), L(.site = site, .peer = peer));
+			add(m, M_ESP_RX_BYTES, u64(b, c->bytes_in), L(.site = site, .peer = peer));
+			add(m, M_ESP_TX_BYTES, u64(b, c->bytes_out), L(.site = site, .peer = peer));
 		}
 	}
 	if (probe && p->lan_address) {
@@ -292,12 +307,12 @@ static void peer_metrics(struct metrics *m, const struct site *s, const struct p
 			fprintf(stderr, "%s status: site %s: probe of peer %s: %s\n", prog, site, peer, pr.error);
 			return;
 		}
-		add(m, M_PROBE_SUCCESS, flag(pr.received > 0), "site", site, "peer", peer, NULL);
+		add(m, M_PROBE_SUCCESS, flag(pr.received > 0), L(.site = site, .peer = peer));
 		snprintf(v, sizeof(v), "%.4g", pr.sent ? 1.0 - (double)pr.received / pr.sent : 1.0);
-		add(m, M_PROBE_LOSS, v, "site", site, "peer", peer, NULL);
+		add(m, M_PROBE_LOSS, v, L(.site = site, .peer = peer));
 		if (pr.received) {
 			snprintf(v, sizeof(v), "%.6f", pr.avg / 1000.0);
-			add(m, M_PROBE_RTT, v, "site", site, "peer", peer, NULL);
+			add(m, M_PROBE_RTT, v, L(.site = site, .peer = peer));
 		}
 	}
 }
@@ -309,34 +324,34 @@ static void relay_metrics(struct metrics *m, const struct site *s)
 	pid_t pid = relay_running(s->name, &started, NULL);
 	char b[24], port[8];
 
-	add(m, M_RELAY_RUNNING, flag(pid), "site", s->name, NULL);
+	add(m, M_RELAY_RUNNING, flag(pid), L(.site = s->name));
 	if (pid)
-		add(m, M_RELAY_START, u64(b, (uint64_t)started), "site", s->name, NULL);
+		add(m, M_RELAY_START, u64(b, (uint64_t)started), L(.site = s->name));
 	if (relay_read_stats(s->name, &rs) < 0)
 		return;
 	for (size_t i = 0; i < rs.n_ports; i++) {
 		const struct relay_port_stats *ps = &rs.ports[i];
 
 		snprintf(port, sizeof(port), "%u", ps->port);
-		add(m, M_RELAY_RECEIVED, u64(b, ps->received), "site", s->name, "port", port, NULL);
-		add(m, M_RELAY_RELAYED, u64(b, ps->relayed), "site", s->name, "port", port, NULL);
-		add(m, M_RELAY_REBROADCAST, u64(b, ps->rebroadcast), "site", s->name, "port", port, NULL);
+		add(m, M_RELAY_RECEIVED, u64(b, ps->received), L(.site = s->name, .port = port));
+		add(m, M_RELAY_RELAYED, u64(b, ps->relayed), L(.site = s->name, .port = port));
+		add(m, M_RELAY_REBROADCAST, u64(b, ps->rebroadcast), L(.site = s->name, .port = port));
 		for (int d = 0; d < DROP_REASONS; d++)
-			add(m, M_RELAY_DROPPED, u64(b, ps->dropped[d]), "site", s->name, "port", port,
-			    "reason", relay_drop_name(d), NULL);
+			add(m, M_RELAY_DROPPED, u64(b, ps->dropped[d]),
+			    L(.site = s->name, .port = port, .key = "reason", .value = relay_drop_name(d)));
 	}
 	for (size_t i = 0; i < rs.n_peers; i++) {
 		const struct relay_peer_stats *ps = &rs.peers[i];
 
-		add(m, M_RELAY_PEER_SENT, u64(b, ps->sent), "site", s->name, "peer", ps->name, NULL);
-		add(m, M_RELAY_PEER_RECEIVED, u64(b, ps->received), "site", s->name, "peer", ps->name, NULL);
+		add(m, M_RELAY_PEER_SENT, u64(b, ps->sent), L(.site = s->name, .peer = ps->name));
+		add(m, M_RELAY_PEER_RECEIVED, u64(b, ps->received), L(.site = s->name, .peer = ps->name));
 		for (int d = 0; d < DROP_REASONS; d++)
-			add(m, M_RELAY_PEER_DROPPED, u64(b, ps->dropped[d]), "site", s->name, "peer", ps->name,
-			    "reason", relay_drop_name(d), NULL);
+			add(m, M_RELAY_PEER_DROPPED, u64(b, ps->dropped[d]),
+			    L(.site = s->name, .peer = ps->name, .key = "reason", .value = relay_drop_name(d)));
 	}
 	for (int d = 0; d < DROP_REASONS; d++)
-		add(m, M_RELAY_OTHER_DROPPED, u64(b, rs.dropped_other[d]), "site", s->name,
-		    "reason", relay_drop_name(d), NULL);
+		add(m, M_RELAY_OTHER_DROPPED, u64(b, rs.dropped_other[d]),
+		    L(.site = s->name, .key = "reason", .value = relay_drop_name(d)));
 	relay_stats_free(&rs);
 }
 
@@ -350,24 +365,24 @@ static int site_metrics(struct metrics *m, struct nl *rt, struct nl *nf, struct 
 
 	if (live_read(rt, nf, s, &plan, &live, stderr) < 0) {
 		plan_free(&plan);
-		add(m, M_SITE_LOADED, "0", "site", s->name, NULL);
+		add(m, M_SITE_LOADED, "0", L(.site = s->name));
 		return -1;
 	}
 	plan_build(&plan, s, &live);
 	healthy = plan.n == 0;
-	add(m, M_SITE_LOADED, "1", "site", s->name, NULL);
-	add(m, M_DRIFT, u64(b, plan.n), "site", s->name, NULL);
-	add(m, M_FORWARDING, flag(live.ip_forward == 1), "site", s->name, NULL);
-	add(m, M_NFT_PRESENT, flag(live.nft.present), "site", s->name, NULL);
-	add(m, M_NFT_MATCHES, flag(live.nft_match == 1), "site", s->name, NULL);
+	add(m, M_SITE_LOADED, "1", L(.site = s->name));
+	add(m, M_DRIFT, u64(b, plan.n), L(.site = s->name));
+	add(m, M_FORWARDING, flag(live.ip_forward == 1), L(.site = s->name));
+	add(m, M_NFT_PRESENT, flag(live.nft.present), L(.site = s->name));
+	add(m, M_NFT_MATCHES, flag(live.nft_match == 1), L(.site = s->name));
 	for (size_t i = 0; i < live.nft.n_counters; i++) {
-		add(m, M_NFT_PACKETS, u64(b, live.nft.counters[i].packets), "site", s->name,
-		    "rule", live.nft.counters[i].rule, NULL);
-		add(m, M_NFT_BYTES, u64(b, live.nft.counters[i].bytes), "site", s->name,
-		    "rule", live.nft.counters[i].rule, NULL);
+		add(m, M_NFT_PACKETS, u64(b, live.nft.counters[i].packets),
+		    L(.site = s->name, .key = "rule", .value = live.nft.counters[i].rule));
+		add(m, M_NFT_BYTES, u64(b, live.nft.counters[i].bytes),
+		    L(.site = s->name, .key = "rule", .value = live.nft.counters[i].rule));
 	}
 	if (ipsec_site_uses(s)) {
-		add(m, M_IPSEC_CHARON, flag(live.ipsec.reachable), "site", s->name, NULL);
+		add(m, M_IPSEC_CHARON, flag(live.ipsec.reachable), L(.site = s->name));
 		if (!live.ipsec.reachable)
 			healthy = false;
 	}
@@ -375,7 +390,7 @@ static int site_metrics(struct metrics *m, struct nl *rt, struct nl *nf, struct 
 		peer_metrics(m, s, &s->peers[i], &live, probe, &healthy);
 	if (s->relay.enabled)
 		relay_metrics(m, s);
-	add(m, M_SITE_HEALTHY, flag(healthy), "site", s->name, NULL);
+	add(m, M_SITE_HEALTHY, flag(healthy), L(.site = s->name));
 	live_free(&live);
 	plan_free(&plan);
 	return 0;
@@ -483,7 +498,7 @@ int metrics_print(const char *arg, bool probe, const char *output)
 		nl_close(&rt);
 		return EXIT_FAIL;
 	}
-	add(&m, M_BUILD_INFO, "1", "version", GATEWAYCTL_VERSION, NULL);
+	add(&m, M_BUILD_INFO, "1", L(.key = "version", .value = GATEWAYCTL_VERSION));
 	if (site_names(&nf, by_file ? NULL : arg, &names, &n_names) < 0 && !by_file)
 		m.oom = true;
 	if (by_file) {
@@ -516,7 +531,7 @@ int metrics_print(const char *arg, bool probe, const char *output)
 					prog, names[i], st.file, st.file);
 		}
 		if (loaded < 0) {
-			add(&m, M_SITE_LOADED, "0", "site", names[i], NULL);
+			add(&m, M_SITE_LOADED, "0", L(.site = names[i]));
 			ret = EXIT_FAIL;
 			continue;
 		}
