@@ -208,6 +208,46 @@ expect_value "ipsec: not established" "$text" gatewayctl_ipsec_established "$P" 
 expect_value "ipsec: not loaded" "$text" gatewayctl_ipsec_connection_loaded "$P" 0
 expect_value "ipsec: unhealthy" "$text" gatewayctl_site_healthy "$S" 0
 
+# --- IPsec with a charon per gateway (tests/lab/lab.sh's lab_charon_start): established
+if declare -F lab_charon_start >/dev/null && [ -x /usr/lib/ipsec/charon ] && modprobe -q esp4 2>/dev/null; then
+	gw m-gw down manhattan >/dev/null 2>&1 || true
+	gw b-gw down brooklyn >/dev/null 2>&1 || true
+	if lab_charon_start m-gw && lab_charon_start b-gw; then
+		MI=$(sed -e "/^\[peer brooklyn\]/a encryption = ipsec\npsk_file = $T_TMP/psk" "$M" | site_file m-ipsec)
+		BI=$(sed -e "/^\[peer manhattan\]/a encryption = ipsec\npsk_file = $T_TMP/psk" "$B" | site_file b-ipsec)
+		mvici=$(lab_gw_dir m-gw)/run/charon.vici bvici=$(lab_gw_dir b-gw)/run/charon.vici
+		GATEWAYCTL_VICI=$bvici gw b-gw up "$BI" >"$T_TMP/up-b" 2>&1 || { fail "ipsec: up brooklyn"; t_note <"$T_TMP/up-b"; }
+		GATEWAYCTL_VICI=$mvici gw m-gw up "$MI" >"$T_TMP/up-m" 2>&1 || { fail "ipsec: up manhattan"; t_note <"$T_TMP/up-m"; }
+		established() {
+			GATEWAYCTL_VICI=$mvici gw m-gw status --prometheus "$MI" 2>/dev/null |
+				grep -qx 'gatewayctl_ipsec_established{site="manhattan",peer="brooklyn"} 1'
+		}
+		if wait_for 60 established; then ok "ipsec: established within 60 s"; else fail "ipsec: established within 60 s"; fi
+		lab_exec b-ws ping -n -q -c 3 -i 0.2 -W 1 192.168.1.5 >/dev/null 2>&1 || true
+		text=$(GATEWAYCTL_VICI=$mvici gw m-gw status --prometheus "$MI" 2>/dev/null) || true
+		promcheck "ipsec established: promtool passes" "$text"
+		expect_value "ipsec: charon reachable" "$text" gatewayctl_ipsec_charon_reachable "$S" 1
+		expect_value "ipsec: connection loaded" "$text" gatewayctl_ipsec_connection_loaded "$P" 1
+		expect_value "ipsec: established" "$text" gatewayctl_ipsec_established "$P" 1
+		expect_value "ipsec: the site healthy" "$text" gatewayctl_site_healthy "$S" 1
+		esp=$(value "$text" gatewayctl_ipsec_esp_receive_packets_total "$P")
+		if [ -n "$esp" ] && [ "$esp" -gt 0 ]; then ok "ipsec: ESP packets received ($esp)"; else fail "ipsec: ESP packets received ('$esp')"; fi
+		lab_charon_stop b-gw
+		lab_charon_stop m-gw
+		text=$(GATEWAYCTL_VICI=$mvici gw m-gw status --prometheus "$MI" 2>/dev/null) || true
+		expect_value "ipsec: charon stopped: unreachable" "$text" gatewayctl_ipsec_charon_reachable "$S" 0
+		expect_value "ipsec: charon stopped: not established" "$text" gatewayctl_ipsec_established "$P" 0
+		GATEWAYCTL_VICI=$mvici gw m-gw down manhattan >/dev/null 2>&1 || true
+		GATEWAYCTL_VICI=$bvici gw b-gw down brooklyn >/dev/null 2>&1 || true
+	else
+		fail "ipsec: a charon per gateway"
+	fi
+	gw m-gw up "$M" >/dev/null 2>&1 || fail "up manhattan again"
+	gw b-gw up "$B" >/dev/null 2>&1 || fail "up brooklyn again"
+else
+	echo "# IPsec established: needs the lab's charons (lab_charon_start), charon and esp4: not run"
+fi
+
 # --- every site: one whose file is gone is reported, the others still are
 cp "$B" "$T_TMP/b2.ini"
 gw b-gw down brooklyn >/dev/null 2>&1 || fail "down brooklyn"
