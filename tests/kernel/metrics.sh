@@ -237,8 +237,13 @@ if declare -F lab_charon_start >/dev/null && [ -x /usr/lib/ipsec/charon ] && mod
 		text=$(GATEWAYCTL_VICI=$mvici gw m-gw status --prometheus "$MI" 2>/dev/null) || true
 		expect_value "ipsec: charon stopped: unreachable" "$text" gatewayctl_ipsec_charon_reachable "$S" 0
 		expect_value "ipsec: charon stopped: not established" "$text" gatewayctl_ipsec_established "$P" 0
-		GATEWAYCTL_VICI=$mvici gw m-gw down manhattan >/dev/null 2>&1 || true
-		GATEWAYCTL_VICI=$bvici gw b-gw down brooklyn >/dev/null 2>&1 || true
+		# down unloads from charon what up loaded: it needs them back
+		lab_charon_start m-gw || fail "ipsec: charon restarted"
+		lab_charon_start b-gw || fail "ipsec: charon restarted"
+		GATEWAYCTL_VICI=$mvici gw m-gw down manhattan >/dev/null 2>&1 || fail "ipsec: down manhattan"
+		GATEWAYCTL_VICI=$bvici gw b-gw down brooklyn >/dev/null 2>&1 || fail "ipsec: down brooklyn"
+		lab_charon_stop b-gw
+		lab_charon_stop m-gw
 	else
 		fail "ipsec: a charon per gateway"
 	fi
