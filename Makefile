@@ -5,6 +5,8 @@ SBINDIR    ?= $(PREFIX)/sbin
 MANDIR     ?= $(PREFIX)/share/man
 SYSCONFDIR ?= /etc
 UNITDIR    ?= /lib/systemd/system
+BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
+UNITS      := gatewayctl@.service gatewayctl-metrics.service gatewayctl-metrics.timer
 DESTDIR    ?=
 
 CC       ?= cc
@@ -105,23 +107,32 @@ bench: deps gatewayctl
 install: gatewayctl
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(MANDIR)/man5 \
 		$(DESTDIR)$(SYSCONFDIR)/gatewayctl $(DESTDIR)$(SYSCONFDIR)/iproute2/rt_protos.d \
-		$(DESTDIR)$(UNITDIR)
+		$(DESTDIR)$(UNITDIR) $(DESTDIR)$(BASHCOMPDIR)
 	install -m 0755 gatewayctl $(DESTDIR)$(SBINDIR)/gatewayctl
 	install -m 0644 docs/gatewayctl.8 $(DESTDIR)$(MANDIR)/man8/gatewayctl.8
 	install -m 0644 docs/gatewayctl.ini.5 $(DESTDIR)$(MANDIR)/man5/gatewayctl.ini.5
 	install -m 0644 templates/gatewayctl.conf $(DESTDIR)$(SYSCONFDIR)/iproute2/rt_protos.d/gatewayctl.conf
-	sed 's|@SBINDIR@|$(SBINDIR)|g' templates/gatewayctl@.service > $(DESTDIR)$(UNITDIR)/gatewayctl@.service
-	chmod 0644 $(DESTDIR)$(UNITDIR)/gatewayctl@.service
+	for u in $(UNITS); do sed 's|@SBINDIR@|$(SBINDIR)|g' templates/$$u > $(DESTDIR)$(UNITDIR)/$$u && \
+		chmod 0644 $(DESTDIR)$(UNITDIR)/$$u || exit 1; done
+	install -m 0644 contrib/completion/gatewayctl.bash $(DESTDIR)$(BASHCOMPDIR)/gatewayctl
 	install -m 0644 templates/site.ini.example $(DESTDIR)$(SYSCONFDIR)/gatewayctl/site.ini.example
 
 uninstall:
 	rm -f $(DESTDIR)$(SBINDIR)/gatewayctl $(DESTDIR)$(MANDIR)/man8/gatewayctl.8 \
 		$(DESTDIR)$(MANDIR)/man5/gatewayctl.ini.5 \
 		$(DESTDIR)$(SYSCONFDIR)/iproute2/rt_protos.d/gatewayctl.conf \
-		$(DESTDIR)$(UNITDIR)/gatewayctl@.service \
+		$(addprefix $(DESTDIR)$(UNITDIR)/,$(UNITS)) $(DESTDIR)$(BASHCOMPDIR)/gatewayctl \
 		$(DESTDIR)$(SYSCONFDIR)/gatewayctl/site.ini.example
+
+# make deb: the Debian package (debian/), built from a copy of the tree in
+# build/deb/src, so the package lands in build/deb/ and the tree stays as it is
+deb:
+	rm -rf build/deb && mkdir -p build/deb/src
+	cp -a Makefile README.md src netlink docs templates contrib debian build/deb/src/
+	cd build/deb/src && dpkg-buildpackage -us -uc -b
+	@ls build/deb/*.deb
 
 clean:
 	rm -rf gatewayctl src/*.o netlink/*.o build
 
-.PHONY: all check demo deps bench install uninstall clean test-build fuzz fuzz-build analyze
+.PHONY: all check demo deps bench install uninstall clean test-build fuzz fuzz-build analyze deb

@@ -1,6 +1,7 @@
 /* apply.c - carry out a plan's steps, all or nothing: on any failure every
  * step already done is undone, newest first. */
 #include "apply.h"
+#include "audit.h"
 #include "ipsec.h"
 #include "relay.h"
 
@@ -404,5 +405,6 @@ int apply_plan(struct apply *a)
 			fprintf(a->err, "%s: site %s: rolled back; the kernel is as it was before\n",
 				a->cmd, a->site->name);
 	}
+	audit_plan(a->cmd, a->site->name, plan, r);
 	return r;
 }

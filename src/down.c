@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "audit.h"
 #include "config.h"
 #include "gatewayctl.h"
 #include "ipsec.h"
@@ -30,6 +31,7 @@ static int down_help(void)
 
 struct down {
 	struct nl rt, nf;
+	const char *site;	/* the one being removed (audit log) */
 	int changes, failures;
 };
 
@@ -38,9 +40,11 @@ static void done(struct down *d, int r, struct nl *nl, const char *what)
 	if (r < 0) {
 		d->failures++;
 		fprintf(stderr, "%s down: %s: failed: %s\n", prog, what, nl ? nl_strerror(nl) : strerror(-r));
+		audit_failure("down", d->site, what);
 	} else {
 		d->changes++;
 		printf("%s\n", what);
+		audit_change("down", d->site, what);
 	}
 }
 
@@ -68,6 +72,7 @@ static int down_site(struct down *d, const char *site, const struct site *conf_g
 
 	if (!b)
 		return -ENOMEM;
+	d->site = site;
 	lock = state_lock(site);
 	if (lock < 0) {
 		rtnl_batch_free(b);
@@ -144,9 +149,12 @@ static int down_site(struct down *d, const char *site, const struct site *conf_g
 	/* IPsec after the tunnels: their packets stay protected to the end */
 	{
 		int changes = 0;
+		FILE *out = audit_stream("down", site, stdout);
 
-		if (ipsec_down(site, conf, stdout, stderr, &changes) < 0)
+		if (ipsec_down(site, conf, out ? out : stdout, stderr, &changes) < 0)
 			d->failures++;
+		if (out)
+			fclose(out);
 		d->changes += changes;
 	}
 	/* the default route it added */

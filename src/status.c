@@ -19,13 +19,15 @@
 #include "config.h"
 #include "gatewayctl.h"
 #include "ipsec.h"
+#include "metrics.h"
 #include "model.h"
+#include "probe.h"
 #include "relay.h"
 #include "state.h"
 
 static int status_help(void)
 {
-	printf("Usage: %s status [FILE|SITE] [--json] [--probe]\n\n"
+	printf("Usage: %s status [FILE|SITE] [--json | --prometheus [--output FILE]] [--probe]\n\n"
 	       "Health of a site: its tunnels (present, up, as configured, traffic and errors),\n"
 	       "routes, no bogus host route, the nftables rules and their counters, forwarding,\n"
 	       "rp_filter, the relay (pid, uptime, counters per port and peer), and the drift\n"
@@ -33,7 +35,9 @@ static int status_help(void)
 	       "Without an argument: every site gatewayctl manages here (with a state file\n"
 	       "naming its site file, drift is checked too).\n\n"
 	       "  --json    machine-readable output (schema in gatewayctl(8))\n"
-	       "  --probe   also ping each peer gateway's LAN address through its tunnel\n\n"
+	       "  --probe   also ping each peer gateway's LAN address through its tunnel\n"
+	       "  --prometheus  metrics in Prometheus' text format; --output FILE replaces\n"
+	       "            FILE atomically (node_exporter's textfile collector)\n\n"
 	       "Exit status: 0 healthy, 1 degraded (every reason listed), 2 bad usage or\n"
 	       "configuration. Reads only; needs CAP_NET_ADMIN (nftables).\n", prog);
 	return EXIT_OK;
@@ -101,12 +105,6 @@ static void reason(struct site_status *ss, const char *fix, const char *fmt, ...
 	snprintf(r->fix, sizeof(r->fix), "%s", fix ? fix : "");
 }
 
-struct probe {
-	int sent, received;
-	double min, avg, max;	/* ms */
-	char error[128];
-};
-
 static double now_ms(void)
 {
 	struct timespec ts;
@@ -132,7 +130,7 @@ static uint16_t icmp_sum(const void *data, size_t len)
 /* Three ICMP echoes from lan_address to the peer gateway's LAN address, which
  * gatewayctl's routes send through the tunnel. A ping socket where the system
  * allows it, else a raw one (CAP_NET_RAW). */
-static void do_probe(const struct site *s, const struct peer *p, struct probe *pr)
+void status_probe(const struct site *s, const struct peer *p, struct probe *pr)
 {
 	struct sockaddr_in src = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(s->lan_address.addr) };
 	struct sockaddr_in dst = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(p->lan_address) };
@@ -395,7 +393,7 @@ static int site_report(struct nl *rt, struct nl *nf, struct site *s, bool probe,
 	if (probe) {
 		probes = calloc(s->n_peers ? s->n_peers : 1, sizeof(*probes));
 		for (size_t i = 0; probes && i < s->n_peers; i++) {
-			do_probe(s, &s->peers[i], &probes[i]);
+			status_probe(s, &s->peers[i], &probes[i]);
 			if (probes[i].error[0])
 				reason(&ss, NULL, "probe of peer %s: %s", s->peers[i].name, probes[i].error);
 			else if (probes[i].received == 0)
@@ -614,7 +612,8 @@ int status_main(int argc, char **argv)
 {
 	const char *arg = NULL;
 	struct out o = { .f = stdout };
-	bool probe = false;
+	bool probe = false, prometheus = false;
+	const char *output = NULL;
 	struct nl rt, nf;
 	int worst = EXIT_OK, r, printed = 0;
 	char (*names)[SITE_NAME_MAX + 1] = NULL;
@@ -628,6 +627,12 @@ int status_main(int argc, char **argv)
 			o.json = true;
 		else if (!strcmp(argv[i], "--probe"))
 			probe = true;
+		else if (!strcmp(argv[i], "--prometheus"))
+			prometheus = true;
+		else if (!strcmp(argv[i], "--output") && i + 1 < argc)
+			output = argv[++i];
+		else if (!strncmp(argv[i], "--output=", 9) && argv[i][9])
+			output = argv[i] + 9;
 		else if (argv[i][0] == '-' && argv[i][1])
 			return usage_error("status", "unknown option `%s`", argv[i]);
 		else if (arg)
@@ -635,6 +640,9 @@ int status_main(int argc, char **argv)
 		else
 			arg = argv[i];
 	}
+	if (prometheus || output)
+		return o.json || !prometheus ? usage_error("status", "--output goes with --prometheus, not --json")
+			: metrics_print(arg, probe, output);
 	o.color = !o.json && isatty(fileno(stdout)) && !getenv("NO_COLOR");
 	if (!have_net_admin()) {
 		fprintf(stderr, "%s status: needs CAP_NET_ADMIN to read nftables: run it as root\n", prog);

@@ -7,7 +7,9 @@ PKGS="build-essential pkg-config libmnl-dev libnftnl-dev libiniparser-dev libcmo
       iproute2 nftables net-tools iputils-ping socat tcpdump strace python3 procps psmisc
       qemu-system-x86 linux-image-amd64 busybox-static kmod cpio gzip xz-utils
       systemd libcap2-bin groff-base util-linux valgrind
-      libssl-dev openssl strongswan-charon strongswan-swanctl strongswan-pki libstrongswan-standard-plugins"
+      libssl-dev openssl strongswan-charon strongswan-swanctl strongswan-pki libstrongswan-standard-plugins
+      debhelper devscripts lintian prometheus bash-completion man-db
+      libcharon-extra-plugins iperf3 wireguard-tools"
 missing=""
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null | grep -q '^install ok installed$' ||
