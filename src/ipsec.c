@@ -752,6 +752,15 @@ int ipsec_down(const char *site, const struct site *s, FILE *out, FILE *err, int
 		return 0;
 	}
 	r = vici_open(&v, ipsec_socket());
+	if (r < 0 && (r == -ENOENT || r == -ECONNREFUSED) && (rec.n || rec.keyid[0])) {
+		/* charon keeps what it was given in memory only: gone with it */
+		fprintf(out, "# charon is not running (%s): gatewayctl's IKE connections went with it\n",
+			ipsec_socket());
+		free(names);
+		record_free(&rec);
+		record_write(site, &rec);
+		return 0;
+	}
 	if (r < 0) {
 		if (rec.n || rec.keyid[0]) {
 			fprintf(err, "%s down: site %s: cannot remove gatewayctl's IKE connections: charon is not "

@@ -5,8 +5,8 @@
 #
 #   tests/vm/run -- tests/kernel/all.sh ipsec
 #
-# Proves, with a pre-shared key, with Ed25519 public keys and with Brooklyn behind a
-# NAT router: ping and TCP both ways; only ESP (or UDP 4500 behind NAT) on the
+# Proves, with a pre-shared key and with Ed25519 public keys (Brooklyn behind a NAT
+# router: ipsec-nat.sh): ping and TCP both ways; only ESP (or UDP 4500 behind NAT) on the
 # internet router, no IP protocol 4, no LAN address; forged IPIP from the internet
 # and from a LAN host reaches nothing (and does with encryption = none, so the check
 # can fail); a wrong key passes nothing, nothing in clear, status says why; charon
@@ -22,117 +22,8 @@ t_need_ipip
 # shellcheck source=tests/kernel/lib-ipsec.sh
 . "$(dirname "$0")/lib-ipsec.sh"
 ipsec_need
-
-IPSEC_CHARON_CONF='charon {
-    retransmit_tries = 3
-    retransmit_timeout = 2
-    retransmit_base = 1.4
-}'
-PORT_M=7001
-head -c 100000 /dev/urandom >"$T_TMP/data"
-DATA_SUM=$(sha256sum <"$T_TMP/data")
-mkdir -m 0700 "$T_TMP/keys"
-
-# gatewayctl in GW's network namespace AND its private /run (its own charon)
-igw() { # GW ARGS...
-	local ns=$1
-	shift
-	mkdir -p "$T_TMP/run-$ns"
-	lab_gw_exec "$ns" env GATEWAYCTL_RUNDIR="$T_TMP/run-$ns" "$GWCTL" "$@"
-}
-
-section() { echo "# [${SECONDS}s] $*"; }
-
-kv() { # KEY "k=v k=v...": the value
-	local kv
-	for kv in $2; do
-		[ "${kv%%=*}" = "$1" ] && { echo "${kv#*=}"; return 0; }
-	done
-	echo "?"
-}
-
-psk_file() { # NAME: a fresh 0600 key file of 32 random bytes in base64
-	(umask 077 && head -c 32 /dev/urandom | base64 >"$T_TMP/keys/$1")
-	echo "$T_TMP/keys/$1"
-}
-
-# the site files: the reference offices with encryption = ipsec and KEYLINES
-# (written into each [peer] section); NAT=1 puts Brooklyn's WAN behind the router
-site_m() { # NAME KEYLINES...
-	local name=$1
-	shift
-	sed "s|^networks = 192.168.2.0/24$|&\\nencryption = ipsec$(printf '\\n%s' "$@")|" sites/manhattan.ini |
-		site_file "$name"
-}
-site_b() { # NAME NAT KEYLINES...
-	local name=$1 nat=$2
-	shift 2
-	sed "s|^networks = 192.168.1.0/24$|&\\nencryption = ipsec$(printf '\\n%s' "$@")|" sites/brooklyn.ini |
-		if [ "$nat" = 1 ]; then
-			sed "s|^wan_address = .*|wan_address = $LAB_B_GW_NAT_WAN/24|; s|^gateway = .*|gateway = $LAB_B_NAT_IN|"
-		else
-			cat
-		fi | site_file "$name"
-}
-
-tcp_server() {
-	t_bg m-app socat TCP4-LISTEN:7777,bind=$LAB_M_APP,reuseaddr,fork SYSTEM:sha256sum
-	t_bg b-ws socat TCP4-LISTEN:7777,bind=$LAB_B_WS,reuseaddr,fork SYSTEM:sha256sum
-	wait_for 5 lab_exec m-app sh -c 'ss -Htln "sport = :7777" | grep -q .' || fail "m-app: TCP server"
-	wait_for 5 lab_exec b-ws sh -c 'ss -Htln "sport = :7777" | grep -q .' || fail "b-ws: TCP server"
-}
-
-expect_tcp() { # NS DST MSG
-	local got
-	got=$(lab_exec "$1" socat -t 15 -T 20 - "TCP4:$2:7777,connect-timeout=5" <"$T_TMP/data" 2>&1) || true
-	expect_eq "$got" "$DATA_SUM" "$3"
-}
-
-traffic() { # LABEL
-	expect_ping b-ws "$LAB_M_APP" "$1: b-ws pings m-app"
-	expect_ping m-app "$LAB_B_WS" "$1: m-app pings b-ws"
-	expect_tcp b-ws "$LAB_M_APP" "$1: TCP b-ws -> m-app, 100 kB intact"
-	expect_tcp m-app "$LAB_B_WS" "$1: TCP m-app -> b-ws, 100 kB intact"
-}
-
-wait_established() { # GW SITE SECONDS: status --json says every ipsec peer is established
-	local tries=$(($3 * 2))
-	until igw "$1" status --json "$2" 2>/dev/null | grep -q '"established": true'; do
-		tries=$((tries - 1))
-		[ $tries -gt 0 ] || return 1
-		sleep 0.5
-	done
-}
-
-spis() { # GW: the SPIs of the kernel's ESP states, sorted
-	lab_exec "$1" ip xfrm state | awk '$1 == "proto" && $2 == "esp" { print $4 }' | sort | tr '\n' ' '
-}
-
-ours_in_charon() { # GW: our connections charon lists
-	sw "$1" --list-conns 2>/dev/null | grep -c '^gatewayctl-' || true
-}
-
-# capture on inet during TRAFFIC; CARRIER esp or udp4500
-prove_protected() { # LABEL CARRIER
-	local label=$1 carrier=$2 sum before
-	cap_start "$label" inet eth-m
-	traffic "$label"
-	cap_stop "$label"
-	sum=$(cap_summary "$label")
-	t_log "$label capture: $sum"
-	if [ "$carrier" = esp ]; then
-		expect_ok "$label: inet saw ESP ($sum)" test "$(kv esp "$sum")" -gt 0
-	else
-		expect_eq "$(kv esp "$sum")" 0 "$label: no bare ESP on inet behind NAT ($sum)"
-		expect_ok "$label: inet saw UDP 4500 ($sum)" test "$(kv udp4500 "$sum")" -gt 0
-	fi
-	expect_eq "$(kv ipip "$sum")" 0 "$label: inet saw no IP protocol 4"
-	expect_eq "$(kv inner "$sum")" 0 "$label: no LAN address in any packet on inet"
-	before=$(udp_counter m-app)
-	forge_ipip inet "$LAB_B_GW_PUB" "$LAB_M_GW_PUB" "$LAB_B_WS" "$LAB_M_APP" $PORT_M 3
-	sleep 0.5
-	expect_eq "$(udp_counter m-app)" "$before" "$label: forged IPIP from inet does not reach m-app"
-}
+# shellcheck source=tests/kernel/lib-gwipsec.sh
+. "$(dirname "$0")/lib-gwipsec.sh"
 
 ipsec_lab
 udp_counter_add m-app $PORT_M
@@ -209,9 +100,15 @@ out=$(igw m-gw up "$M" 2>&1) || { fail "up manhattan again"; t_note <<<"$out"; }
 wait_established m-gw manhattan 30 && ok "up again: established" || fail "up again: established"
 
 section "foreign IPsec configuration stays"
-lab_gw_exec m-gw sh -c 'cat >/etc/swanctl/conf.d/foreign.conf' <<-'EOF'
-	connections { foreign { remote_addrs = 198.51.100.9  local { auth = psk } remote { auth = psk }
-	  children { foreign { mode = tunnel  remote_ts = 10.99.0.0/16 } } } }
+lab_gw_exec m-gw sh -c 'cat >/etc/swanctl/swanctl.conf' <<-'EOF'
+	connections {
+	    foreign {
+	        remote_addrs = 198.51.100.9
+	        local { auth = psk }
+	        remote { auth = psk }
+	        children { foreign { mode = tunnel  remote_ts = 10.99.0.0/16 } }
+	    }
+	}
 EOF
 sw m-gw --load-conns >/dev/null 2>&1 || true
 # swanctl --load-conns unloads the connections its files do not name: gatewayctl's too
@@ -223,7 +120,7 @@ expect_eq "$(ours_in_charon m-gw)" 1 "up loaded it again"
 expect_eq "$(sw m-gw --list-conns 2>/dev/null | grep -c '^foreign:')" 1 "the foreign connection is still there"
 out=$(igw m-gw down manhattan 2>&1) || true
 expect_eq "$(sw m-gw --list-conns 2>/dev/null | grep -c '^foreign:')" 1 "down leaves the foreign connection alone"
-lab_gw_exec m-gw rm -f /etc/swanctl/conf.d/foreign.conf
+lab_gw_exec m-gw sh -c ': >/etc/swanctl/swanctl.conf'
 sw m-gw --load-conns >/dev/null 2>&1 || true
 igw m-gw up "$M" >/dev/null 2>&1 || fail "up manhattan after the foreign test"
 
@@ -248,11 +145,13 @@ lab_charon_stop m-gw KILL
 out=$(igw m-gw status manhattan 2>&1) && rc=0 || rc=$?
 expect_eq "$rc" 1 "charon killed: status exits 1"
 expect_grep "... saying charon is not reachable" 'charon.*not reachable' "$out"
-before=$(snap m-gw)
 lab_charon_stop b-gw
+igw b-gw down brooklyn >/dev/null 2>&1 || true
+before=$(snap b-gw)
 out=$(igw b-gw up "$B" 2>&1) && rc=0 || rc=$?
 expect_eq "$rc" 1 "up with charon absent fails"
 expect_grep "... naming the daemon and the fix" 'charon.*not reachable.*|start strongSwan' "$out"
+expect_same "... and changes nothing" "$before" "$(snap b-gw)"
 lab_charon_start m-gw "$IPSEC_CHARON_CONF"
 lab_charon_start b-gw "$IPSEC_CHARON_CONF"
 out=$(igw m-gw up "$M" 2>&1) || { fail "up once charon runs again"; t_note <<<"$out"; }
@@ -286,10 +185,12 @@ out=$(igw m-gw up "$M" 2>&1) || { fail "up manhattan (interop)"; t_note <<<"$out
 wait_established m-gw manhattan 30 && ok "interop: established with the hand-made peer" || fail "interop: established with the hand-made peer"
 expect_ping b-ws "$LAB_M_APP" "interop: b-ws pings m-app"
 igw m-gw down manhattan >/dev/null 2>&1 || fail "down manhattan (interop)"
+expect_eq "$(lab_exec m-gw ip xfrm state | grep -c .)" 0 "interop: after down, m-gw has no xfrm state"
 lab_exec b-gw ip link del ipip0
-sw b-gw --terminate --ike gw-manhattan >/dev/null 2>&1 || true
+# the hand-made side goes with its charon (TERM: charon removes its SAs and policies)
 lab_gw_exec b-gw sh -c ': >/etc/swanctl/swanctl.conf'
-sw b-gw --load-all >/dev/null 2>&1 || true
+lab_charon_stop b-gw
+lab_charon_start b-gw "$IPSEC_CHARON_CONF"
 
 section "interop: brooklyn by gatewayctl, manhattan by hand"
 B=$(site_b b-psk2 0 "psk_file = $PSK")
@@ -301,10 +202,11 @@ wait_established b-gw brooklyn 30 && ok "interop (reverse): established" || fail
 lab_exec m-app ip route replace "$LAB_B_NET" via "$LAB_M_GW_LAN"
 expect_ping m-app "$LAB_B_WS" "interop (reverse): m-app pings b-ws"
 igw b-gw down brooklyn >/dev/null 2>&1 || fail "down brooklyn (interop)"
+expect_eq "$(lab_exec b-gw ip xfrm state | grep -c .)" 0 "interop (reverse): after down, b-gw has no xfrm state"
 lab_exec m-gw ip link del ipip0
-sw m-gw --terminate --ike gw-brooklyn >/dev/null 2>&1 || true
 lab_gw_exec m-gw sh -c ': >/etc/swanctl/swanctl.conf'
-sw m-gw --load-all >/dev/null 2>&1 || true
+lab_charon_stop m-gw
+lab_charon_start m-gw "$IPSEC_CHARON_CONF"
 
 section "exact teardown"
 expect_eq "$(lab_exec m-gw ip xfrm state | grep -c .)$(lab_exec b-gw ip xfrm state | grep -c .)" 00 "no xfrm state left on either gateway"
