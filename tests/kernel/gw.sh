@@ -3,7 +3,8 @@
 # kernel state. Source after lib.sh.
 #
 #   gw NS ARGS...            gatewayctl ARGS in namespace NS (m-gw, b-gw), with a
-#                            state directory of that gateway's own
+#                            run directory and a persistent directory of that
+#                            gateway's own
 #   snap NS                  the kernel state gatewayctl may touch, as text: links,
 #                            addresses, routes, rules, the nftables ruleset, forwarding
 #   snap_nocount NS          the same without nft counter values
@@ -21,11 +22,13 @@ gw() { # NS ARGS...
 	local ns=$1
 	shift
 	mkdir -p "$T_TMP/run-$ns"
-	lab_exec "$ns" env GATEWAYCTL_RUNDIR="$T_TMP/run-$ns" "$GWCTL" "$@"
+	lab_exec "$ns" env GATEWAYCTL_RUNDIR="$T_TMP/run-$ns" GATEWAYCTL_LIBDIR="$T_TMP/lib-$ns" "$GWCTL" "$@"
 }
 
-# the run directory given to gatewayctl in NS (GATEWAYCTL_RUNDIR)
+# the run directory given to gatewayctl in NS (GATEWAYCTL_RUNDIR), and its
+# persistent directory (GATEWAYCTL_LIBDIR: confirmed copies, pending changes)
 gw_rundir() { echo "$T_TMP/run-$1"; }
+gw_libdir() { echo "$T_TMP/lib-$1"; }
 
 # NS's network namespace cookie (SO_NETNS_COOKIE), read independently of gatewayctl
 netns_cookie() { # NS
