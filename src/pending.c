@@ -270,6 +270,7 @@ static int parse_u64(const char *s, unsigned long long max, unsigned long long *
 {
 	char *end;
 
+	*out = 0;
 	if (*s < '0' || *s > '9')
 		return -1;
 	errno = 0;
@@ -295,7 +296,7 @@ int pending_parse(const char *text, size_t len, struct pending *p)
 		const char *nl = memchr(text + pos, '\n', len - pos);
 		size_t n = nl ? (size_t)(nl - (text + pos)) : len - pos;
 		char line[4200], *v;
-		unsigned long long u;
+		unsigned long long u = 0;
 		bool bad = false;
 
 		if (n >= sizeof(line) || memchr(text + pos, '\0', n))

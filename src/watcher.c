@@ -414,6 +414,7 @@ static int parse_ull(const char *s, unsigned long long max, unsigned long long *
 {
 	char *end;
 
+	*out = 0;
 	if (!s || *s < '0' || *s > '9')
 		return -1;
 	errno = 0;
@@ -442,6 +443,7 @@ int watcher_main(int argc, char **argv)
 	for (;;) {
 		struct pending p;
 		char why[80];
+		sigset_t term;
 		int lock, r;
 
 		sleep_until(target);
@@ -474,6 +476,12 @@ int watcher_main(int argc, char **argv)
 			continue;
 		}
 		snprintf(why, sizeof(why), "not confirmed within %u s", p.seconds);
+		/* once started, the rollback is finished (and undone on failure) before
+		 * a SIGTERM ends the watcher: a rollback cut in half helps nobody */
+		sigemptyset(&term);
+		sigaddset(&term, SIGTERM);
+		sigaddset(&term, SIGINT);
+		sigprocmask(SIG_BLOCK, &term, NULL);
 		r = pending_rollback(&p, why, stdout, stderr);
 		close(lock);
 		return r < 0 ? EXIT_FAIL : EXIT_OK;
