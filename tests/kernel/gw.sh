@@ -15,6 +15,9 @@ GWCTL=${GWCTL:-$PWD/build/test/gatewayctl}
 [ -x "$GWCTL" ] || GWCTL=$PWD/gatewayctl
 [ -x "$GWCTL" ] || t_skip "no gatewayctl binary: run make first"
 T_TMP=$(mktemp -d "/tmp/gwt-$T_NAME.XXXXXX")
+# gatewayctl run without gw() keeps its persistent files here too, never in the
+# machine's /var/lib/gatewayctl
+export GATEWAYCTL_LIBDIR=$T_TMP/lib
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:exitcode=99}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-halt_on_error=1:print_stacktrace=1:exitcode=99}
 
