@@ -46,7 +46,7 @@
 
 static char lib_path[4096];
 static int lib_fd = -1;
-static bool lib_failed;
+static bool lib_failed, lib_denied;
 
 const char *lib_dir(void)
 {
@@ -75,8 +75,11 @@ int lib_dirfd(bool create)
 
 	if (lib_fd >= 0)
 		return lib_fd;
+	errno = 0;
 	fd = state_check_dir(AT_FDCWD, lib_dir(), lib_dir(), 0700, create);
 	lib_failed = fd < 0;
+	/* not allowed to look (status as a user with CAP_NET_ADMIN alone) */
+	lib_denied = fd < 0 && (errno == EACCES || errno == EPERM);
 	if (fd < 0) {
 		if (errno != ENOENT)
 			errno = EACCES;
@@ -576,6 +579,11 @@ static const char *clock_str(int64_t t, char *buf, size_t len)
 	return buf;
 }
 
+static const char *shown(const char *file)
+{
+	return file[0] ? file : "?";
+}
+
 void pending_refuse(const struct pending *p, const char *cmd, FILE *err)
 {
 	char a[16], d[16];
@@ -585,7 +593,7 @@ void pending_refuse(const struct pending *p, const char *cmd, FILE *err)
 			prog, cmd, p->site, lib_dir(), p->site);
 	} else {
 		fprintf(err, "%s %s: site %s has a change pending: %s, applied at %s;\n", prog, cmd, p->site,
-			p->file, clock_str(p->applied, a, sizeof(a)));
+			shown(p->file), clock_str(p->applied, a, sizeof(a)));
 		if (p->failed_at)
 			fprintf(err, "  its rollback at %s FAILED: %s\n", clock_str(p->failed_at, d, sizeof(d)),
 				p->failure);
@@ -607,8 +615,8 @@ int pending_view(const char *site, struct pending_view *v)
 
 	memset(v, 0, sizeof(*v));
 	r = pending_read(site, &v->p);
-	if (r == -ENOENT)
-		return r;
+	if (r == -ENOENT || (r < 0 && lib_denied))
+		return -ENOENT; /* without access to LIBDIR (not root): nothing to tell */
 	if (r < 0 && r != -EINVAL) {
 		snprintf(v->line, sizeof(v->line), "change pending: cannot tell (%s)", lib_strerror(r));
 		snprintf(v->problem, sizeof(v->problem), "the pending-change record of site %s cannot be read: %s",
@@ -626,21 +634,21 @@ int pending_view(const char *site, struct pending_view *v)
 			 "read: nothing rolls it back by itself", lib_dir(), site);
 	} else if (v->p.failed_at) {
 		snprintf(v->line, sizeof(v->line), "change pending: its rollback FAILED at %s (applied from %.300s at %s)"
-			 "\n    %s", clock_str(v->p.failed_at, d, sizeof(d)), v->p.file,
+			 "\n    %s", clock_str(v->p.failed_at, d, sizeof(d)), shown(v->p.file),
 			 clock_str(v->p.applied, a, sizeof(a)), v->p.failure);
 		snprintf(v->problem, sizeof(v->problem), "the rollback of the change applied from %.200s failed at %s: %.900s",
-			 v->p.file, d, v->p.failure);
+			 shown(v->p.file), d, v->p.failure);
 		snprintf(v->fix, sizeof(v->fix), "%s rollback %s (retry once the cause is fixed) or %s confirm %s "
 			 "(keep the change)", prog, site, prog, site);
 	} else if (!v->alive) {
 		snprintf(v->line, sizeof(v->line), "change pending: NOT rolled back by itself: its watcher is gone "
-			 "(applied from %.300s at %s)", v->p.file, clock_str(v->p.applied, a, sizeof(a)));
+			 "(applied from %.300s at %s)", shown(v->p.file), clock_str(v->p.applied, a, sizeof(a)));
 		snprintf(v->problem, sizeof(v->problem), "the change applied from %.300s at %s is pending, but its "
-			 "watcher (pid %d) is gone: nothing rolls it back by itself", v->p.file, a,
+			 "watcher (pid %d) is gone: nothing rolls it back by itself", shown(v->p.file), a,
 			 (int)v->p.watcher_pid);
 	} else {
 		snprintf(v->line, sizeof(v->line), "change pending: rolls back in %lld s unless `%s confirm %s` "
-			 "(applied from %.300s at %s)", v->remaining > 0 ? v->remaining : 0, prog, site, v->p.file,
+			 "(applied from %.300s at %s)", v->remaining > 0 ? v->remaining : 0, prog, site, shown(v->p.file),
 			 clock_str(v->p.applied, a, sizeof(a)));
 	}
 	return 0;

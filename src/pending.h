@@ -103,7 +103,8 @@ struct pending_view {
 	bool alive;
 	long long remaining;
 };
-/* 0 and *V filled when a change of SITE is pending, -ENOENT when none. */
+/* 0 and *V filled when a change of SITE is pending, -ENOENT when none (or
+ * when the caller may not read LIBDIR: only root sees pending changes). */
 int pending_view(const char *site, struct pending_view *v);
 /* The "pending" member of status --json (null when V is NULL). */
 void pending_json(FILE *f, const struct pending_view *v);
