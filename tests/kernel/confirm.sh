@@ -182,17 +182,17 @@ expect_rc 0 "back to v1 by a plain up"
 expect_same "... the kernel is v1's" "$S1" "$(snap_norm m-gw)"
 
 # --- 3. while pending: status, refusals, the watcher's shape; then rollback
-run "up --confirm=60 v2" up --confirm=60 "$V2"
-expect_rc 0 "up --confirm=60 v2"
+run "up --confirm=300 v2" up --confirm=300 "$V2"
+expect_rc 0 "up --confirm=300 v2"
 S2=$(snap_norm m-gw)
 W=$(pending_field watcher_pid)
 run "status" status manhattan
 expect_rc 0 "status of the pending change: healthy (the change itself is as its file says)"
 expect_grep "status shows the pending change" \
-	'^  change pending: rolls back in ([1-5]?[0-9]|60) s unless `gatewayctl confirm manhattan` \(applied from '"$V2"' at [0-9:]+\)$' "$out"
+	'^  change pending: rolls back in (2[0-9][0-9]|300) s unless `gatewayctl confirm manhattan` \(applied from '"$V2"' at [0-9:]+\)$' "$out"
 run "status --json" status --json manhattan
 expect_grep "status --json has the pending change" \
-	"\"pending\": \\{\"file\": \"$V2\", \"applied\": [0-9]+, \"deadline\": [0-9]+, \"rolls_back_in_s\": ([1-5]?[0-9]|60), \"rolls_back_to\": \"confirmed\", \"watcher\": \\{\"pid\": $W, \"running\": true\\}, \"rollback_failed\": null\\}" "$out"
+	"\"pending\": \\{\"file\": \"$V2\", \"applied\": [0-9]+, \"deadline\": [0-9]+, \"rolls_back_in_s\": (2[0-9][0-9]|300), \"rolls_back_to\": \"confirmed\", \"watcher\": \\{\"pid\": $W, \"running\": true\\}, \"rollback_failed\": null\\}" "$out"
 if python3 -c 'import json, sys; json.loads(sys.stdin.read())' <<<"$out"; then ok "... valid JSON"; else fail "status --json is not JSON"; fi
 # a user with CAP_NET_ADMIN alone (monitoring) cannot read the persistent
 # directory: status must not call that a problem (a file it can read: $PUB)
@@ -351,8 +351,8 @@ reboot_sim() {
 	lab_exec m-gw sysctl -qw net.ipv4.ip_forward=0
 	rm -rf "$(gw_rundir m-gw)"
 }
-run "up --confirm=60 v2" up --confirm=60 "$V2"
-expect_rc 0 "up --confirm=60 v2 (the site was up)"
+run "up --confirm=300 v2" up --confirm=300 "$V2"
+expect_rc 0 "up --confirm=300 v2 (the site was up)"
 run "up --boot v2" up --boot "$V2"
 expect_rc 0 "up --boot while the watcher runs leaves the change to it"
 expect_grep "... and says so" "left to its watcher" "$out"
@@ -368,8 +368,8 @@ expect_eq "$(ls "$LIB")" "manhattan.confirmed.ini" "... nothing pending any more
 expect_grep "... and syslog says so" "site manhattan: rolled back the change applied from $V2 .*never confirmed" "$(cat "$SYSLOG")"
 
 run "down" down manhattan
-run "up --confirm=60 v2" up --confirm=60 "$V2"
-expect_rc 0 "up --confirm=60 v2 (the site was down)"
+run "up --confirm=300 v2" up --confirm=300 "$V2"
+expect_rc 0 "up --confirm=300 v2 (the site was down)"
 reboot_sim
 # the file being edited may be broken by then: the boot does not need it
 mkdir -p "$T_TMP/etc"
