@@ -13,8 +13,10 @@
 #include "gatewayctl.h"
 #include "ipsec.h"
 #include "model.h"
+#include "pending.h"
 #include "relay.h"
 #include "state.h"
+#include "updown.h"
 
 static int down_help(void)
 {
@@ -25,7 +27,8 @@ static int down_help(void)
 	       "%s records: addresses it assigned, links it brought up, the default\n"
 	       "route it added, the forwarding setting it changed. The site is named by its\n"
 	       "file or by its name; without either, every site gatewayctl manages here.\n"
-	       "Running it twice is fine. Needs CAP_NET_ADMIN.\n", prog, state_dir());
+	       "Running it twice is fine. Refused while a change made by `up --confirm` is\n"
+	       "pending (confirm or roll it back first). Needs CAP_NET_ADMIN.\n", prog, state_dir());
 	return EXIT_OK;
 }
 
@@ -33,17 +36,18 @@ struct down {
 	struct nl rt, nf;
 	const char *site;	/* the one being removed (audit log) */
 	int changes, failures;
+	FILE *out, *err;
 };
 
 static void done(struct down *d, int r, struct nl *nl, const char *what)
 {
 	if (r < 0) {
 		d->failures++;
-		fprintf(stderr, "%s down: %s: failed: %s\n", prog, what, nl ? nl_strerror(nl) : strerror(-r));
+		fprintf(d->err, "%s down: %s: failed: %s\n", prog, what, nl ? nl_strerror(nl) : strerror(-r));
 		audit_failure("down", d->site, what);
 	} else {
 		d->changes++;
-		printf("%s\n", what);
+		fprintf(d->out, "%s\n", what);
 		audit_change("down", d->site, what);
 	}
 }
@@ -56,7 +60,8 @@ static int one_request(struct down *d, struct rtnl_batch *b)
 	return r;
 }
 
-static int down_site(struct down *d, const char *site, const struct site *conf_given)
+/* The site's lock is held. */
+static int down_locked(struct down *d, const char *site, const struct site *conf_given)
 {
 	struct site conf_loaded;
 	const struct site *conf = conf_given;
@@ -68,16 +73,11 @@ static int down_site(struct down *d, const char *site, const struct site *conf_g
 	struct state st;
 	char alias[128], text[400], buf[20], buf2[20], err[512] = "";
 	struct nft_state ns;
-	int lock, r, before = d->changes + d->failures;
+	int r, before = d->changes + d->failures, failures_before = d->failures;
 
 	if (!b)
 		return -ENOMEM;
 	d->site = site;
-	lock = state_lock(site);
-	if (lock < 0) {
-		rtnl_batch_free(b);
-		return -1;
-	}
 	if (state_read(site, &st) < 0)
 		state_init(&st, site);
 	snprintf(alias, sizeof(alias), RTNL_ALIAS_PREFIX "%s/", site);
@@ -111,13 +111,13 @@ static int down_site(struct down *d, const char *site, const struct site *conf_g
 		snprintf(text, sizeof(text), "nft delete table ip " NFT_TABLE_PREFIX "%s", site);
 		done(d, r, r < 0 && !err[0] ? &d->nf : NULL, text);
 		if (r < 0 && err[0])
-			fprintf(stderr, "  %s\n", err);
+			fprintf(d->err, "  %s\n", err);
 	}
 
 	if ((r = rtnl_links(&d->rt, &links, &n_links)) < 0 ||
 	    (r = rtnl_routes(&d->rt, &routes, &n_routes)) < 0 ||
 	    (r = rtnl_addrs(&d->rt, 0, &addrs, &n_addrs)) < 0) {
-		fprintf(stderr, "%s down: reading links, routes and addresses: %s\n", prog, nl_strerror(&d->rt));
+		fprintf(d->err, "%s down: reading links, routes and addresses: %s\n", prog, nl_strerror(&d->rt));
 		d->failures++;
 		goto out;
 	}
@@ -149,9 +149,9 @@ static int down_site(struct down *d, const char *site, const struct site *conf_g
 	/* IPsec after the tunnels: their packets stay protected to the end */
 	{
 		int changes = 0;
-		FILE *out = audit_stream("down", site, stdout);
+		FILE *out = audit_stream("down", site, d->out);
 
-		if (ipsec_down(site, conf, out ? out : stdout, stderr, &changes) < 0)
+		if (ipsec_down(site, conf, out ? out : d->out, d->err, &changes) < 0)
 			d->failures++;
 		if (out)
 			fclose(out);
@@ -213,24 +213,70 @@ static int down_site(struct down *d, const char *site, const struct site *conf_g
 			done(d, r, NULL, text);
 		}
 	}
-	if (d->failures == 0) {
+	if (d->failures == failures_before) {
 		state_init(&st, site);
 		if ((r = state_write(&st)) < 0) {
-			fprintf(stderr, "%s down: cannot remove the state file of %s: %s\n", prog, site, strerror(-r));
+			fprintf(d->err, "%s down: cannot remove the state file of %s: %s\n", prog, site, strerror(-r));
+			d->failures++;
+		}
+		/* down: no configuration of this site is in force any more */
+		if ((r = confirmed_forget(site)) < 0) {
+			fprintf(d->err, "%s down: cannot remove the confirmed copy of %s in %s: %s\n", prog, site,
+				lib_dir(), lib_strerror(r));
 			d->failures++;
 		}
 	}
 out:
 	if (d->changes + d->failures == before)
-		printf("site %s: nothing to remove\n", site);
+		fprintf(d->out, "site %s: nothing to remove\n", site);
 	free(links);
 	free(routes);
 	free(addrs);
 	rtnl_batch_free(b);
 	if (conf && conf != conf_given)
 		config_free(&conf_loaded);
+	return 0;
+}
+
+static int down_site(struct down *d, const char *site, const struct site *conf_given)
+{
+	struct pending p;
+	int lock = state_lock(site), r;
+
+	if (lock < 0) {
+		d->failures++;
+		return -1;
+	}
+	r = pending_read(site, &p);
+	if (r == 0 || r == -EINVAL) {
+		pending_refuse(&p, "down", d->err);
+		d->failures++;
+		close(lock);
+		return -1;
+	}
+	down_locked(d, site, conf_given);
 	close(lock);
 	return 0;
+}
+
+int down_site_named(const char *site, FILE *out, FILE *err)
+{
+	struct down d = { .out = out, .err = err };
+	int r;
+
+	if ((r = nl_open(&d.rt, NETLINK_ROUTE)) < 0) {
+		fprintf(err, "%s down: cannot open netlink: %s\n", prog, strerror(-r));
+		return -1;
+	}
+	if ((r = nl_open(&d.nf, NETLINK_NETFILTER)) < 0) {
+		fprintf(err, "%s down: cannot open netlink: %s\n", prog, strerror(-r));
+		nl_close(&d.rt);
+		return -1;
+	}
+	down_locked(&d, site, NULL);
+	nl_close(&d.nf);
+	nl_close(&d.rt);
+	return d.failures ? -1 : 0;
 }
 
 /* Every site gatewayctl manages here: by tables, tunnels and state files. */
@@ -284,7 +330,7 @@ int down_main(int argc, char **argv)
 {
 	const char *arg = NULL;
 	char site[SITE_NAME_MAX + 1] = "";
-	struct down d = { 0 };
+	struct down d = { .out = stdout, .err = stderr };
 	struct site conf;
 	bool have_conf = false;
 	struct stat sb;

@@ -15,6 +15,8 @@ int check_main(int argc, char **argv);
 int plan_main(int argc, char **argv);
 int up_main(int argc, char **argv);
 int down_main(int argc, char **argv);
+int confirm_main(int argc, char **argv);
+int rollback_main(int argc, char **argv);
 int status_main(int argc, char **argv);
 
 /* "gatewayctl CMD: bad usage..." + hint; returns EXIT_USAGE */

@@ -13,7 +13,9 @@ static const struct {
 } commands[] = {
 	{ "check", check_main, "validate site files; silent when they are valid" },
 	{ "plan", plan_main, "print the kernel changes `up` would make, as ip/nft commands" },
-	{ "up", up_main, "make the kernel match a site file, all or nothing" },
+	{ "up", up_main, "make the kernel match a site file, all or nothing; --confirm" },
+	{ "confirm", confirm_main, "keep a change made by `up --confirm`" },
+	{ "rollback", rollback_main, "undo a change made by `up --confirm` now" },
 	{ "down", down_main, "remove everything gatewayctl created for a site" },
 	{ "status", status_main, "health, drift from the file, counters; --json, --probe" },
 	{ "relay", relay_main, "the UDP broadcast relay (started by up)" },

@@ -123,6 +123,11 @@ static int open_dir(int at, const char *name, const char *shown, mode_t mode, bo
 	return fd;
 }
 
+int state_check_dir(int at, const char *name, const char *shown, mode_t mode, bool create)
+{
+	return open_dir(at, name, shown, mode, create);
+}
+
 static int open_dirs(bool create)
 {
 	int base;
@@ -180,11 +185,18 @@ int state_open(bool private_dir, const char *name, int flags, mode_t mode)
 
 int state_write_file(bool private_dir, const char *name, const void *data, size_t len, mode_t mode)
 {
-	char tmp[300];
-	int dfd = state_dirfd(private_dir, true), fd, r = 0;
+	int dfd = state_dirfd(private_dir, true);
 
 	if (dfd < 0)
 		return -EACCES;
+	return state_write_at(dfd, name, data, len, mode);
+}
+
+int state_write_at(int dfd, const char *name, const void *data, size_t len, mode_t mode)
+{
+	char tmp[300];
+	int fd, r = 0;
+
 	snprintf(tmp, sizeof(tmp), ".%s.%ld.tmp", name, (long)getpid());
 	unlinkat(dfd, tmp, 0);
 	fd = openat(dfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);

@@ -39,6 +39,12 @@ int state_open(bool private_dir, const char *name, int flags, mode_t mode);
 /* Replace NAME atomically (temporary file, fsync, rename) with DATA. 0 or -errno. */
 int state_write_file(bool private_dir, const char *name, const void *data, size_t len, mode_t mode);
 int state_remove_file(bool private_dir, const char *name);
+/* The same two for any directory descriptor (pending.c's persistent directory). */
+int state_write_at(int dfd, const char *name, const void *data, size_t len, mode_t mode);
+/* Open directory NAME below AT (creating it with MODE when CREATE) and check it
+ * as the run directory is checked: not a link, owned by root or us, writable by
+ * nobody else. The fd, or -1 with state_dir_error() set (SHOWN names it). */
+int state_check_dir(int at, const char *name, const char *shown, mode_t mode, bool create);
 
 /* Take the site's lock, waiting for another gatewayctl working on it.
  * Returns the lock's fd (closing it releases), or -1 with a message on stderr. */

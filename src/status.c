@@ -22,6 +22,7 @@
 #include "metrics.h"
 #include "model.h"
 #include "probe.h"
+#include "pending.h"
 #include "relay.h"
 #include "state.h"
 
@@ -336,6 +337,8 @@ static int site_report(struct nl *rt, struct nl *nf, struct site *s, bool probe,
 	uint64_t relay_hash = 0;
 	struct probe *probes = NULL;
 	struct { char reason[1024], fix[300]; bool failed; } *diag = NULL;
+	struct pending_view pv;
+	bool have_pending;
 	char ip[16], ip2[16], net[20];
 	FILE *f = o->f;
 
@@ -385,6 +388,10 @@ static int site_report(struct nl *rt, struct nl *nf, struct site *s, bool probe,
 				reason(&ss, diag[i].fix, "peer %s: IPsec not established: %s", s->peers[i].name,
 				       diag[i].failed ? diag[i].reason : "charon is still negotiating");
 	}
+	/* a change made by up --confirm: shown; a problem only when nothing will end it */
+	have_pending = pending_view(s->name, &pv) == 0;
+	if (have_pending && pv.problem[0])
+		reason(&ss, pv.fix, "%s", pv.problem);
 	/* (a relay that is not running, or with other settings, is drift above) */
 	if (s->relay.enabled) {
 		relay_pid = relay_running(s->name, &relay_started, &relay_hash);
@@ -410,6 +417,9 @@ static int site_report(struct nl *rt, struct nl *nf, struct site *s, bool probe,
 		jstr(f, s->path);
 		fprintf(f, ", \"healthy\": %s,\n     \"forwarding\": %s, \"rp_filter_all\": %u,\n",
 			ss.n_reasons ? "false" : "true", live.ip_forward == 1 ? "true" : "false", live.rp_filter_all);
+		fprintf(f, "     \"pending\": ");
+		pending_json(f, have_pending ? &pv : NULL);
+		fprintf(f, ",\n");
 		fprintf(f, "     \"nftables\": {\"table\": \"" NFT_TABLE_PREFIX "%s\", \"present\": %s, \"matches\": %s, \"rules\": {",
 			s->name, live.nft.present ? "true" : "false", live.nft_match == 1 ? "true" : "false");
 		for (size_t i = 0; i < live.nft.n_counters; i++) {
@@ -511,6 +521,8 @@ static int site_report(struct nl *rt, struct nl *nf, struct site *s, bool probe,
 
 		fprintf(f, "%s%ssite %s%s: %s%s%s  (%s)\n", first ? "" : "\n", c_bold(o), s->name, c_off(o),
 			ss.n_reasons ? c_red(o) : c_green(o), ok, c_off(o), s->path);
+		if (have_pending)
+			fprintf(f, "  %s\n", pv.line);
 		fprintf(f, "  %-14s %s\n", "forwarding", live.ip_forward == 1 ? "on" : "off");
 		fprintf(f, "  %-14s all=%u\n", "rp_filter", live.rp_filter_all);
 		fprintf(f, "  %-14s " NFT_TABLE_PREFIX "%s %s\n", "nftables", s->name,

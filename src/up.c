@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "apply.h"
@@ -14,7 +15,9 @@
 #include "gatewayctl.h"
 #include "ipsec.h"
 #include "model.h"
+#include "pending.h"
 #include "state.h"
+#include "updown.h"
 
 bool have_net_admin(void)
 {
@@ -28,19 +31,27 @@ bool have_net_admin(void)
 
 static int up_help(void)
 {
-	printf("Usage: %s up [-v] FILE\n\n"
+	printf("Usage: %s up [-v] [--confirm[=SECONDS]] FILE\n"
+	       "       %s up --boot FILE\n\n"
 	       "Make the kernel match the site file: the ipip tunnel to every peer, routes to\n"
 	       "the peers' networks, the nftables table (SNAT, MSS clamp, IPIP input filter),\n"
 	       "forwarding, and with manage_interfaces = yes the LAN/WAN addresses and the\n"
 	       "default route. Only what differs is changed; a second up says \"no changes\".\n"
 	       "All or nothing: when a step fails, every step already done is undone and\n"
 	       "the error names the step and quotes the kernel. Needs CAP_NET_ADMIN.\n\n"
-	       "  -v, --verbose   also list what a rollback undid\n", prog);
+	       "  -v, --verbose          also list what a rollback undid\n"
+	       "  --confirm[=SECONDS]    roll the change back by itself after SECONDS (default %d)\n"
+	       "                         unless `gatewayctl confirm SITE` runs first; safe for\n"
+	       "                         changes made through the tunnel being changed\n"
+	       "  --boot                 what gatewayctl@.service runs: when a change was left\n"
+	       "                         unconfirmed (the machine restarted), bring up the last\n"
+	       "                         confirmed configuration instead of FILE\n\n"
+	       "While a change is pending, up and down are refused.\n", prog, prog, CONFIRM_DEFAULT_SECONDS);
 	return EXIT_OK;
 }
 
 /* What must hold before anything is changed. Every problem is reported. */
-static int preflight(const struct site *s, const struct live *live)
+static int preflight(const struct site *s, const struct live *live, FILE *err)
 {
 	int errors = 0;
 	char ip[16];
@@ -59,7 +70,7 @@ static int preflight(const struct site *s, const struct live *live)
 		bool has = false;
 
 		if (!l) {
-			fprintf(stderr, "%s:%d: error: interface `%s` (%s) does not exist on this gateway; "
+			fprintf(err, "%s:%d: error: interface `%s` (%s) does not exist on this gateway; "
 				"check the name with `ip link`\n", path, ifs[i].line, ifs[i].ifname, ifs[i].role);
 			errors++;
 			continue;
@@ -71,14 +82,14 @@ static int preflight(const struct site *s, const struct live *live)
 			    live->addrs[k].prefixlen == ifs[i].addr.len)
 				has = true;
 		if (!has) {
-			fprintf(stderr, "%s:%d: error: `%s` does not carry %s/%u (%s_address); assign it, "
+			fprintf(err, "%s:%d: error: `%s` does not carry %s/%u (%s_address); assign it, "
 				"or set manage_interfaces = yes to let gatewayctl do it\n", path,
 				ifs[i].addr_line, ifs[i].ifname, ip4_str(ifs[i].addr.addr, ip), ifs[i].addr.len,
 				ifs[i].role);
 			errors++;
 		}
 		if (!(l->flags & IFF_UP)) {
-			fprintf(stderr, "%s:%d: error: `%s` (%s) is down; bring it up (ip link set %s up), "
+			fprintf(err, "%s:%d: error: `%s` (%s) is down; bring it up (ip link set %s up), "
 				"or set manage_interfaces = yes\n", path, ifs[i].line, ifs[i].ifname,
 				ifs[i].role, ifs[i].ifname);
 			errors++;
@@ -97,12 +108,12 @@ static int preflight(const struct site *s, const struct live *live)
 		if (!l || model_owns_link(s, l, NULL)) {
 			/* absent, or ours (perhaps unfinished): fine */
 		} else if (strncmp(l->alias, RTNL_ALIAS_PREFIX, strlen(RTNL_ALIAS_PREFIX))) {
-			fprintf(stderr, "%s:%d: error: peer %s: the tunnel name `%s` is taken by a link "
+			fprintf(err, "%s:%d: error: peer %s: the tunnel name `%s` is taken by a link "
 				"gatewayctl did not create (kind %s); choose another with `tunnel =`\n",
 				path, p->line, p->name, p->tunnel, l->kind[0] ? l->kind : "none");
 			errors++;
 		} else {
-			fprintf(stderr, "%s:%d: error: peer %s: the tunnel name `%s` belongs to gatewayctl's "
+			fprintf(err, "%s:%d: error: peer %s: the tunnel name `%s` belongs to gatewayctl's "
 				"%s; choose another with `tunnel =`\n", path, p->line, p->name, p->tunnel,
 				l->alias + strlen(RTNL_ALIAS_PREFIX));
 			errors++;
@@ -114,7 +125,7 @@ static int preflight(const struct site *s, const struct live *live)
 			for (size_t j = 0; j < count; j++) {
 				if (r[j].table != RT_TABLE_MAIN || r[j].protocol == RTPROT_GATEWAYCTL)
 					continue;
-				fprintf(stderr, "%s:%d: error: peer %s: a route to %s exists that gatewayctl did "
+				fprintf(err, "%s:%d: error: peer %s: a route to %s exists that gatewayctl did "
 					"not create (protocol %u); remove it first (ip route del %s), gatewayctl "
 					"will route the network itself\n", path, p->networks_line, p->name,
 					net4_str(p->networks[k], dst), r[j].protocol, dst);
@@ -159,24 +170,167 @@ static void record_intents(const struct plan *plan, const struct live *live, str
 	}
 }
 
-int up_main(int argc, char **argv)
+
+int up_site(struct site *site, const struct up_opts *o)
 {
-	const char *file = NULL;
-	bool verbose = false;
-	struct site site;
 	struct plan plan = { 0 };
 	struct live live;
 	struct state st, before;
 	struct nl rt, nf;
-	int lock, ret = EXIT_FAIL, r;
+	int ret = -1, r;
 	char *abs;
+
+	if ((r = nl_open(&rt, NETLINK_ROUTE)) < 0) {
+		fprintf(o->err, "%s: cannot open rtnetlink: %s\n", o->cmd, strerror(-r));
+		plan_free(&plan);
+		return -1;
+	}
+	if ((r = nl_open(&nf, NETLINK_NETFILTER)) < 0) {
+		fprintf(o->err, "%s: cannot open nfnetlink: %s\n", o->cmd, strerror(-r));
+		goto out_rt;
+	}
+	if (live_read(&rt, &nf, site, &plan, &live, o->err) < 0)
+		goto out_nf;
+	if (preflight(site, &live, o->err)) {
+		fprintf(o->err, "%s: site %s: nothing changed\n", o->cmd, site->name);
+		goto out_live;
+	}
+	plan_build(&plan, site, &live);
+	if (plan.n == 0) {
+		fprintf(o->out, "site %s: no changes\n", site->name);
+		ret = 0;
+		goto out_live;
+	}
+	if (o->before_change && o->before_change(o->ctx, site, &live)) {
+		fprintf(o->err, "%s: site %s: nothing changed\n", o->cmd, site->name);
+		goto out_live;
+	}
+	if (state_read(site->name, &before) < 0)
+		state_init(&before, site->name);
+	st = before;
+	abs = realpath(site->path, NULL);
+	snprintf(st.file, sizeof(st.file), "%s", abs ? abs : site->path);
+	free(abs);
+	record_intents(&plan, &live, &st);
+	if ((r = state_write(&st)) < 0) {
+		fprintf(o->err, "%s: cannot write the state file in %s: %s; nothing changed\n", o->cmd,
+			state_dir(), strerror(-r));
+		goto out_live;
+	}
+	{
+		struct apply a = {
+			.cmd = o->cmd, .rt = &rt, .nf = &nf, .site = site, .live = &live,
+			.plan = &plan, .err = o->err, .verbose = o->verbose,
+		};
+
+		if (apply_plan(&a) < 0) {
+			state_write(&before);
+			goto out_live;
+		}
+	}
+	fprintf(o->out, "site %s: %zu change%s applied\n", site->name, plan.n, plan.n == 1 ? "" : "s");
+	plan_print(&plan, o->out);
+	ret = plan.n > (size_t)INT32_MAX ? INT32_MAX : (int)plan.n;
+out_live:
+	live_free(&live);
+out_nf:
+	nl_close(&nf);
+out_rt:
+	nl_close(&rt);
+	plan_free(&plan);
+	return ret;
+}
+
+/* up --confirm: the pending change is recorded (and its watcher started) once
+ * the plan is known to change something, before the first change. */
+struct confirm_ctx {
+	unsigned seconds;
+	struct pending p;
+	bool begun;
+};
+
+static int begin_pending(void *ctx, const struct site *site, const struct live *live)
+{
+	struct confirm_ctx *c = ctx;
+
+	if (pending_begin(site, live, c->seconds, &c->p, stderr) < 0)
+		return -1;
+	c->begun = true;
+	return 0;
+}
+
+/* --boot FILE when FILE cannot be used: the site named by its base name. */
+static bool name_from_path(const char *file, char *name, size_t len)
+{
+	const char *base = strrchr(file, '/');
+	size_t n;
+
+	base = base ? base + 1 : file;
+	n = strlen(base);
+	if (n > 4 && !strcmp(base + n - 4, ".ini"))
+		n -= 4;
+	if (n == 0 || n >= len)
+		return false;
+	memcpy(name, base, n);
+	name[n] = '\0';
+	return site_name_valid(name);
+}
+
+/* --boot with a change pending: a live watcher keeps its job; otherwise (the
+ * machine restarted before the change was confirmed) the change is rolled back:
+ * the last confirmed configuration comes up, not the file being edited. */
+static int boot_pending(struct pending *p)
+{
+	if (pending_watcher_alive(p)) {
+		printf("site %s: a change is pending (%s); left to its watcher: it rolls back in %lld s "
+		       "unless `%s confirm %s`\n", p->site, p->file, pending_remaining(p), prog, p->site);
+		return EXIT_OK;
+	}
+	return pending_rollback(p, "it was never confirmed and its watcher is gone (the machine restarted)",
+				stdout, stderr) == 0 ? EXIT_OK : EXIT_FAIL;
+}
+
+static int parse_seconds(const char *s, unsigned *out)
+{
+	char *end;
+	unsigned long v;
+
+	if (!*s || *s < '0' || *s > '9')
+		return -1;
+	errno = 0;
+	v = strtoul(s, &end, 10);
+	if (errno || *end || v < 1 || v > CONFIRM_MAX_SECONDS)
+		return -1;
+	*out = (unsigned)v;
+	return 0;
+}
+
+int up_main(int argc, char **argv)
+{
+	const char *file = NULL;
+	bool verbose = false, boot = false, loaded;
+	unsigned confirm = 0;
+	struct site site;
+	struct pending p;
+	struct confirm_ctx cc = { 0 };
+	char name[SITE_NAME_MAX + 1], cmd[64];
+	struct up_opts o = { .cmd = cmd, .out = stdout, .err = stderr };
+	int lock, ret = EXIT_FAIL, r;
 
 	for (int i = 1; i < argc; i++) {
 		if (is_help(argv[i]))
 			return up_help();
 		if (!strcmp(argv[i], "-v") || !strcmp(argv[i], "--verbose"))
 			verbose = true;
-		else if (argv[i][0] == '-' && argv[i][1])
+		else if (!strcmp(argv[i], "--boot"))
+			boot = true;
+		else if (!strcmp(argv[i], "--confirm"))
+			confirm = CONFIRM_DEFAULT_SECONDS;
+		else if (!strncmp(argv[i], "--confirm=", 10)) {
+			if (parse_seconds(argv[i] + 10, &confirm) < 0)
+				return usage_error("up", "--confirm=SECONDS wants a whole number of seconds from 1 to %d, "
+						   "not `%s`", CONFIRM_MAX_SECONDS, argv[i] + 10);
+		} else if (argv[i][0] == '-' && argv[i][1])
 			return usage_error("up", "unknown option `%s`", argv[i]);
 		else if (file)
 			return usage_error("up", "one site file at a time");
@@ -185,74 +339,80 @@ int up_main(int argc, char **argv)
 	}
 	if (!file)
 		return usage_error("up", "no site file given");
-	if (config_load(file, &site, stderr) < 0)
-		return EXIT_USAGE;
+	if (boot && confirm)
+		return usage_error("up", "--boot and --confirm do not go together");
+	snprintf(cmd, sizeof(cmd), "%s up", prog);
+	o.verbose = verbose;
+	loaded = config_load(file, &site, stderr) == 0;
+	if (loaded) {
+		snprintf(name, sizeof(name), "%s", site.name);
+	} else {
+		/* at boot, a pending change does not depend on the file being edited */
+		if (!boot || !name_from_path(file, name, sizeof(name)) ||
+		    ((r = pending_read(name, &p)) != 0 && r != -EINVAL))
+			return EXIT_USAGE;
+		fprintf(stderr, "%s up: site %s has a change pending: %s is not needed\n", prog, name, file);
+	}
 	if (!have_net_admin()) {
 		fprintf(stderr, "%s up: needs CAP_NET_ADMIN to change links, routes and nftables: run it as root\n",
 			prog);
-		config_free(&site);
-		return EXIT_FAIL;
+		goto out_site;
 	}
-	lock = state_lock(site.name);
-	if (lock < 0) {
-		config_free(&site);
-		return EXIT_FAIL;
-	}
-	if ((r = nl_open(&rt, NETLINK_ROUTE)) < 0) {
-		fprintf(stderr, "%s up: cannot open rtnetlink: %s\n", prog, strerror(-r));
+	lock = state_lock(name);
+	if (lock < 0)
+		goto out_site;
+	r = pending_read(name, &p);
+	if (r == 0 || r == -EINVAL) {
+		if (boot)
+			ret = boot_pending(&p);
+		else
+			pending_refuse(&p, "up", stderr);
 		goto out_lock;
 	}
-	if ((r = nl_open(&nf, NETLINK_NETFILTER)) < 0) {
-		fprintf(stderr, "%s up: cannot open nfnetlink: %s\n", prog, strerror(-r));
-		goto out_rt;
+	if (r != -ENOENT) {
+		fprintf(stderr, "%s up: site %s: cannot read its pending change in %s: %s\n", prog, name,
+			lib_dir(), lib_strerror(r));
+		goto out_lock;
 	}
-	if (live_read(&rt, &nf, &site, &plan, &live, stderr) < 0)
-		goto out_nf;
-	if (preflight(&site, &live)) {
-		fprintf(stderr, "%s up: site %s: nothing changed\n", prog, site.name);
-		goto out_live;
+	if (!loaded) {
+		ret = EXIT_USAGE;
+		goto out_lock;
 	}
-	plan_build(&plan, &site, &live);
-	if (plan.n == 0) {
-		printf("site %s: no changes\n", site.name);
-		ret = EXIT_OK;
-		goto out_live;
+	if (confirm) {
+		cc.seconds = confirm;
+		o.before_change = begin_pending;
+		o.ctx = &cc;
 	}
-	if (state_read(site.name, &before) < 0)
-		state_init(&before, site.name);
-	st = before;
-	abs = realpath(file, NULL);
-	snprintf(st.file, sizeof(st.file), "%s", abs ? abs : file);
-	free(abs);
-	record_intents(&plan, &live, &st);
-	if ((r = state_write(&st)) < 0) {
-		fprintf(stderr, "%s up: cannot write the state file in %s: %s; nothing changed\n", prog,
-			state_dir(), strerror(-r));
-		goto out_live;
+	if (up_site(&site, &o) < 0) {
+		if (cc.begun)
+			pending_abort(&cc.p);
+		goto out_lock;
 	}
-	{
-		struct apply a = {
-			.cmd = "gatewayctl up", .rt = &rt, .nf = &nf, .site = &site, .live = &live,
-			.plan = &plan, .err = stderr, .verbose = verbose,
-		};
+	if (cc.begun) {
+		char at[32];
+		time_t t;
 
-		if (apply_plan(&a) < 0) {
-			state_write(&before);
-			goto out_live;
-		}
+		if (pending_started(&cc.p) < 0)
+			fprintf(stderr, "%s up: warning: cannot update the deadline in %s: it stays %u s after "
+				"the start of this up\n", prog, lib_dir(), cc.seconds);
+		t = (time_t)cc.p.deadline;
+		strftime(at, sizeof(at), "%H:%M:%S", localtime(&t));
+		printf("change pending: rolls back in %u s (at %s) unless confirmed:\n"
+		       "  %s confirm %s     keep it\n"
+		       "  %s rollback %s    undo it now\n", cc.seconds, at, prog, name, prog, name);
+	} else if ((r = confirmed_keep(&site)) < 0) {
+		fprintf(stderr, "%s up: site %s is up, but its confirmed copy cannot be kept in %s: %s; "
+			"`up --confirm` refuses until it can\n", prog, name, lib_dir(),
+			lib_strerror(r));
+		goto out_lock;
+	} else if (confirm) {
+		printf("site %s: nothing changed, so there is nothing to confirm\n", name);
 	}
-	printf("site %s: %zu change%s applied\n", site.name, plan.n, plan.n == 1 ? "" : "s");
-	plan_print(&plan, stdout);
 	ret = EXIT_OK;
-out_live:
-	live_free(&live);
-out_nf:
-	nl_close(&nf);
-out_rt:
-	nl_close(&rt);
 out_lock:
 	close(lock);
-	plan_free(&plan);
-	config_free(&site);
+out_site:
+	if (loaded)
+		config_free(&site);
 	return ret;
 }

@@ -24,7 +24,7 @@ for f in usr/sbin/gatewayctl usr/share/man/man8/gatewayctl.8 usr/share/man/man5/
 	check "installed $f" test -s "$dest/$f"
 done
 check "the binary is executable" test -x "$dest/usr/sbin/gatewayctl"
-check "the unit runs /usr/sbin/gatewayctl" grep -q '^ExecStart=/usr/sbin/gatewayctl up /etc/gatewayctl/%i.ini$' \
+check "the unit runs /usr/sbin/gatewayctl" grep -q '^ExecStart=/usr/sbin/gatewayctl up --boot /etc/gatewayctl/%i.ini$' \
 	"$dest/lib/systemd/system/gatewayctl@.service"
 if command -v systemd-analyze >/dev/null; then
 	# verify the installed unit, its binary looked up inside DESTDIR
@@ -38,7 +38,7 @@ check "make uninstall removes it all" sh -c "make -s uninstall PREFIX=/usr DESTD
 for m in docs/gatewayctl.8 docs/gatewayctl.ini.5; do
 	check "$m renders without warnings" sh -c "groff -man -ww -z '$m' 2>&1 | { ! grep -q .; }"
 done
-for c in check plan up down; do
+for c in check plan up down confirm rollback; do
 	check "gatewayctl $c --help" sh -c "./gatewayctl $c --help | grep -q '^Usage: gatewayctl $c'"
 done
 check "gatewayctl --version" sh -c "./gatewayctl --version | grep -q '^gatewayctl [0-9]'"

@@ -3,7 +3,8 @@
 # kernel state. Source after lib.sh.
 #
 #   gw NS ARGS...            gatewayctl ARGS in namespace NS (m-gw, b-gw), with a
-#                            state directory of that gateway's own
+#                            run directory and a persistent directory of that
+#                            gateway's own
 #   snap NS                  the kernel state gatewayctl may touch, as text: links,
 #                            addresses, routes, rules, the nftables ruleset, forwarding
 #   snap_nocount NS          the same without nft counter values
@@ -14,6 +15,9 @@ GWCTL=${GWCTL:-$PWD/build/test/gatewayctl}
 [ -x "$GWCTL" ] || GWCTL=$PWD/gatewayctl
 [ -x "$GWCTL" ] || t_skip "no gatewayctl binary: run make first"
 T_TMP=$(mktemp -d "/tmp/gwt-$T_NAME.XXXXXX")
+# gatewayctl run without gw() keeps its persistent files here too, never in the
+# machine's /var/lib/gatewayctl
+export GATEWAYCTL_LIBDIR=$T_TMP/lib
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:exitcode=99}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-halt_on_error=1:print_stacktrace=1:exitcode=99}
 
@@ -21,11 +25,13 @@ gw() { # NS ARGS...
 	local ns=$1
 	shift
 	mkdir -p "$T_TMP/run-$ns"
-	lab_exec "$ns" env GATEWAYCTL_RUNDIR="$T_TMP/run-$ns" "$GWCTL" "$@"
+	lab_exec "$ns" env GATEWAYCTL_RUNDIR="$T_TMP/run-$ns" GATEWAYCTL_LIBDIR="$T_TMP/lib-$ns" "$GWCTL" "$@"
 }
 
-# the run directory given to gatewayctl in NS (GATEWAYCTL_RUNDIR)
+# the run directory given to gatewayctl in NS (GATEWAYCTL_RUNDIR), and its
+# persistent directory (GATEWAYCTL_LIBDIR: confirmed copies, pending changes)
 gw_rundir() { echo "$T_TMP/run-$1"; }
+gw_libdir() { echo "$T_TMP/lib-$1"; }
 
 # NS's network namespace cookie (SO_NETNS_COOKIE), read independently of gatewayctl
 netns_cookie() { # NS

@@ -1,0 +1,63 @@
+/* confirm.c - gatewayctl confirm SITE: keep a change made by `up --confirm` */
+#include <errno.h>
+#include <string.h>
+#include <syslog.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "gatewayctl.h"
+#include "pending.h"
+
+static int confirm_help(void)
+{
+	printf("Usage: %s confirm SITE\n\n"
+	       "Keep the change that `%s up --confirm` made to SITE: its watcher is\n"
+	       "stopped, nothing is rolled back, and the change becomes the configuration\n"
+	       "that a later rollback returns to. SITE is the site's name (or its file).\n"
+	       "Exit status 1 when no change of SITE is pending. Needs CAP_NET_ADMIN.\n", prog, prog);
+	return EXIT_OK;
+}
+
+int confirm_main(int argc, char **argv)
+{
+	char name[SITE_NAME_MAX + 1];
+	struct pending p;
+	int lock, r;
+
+	/* the watcher itself (watcher.c), started by up --confirm */
+	if (argc >= 2 && !strcmp(argv[1], "--watcher"))
+		return watcher_main(argc - 1, argv + 1);
+	for (int i = 1; i < argc; i++) {
+		if (is_help(argv[i]))
+			return confirm_help();
+		if (argv[i][0] == '-' && argv[i][1])
+			return usage_error("confirm", "unknown option `%s`", argv[i]);
+	}
+	if (argc != 2)
+		return usage_error("confirm", argc < 2 ? "which site? gatewayctl confirm SITE" : "one site at a time");
+	if ((r = pending_command_start("confirm", argv[1], name, &lock, &p)) != 0)
+		return r;
+	if ((r = pending_stop_watcher(&p)) < 0)
+		fprintf(stderr, "%s confirm: warning: cannot stop the watcher (pid %d): %s; it will find the change "
+			"confirmed and do nothing\n", prog, (int)p.watcher_pid, strerror(-r));
+	r = pending_promote(name);
+	if (r < 0) {
+		/* a stale copy must not be rolled back to later: forget it */
+		fprintf(stderr, "%s confirm: warning: the unconfirmed copy %s/%s.pending.ini cannot become the "
+			"confirmed one (%s); the next `up --confirm` needs a plain `up` first\n", prog, lib_dir(), name,
+			lib_strerror(r));
+		confirmed_forget(name);
+	}
+	if ((r = pending_clear(name)) < 0) {
+		fprintf(stderr, "%s confirm: cannot remove the pending change of %s in %s: %s\n", prog, name, lib_dir(),
+			lib_strerror(r));
+		close(lock);
+		return EXIT_FAIL;
+	}
+	printf("site %s: change confirmed: %s stays in force%s\n", name, p.file[0] ? p.file : "the change",
+	       p.failed_at ? " (its rollback had failed: `gatewayctl status` shows whether the kernel matches it)" : "");
+	openlog("gatewayctl", LOG_PID, LOG_DAEMON);
+	syslog(LOG_NOTICE, "site %s: change applied from %s confirmed", name, p.file[0] ? p.file : "?");
+	close(lock);
+	return EXIT_OK;
+}

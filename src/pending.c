@@ -1,0 +1,750 @@
+/* pending.c - the files of safe remote changes, and the watcher's identity
+ *
+ * The run directory is a tmpfs cleared at boot, but a change left unconfirmed
+ * must still be undone after a reboot, so these files persist, in
+ * LIBDIR = $GATEWAYCTL_LIBDIR or /var/lib/gatewayctl (0700 root, checked like
+ * the run directory; files opened with O_NOFOLLOW, replaced by rename):
+ *
+ *   SITE.confirmed.ini   0600  the bytes of the last confirmed configuration as
+ *                              applied: written by a plain `up` and by
+ *                              `confirm`, removed by `down`
+ *   SITE.pending         0600  a change waiting for `confirm`: its id, deadline,
+ *                              watcher, whether the site was up before
+ *   SITE.pending.ini     0600  the unconfirmed bytes (`confirm` renames them
+ *                              to SITE.confirmed.ini)
+ *
+ * Everything here runs with the site's lock held, except reading for status.
+ */
+#define _GNU_SOURCE
+#include "pending.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "gatewayctl.h"
+#include "state.h"
+
+#ifndef SYS_pidfd_open
+#define SYS_pidfd_open 434
+#endif
+#ifndef SYS_pidfd_send_signal
+#define SYS_pidfd_send_signal 424
+#endif
+
+#define MAX_LIB_FILE (1 << 20)
+
+/* ---- the persistent directory ------------------------------------------ */
+
+static char lib_path[4096];
+static int lib_fd = -1;
+static bool lib_failed, lib_denied;
+
+const char *lib_dir(void)
+{
+	if (!lib_path[0]) {
+		const char *d = getenv("GATEWAYCTL_LIBDIR");
+		char cwd[2048];
+		size_t n;
+
+		if (!d || !*d)
+			d = "/var/lib/gatewayctl";
+		/* absolute: the watcher runs in / */
+		if (d[0] != '/' && getcwd(cwd, sizeof(cwd)))
+			snprintf(lib_path, sizeof(lib_path), "%s/%s", cwd, d);
+		else
+			snprintf(lib_path, sizeof(lib_path), "%s", d);
+		n = strlen(lib_path);
+		while (n > 1 && lib_path[n - 1] == '/')
+			lib_path[--n] = '\0';
+	}
+	return lib_path;
+}
+
+int lib_dirfd(bool create)
+{
+	int fd;
+
+	if (lib_fd >= 0)
+		return lib_fd;
+	errno = 0;
+	fd = state_check_dir(AT_FDCWD, lib_dir(), lib_dir(), 0700, create);
+	lib_failed = fd < 0;
+	/* not allowed to look (status as a user with CAP_NET_ADMIN alone) */
+	lib_denied = fd < 0 && (errno == EACCES || errno == EPERM);
+	if (fd < 0) {
+		if (errno != ENOENT)
+			errno = EACCES;
+		return -1;
+	}
+	if (fchmod(fd, 0700) < 0) {
+		close(fd);
+		lib_failed = true;
+		errno = EACCES;
+		return -1;
+	}
+	lib_fd = fd;
+	return fd;
+}
+
+const char *lib_strerror(int r)
+{
+	if (lib_failed && state_dir_error()[0])
+		return state_dir_error();
+	return strerror(r < 0 ? -r : r);
+}
+
+int lib_read_file(const char *name, char **buf, size_t *len)
+{
+	int dfd = lib_dirfd(false), fd, r = 0;
+	struct stat st;
+
+	*buf = NULL;
+	*len = 0;
+	if (dfd < 0)
+		return -errno;
+	fd = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	if (fd < 0)
+		return -errno;
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size > MAX_LIB_FILE) {
+		close(fd);
+		return -EINVAL;
+	}
+	*buf = malloc((size_t)st.st_size + 1);
+	if (!*buf) {
+		close(fd);
+		return -ENOMEM;
+	}
+	while (*len < (size_t)st.st_size) {
+		ssize_t n = read(fd, *buf + *len, (size_t)st.st_size - *len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			r = -errno;
+		if (n <= 0)
+			break;
+		*len += (size_t)n;
+	}
+	close(fd);
+	if (r < 0) {
+		free(*buf);
+		*buf = NULL;
+		*len = 0;
+		return r;
+	}
+	(*buf)[*len] = '\0';
+	return 0;
+}
+
+int lib_write_file(const char *name, const void *data, size_t len)
+{
+	int dfd = lib_dirfd(true);
+
+	if (dfd < 0)
+		return -errno;
+	return state_write_at(dfd, name, data, len, 0600);
+}
+
+int lib_remove_file(const char *name)
+{
+	int dfd = lib_dirfd(false);
+
+	if (dfd < 0)
+		return errno == ENOENT ? 0 : -errno;
+	if (unlinkat(dfd, name, 0) < 0 && errno != ENOENT)
+		return -errno;
+	return 0;
+}
+
+/* ---- the confirmed copy ------------------------------------------------ */
+
+static void file_name(char *buf, size_t len, const char *site, const char *suffix)
+{
+	snprintf(buf, len, "%s%s", site, suffix);
+}
+
+void confirmed_path(const char *site, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s/%s.confirmed.ini", lib_dir(), site);
+}
+
+bool confirmed_exists(const char *site)
+{
+	char name[SITE_NAME_MAX + 32];
+	struct stat st;
+	int dfd = lib_dirfd(false);
+
+	file_name(name, sizeof(name), site, ".confirmed.ini");
+	return dfd >= 0 && fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode);
+}
+
+int confirmed_keep(const struct site *site)
+{
+	char name[SITE_NAME_MAX + 32];
+
+	file_name(name, sizeof(name), site->name, ".confirmed.ini");
+	return lib_write_file(name, site->text, site->text_len);
+}
+
+int confirmed_forget(const char *site)
+{
+	char name[SITE_NAME_MAX + 32];
+
+	file_name(name, sizeof(name), site, ".confirmed.ini");
+	return lib_remove_file(name);
+}
+
+int confirmed_load(const char *site_name, struct site *site, FILE *err)
+{
+	char name[SITE_NAME_MAX + 32], path[4200], *buf;
+	size_t len;
+	int r;
+
+	memset(site, 0, sizeof(*site));
+	file_name(name, sizeof(name), site_name, ".confirmed.ini");
+	confirmed_path(site_name, path, sizeof(path));
+	if ((r = lib_read_file(name, &buf, &len)) < 0) {
+		fprintf(err, "%s: error: cannot read the last confirmed configuration: %s\n", path, lib_strerror(r));
+		return r;
+	}
+	r = config_parse(buf, len, path, site, err);
+	free(buf);
+	if (r < 0)
+		return -EINVAL;
+	if (strcmp(site->name, site_name)) {
+		fprintf(err, "%s: error: names site %s, not %s\n", path, site->name, site_name);
+		config_free(site);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* ---- the record -------------------------------------------------------- */
+
+/* One line of text: control characters would end it early. */
+static void put_line(FILE *f, const char *key, const char *value)
+{
+	fprintf(f, "%s ", key);
+	for (const char *c = value; *c; c++)
+		fputc((unsigned char)*c < 0x20 || *c == 0x7f ? '?' : *c, f);
+	fputc('\n', f);
+}
+
+char *pending_format(const struct pending *p, size_t *len)
+{
+	char *text = NULL;
+	FILE *f = open_memstream(&text, len);
+
+	if (!f)
+		return NULL;
+	fprintf(f, "# gatewayctl: a change of site %s waiting for `gatewayctl confirm %s`\n", p->site, p->site);
+	put_line(f, "site", p->site);
+	put_line(f, "id", p->id);
+	put_line(f, "file", p->file);
+	fprintf(f, "seconds %u\n", p->seconds);
+	fprintf(f, "applied %lld\n", (long long)p->applied);
+	fprintf(f, "deadline %lld\n", (long long)p->deadline);
+	fprintf(f, "deadline_boot_ms %llu\n", (unsigned long long)p->deadline_boot_ms);
+	put_line(f, "boot_id", p->boot_id);
+	fprintf(f, "watcher_pid %d\n", (int)p->watcher_pid);
+	fprintf(f, "watcher_start %llu\n", p->watcher_start);
+	fprintf(f, "was_up %d\n", p->was_up ? 1 : 0);
+	if (p->failed_at) {
+		fprintf(f, "failed_at %lld\n", (long long)p->failed_at);
+		put_line(f, "failure", p->failure);
+	}
+	if (fclose(f) != 0) {
+		free(text);
+		return NULL;
+	}
+	return text;
+}
+
+static int parse_u64(const char *s, unsigned long long max, unsigned long long *out)
+{
+	char *end;
+
+	*out = 0;
+	if (*s < '0' || *s > '9')
+		return -1;
+	errno = 0;
+	*out = strtoull(s, &end, 10);
+	return errno || *end || *out > max ? -1 : 0;
+}
+
+static bool hex_id(const char *s)
+{
+	size_t n = strspn(s, "0123456789abcdef");
+
+	return n == 32 && !s[n];
+}
+
+int pending_parse(const char *text, size_t len, struct pending *p)
+{
+	enum { HAVE_SITE = 1, HAVE_ID = 2, HAVE_DEADLINE = 4, HAVE_BOOT = 8, HAVE_UP = 16, HAVE_ALL = 31 };
+	unsigned have = 0;
+	size_t pos = 0;
+
+	memset(p, 0, sizeof(*p));
+	while (pos < len) {
+		const char *nl = memchr(text + pos, '\n', len - pos);
+		size_t n = nl ? (size_t)(nl - (text + pos)) : len - pos;
+		char line[4200], *v;
+		unsigned long long u = 0;
+		bool bad = false;
+
+		if (n >= sizeof(line) || memchr(text + pos, '\0', n))
+			return -EINVAL;
+		memcpy(line, text + pos, n);
+		line[n] = '\0';
+		pos += n + 1;
+		if (!line[0] || line[0] == '#')
+			continue;
+		v = strchr(line, ' ');
+		if (!v)
+			return -EINVAL;
+		*v++ = '\0';
+		if (!strcmp(line, "site")) {
+			bad = !site_name_valid(v);
+			if (!bad) {
+				snprintf(p->site, sizeof(p->site), "%s", v);
+				have |= HAVE_SITE;
+			}
+		} else if (!strcmp(line, "id")) {
+			bad = !hex_id(v);
+			if (!bad) {
+				memcpy(p->id, v, 33);
+				have |= HAVE_ID;
+			}
+		} else if (!strcmp(line, "file")) {
+			bad = strlen(v) >= sizeof(p->file);
+			if (!bad)
+				snprintf(p->file, sizeof(p->file), "%s", v);
+		} else if (!strcmp(line, "seconds")) {
+			bad = parse_u64(v, CONFIRM_MAX_SECONDS, &u) < 0;
+			p->seconds = (unsigned)u;
+		} else if (!strcmp(line, "applied")) {
+			bad = parse_u64(v, INT64_MAX, &u) < 0;
+			p->applied = (int64_t)u;
+		} else if (!strcmp(line, "deadline")) {
+			bad = parse_u64(v, INT64_MAX, &u) < 0;
+			p->deadline = (int64_t)u;
+		} else if (!strcmp(line, "deadline_boot_ms")) {
+			bad = parse_u64(v, INT64_MAX, &u) < 0;
+			p->deadline_boot_ms = u;
+			have |= bad ? 0 : HAVE_DEADLINE;
+		} else if (!strcmp(line, "boot_id")) {
+			bad = strlen(v) != 36 || strspn(v, "0123456789abcdef-") != 36;
+			if (!bad) {
+				memcpy(p->boot_id, v, 37);
+				have |= HAVE_BOOT;
+			}
+		} else if (!strcmp(line, "watcher_pid")) {
+			bad = parse_u64(v, INT_MAX, &u) < 0;
+			p->watcher_pid = (pid_t)u;
+		} else if (!strcmp(line, "watcher_start")) {
+			bad = parse_u64(v, ULLONG_MAX, &u) < 0;
+			p->watcher_start = u;
+		} else if (!strcmp(line, "was_up")) {
+			bad = strcmp(v, "0") && strcmp(v, "1");
+			p->was_up = !strcmp(v, "1");
+			have |= bad ? 0 : HAVE_UP;
+		} else if (!strcmp(line, "failed_at")) {
+			bad = parse_u64(v, INT64_MAX, &u) < 0;
+			p->failed_at = (int64_t)u;
+		} else if (!strcmp(line, "failure")) {
+			snprintf(p->failure, sizeof(p->failure), "%s", v);
+		} /* other keys: written by a newer version, ignored */
+		if (bad)
+			return -EINVAL;
+	}
+	return have == HAVE_ALL ? 0 : -EINVAL;
+}
+
+int pending_read(const char *site, struct pending *p)
+{
+	char name[SITE_NAME_MAX + 32], *text;
+	size_t len;
+	int r;
+
+	file_name(name, sizeof(name), site, ".pending");
+	memset(p, 0, sizeof(*p));
+	r = lib_read_file(name, &text, &len);
+	if (r == -EINVAL) /* not a regular file, or huge */
+		goto garbled;
+	if (r < 0)
+		return r;
+	r = pending_parse(text, len, p);
+	free(text);
+	if (r == 0 && !strcmp(p->site, site))
+		return 0;
+garbled:
+	/* something is pending, but what: assume the worst, keep what was read */
+	snprintf(p->site, sizeof(p->site), "%s", site);
+	p->id[0] = '\0';
+	p->was_up = confirmed_exists(site);
+	p->watcher_pid = 0;
+	return -EINVAL;
+}
+
+int pending_write(const struct pending *p)
+{
+	char name[SITE_NAME_MAX + 32], *text;
+	size_t len;
+	int r;
+
+	file_name(name, sizeof(name), p->site, ".pending");
+	text = pending_format(p, &len);
+	if (!text)
+		return -ENOMEM;
+	r = lib_write_file(name, text, len);
+	free(text);
+	return r;
+}
+
+int pending_clear(const char *site)
+{
+	char name[SITE_NAME_MAX + 32];
+	int r;
+
+	/* the record first: without it, a stray .pending.ini means nothing */
+	file_name(name, sizeof(name), site, ".pending");
+	if ((r = lib_remove_file(name)) < 0)
+		return r;
+	file_name(name, sizeof(name), site, ".pending.ini");
+	return lib_remove_file(name);
+}
+
+/* ---- clocks and processes ---------------------------------------------- */
+
+uint64_t boottime_ms(void)
+{
+	struct timespec ts;
+
+	if (clock_gettime(CLOCK_BOOTTIME, &ts) < 0)
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+void current_boot_id(char id[37])
+{
+	int fd = open("/proc/sys/kernel/random/boot_id", O_RDONLY | O_CLOEXEC);
+	ssize_t n = fd >= 0 ? read(fd, id, 36) : -1;
+
+	if (fd >= 0)
+		close(fd);
+	if (n != 36)
+		n = 0;
+	id[n] = '\0';
+}
+
+long long pending_remaining(const struct pending *p)
+{
+	char boot[37];
+
+	current_boot_id(boot);
+	if (boot[0] && !strcmp(boot, p->boot_id)) {
+		uint64_t now = boottime_ms();
+
+		if (p->deadline_boot_ms <= now)
+			return -(long long)((now - p->deadline_boot_ms) / 1000);
+		return (long long)((p->deadline_boot_ms - now + 999) / 1000);
+	}
+	return (long long)(p->deadline - (int64_t)time(NULL));
+}
+
+/* The state letter and start time of PID (fields 3 and 22 of /proc/PID/stat). */
+int proc_start_time(pid_t pid, unsigned long long *start, char *state)
+{
+	char path[64], buf[1024], *p;
+	int fd;
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return -ESRCH;
+	buf[n] = '\0';
+	/* the command name may hold spaces and parentheses: skip to its last ')' */
+	p = strrchr(buf, ')');
+	if (!p || p[1] != ' ' || !p[2])
+		return -EINVAL;
+	if (state)
+		*state = p[2];
+	p += 2;
+	for (int field = 3; field < 22; field++) {
+		p = strchr(p, ' ');
+		if (!p)
+			return -EINVAL;
+		p++;
+	}
+	*start = strtoull(p, NULL, 10);
+	return 0;
+}
+
+bool pending_watcher_alive(const struct pending *p)
+{
+	char boot[37], state = 0;
+	unsigned long long start;
+
+	if (p->watcher_pid <= 1 || !p->boot_id[0])
+		return false;
+	current_boot_id(boot);
+	if (strcmp(boot, p->boot_id))
+		return false;
+	if (proc_start_time(p->watcher_pid, &start, &state) < 0)
+		return false;
+	return start == p->watcher_start && state != 'Z' && state != 'X' && state != 'x';
+}
+
+/* Wait up to MS for the process behind PIDFD to end (fd -1: poll /proc). */
+static bool wait_gone(int pidfd, const struct pending *p, int ms)
+{
+	if (pidfd >= 0) {
+		struct pollfd pfd = { .fd = pidfd, .events = POLLIN };
+		int r;
+
+		while ((r = poll(&pfd, 1, ms)) < 0 && errno == EINTR)
+			;
+		return r > 0;
+	}
+	for (int i = 0; i < ms / 20; i++) {
+		if (!pending_watcher_alive(p))
+			return true;
+		usleep(20000);
+	}
+	return !pending_watcher_alive(p);
+}
+
+int pending_stop_watcher(const struct pending *p)
+{
+	int fd, sigs[2] = { SIGTERM, SIGKILL };
+
+	if (!pending_watcher_alive(p))
+		return 0;
+	fd = (int)syscall(SYS_pidfd_open, p->watcher_pid, 0);
+	if (fd < 0 && errno == ESRCH)
+		return 0;
+	if (fd < 0 && errno != ENOSYS)
+		return -errno;
+	/* The pidfd pins the process that had the pid when it was opened: if it
+	 * still has our watcher's start time now, the signals reach the watcher and
+	 * never a process that reused its pid. (Without pidfds, before Linux 5.3,
+	 * the check and kill(2) are a few microseconds apart.) */
+	for (int i = 0; i < 2; i++) {
+		int r;
+
+		if (!pending_watcher_alive(p))
+			break;
+		if (fd >= 0)
+			r = (int)syscall(SYS_pidfd_send_signal, fd, sigs[i], NULL, 0);
+		else
+			r = kill(p->watcher_pid, sigs[i]);
+		if (r < 0 && errno != ESRCH) {
+			r = -errno;
+			if (fd >= 0)
+				close(fd);
+			return r;
+		}
+		if (wait_gone(fd, p, 2000))
+			break;
+	}
+	if (fd >= 0)
+		close(fd);
+	return pending_watcher_alive(p) ? -ETIMEDOUT : 0;
+}
+
+/* ---- what people see --------------------------------------------------- */
+
+static const char *clock_str(int64_t t, char *buf, size_t len)
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+
+	if (!t || !localtime_r(&tt, &tm) || !strftime(buf, len, "%H:%M:%S", &tm))
+		snprintf(buf, len, "?");
+	return buf;
+}
+
+static const char *shown(const char *file)
+{
+	return file[0] ? file : "?";
+}
+
+void pending_refuse(const struct pending *p, const char *cmd, FILE *err)
+{
+	char a[16], d[16];
+
+	if (!p->id[0]) {
+		fprintf(err, "%s %s: site %s: a change is pending, but its record %s/%s.pending cannot be read;\n",
+			prog, cmd, p->site, lib_dir(), p->site);
+	} else {
+		fprintf(err, "%s %s: site %s has a change pending: %s, applied at %s;\n", prog, cmd, p->site,
+			shown(p->file), clock_str(p->applied, a, sizeof(a)));
+		if (p->failed_at)
+			fprintf(err, "  its rollback at %s FAILED: %s\n", clock_str(p->failed_at, d, sizeof(d)),
+				p->failure);
+		else if (!pending_watcher_alive(p))
+			fprintf(err, "  its watcher is gone (the machine restarted, or it was killed): nothing rolls it "
+				"back by itself;\n");
+		else
+			fprintf(err, "  it rolls back at %s (in %lld s) unless confirmed;\n",
+				clock_str(p->deadline, d, sizeof(d)), pending_remaining(p));
+	}
+	fprintf(err, "  end it first:  %s confirm %s   (keep the change)\n"
+		     "             or  %s rollback %s  (undo it now)\n", prog, p->site, prog, p->site);
+}
+
+int pending_view(const char *site, struct pending_view *v)
+{
+	char a[16], d[16];
+	int r;
+
+	memset(v, 0, sizeof(*v));
+	r = pending_read(site, &v->p);
+	if (r == -ENOENT || (r < 0 && lib_denied))
+		return -ENOENT; /* without access to LIBDIR (not root): nothing to tell */
+	if (r < 0 && r != -EINVAL) {
+		snprintf(v->line, sizeof(v->line), "change pending: cannot tell (%s)", lib_strerror(r));
+		snprintf(v->problem, sizeof(v->problem), "the pending-change record of site %s cannot be read: %s",
+			 site, lib_strerror(r));
+		return 0;
+	}
+	v->alive = pending_watcher_alive(&v->p);
+	v->remaining = pending_remaining(&v->p);
+	snprintf(v->fix, sizeof(v->fix), "%s rollback %s (undo it) or %s confirm %s (keep it)", prog, site, prog,
+		 site);
+	if (r == -EINVAL) {
+		snprintf(v->line, sizeof(v->line), "change pending: its record %.300s/%s.pending cannot be read", lib_dir(),
+			 site);
+		snprintf(v->problem, sizeof(v->problem), "a change is pending but its record %.300s/%s.pending cannot be "
+			 "read: nothing rolls it back by itself", lib_dir(), site);
+	} else if (v->p.failed_at) {
+		snprintf(v->line, sizeof(v->line), "change pending: its rollback FAILED at %s (applied from %.300s at %s)"
+			 "\n    %s", clock_str(v->p.failed_at, d, sizeof(d)), shown(v->p.file),
+			 clock_str(v->p.applied, a, sizeof(a)), v->p.failure);
+		snprintf(v->problem, sizeof(v->problem), "the rollback of the change applied from %.200s failed at %s: %.900s",
+			 shown(v->p.file), d, v->p.failure);
+		snprintf(v->fix, sizeof(v->fix), "%s rollback %s (retry once the cause is fixed) or %s confirm %s "
+			 "(keep the change)", prog, site, prog, site);
+	} else if (!v->alive) {
+		snprintf(v->line, sizeof(v->line), "change pending: NOT rolled back by itself: its watcher is gone "
+			 "(applied from %.300s at %s)", shown(v->p.file), clock_str(v->p.applied, a, sizeof(a)));
+		snprintf(v->problem, sizeof(v->problem), "the change applied from %.300s at %s is pending, but its "
+			 "watcher (pid %d) is gone: nothing rolls it back by itself", shown(v->p.file), a,
+			 (int)v->p.watcher_pid);
+	} else {
+		snprintf(v->line, sizeof(v->line), "change pending: rolls back in %lld s unless `%s confirm %s` "
+			 "(applied from %.300s at %s)", v->remaining > 0 ? v->remaining : 0, prog, site, shown(v->p.file),
+			 clock_str(v->p.applied, a, sizeof(a)));
+	}
+	return 0;
+}
+
+static void json_string(FILE *f, const char *s)
+{
+	fputc('"', f);
+	for (; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+
+		if (c == '"' || c == '\\')
+			fprintf(f, "\\%c", c);
+		else if (c < 0x20)
+			fprintf(f, "\\u%04x", c);
+		else
+			fputc(c, f);
+	}
+	fputc('"', f);
+}
+
+void pending_json(FILE *f, const struct pending_view *v)
+{
+	if (!v) {
+		fprintf(f, "null");
+		return;
+	}
+	fprintf(f, "{\"file\": ");
+	json_string(f, v->p.file);
+	fprintf(f, ", \"applied\": %lld, \"deadline\": %lld, \"rolls_back_in_s\": %lld, \"rolls_back_to\": \"%s\", "
+		"\"watcher\": {\"pid\": %d, \"running\": %s}, \"rollback_failed\": ",
+		(long long)v->p.applied, (long long)v->p.deadline, v->remaining > 0 ? v->remaining : 0,
+		v->p.was_up ? "confirmed" : "down", (int)v->p.watcher_pid, v->alive ? "true" : "false");
+	if (v->p.failed_at) {
+		fprintf(f, "{\"at\": %lld, \"error\": ", (long long)v->p.failed_at);
+		json_string(f, v->p.failure);
+		fprintf(f, "}");
+	} else {
+		fprintf(f, "null");
+	}
+	fprintf(f, "}");
+}
+
+int pending_promote(const char *site)
+{
+	char from[SITE_NAME_MAX + 32], to[SITE_NAME_MAX + 32];
+	int dfd = lib_dirfd(false);
+
+	if (dfd < 0)
+		return -errno;
+	file_name(from, sizeof(from), site, ".pending.ini");
+	file_name(to, sizeof(to), site, ".confirmed.ini");
+	if (renameat(dfd, from, dfd, to) < 0)
+		return -errno;
+	return 0;
+}
+
+/* ---- confirm SITE, rollback SITE ------------------------------------------ */
+
+int pending_command_start(const char *cmd, const char *arg, char name[SITE_NAME_MAX + 1], int *lock,
+			  struct pending *p)
+{
+	int r;
+
+	*lock = -1;
+	if (site_name_valid(arg)) {
+		snprintf(name, SITE_NAME_MAX + 1, "%s", arg);
+	} else if (strchr(arg, '/') || strstr(arg, ".ini")) {
+		struct site s;
+
+		if (config_load(arg, &s, stderr) < 0) {
+			fprintf(stderr, "%s %s: give the site's name instead of the file\n", prog, cmd);
+			return EXIT_USAGE;
+		}
+		snprintf(name, SITE_NAME_MAX + 1, "%s", s.name);
+		config_free(&s);
+	} else {
+		return usage_error(cmd, "`%s` is neither a site name nor a site file", arg);
+	}
+	if (!have_net_admin()) {
+		fprintf(stderr, "%s %s: needs CAP_NET_ADMIN: run it as root\n", prog, cmd);
+		return EXIT_FAIL;
+	}
+	*lock = state_lock(name);
+	if (*lock < 0)
+		return EXIT_FAIL;
+	r = pending_read(name, p);
+	if (r == 0 || r == -EINVAL)
+		return 0;
+	close(*lock);
+	*lock = -1;
+	if (r == -ENOENT)
+		fprintf(stderr, "%s %s: site %s: no change is pending (only `up --confirm` makes one): nothing to %s\n",
+			prog, cmd, name, cmd);
+	else
+		fprintf(stderr, "%s %s: site %s: cannot read its pending change in %s: %s\n", prog, cmd, name,
+			lib_dir(), lib_strerror(r));
+	return EXIT_FAIL;
+}
