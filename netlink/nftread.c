@@ -876,6 +876,8 @@ static int read_dump(struct nl *nl, struct nft_dump *d, enum what what)
 		uint32_t g0, g1;
 
 		dump_reset(d);
+		if (tries)
+			nl_backoff(tries);
 		r = get_gen(nl, d, &g0);
 		if (r < 0)
 			return r;

@@ -310,6 +310,13 @@ int nl_dump(struct nl *nl, const struct nlmsghdr *req, mnl_cb_t cb, void *data)
 	return r;
 }
 
+void nl_backoff(int tries)
+{
+	struct timespec ts = { .tv_nsec = 1000000L << (tries < 1 ? 0 : tries < 7 ? tries - 1 : 6) };
+
+	nanosleep(&ts, NULL);
+}
+
 int nl_dump_stable(struct nl *nl, struct nlmsghdr *req, mnl_cb_t cb,
 		   void (*reset)(void *data), void *data)
 {
@@ -318,8 +325,10 @@ int nl_dump_stable(struct nl *nl, struct nlmsghdr *req, mnl_cb_t cb,
 	for (tries = 0; tries < NL_DUMP_TRIES && r == -EINTR; tries++) {
 		if (reset)
 			reset(data);
-		if (tries)
+		if (tries) {
+			nl_backoff(tries);
 			req->nlmsg_seq = nl_seq(nl);
+		}
 		r = nl_dump(nl, req, cb, data);
 	}
 	if (r == -EINTR) {

@@ -63,13 +63,19 @@ int nl_talk(struct nl *nl, const void *buf, size_t len, mnl_cb_t cb, void *data)
 int nl_dump(struct nl *nl, const struct nlmsghdr *req, mnl_cb_t cb, void *data);
 
 /*
- * nl_dump() again, with a new sequence number, as long as the kernel flags
- * the dump as interrupted; RESET(DATA) (may be NULL) forgets what CB
- * collected before every try. After NL_DUMP_TRIES interrupted dumps in a row:
+ * nl_dump() again, with a new sequence number and after a short pause that
+ * doubles each time, as long as the kernel flags the dump as interrupted;
+ * RESET(DATA) (may be NULL) forgets what CB collected before every try.
+ * After NL_DUMP_TRIES interrupted dumps in a row:
  * -EAGAIN, and nl->err_msg says that the kernel's objects kept changing.
  */
 int nl_dump_stable(struct nl *nl, struct nlmsghdr *req, mnl_cb_t cb,
 		   void (*reset)(void *data), void *data);
+
+/* The pause before try TRIES (1, 2 ...) of a read that the kernel's changes
+ * interrupted (they come in bursts: let this one pass): 1 ms, doubling, at
+ * most 64 ms; about 0.3 s over NL_DUMP_TRIES tries. */
+void nl_backoff(int tries);
 
 /*
  * Receiving, one buffer at a time (what nl_talk and nl_dump do with every
