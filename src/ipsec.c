@@ -527,17 +527,17 @@ static int unload_one(struct apply *a, struct step *st)
 {
 	int r;
 
-	r = vici_terminate(&run.v, st->conn, 5000);
-	if (r < 0 && r != -ENOENT && r != -ETIMEDOUT) {
-		apply_report_failure(a, st, r, NULL, run.v.err);
-		return r;
-	}
 	r = vici_unload_conn(&run.v, st->conn);
 	if (r < 0 && r != -ENOENT) {
 		apply_report_failure(a, st, r, NULL, run.v.err);
 		return r;
 	}
 	st->done = true;
+	r = vici_terminate(&run.v, st->conn, 10000);
+	if (r < 0 && r != -ENOENT) {
+		apply_report_failure(a, st, r, NULL, run.v.err);
+		return r;
+	}
 	return 0;
 }
 
@@ -596,10 +596,10 @@ int ipsec_undo(struct apply *a, struct step *st)
 		return -ENOTCONN;
 	if (st->kind == STEP_IPSEC_LOAD && !st->value) {
 		/* new: remove it, and its key */
-		vici_terminate(&run.v, st->conn, 2000);
 		r = vici_unload_conn(&run.v, st->conn);
 		if (r == -ENOENT)
 			r = 0;
+		vici_terminate(&run.v, st->conn, 5000);
 		if (r == 0 && st->peer && st->peer->auth == AUTH_PSK) {
 			r = vici_unload_shared(&run.v, st->conn);
 			if (r == -ENOENT)
@@ -777,13 +777,20 @@ int ipsec_down(const char *site, const struct site *s, FILE *out, FILE *err, int
 	for (size_t i = 0; i < n; i++) {
 		bool did = false;
 
-		r = vici_terminate(&v, names[i], 5000);
-		did |= r == 0;
+		/* unload first: a peer that initiates again meanwhile finds no
+		 * connection here; then end the SAs, which unloading leaves in place */
 		r = vici_unload_conn(&v, names[i]);
 		if (r == 0)
 			did = true;
 		else if (r != -ENOENT) {
 			fprintf(err, "%s down: unload IKE connection %s: %s\n", prog, names[i], v.err);
+			failures++;
+		}
+		r = vici_terminate(&v, names[i], 10000);
+		if (r == 0)
+			did = true;
+		else if (r != -ENOENT) {
+			fprintf(err, "%s down: terminate IKE SA %s: %s\n", prog, names[i], v.err);
 			failures++;
 		}
 		r = vici_unload_shared(&v, names[i]);

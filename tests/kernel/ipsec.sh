@@ -104,13 +104,22 @@ lab_gw_exec m-gw sh -c 'cat >/etc/swanctl/swanctl.conf' <<-'EOF'
 	connections {
 	    foreign {
 	        remote_addrs = 198.51.100.9
-	        local { auth = psk }
-	        remote { auth = psk }
-	        children { foreign { mode = tunnel  remote_ts = 10.99.0.0/16 } }
+	        local {
+	            auth = psk
+	        }
+	        remote {
+	            auth = psk
+	        }
+	        children {
+	            foreign {
+	                mode = tunnel
+	                remote_ts = 10.99.0.0/16
+	            }
+	        }
 	    }
 	}
 EOF
-sw m-gw --load-conns >/dev/null 2>&1 || true
+out=$(sw m-gw --load-conns 2>&1) || { fail "swanctl --load-conns of the foreign connection"; t_note <<<"$out"; }
 # swanctl --load-conns unloads the connections its files do not name: gatewayctl's too
 out=$(igw m-gw status manhattan 2>&1) && rc=0 || rc=$?
 expect_eq "$rc" 1 "after swanctl --load-conns dropped ours, status is degraded"
