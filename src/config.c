@@ -66,6 +66,8 @@ struct section {
 	char name[128];		/* as iniparser keys it: trimmed, lowercased */
 	enum sec_kind kind;
 	int line;
+	size_t first_ent, n_ents;	/* its keys: ents[first_ent ...], in file order */
+	long dup_of;		/* an earlier section of the same name, or -1 */
 };
 
 struct entry {
@@ -214,7 +216,7 @@ bool site_name_valid(const char *s)
 
 static void scan_section(struct loader *ld, int line, char *p, char *end)
 {
-	struct section sec = { .line = line, .kind = SEC_UNKNOWN };
+	struct section sec = { .line = line, .kind = SEC_UNKNOWN, .first_ent = ld->n_ents, .dup_of = -1 };
 	char *close = memchr(p, ']', (size_t)(end - p));
 	char *n, *ne;
 
@@ -275,6 +277,7 @@ static void scan_section(struct loader *ld, int line, char *p, char *end)
 		if (!strcmp(ld->secs[i].name, sec.name)) {
 			error_at(ld, line, "duplicate section `[%s]` (first at line %d); merge the two",
 				 sec.name, ld->secs[i].line);
+			sec.dup_of = (long)i;
 			break;
 		}
 	}
@@ -338,17 +341,31 @@ static void scan_key(struct loader *ld, int line, char *p, char *end)
 		}
 	}
 	/* Duplicates: in the same section, or in an earlier section of that name
-	 * (iniparser merges both silently, the last value winning). */
-	for (size_t i = 0; i < ld->n_ents; i++) {
-		if (!strcmp(ld->ents[i].key, ent.key) &&
-		    !strcmp(ld->secs[ld->ents[i].sec].name, sec->name)) {
-			error_at(ld, line, "duplicate key `%s` (first at line %d); keep one", ent.key,
-				 ld->ents[i].line);
-			return;
+	 * (iniparser merges both silently, the last value winning). A section's
+	 * keys are contiguous in ents[]; earlier ones of the name come first. */
+	{
+		long chain[64];
+		int n_chain = 0;
+
+		for (long k = sec->dup_of; k >= 0 && n_chain < 64; k = ld->secs[k].dup_of)
+			chain[n_chain++] = k;
+		while (n_chain > 0 || sec) {
+			const struct section *c = n_chain > 0 ? &ld->secs[chain[--n_chain]] : sec;
+
+			for (size_t i = c->first_ent; i < c->first_ent + c->n_ents; i++) {
+				if (!strcmp(ld->ents[i].key, ent.key)) {
+					error_at(ld, line, "duplicate key `%s` (first at line %d); keep one", ent.key,
+						 ld->ents[i].line);
+					return;
+				}
+			}
+			if (c == sec)
+				break;
 		}
 	}
 	ld->ents = xrealloc(ld->ents, (ld->n_ents + 1) * sizeof(*ld->ents));
 	ld->ents[ld->n_ents++] = ent;
+	sec->n_ents++;
 }
 
 static void scan(struct loader *ld, char *buf, size_t len)
@@ -393,8 +410,10 @@ static void scan(struct loader *ld, char *buf, size_t len)
 
 static const struct entry *find(struct loader *ld, size_t sec, const char *key)
 {
-	for (size_t i = 0; i < ld->n_ents; i++)
-		if (ld->ents[i].sec == sec && !strcmp(ld->ents[i].key, key))
+	const struct section *s = &ld->secs[sec];
+
+	for (size_t i = s->first_ent; i < s->first_ent + s->n_ents; i++)
+		if (!strcmp(ld->ents[i].key, key))
 			return &ld->ents[i];
 	return NULL;
 }
@@ -891,10 +910,127 @@ static void check_ipsec(struct loader *ld, const struct site *s)
 	}
 }
 
+/* Every network of every peer, sorted by address then length: the relations
+ * between peers are found by binary search, so a site with thousands of peers
+ * is checked in O(n log n). */
+struct net_ref {
+	struct net4 net;
+	uint32_t peer, k;	/* peers[peer].networks[k] */
+};
+
+static int net_ref_cmp(const void *a, const void *b)
+{
+	const struct net_ref *x = a, *y = b;
+
+	if (x->net.addr != y->net.addr)
+		return x->net.addr < y->net.addr ? -1 : 1;
+	if (x->net.len != y->net.len)
+		return x->net.len < y->net.len ? -1 : 1;
+	if (x->peer != y->peer)
+		return x->peer < y->peer ? -1 : 1;
+	return (x->k > y->k) - (x->k < y->k);
+}
+
+/* Position of the first reference >= (ADDR, LEN) */
+static size_t net_ref_lower(const struct net_ref *v, size_t n, uint32_t addr, uint8_t len)
+{
+	size_t lo = 0, hi = n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (v[mid].net.addr < addr || (v[mid].net.addr == addr && v[mid].net.len < len))
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+static int match_cmp(const void *a, const void *b)
+{
+	const struct net_ref *x = *(const struct net_ref *const *)a, *y = *(const struct net_ref *const *)b;
+
+	if (x->peer != y->peer)
+		return x->peer < y->peer ? -1 : 1;
+	return (x->k > y->k) - (x->k < y->k);
+}
+
+/* The references of V that contain ADDR (as a host) or, with OF, that overlap
+ * the network OF, into OUT (sorted by peer, then by position in the peer's
+ * list, as the messages come in that order). Returns the count. */
+static size_t net_matches(const struct net_ref *v, size_t n, struct net4 of, bool host,
+			  const struct net_ref **out, size_t cap)
+{
+	size_t m = 0;
+	uint8_t top = host ? 32 : of.len;
+
+	/* networks that contain it: one exact search per shorter prefix length */
+	for (int len = 1; len <= top; len++) {
+		uint32_t a = of.addr & net4_mask((uint8_t)len);
+
+		if (!host && len == of.len)
+			break;
+		for (size_t i = net_ref_lower(v, n, a, (uint8_t)len); i < n && v[i].net.addr == a &&
+		     v[i].net.len == len && m < cap; i++)
+			out[m++] = &v[i];
+	}
+	/* networks inside it (itself included) */
+	if (!host)
+		for (size_t i = net_ref_lower(v, n, of.addr, of.len); i < n && v[i].net.addr <= net4_broadcast(of) &&
+		     m < cap; i++)
+			if (v[i].net.len >= of.len)
+				out[m++] = &v[i];
+	qsort(out, m, sizeof(*out), match_cmp);
+	return m;
+}
+
+struct peer_ref {
+	const struct peer *p;
+	uint32_t i;
+};
+
+static int by_endpoint(const void *a, const void *b)
+{
+	const struct peer_ref *x = a, *y = b;
+
+	if (x->p->endpoint != y->p->endpoint)
+		return x->p->endpoint < y->p->endpoint ? -1 : 1;
+	return (x->i > y->i) - (x->i < y->i);
+}
+
+static int by_tunnel(const void *a, const void *b)
+{
+	const struct peer_ref *x = a, *y = b;
+	int c = strcmp(x->p->tunnel, y->p->tunnel);
+
+	return c ? c : (x->i > y->i) - (x->i < y->i);
+}
+
 static void cross_check(struct loader *ld, struct site *s, bool lan_ok, bool wan_ok)
 {
 	char b1[20], b2[20];
 	struct net4 lan = s->lan_address;
+	struct net_ref *nets;
+	struct peer_ref *by_ep, *by_tun;
+	const struct net_ref **found;
+	size_t n_nets = 0, n_found;
+
+	for (size_t i = 0; i < s->n_peers; i++)
+		n_nets += s->peers[i].n_networks;
+	nets = xrealloc(NULL, (n_nets ? n_nets : 1) * sizeof(*nets));
+	found = xrealloc(NULL, (n_nets ? n_nets : 1) * sizeof(*found));
+	by_ep = xrealloc(NULL, (s->n_peers ? s->n_peers : 1) * sizeof(*by_ep));
+	by_tun = xrealloc(NULL, (s->n_peers ? s->n_peers : 1) * sizeof(*by_tun));
+	n_nets = 0;
+	for (size_t i = 0; i < s->n_peers; i++) {
+		by_ep[i] = by_tun[i] = (struct peer_ref){ &s->peers[i], (uint32_t)i };
+		for (size_t k = 0; k < s->peers[i].n_networks; k++)
+			nets[n_nets++] = (struct net_ref){ s->peers[i].networks[k], (uint32_t)i, (uint32_t)k };
+	}
+	qsort(nets, n_nets, sizeof(*nets), net_ref_cmp);
+	qsort(by_ep, s->n_peers, sizeof(*by_ep), by_endpoint);
+	qsort(by_tun, s->n_peers, sizeof(*by_tun), by_tunnel);
 
 	for (size_t i = 0; i < s->n_peers; i++) {
 		struct peer *p = &s->peers[i];
@@ -906,16 +1042,10 @@ static void cross_check(struct loader *ld, struct site *s, bool lan_ok, bool wan
 					 ip4_str(p->endpoint, b1), net4_str((struct net4){ lan.addr & net4_mask(lan.len), lan.len }, b2));
 			if (wan_ok && p->endpoint == s->wan_address.addr)
 				error_at(ld, eline, "endpoint %s is this gateway's own wan_address", ip4_str(p->endpoint, b1));
-			for (size_t j = 0; j < s->n_peers; j++)
-				for (size_t k = 0; k < s->peers[j].n_networks; k++)
-					if (net4_contains(s->peers[j].networks[k], p->endpoint))
-						error_at(ld, eline, "endpoint %s is inside the tunnelled network %s of peer %s; the tunnel would route into itself",
-							 ip4_str(p->endpoint, b1), net4_str(s->peers[j].networks[k], b2),
-							 s->peers[j].name);
-			for (size_t j = 0; j < i; j++)
-				if (s->peers[j].endpoint == p->endpoint)
-					error_at(ld, eline, "peers %s and %s have the same endpoint %s",
-						 s->peers[j].name, p->name, ip4_str(p->endpoint, b1));
+			n_found = net_matches(nets, n_nets, (struct net4){ p->endpoint, 32 }, true, found, n_nets);
+			for (size_t f = 0; f < n_found; f++)
+				error_at(ld, eline, "endpoint %s is inside the tunnelled network %s of peer %s; the tunnel would route into itself",
+					 ip4_str(p->endpoint, b1), net4_str(found[f]->net, b2), s->peers[found[f]->peer].name);
 		}
 		for (size_t k = 0; k < p->n_networks; k++) {
 			struct net4 n = p->networks[k];
@@ -927,11 +1057,11 @@ static void cross_check(struct loader *ld, struct site *s, bool lan_ok, bool wan
 				error_at(ld, nline, "network %s overlaps the WAN subnet (%s)", net4_str(n, b1),
 					 net4_str((struct net4){ s->wan_address.addr & net4_mask(s->wan_address.len),
 								 s->wan_address.len }, b2));
-			for (size_t j = 0; j < i; j++)
-				for (size_t m = 0; m < s->peers[j].n_networks; m++)
-					if (net4_overlap(n, s->peers[j].networks[m]))
-						error_at(ld, nline, "network %s overlaps %s of peer %s", net4_str(n, b1),
-							 net4_str(s->peers[j].networks[m], b2), s->peers[j].name);
+			n_found = net_matches(nets, n_nets, n, false, found, n_nets);
+			for (size_t f = 0; f < n_found; f++)
+				if (found[f]->peer < i)
+					error_at(ld, nline, "network %s overlaps %s of peer %s", net4_str(n, b1),
+						 net4_str(found[f]->net, b2), s->peers[found[f]->peer].name);
 		}
 		if (p->tunnel[0]) {
 			if (!strcmp(p->tunnel, s->lan) || !strcmp(p->tunnel, s->wan))
@@ -940,12 +1070,26 @@ static void cross_check(struct loader *ld, struct site *s, bool lan_ok, bool wan
 			if (!strcmp(p->tunnel, "tunl0"))
 				error_at(ld, p->line, "peer %s: `tunl0` is the kernel's fallback device; choose another tunnel name",
 					 p->name);
-			for (size_t j = 0; j < i; j++)
-				if (!strcmp(s->peers[j].tunnel, p->tunnel))
-					error_at(ld, p->line, "peers %s and %s both use the tunnel name `%s`",
-						 s->peers[j].name, p->name, p->tunnel);
 		}
 	}
+	/* equal endpoints and tunnel names: adjacent once sorted; every earlier
+	 * peer with the same one is named at the later peer's line */
+	for (size_t a = 0, b; a < s->n_peers; a = b) {
+		for (b = a + 1; b < s->n_peers && by_ep[b].p->endpoint == by_ep[a].p->endpoint; b++)
+			for (size_t j = a; j < b && by_ep[a].p->endpoint; j++)
+				error_at(ld, by_ep[b].p->endpoint_line, "peers %s and %s have the same endpoint %s",
+					 by_ep[j].p->name, by_ep[b].p->name, ip4_str(by_ep[b].p->endpoint, b1));
+	}
+	for (size_t a = 0, b; a < s->n_peers; a = b) {
+		for (b = a + 1; b < s->n_peers && !strcmp(by_tun[b].p->tunnel, by_tun[a].p->tunnel); b++)
+			for (size_t j = a; j < b && by_tun[a].p->tunnel[0]; j++)
+				error_at(ld, by_tun[b].p->line, "peers %s and %s both use the tunnel name `%s`",
+					 by_tun[j].p->name, by_tun[b].p->name, by_tun[b].p->tunnel);
+	}
+	free(nets);
+	free(found);
+	free(by_ep);
+	free(by_tun);
 }
 
 /* ---- loading ----------------------------------------------------------- */
@@ -1162,18 +1306,14 @@ int config_parse(const char *text, size_t text_len, const char *path, struct sit
 		for (size_t i = 0; i < ld.n_secs; i++) {
 			const char *nm = ld.secs[i].name + 4 + strspn(ld.secs[i].name + 4, " \t");
 
-			if (ld.secs[i].kind != SEC_PEER || !site_name_valid(nm))
-				continue;
-			for (size_t j = 0; j < site->n_peers; j++)
-				if (!strcmp(site->peers[j].name, nm))
-					goto dup; /* duplicate section, already reported */
+			if (ld.secs[i].kind != SEC_PEER || !site_name_valid(nm) || ld.secs[i].dup_of >= 0)
+				continue; /* a duplicate section is already reported */
 			if (site->n_peers == n_valid) {
 				error_at(&ld, ld.secs[i].line, "peer %s is one too many: a site has at most %d peers",
 					 nm, MAX_PEERS);
 				break;
 			}
 			load_peer(&ld, i, &site->peers[site->n_peers++]);
-dup:;
 		}
 		if (n_site && site->n_peers == 0)
 			error_at(&ld, ld.secs[site_sec].line, "no [peer NAME] section: a gateway needs at least one peer");
