@@ -24,6 +24,8 @@ int usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(pri
 /* Whether the process may change the network (effective CAP_NET_ADMIN) */
 #include <stdbool.h>
 bool have_net_admin(void);
+/* S as a JSON string: quoted, with escapes */
+void json_str(FILE *f, const char *s);
 /* Whether ARG is -h or --help */
 int is_help(const char *arg);
 

@@ -671,6 +671,14 @@ void ipsec_release(void)
 	run_close();
 }
 
+const struct vici_child_sa *ipsec_installed_child(const struct vici_ike_sa *sa)
+{
+	for (size_t i = 0; sa && i < sa->n_children; i++)
+		if (!strcmp(sa->children[i].state, "INSTALLED"))
+			return &sa->children[i];
+	return NULL;
+}
+
 /* ---- status ---------------------------------------------------------------------- */
 
 int ipsec_diagnose(const char *conn, int timeout_ms, char *reason, size_t len, char *fix, size_t fixlen)

@@ -89,6 +89,9 @@ int ipsec_down(const char *site, const struct site *s, FILE *out, FILE *err, int
  * cannot, why (charon's reason) and what to do. 0 when it is established. */
 int ipsec_diagnose(const char *conn, int timeout_ms, char *reason, size_t len, char *fix, size_t fixlen);
 
+/* The first installed CHILD_SA of SA (NULL: none, or SA is NULL). */
+const struct vici_child_sa *ipsec_installed_child(const struct vici_ike_sa *sa);
+
 /* A short text for a failed VICI call, with the fix. */
 const char *ipsec_hint(int err);
 

@@ -228,37 +228,6 @@ static void print_all(const struct metrics *m, FILE *f)
 
 /* ---- one site ------------------------------------------------------------------ */
 
-static bool route_present(const struct live *live, const struct link_info *l, struct net4 n, uint32_t src)
-{
-	size_t count;
-	const struct route_info *r = live_routes(live, n.addr, n.len, &count);
-
-	for (size_t i = 0; l && i < count; i++)
-		if (r[i].oif == l->ifindex && r[i].protocol == RTPROT_GATEWAYCTL && r[i].prefsrc == src)
-			return true;
-	return false;
-}
-
-static bool bogus_route(const struct live *live, uint32_t endpoint)
-{
-	size_t count;
-	const struct route_info *r = live_routes(live, endpoint, 32, &count);
-
-	for (size_t i = 0; i < count; i++)
-		for (size_t k = 0; k < live->n_links; k++)
-			if (live->links[k].ifindex == r[i].oif && !strcmp(live->links[k].kind, "ipip"))
-				return true;
-	return false;
-}
-
-static const struct vici_child_sa *installed_child(const struct vici_ike_sa *sa)
-{
-	for (size_t i = 0; sa && i < sa->n_children; i++)
-		if (!strcmp(sa->children[i].state, "INSTALLED"))
-			return &sa->children[i];
-	return NULL;
-}
-
 static void peer_metrics(struct metrics *m, const struct site *s, const struct peer *p, const struct live *live,
 			 bool probe, bool *healthy)
 {
@@ -279,13 +248,13 @@ static void peer_metrics(struct metrics *m, const struct site *s, const struct p
 		add(m, M_TUN_TX_DROPPED, u64(b, l->tx_dropped), L(.site = site, .peer = peer));
 	}
 	for (size_t k = 0; k < p->n_networks; k++)
-		add(m, M_ROUTE_PRESENT, flag(route_present(live, l, p->networks[k], s->lan_address.addr)),
+		add(m, M_ROUTE_PRESENT, flag(live_route_present(live, l, p->networks[k], s->lan_address.addr)),
 		    L(.site = site, .peer = peer, .key = "network", .value = net4_str(p->networks[k], net)));
-	add(m, M_BOGUS_ROUTE, flag(bogus_route(live, p->endpoint)), L(.site = site, .peer = peer));
+	add(m, M_BOGUS_ROUTE, flag(live_bogus_route(live, p->endpoint)), L(.site = site, .peer = peer));
 
 	if (p->encryption == ENC_IPSEC) {
 		const struct ipsec_peer_live *pl = live->ipsec.peers ? &live->ipsec.peers[p - s->peers] : NULL;
-		const struct vici_child_sa *c = installed_child(pl ? pl->sa : NULL);
+		const struct vici_child_sa *c = ipsec_installed_child(pl ? pl->sa : NULL);
 
 		add(m, M_IPSEC_LOADED, flag(pl && pl->loaded), L(.site = site, .peer = peer));
 		add(m, M_IPSEC_ESTABLISHED, flag(c), L(.site = site, .peer = peer));

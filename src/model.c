@@ -742,3 +742,26 @@ int live_read(struct nl *rt, struct nl *nf, const struct site *s, struct plan *p
 	}
 	return 0;
 }
+
+bool live_route_present(const struct live *live, const struct link_info *l, struct net4 n, uint32_t src)
+{
+	size_t count;
+	const struct route_info *r = live_routes(live, n.addr, n.len, &count);
+
+	for (size_t i = 0; l && i < count; i++)
+		if (r[i].oif == l->ifindex && r[i].protocol == RTPROT_GATEWAYCTL && r[i].prefsrc == src)
+			return true;
+	return false;
+}
+
+bool live_bogus_route(const struct live *live, uint32_t endpoint)
+{
+	size_t count;
+	const struct route_info *r = live_routes(live, endpoint, 32, &count);
+
+	for (size_t i = 0; i < count; i++)
+		for (size_t k = 0; k < live->n_links; k++)
+			if (live->links[k].ifindex == r[i].oif && !strcmp(live->links[k].kind, "ipip"))
+				return true;
+	return false;
+}

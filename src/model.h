@@ -100,4 +100,9 @@ const struct link_info *live_link(const struct live *live, const char *name);
 /* Every live route to exactly DST/LEN (*COUNT of them, adjacent), NULL if none. */
 const struct route_info *live_routes(const struct live *live, uint32_t dst, uint8_t len, size_t *count);
 
+/* Whether gatewayctl's route to N through tunnel L (with source SRC) is there. */
+bool live_route_present(const struct live *live, const struct link_info *l, struct net4 n, uint32_t src);
+/* A /32 route to ENDPOINT whose device is an ipip link: the bogus host route. */
+bool live_bogus_route(const struct live *live, uint32_t endpoint);
+
 #endif

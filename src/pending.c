@@ -654,22 +654,6 @@ int pending_view(const char *site, struct pending_view *v)
 	return 0;
 }
 
-static void json_string(FILE *f, const char *s)
-{
-	fputc('"', f);
-	for (; *s; s++) {
-		unsigned char c = (unsigned char)*s;
-
-		if (c == '"' || c == '\\')
-			fprintf(f, "\\%c", c);
-		else if (c < 0x20)
-			fprintf(f, "\\u%04x", c);
-		else
-			fputc(c, f);
-	}
-	fputc('"', f);
-}
-
 void pending_json(FILE *f, const struct pending_view *v)
 {
 	if (!v) {
@@ -677,14 +661,14 @@ void pending_json(FILE *f, const struct pending_view *v)
 		return;
 	}
 	fprintf(f, "{\"file\": ");
-	json_string(f, v->p.file);
+	json_str(f, v->p.file);
 	fprintf(f, ", \"applied\": %lld, \"deadline\": %lld, \"rolls_back_in_s\": %lld, \"rolls_back_to\": \"%s\", "
 		"\"watcher\": {\"pid\": %d, \"running\": %s}, \"rollback_failed\": ",
 		(long long)v->p.applied, (long long)v->p.deadline, v->remaining > 0 ? v->remaining : 0,
 		v->p.was_up ? "confirmed" : "down", (int)v->p.watcher_pid, v->alive ? "true" : "false");
 	if (v->p.failed_at) {
 		fprintf(f, "{\"at\": %lld, \"error\": ", (long long)v->p.failed_at);
-		json_string(f, v->p.failure);
+		json_str(f, v->p.failure);
 		fprintf(f, "}");
 	} else {
 		fprintf(f, "null");

@@ -56,23 +56,6 @@ static const char *c_green(const struct out *o) { return o->color ? "\033[32m" :
 static const char *c_bold(const struct out *o) { return o->color ? "\033[1m" : ""; }
 static const char *c_off(const struct out *o) { return o->color ? "\033[0m" : ""; }
 
-/* A JSON string: quotes and escapes. */
-static void jstr(FILE *f, const char *s)
-{
-	fputc('"', f);
-	for (; *s; s++) {
-		unsigned char c = (unsigned char)*s;
-
-		if (c == '"' || c == '\\')
-			fprintf(f, "\\%c", c);
-		else if (c < 0x20)
-			fprintf(f, "\\u%04x", c);
-		else
-			fputc(c, f);
-	}
-	fputc('"', f);
-}
-
 /* ---- one site ---------------------------------------------------------- */
 
 struct reason {
@@ -218,41 +201,10 @@ void status_probe(const struct site *s, const struct peer *p, struct probe *pr)
 	close(fd);
 }
 
-static bool route_present(const struct live *live, const struct link_info *l, struct net4 n, uint32_t src)
-{
-	size_t count;
-	const struct route_info *r = live_routes(live, n.addr, n.len, &count);
-
-	for (size_t i = 0; l && i < count; i++)
-		if (r[i].oif == l->ifindex && r[i].protocol == RTPROT_GATEWAYCTL && r[i].prefsrc == src)
-			return true;
-	return false;
-}
-
 /* A /32 route to the endpoint whose device is an ipip link */
-static bool bogus_route(const struct live *live, uint32_t endpoint)
-{
-	size_t count;
-	const struct route_info *r = live_routes(live, endpoint, 32, &count);
-
-	for (size_t i = 0; i < count; i++)
-		for (size_t k = 0; k < live->n_links; k++)
-			if (live->links[k].ifindex == r[i].oif && !strcmp(live->links[k].kind, "ipip"))
-				return true;
-	return false;
-}
-
 static void json_u64(FILE *f, const char *key, uint64_t v, bool comma)
 {
 	fprintf(f, "\"%s\": %llu%s", key, (unsigned long long)v, comma ? ", " : "");
-}
-
-static const struct vici_child_sa *first_child(const struct vici_ike_sa *sa)
-{
-	for (size_t i = 0; sa && i < sa->n_children; i++)
-		if (!strcmp(sa->children[i].state, "INSTALLED"))
-			return &sa->children[i];
-	return NULL;
 }
 
 static void json_ipsec(FILE *f, const struct site *s, const struct peer *p, const struct live *live,
@@ -260,7 +212,7 @@ static void json_ipsec(FILE *f, const struct site *s, const struct peer *p, cons
 {
 	const struct ipsec_peer_live *pl = live->ipsec.peers ? &live->ipsec.peers[p - s->peers] : NULL;
 	const struct vici_ike_sa *sa = pl ? pl->sa : NULL;
-	const struct vici_child_sa *c = first_child(sa);
+	const struct vici_child_sa *c = ipsec_installed_child(sa);
 	char name[VICI_NAME_MAX + 1];
 
 	fprintf(f, ",\n        \"encryption\": \"%s\"", p->encryption == ENC_IPSEC ? "ipsec" : "none");
@@ -268,24 +220,24 @@ static void json_ipsec(FILE *f, const struct site *s, const struct peer *p, cons
 		return;
 	ipsec_conn_name(s, p, name, sizeof(name));
 	fprintf(f, ", \"ipsec\": {\"connection\": ");
-	jstr(f, name);
+	json_str(f, name);
 	fprintf(f, ", \"charon\": %s, \"loaded\": %s, \"established\": %s", live->ipsec.reachable ? "true" : "false",
 		pl && pl->loaded ? "true" : "false", sa && c ? "true" : "false");
 	if (sa) {
 		fprintf(f, ", \"ike\": {\"encryption\": ");
-		jstr(f, sa->encr_alg);
+		json_str(f, sa->encr_alg);
 		fprintf(f, ", \"key_size\": %u, \"dh_group\": ", sa->encr_keysize);
-		jstr(f, sa->dh_group);
+		json_str(f, sa->dh_group);
 		fprintf(f, ", \"established_s\": %lld, \"rekey_in_s\": %lld, \"nat_traversal\": %s, \"remote\": ",
 			(long long)sa->established, (long long)sa->rekey_time, sa->nat_any ? "true" : "false");
-		jstr(f, sa->remote_host);
+		json_str(f, sa->remote_host);
 		fprintf(f, "}");
 	}
 	if (c) {
 		fprintf(f, ", \"esp\": {\"encryption\": ");
-		jstr(f, c->encr_alg);
+		json_str(f, c->encr_alg);
 		fprintf(f, ", \"key_size\": %u, \"dh_group\": ", c->encr_keysize);
-		jstr(f, c->dh_group);
+		json_str(f, c->dh_group);
 		fprintf(f, ", \"encapsulated\": %s, \"spi_in\": \"%08x\", \"spi_out\": \"%08x\", ",
 			c->encap ? "true" : "false", c->spi_in, c->spi_out);
 		json_u64(f, "bytes_in", c->bytes_in, true);
@@ -297,7 +249,7 @@ static void json_ipsec(FILE *f, const struct site *s, const struct peer *p, cons
 	}
 	if (!(sa && c)) {
 		fprintf(f, ", \"reason\": ");
-		jstr(f, !live->ipsec.reachable ? live->ipsec.error : !pl || !pl->loaded ?
+		json_str(f, !live->ipsec.reachable ? live->ipsec.error : !pl || !pl->loaded ?
 			"the IKE connection is not loaded in charon" : *why ? why : "charon is still negotiating");
 	}
 	fprintf(f, "}");
@@ -307,7 +259,7 @@ static void human_ipsec(FILE *f, const struct live *live, size_t i, const char *
 {
 	const struct ipsec_peer_live *pl = live->ipsec.peers ? &live->ipsec.peers[i] : NULL;
 	const struct vici_ike_sa *sa = pl ? pl->sa : NULL;
-	const struct vici_child_sa *c = first_child(sa);
+	const struct vici_child_sa *c = ipsec_installed_child(sa);
 
 	if (sa && c) {
 		fprintf(f, "    %-12s established %llds ago, %s-%u %s, rekey in %llds, NAT traversal %s\n", "ipsec",
@@ -369,7 +321,7 @@ static int site_report(struct nl *rt, struct nl *nf, struct site *s, bool probe,
 			char name[VICI_NAME_MAX + 1];
 
 			if (s->peers[i].encryption != ENC_IPSEC || !live.ipsec.peers[i].loaded ||
-			    first_child(live.ipsec.peers[i].sa))
+			    ipsec_installed_child(live.ipsec.peers[i].sa))
 				continue;
 			ipsec_conn_name(s, &s->peers[i], name, sizeof(name));
 			if (ipsec_diagnose(name, 5000, diag[i].reason, sizeof(diag[i].reason), diag[i].fix,
@@ -384,7 +336,7 @@ static int site_report(struct nl *rt, struct nl *nf, struct site *s, bool probe,
 		}
 		for (size_t i = 0; i < s->n_peers; i++)
 			if (s->peers[i].encryption == ENC_IPSEC && live.ipsec.peers && live.ipsec.peers[i].loaded &&
-			    !first_child(live.ipsec.peers[i].sa))
+			    !ipsec_installed_child(live.ipsec.peers[i].sa))
 				reason(&ss, diag[i].fix, "peer %s: IPsec not established: %s", s->peers[i].name,
 				       diag[i].failed ? diag[i].reason : "charon is still negotiating");
 	}
@@ -412,9 +364,9 @@ static int site_report(struct nl *rt, struct nl *nf, struct site *s, bool probe,
 
 	if (o->json) {
 		fprintf(f, "%s    {\"site\": ", first ? "" : ",\n");
-		jstr(f, s->name);
+		json_str(f, s->name);
 		fprintf(f, ", \"file\": ");
-		jstr(f, s->path);
+		json_str(f, s->path);
 		fprintf(f, ", \"healthy\": %s,\n     \"forwarding\": %s, \"rp_filter_all\": %u,\n",
 			ss.n_reasons ? "false" : "true", live.ip_forward == 1 ? "true" : "false", live.rp_filter_all);
 		fprintf(f, "     \"pending\": ");
@@ -424,7 +376,7 @@ static int site_report(struct nl *rt, struct nl *nf, struct site *s, bool probe,
 			s->name, live.nft.present ? "true" : "false", live.nft_match == 1 ? "true" : "false");
 		for (size_t i = 0; i < live.nft.n_counters; i++) {
 			fprintf(f, "%s", i ? ", " : "");
-			jstr(f, live.nft.counters[i].rule);
+			json_str(f, live.nft.counters[i].rule);
 			fprintf(f, ": {");
 			json_u64(f, "packets", live.nft.counters[i].packets, true);
 			json_u64(f, "bytes", live.nft.counters[i].bytes, false);
@@ -436,9 +388,9 @@ static int site_report(struct nl *rt, struct nl *nf, struct site *s, bool probe,
 			const struct link_info *l = live_link(&live, p->tunnel);
 
 			fprintf(f, "%s\n       {\"name\": ", i ? "," : "");
-			jstr(f, p->name);
+			json_str(f, p->name);
 			fprintf(f, ", \"endpoint\": \"%s\", \"tunnel\": {\"name\": ", ip4_str(p->endpoint, ip));
-			jstr(f, p->tunnel);
+			json_str(f, p->tunnel);
 			fprintf(f, ", \"present\": %s", l ? "true" : "false");
 			if (l) {
 				fprintf(f, ", \"up\": %s, \"local\": \"%s\", \"remote\": \"%s\", \"ttl\": %u, \"mtu\": %u, ",
@@ -457,8 +409,8 @@ static int site_report(struct nl *rt, struct nl *nf, struct site *s, bool probe,
 			for (size_t k = 0; k < p->n_networks; k++)
 				fprintf(f, "%s{\"network\": \"%s\", \"present\": %s}", k ? ", " : "",
 					net4_str(p->networks[k], net),
-					route_present(&live, l, p->networks[k], s->lan_address.addr) ? "true" : "false");
-			fprintf(f, "], \"bogus_host_route\": %s", bogus_route(&live, p->endpoint) ? "true" : "false");
+					live_route_present(&live, l, p->networks[k], s->lan_address.addr) ? "true" : "false");
+			fprintf(f, "], \"bogus_host_route\": %s", live_bogus_route(&live, p->endpoint) ? "true" : "false");
 			json_ipsec(f, s, p, &live, diag ? diag[i].reason : "");
 			if (probes) {
 				fprintf(f, ",\n        \"probe\": {\"target\": \"%s\", \"sent\": %d, \"received\": %d, "
@@ -469,7 +421,7 @@ static int site_report(struct nl *rt, struct nl *nf, struct site *s, bool probe,
 					probes[i].min, probes[i].avg, probes[i].max);
 				if (probes[i].error[0]) {
 					fprintf(f, ", \"error\": ");
-					jstr(f, probes[i].error);
+					json_str(f, probes[i].error);
 				}
 				fprintf(f, "}");
 			}
@@ -496,7 +448,7 @@ static int site_report(struct nl *rt, struct nl *nf, struct site *s, bool probe,
 			fprintf(f, "], \"peers\": [");
 			for (size_t i = 0; i < rs.n_peers; i++) {
 				fprintf(f, "%s{\"name\": ", i ? ", " : "");
-				jstr(f, rs.peers[i].name);
+				json_str(f, rs.peers[i].name);
 				fprintf(f, ", ");
 				json_u64(f, "sent", rs.peers[i].sent, true);
 				json_u64(f, "received", rs.peers[i].received, true);
@@ -510,9 +462,9 @@ static int site_report(struct nl *rt, struct nl *nf, struct site *s, bool probe,
 		fprintf(f, "},\n     \"reasons\": [");
 		for (size_t i = 0; i < ss.n_reasons; i++) {
 			fprintf(f, "%s\n       {\"problem\": ", i ? "," : "");
-			jstr(f, ss.reasons[i].text);
+			json_str(f, ss.reasons[i].text);
 			fprintf(f, ", \"fix\": ");
-			jstr(f, ss.reasons[i].fix);
+			json_str(f, ss.reasons[i].fix);
 			fprintf(f, "}");
 		}
 		fprintf(f, "]}");
@@ -548,8 +500,8 @@ static int site_report(struct nl *rt, struct nl *nf, struct site *s, bool probe,
 			}
 			for (size_t k = 0; k < p->n_networks; k++)
 				fprintf(f, "    %-12s %s %s\n", k ? "" : "routes", net4_str(p->networks[k], net),
-					route_present(&live, l, p->networks[k], s->lan_address.addr) ? "present" : "MISSING");
-			if (bogus_route(&live, p->endpoint))
+					live_route_present(&live, l, p->networks[k], s->lan_address.addr) ? "present" : "MISSING");
+			if (live_bogus_route(&live, p->endpoint))
 				fprintf(f, "    %-12s %s/32 routed into a tunnel\n", "BOGUS ROUTE", ip4_str(p->endpoint, ip));
 			if (p->encryption == ENC_IPSEC)
 				human_ipsec(f, &live, i, diag ? diag[i].reason : "");

@@ -23,3 +23,19 @@ int usage_error(const char *cmd, const char *fmt, ...)
 	fprintf(stderr, "\nTry `%s %s --help`.\n", prog, cmd);
 	return EXIT_USAGE;
 }
+
+void json_str(FILE *f, const char *s)
+{
+	fputc('"', f);
+	for (; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+
+		if (c == '"' || c == '\\')
+			fprintf(f, "\\%c", c);
+		else if (c < 0x20)
+			fprintf(f, "\\u%04x", c);
+		else
+			fputc(c, f);
+	}
+	fputc('"', f);
+}

@@ -124,3 +124,15 @@ prove_protected() { # LABEL CARRIER
 	expect_eq "$(udp_counter m-app)" "$before" "$label: forged IPIP from inet does not reach m-app"
 }
 
+
+# no ESP state left in GW (shown, with charon's SAs, when there is)
+expect_no_xfrm_state() { # GW MSG
+	local n
+	n=$(lab_exec "$1" ip xfrm state | grep -c . || true)
+	if [ "$n" = 0 ]; then
+		ok "$2"
+	else
+		fail "$2"
+		{ lab_exec "$1" ip xfrm state; sw "$1" --list-sas; sw "$1" --list-conns; } 2>&1 | head -40 | t_note
+	fi
+}
