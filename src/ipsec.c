@@ -12,7 +12,9 @@
 #define _GNU_SOURCE
 #include "ipsec.h"
 
+#include <arpa/inet.h>
 #include <ctype.h>
+#include <linux/netlink.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <openssl/evp.h>
@@ -25,6 +27,7 @@
 #include "keys.h"
 #include "model.h"
 #include "state.h"
+#include "xfrm.h"
 
 const char *ipsec_socket(void)
 {
@@ -740,7 +743,8 @@ int ipsec_down(const char *site, const struct site *s, FILE *out, FILE *err, int
 {
 	struct ipsec_record rec;
 	char (*names)[VICI_NAME_MAX + 1] = NULL;
-	size_t n = 0;
+	size_t n = 0, n_left = 0;
+	struct leftover { uint32_t reqid, local, remote; } left[64];
 	struct vici v;
 	int r, failures = 0;
 
@@ -781,6 +785,30 @@ int ipsec_down(const char *site, const struct site *s, FILE *out, FILE *err, int
 		free(names);
 		record_free(&rec);
 		return 0; /* charon absent and nothing recorded: nothing of ours there */
+	}
+	/* the CHILD_SAs' reqids and endpoints, before charon forgets them */
+	{
+		struct vici_ike_sa *sas = NULL;
+		size_t n_sas = 0;
+
+		if (vici_list_sas(&v, NULL, &sas, &n_sas) == 0) {
+			for (size_t k = 0; k < n_sas; k++) {
+				bool ours = false;
+
+				for (size_t i = 0; i < n; i++)
+					ours |= !strcmp(sas[k].name, names[i]);
+				for (size_t c = 0; ours && c < sas[k].n_children && n_left < 64; c++) {
+					struct in_addr la, ra;
+
+					if (inet_pton(AF_INET, sas[k].local_host, &la) != 1 ||
+					    inet_pton(AF_INET, sas[k].remote_host, &ra) != 1)
+						continue;
+					left[n_left++] = (struct leftover){ sas[k].children[c].reqid, ntohl(la.s_addr),
+									    ntohl(ra.s_addr) };
+				}
+			}
+			vici_sas_free(sas, n_sas);
+		}
 	}
 	for (size_t i = 0; i < n; i++) {
 		bool did = false;
@@ -825,6 +853,38 @@ int ipsec_down(const char *site, const struct site *s, FILE *out, FILE *err, int
 	}
 	vici_close(&v);
 	free(names);
+	/* ESP states of those CHILD_SAs that charon lost track of (a CHILD_SA the
+	 * peer negotiated while the IKE_SA was being terminated) */
+	if (n_left) {
+		struct nl x;
+		struct xfrm_sa *ks = NULL;
+		size_t n_ks = 0;
+
+		if (nl_open(&x, NETLINK_XFRM) == 0) {
+			if (xfrm_sas(&x, &ks, &n_ks) == 0) {
+				for (size_t k = 0; k < n_ks; k++)
+					for (size_t j = 0; j < n_left; j++) {
+						const struct leftover *lo = &left[j];
+
+						if (ks[k].reqid != lo->reqid ||
+						    !((ks[k].src == lo->local && ks[k].dst == lo->remote) ||
+						      (ks[k].src == lo->remote && ks[k].dst == lo->local)))
+							continue;
+						if (xfrm_del_sa(&x, &ks[k]) == 0) {
+							char a[16], b[16];
+
+							fprintf(out, "ip xfrm state delete src %s dst %s proto esp spi 0x%08x   "
+								"# left behind by charon\n", ip4_str(ks[k].src, a),
+								ip4_str(ks[k].dst, b), ks[k].spi);
+							(*changes)++;
+						}
+						break;
+					}
+				free(ks);
+			}
+			nl_close(&x);
+		}
+	}
 	if (!failures) {
 		record_free(&rec);
 		record_write(site, &rec);
