@@ -459,7 +459,10 @@ static bool exe_path(const char *link, char *buf, size_t len)
 
 /* Is process ID->pid the relay ID describes? Its start time and boot must be
  * those recorded, its command `relay`, and (when CHECK_EXE) its executable this
- * program. A pid reused by another process fails on the start time. */
+ * program: the same file, or the same path (a relay started before an upgrade
+ * runs a deleted file). Files, not paths, first: the path a process sees of
+ * another's executable depends on mount namespaces and chroots. A pid reused
+ * by another process fails on the start time. */
 static bool is_relay(const struct relay_id *id, bool check_exe)
 {
 	char path[64], buf[4096], mine[PATH_MAX], theirs[PATH_MAX];
@@ -482,7 +485,15 @@ static bool is_relay(const struct relay_id *id, bool check_exe)
 		return false;
 	if (!check_exe)
 		return true;
+	/* the same file as ours; or, after an upgrade replaced it, the same path */
 	snprintf(path, sizeof(path), "/proc/%d/exe", (int)id->pid);
+	{
+		struct stat a, b;
+
+		if (stat("/proc/self/exe", &a) == 0 && stat(path, &b) == 0 && a.st_dev == b.st_dev &&
+		    a.st_ino == b.st_ino)
+			return true;
+	}
 	return exe_path("/proc/self/exe", mine, sizeof(mine)) && exe_path(path, theirs, sizeof(theirs)) &&
 	       !strcmp(mine, theirs);
 }
