@@ -358,6 +358,17 @@ static void test_reasm_peer_quota(void **state)
 	assert_int_equal(feed(&r, 2, 1, d, 65507, 1, 10, &out, &olen), REASM_PENDING);
 	assert_int_equal(feed(&r, 2, 3, d, 65507, 1, 11, &out, &olen), REASM_COMPLETE);
 	reasm_free(&r);
+
+	/* a full table: a newcomer takes the oldest slot of the peer holding the most */
+	assert_int_equal(reasm_init(&r, 4, 1000), 0);
+	assert_int_equal(feed(&r, 2, 9, d, 65507, 0, 0, &out, &olen), REASM_PENDING);	/* the oldest of all */
+	for (uint32_t id = 1; id <= 3; id++)
+		assert_int_equal(feed(&r, 1, id, d, 65507, 0, id, &out, &olen), REASM_PENDING);
+	assert_int_equal(feed(&r, 3, 7, d, 65507, 0, 20, &out, &olen), REASM_PENDING);
+	assert_int_equal(r.evicted, 1);
+	assert_int_equal(feed(&r, 2, 9, d, 65507, 1, 21, &out, &olen), REASM_COMPLETE);	/* kept */
+	assert_int_equal(feed(&r, 1, 1, d, 65507, 1, 22, &out, &olen), REASM_PENDING);	/* peer 1's oldest went */
+	reasm_free(&r);
 	free(d);
 }
 
