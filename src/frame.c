@@ -206,13 +206,17 @@ static struct reasm_slot *new_slot(struct reasm *r, uint32_t peer, uint64_t now_
 		if (c->peer == peer || (victim && c->peer == victim->peer))
 			continue;
 		n = held(r, c->peer, &o);
-		if (n > most || (n == most && o->started_ms < victim->started_ms)) {
+		if (!o)
+			continue;
+		if (n > most || (n == most && victim && o->started_ms < victim->started_ms)) {
 			most = n;
 			victim = o;
 		}
 	}
-	if (!victim || most <= mine)
+	if ((!victim || most <= mine) && own)
 		victim = own;	/* nobody holds more than PEER: its own oldest */
+	if (!victim)
+		victim = &r->slots[0];	/* (not reached: a full table holds somebody's slot) */
 	r->evicted++;
 	return victim;
 }

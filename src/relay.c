@@ -288,10 +288,12 @@ static int setup_peers(struct relay *R)
 		p->sa.sin_family = AF_INET;
 		p->sa.sin_port = htons(s->relay.transport);
 		p->sa.sin_addr.s_addr = htonl(p->addr);
-		p->buckets = calloc(R->n_ports, sizeof(*p->buckets));
-		if (!p->buckets)
-			return fail(R, ENOMEM, "memory");
 	}
+	R->buckets = calloc((R->n_peers ? R->n_peers : 1) * R->n_ports, sizeof(*R->buckets));
+	if (!R->buckets)
+		return fail(R, ENOMEM, "memory");
+	for (size_t i = 0; i < R->n_peers; i++)
+		R->peers[i].buckets = R->buckets + i * R->n_ports;
 	/* room for every peer's quota, within bounds */
 	slots = R->n_peers * REASM_PER_PEER;
 	slots = slots < REASM_MIN_SLOTS ? REASM_MIN_SLOTS : slots > REASM_MAX_SLOTS ? REASM_MAX_SLOTS : slots;
@@ -527,8 +529,7 @@ static void teardown(struct relay *R)
 	relay_queues_free(R);
 	relay_stats_unmap(&R->stats);
 	reasm_free(&R->reasm);
-	for (size_t i = 0; i < R->n_peers; i++)
-		free(R->peers[i].buckets);
+	free(R->buckets);
 	free(R->peers);
 	free(R->rbuf);
 	if (R->site_loaded)
@@ -638,24 +639,22 @@ static int load_config(struct relay *R, const char *file)
 {
 	char *errs = NULL, *text = NULL;
 	size_t elen = 0, tlen = 0;
-	FILE *err = R->daemon ? open_memstream(&errs, &elen) : stderr;
+	FILE *mem = NULL;
 	int r;
 
-	if (!err)
-		err = stderr;
-	if (file) {
-		r = config_load(file, &R->site, err);
-	} else if ((r = read_config_fd(R, &text, &tlen)) == 0) {
-		r = config_parse(text, tlen, R->config_name ? R->config_name : "(site file from up)", &R->site, err);
-		free(text);
-	} else {
-		if (err != stderr)
-			fclose(err);
-		free(errs);
+	if (!file && (r = read_config_fd(R, &text, &tlen)) < 0)
 		return r;
-	}
-	if (err != stderr)
-		fclose(err);
+	/* detached, the messages go to the ready pipe: collect them */
+	if (R->daemon)
+		mem = open_memstream(&errs, &elen);
+	if (file)
+		r = config_load(file, &R->site, mem ? mem : stderr);
+	else
+		r = config_parse(text, tlen, R->config_name ? R->config_name : "(site file from up)", &R->site,
+				 mem ? mem : stderr);
+	free(text);
+	if (mem)
+		fclose(mem);
 	if (r < 0) {
 		if (errs)
 			errs[strcspn(errs, "\n")] = 0;

@@ -92,6 +92,7 @@ struct relay {
 	struct limits lim;		/* [relay] rate and burst, and the bytes they imply */
 	struct fair port_fair[RELAY_PORTS_MAX];
 	struct rpeer *peers;
+	struct tbucket *buckets;	/* n_peers x n_ports: the peers' */
 	size_t n_peers, rr;		/* rr: the peer whose queue goes first next */
 	size_t queued, queued_bytes;	/* frames in all queues */
 	uint64_t retry_ns;		/* try the queues again at (0: when writable) */
