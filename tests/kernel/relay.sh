@@ -92,9 +92,10 @@ for i in range(int(count)):
 }
 
 # flood NS SRC SPORT DST DPORT SIZE RATE SECONDS: datagrams of SIZE bytes at up to RATE/s
-# (as fast as it can when it cannot keep up), for SECONDS; prints how many it sent
+# (as fast as it can when it cannot keep up), for SECONDS; prints how many it sent. At the
+# lowest priority: the senders stand for other machines, here they share the one CPU.
 flood() {
-	lab_exec "$1" python3 -c '
+	lab_exec "$1" nice -n 19 python3 -c '
 import socket, sys, time
 src, sport, dst, dport, size, rate, secs = sys.argv[1:8]
 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
@@ -278,9 +279,10 @@ fd_kinds() {
 }
 
 # sigterm_ms PID: send SIGTERM and print the milliseconds until the process is gone
-# (waited on through a pidfd: no polling granularity); 99999 if it is not within 10 s
+# (waited on through a pidfd: no polling granularity; real-time priority, so that the
+# measurement does not wait for the CPU); 99999 if it is not within 10 s
 sigterm_ms() {
-	python3 -c '
+	chrt -f 10 python3 -c '
 import os, select, signal, sys, time
 pid = int(sys.argv[1])
 fd = os.pidfd_open(pid)
@@ -610,7 +612,9 @@ out=$(gw m-gw status "$M" 2>&1) || true
 # fairness: a budget the uplink can carry (rate 20 -> 30 kB/s), one host flooding with
 # 65000-byte datagrams, another sending 100 bytes 10 times a second: it gets them all through
 stop_relay b-gw brooklyn || true
-lab_exec m-gw tc qdisc replace dev eth1 root tbf rate 1mbit burst 32kbit limit 400kb
+# (a new qdisc: what the first one still holds is dropped, not delivered now)
+lab_exec m-gw tc qdisc del dev eth1 root
+lab_exec m-gw tc qdisc add dev eth1 root tbf rate 1mbit burst 32kbit limit 400kb
 M4=$(sed 's/^ports = .*/ports = 6799\nrate = 20\nburst = 20/' "$M" | site_file manhattan4)
 r1=0 r2=0
 start_relay m-gw "$M4" manhattan quiet || r1=1
@@ -627,10 +631,10 @@ flood m-obs 192.168.1.9 5013 192.168.1.255 6799 100 10 10 >"$T_TMP/flood-b2.txt"
 wait "$fa" 2>/dev/null || true
 wait_for 20 grep -q END "$T_TMP/ws-fair.txt" || true
 b_sent=$(cat "$T_TMP/flood-b2.txt")
-b_got=$(awk '$1 == "192.168.1.9"' "$T_TMP/ws-fair.txt" | wc -l)
-a_got=$(awk '$1 == "192.168.1.5"' "$T_TMP/ws-fair.txt" | wc -l)
+b_got=$(awk '$1 == "192.168.1.9" && $2 == 5013' "$T_TMP/ws-fair.txt" | wc -l)
+a_got=$(awk '$1 == "192.168.1.5" && $2 == 5012' "$T_TMP/ws-fair.txt" | wc -l)
 echo "# fairness: 192.168.1.5 sent $(cat "$T_TMP/flood-a2.txt") x 65000 bytes, $a_got arrived; 192.168.1.9 sent $b_sent x 100, $b_got arrived; rate drops $(stat_of m-gw manhattan port6799.dropped.rate)"
-if [ "$b_sent" -ge 50 ] && [ "$b_got" -ge $((b_sent * 9 / 10)) ]; then ok "the modest sender gets its share through the flood ($b_got of $b_sent)"
+if [ "$b_sent" -ge 50 ] && [ "$b_got" -ge $((b_sent * 9 / 10)) ] && [ "$b_got" -le "$b_sent" ]; then ok "the modest sender gets its share through the flood ($b_got of $b_sent)"
 else
 	fail "the modest sender gets its share through the flood ($b_got of $b_sent)"
 	{
