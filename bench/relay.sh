@@ -134,9 +134,10 @@ for len in $sizes; do
 done
 
 # --- phase B: gatewayctl's relay, started by up ----------------------------------------------------
-relay_pid() { # NS SITE
-	local f="$tmp/run-$1/$2.relay.pid" p
-	[ -s "$f" ] || return 1
+relay_pid() { # NS SITE (RUNDIR/ns-COOKIE/private/SITE.relay.pid: the pid is its first line)
+	local f p
+	f=$(ls "$tmp/run-$1"/ns-*/private/"$2.relay.pid" 2>/dev/null | head -n 1)
+	[ -n "$f" ] && [ -s "$f" ] || return 1
 	p=$(head -n 1 "$f")
 	[ -n "$p" ] && kill -0 "$p" 2>/dev/null && echo "$p"
 }
@@ -152,7 +153,7 @@ for i in $(seq 50); do
 done
 if [ $gw_ok = 1 ] && ! { relay_pid m-gw manhattan >/dev/null && relay_pid b-gw brooklyn >/dev/null; }; then
 	gw_ok=0
-	echo "relay.sh: gatewayctl's relay does not run after up (no live pid in RUNDIR/SITE.relay.pid)" >&2
+	echo "relay.sh: gatewayctl's relay does not run after up (no live pid in RUNDIR/ns-COOKIE/private/SITE.relay.pid)" >&2
 fi
 if [ $gw_ok = 1 ]; then
 	for len in $sizes; do
@@ -169,7 +170,7 @@ if [ $gw_ok = 1 ]; then
 		p=$(relay_pid "${s%%:*}" "${s#*:}")
 		awk -v p="$p" -v s="${s#*:}" '/^VmRSS:/ { r = $2 } /^VmHWM:/ { h = $2 } END { printf "MEM gwctl-%s %s rss_kib %d hwm_kib %d\n", s, p, r, h }' "/proc/$p/status" >>"$tmp/res"
 	done
-	cat "$tmp/run-m-gw/manhattan.relay.stats" >/dev/null 2>&1 || true
+	cat "$tmp"/run-m-gw/ns-*/manhattan.relay.stats >/dev/null 2>&1 || true
 fi
 
 # --- phase C: instructions per datagram (callgrind) ---------------------------------------------------

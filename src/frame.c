@@ -129,6 +129,7 @@ int reasm_init(struct reasm *r, size_t n_slots, uint64_t timeout_ms)
 	for (size_t i = 0; i < n_slots; i++)
 		r->slots[i].data = r->pool + i * (size_t)UDP_PAYLOAD_MAX;
 	r->n_slots = n_slots;
+	r->per_peer = n_slots;
 	r->timeout_ms = timeout_ms;
 	return 0;
 }
@@ -153,11 +154,78 @@ static bool expired(const struct reasm *r, const struct reasm_slot *s, uint64_t 
 	return now_ms - s->started_ms >= r->timeout_ms || now_ms < s->started_ms;
 }
 
+/* How many slots PEER holds, and its oldest one. */
+static size_t held(const struct reasm *r, uint32_t peer, struct reasm_slot **oldest)
+{
+	size_t n = 0;
+
+	*oldest = NULL;
+	for (size_t i = 0; i < r->n_slots; i++) {
+		struct reasm_slot *c = &r->slots[i];
+
+		if (!c->used || c->peer != peer)
+			continue;
+		n++;
+		if (!*oldest || c->started_ms < (*oldest)->started_ms)
+			*oldest = c;
+	}
+	return n;
+}
+
+/* A slot for a new datagram of PEER. A peer never holds more than per_peer
+ * slots, and takes one from another peer only if that peer holds more than it
+ * does (its oldest): a flood from one peer, or from somebody forging it, costs
+ * that peer its own half-received datagrams, never another's fair share. */
+static struct reasm_slot *new_slot(struct reasm *r, uint32_t peer, uint64_t now_ms)
+{
+	struct reasm_slot *s = NULL, *own, *victim = NULL;
+	size_t mine, most = 0;
+
+	for (size_t i = 0; i < r->n_slots; i++) {
+		struct reasm_slot *c = &r->slots[i];
+
+		if (c->used && expired(r, c, now_ms)) {
+			c->used = false;
+			r->timed_out++;
+		}
+		if (!c->used && !s)
+			s = c;
+	}
+	mine = held(r, peer, &own);
+	if (own && mine >= r->per_peer) {
+		r->evicted++;
+		return own;
+	}
+	if (s)
+		return s;
+	/* full: the oldest slot of the peer that holds the most */
+	for (size_t i = 0; i < r->n_slots; i++) {
+		struct reasm_slot *c = &r->slots[i], *o;
+		size_t n;
+
+		if (c->peer == peer || (victim && c->peer == victim->peer))
+			continue;
+		n = held(r, c->peer, &o);
+		if (!o)
+			continue;
+		if (n > most || (n == most && victim && o->started_ms < victim->started_ms)) {
+			most = n;
+			victim = o;
+		}
+	}
+	if ((!victim || most <= mine) && own)
+		victim = own;	/* nobody holds more than PEER: its own oldest */
+	if (!victim)
+		victim = &r->slots[0];	/* (not reached: a full table holds somebody's slot) */
+	r->evicted++;
+	return victim;
+}
+
 int reasm_add(struct reasm *r, uint32_t peer, const struct frame_hdr *h,
 	      const uint8_t *payload, size_t plen, uint64_t now_ms,
 	      const uint8_t **out, size_t *out_len)
 {
-	struct reasm_slot *s = NULL, *oldest = NULL;
+	struct reasm_slot *s = NULL;
 
 	if (h->offset == 0 && plen == h->total) {
 		/* a whole datagram: nothing to keep; a stale partial copy goes */
@@ -203,24 +271,7 @@ int reasm_add(struct reasm *r, uint32_t peer, const struct frame_hdr *h,
 			return REASM_INCONSISTENT;
 		}
 	} else {
-		for (size_t i = 0; i < r->n_slots; i++) {
-			struct reasm_slot *c = &r->slots[i];
-
-			if (c->used && expired(r, c, now_ms)) {
-				c->used = false;
-				r->timed_out++;
-			}
-			if (!c->used) {
-				if (!s)
-					s = c;
-			} else if (!oldest || c->started_ms < oldest->started_ms) {
-				oldest = c;
-			}
-		}
-		if (!s) {
-			s = oldest;
-			r->evicted++;
-		}
+		s = new_slot(r, peer, now_ms);
 		s->used = true;
 		s->peer = peer;
 		s->id = h->id;

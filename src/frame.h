@@ -74,6 +74,7 @@ struct reasm_slot {
 struct reasm {
 	struct reasm_slot *slots;
 	size_t n_slots;
+	size_t per_peer;	/* at most this many slots per peer (reasm_init: n_slots) */
 	uint64_t timeout_ms;
 	uint8_t *pool;
 	uint64_t timed_out, evicted;	/* datagrams given up */
@@ -85,7 +86,10 @@ void reasm_free(struct reasm *r);
 
 /* Add a fragment (H, PAYLOAD of PLEN as parsed) from relay PEER at NOW_MS.
  * When complete, *OUT and *OUT_LEN give the datagram (valid until the next
- * call; H's other fields describe it). A full table evicts the oldest. */
+ * call; H's other fields describe it). A new datagram of a peer that holds
+ * per_peer slots replaces that peer's oldest; in a full table it takes the
+ * oldest slot of the peer holding the most slots, if that is more than PEER
+ * holds, else PEER's own oldest: no peer can evict another's fair share. */
 int reasm_add(struct reasm *r, uint32_t peer, const struct frame_hdr *h,
 	      const uint8_t *payload, size_t plen, uint64_t now_ms,
 	      const uint8_t **out, size_t *out_len);

@@ -1,8 +1,9 @@
 /* relay.c - `gatewayctl relay`: the UDP broadcast relay daemon (docs/relay.md).
  *
  * LAN broadcasts on the relayed ports go, framed, to every relay peer through
- * its tunnel; frames from peers are rebroadcast on the LAN. One process, one
- * epoll loop, recvmmsg/sendmmsg batches, every buffer allocated at start. */
+ * its tunnel; frames from peers are rebroadcast on the LAN (relay_io.c). One
+ * process, one epoll loop that never waits on a send, every socket opened as
+ * root before all privileges go. This file: the command, set-up, the loop. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -10,8 +11,6 @@
 #include <linux/capability.h>
 #include <net/if.h>
 #include <netinet/in.h>
-#include <netinet/ip.h>
-#include <poll.h>
 #include <pwd.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -19,8 +18,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
-#include <sys/file.h>
-#include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
@@ -30,96 +27,23 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "config.h"
-#include "frame.h"
 #include "gatewayctl.h"
-#include "relay.h"
-#include "relay_priv.h"
+#include "relay_daemon.h"
 #include "state.h"
 
-#define BATCH 32		/* datagrams per recvmmsg */
-#define RECV_BUF 65536		/* per datagram: any UDP payload fits */
-#define SEND_MAX 64		/* frames per sendmmsg to peers */
-#define LSEND_MAX 128		/* packets (IP fragments) per sendmmsg on the LAN */
-#define REASM_SLOTS 16
-#define REASM_TIMEOUT_MS 2000
-#define RESOLVE_MS 2000		/* re-read tunnel ifindexes and the LAN MTU */
-#define MISS_RESOLVE_MS 200	/* at most this often on a frame from the wrong ifindex */
-#define SOCK_BUF (4 << 20)
-#define RAW_TTL 64
+#define CONFIG_MAX (16 << 20)	/* bytes read from --config-fd at most */
+#define LOCK_WAIT_MS 2000	/* for the start lock; then on without it */
 
-struct rpeer {
-	const struct peer *p;
-	uint32_t addr;			/* its lan_address, host order */
-	int ifindex;			/* of its tunnel, 0 = absent */
-	struct sockaddr_in sa;		/* lan_address:transport */
-	struct rs_peer *st;
-	struct bucket *buckets;		/* per port, for rebroadcasts */
-};
+/* --- logging, time ---------------------------------------------------------------------- */
 
-struct smeta {
-	struct rpeer *peer;
-	uint16_t pi;			/* port index */
-	bool last;			/* the datagram's last frame or fragment */
-};
+bool rlog_syslog;
 
-struct relay {
-	struct site site;
-	bool site_loaded, debug, daemon;
-	int ready_fd;
-	char err[512];
-
-	int lan_ifindex, lan_mtu;
-	uint32_t lan_addr, lan_mask, lan_net, lan_bcast;
-	size_t n_ports;
-	int lan_fd[RELAY_PORTS_MAX];
-	int tr_fd, raw_fd, sig_fd, ep_fd, pid_fd, ioctl_fd;
-	uint8_t port_idx[65536];	/* port -> index + 1 */
-	struct bucket port_bucket[RELAY_PORTS_MAX];
-	struct rpeer *peers;
-	size_t n_peers;
-	struct rs_map stats;
-	struct reasm reasm;
-	uint32_t next_id;
-	uint16_t ip_id;
-	uint64_t now_ns, last_resolve_ms, last_miss_ms;
-	bool stop;
-
-	/* receive batch, shared by every socket */
-	uint8_t *rbuf;
-	struct mmsghdr rmsg[BATCH];
-	struct iovec riov[BATCH];
-	struct sockaddr_in rname[BATCH];
-	union { char buf[CMSG_SPACE(sizeof(struct in_pktinfo))]; struct cmsghdr align; } rctl[BATCH];
-
-	/* frames to peers */
-	struct mmsghdr smsg[SEND_MAX];
-	struct iovec siov[SEND_MAX][2];
-	uint8_t shdr[SEND_MAX][FRAME_HDR_LEN];
-	union { char buf[CMSG_SPACE(sizeof(struct in_pktinfo))]; struct cmsghdr align; } sctl[SEND_MAX];
-	struct smeta smeta[SEND_MAX];
-	size_t n_send;
-
-	/* rebroadcasts (raw IP packets) on the LAN */
-	struct mmsghdr lmsg[LSEND_MAX];
-	struct iovec liov[LSEND_MAX][3];
-	uint8_t lhdr[LSEND_MAX][28];	/* IP header + UDP header (first fragment) */
-	struct smeta lmeta[LSEND_MAX];
-	size_t n_lsend;
-	struct sockaddr_in bcast_sa;
-};
-
-/* --- logging ------------------------------------------------------------------------ */
-
-static bool log_syslog;
-
-static void rlog(int prio, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void rlog(int prio, const char *fmt, ...)
+void rlog(int prio, const char *fmt, ...)
 {
 	va_list ap;
 
 	va_start(ap, fmt);
-	if (log_syslog) {
+	if (rlog_syslog) {
 		vsyslog(prio, fmt, ap);
 	} else {
 		fprintf(stderr, "%s relay: ", prog);
@@ -144,14 +68,7 @@ static int fail(struct relay *R, int err, const char *fmt, ...)
 	return -(err ? err : EINVAL);
 }
 
-static const char *ipstr(uint32_t a, char *b)
-{
-	return ip4_str(a, b);
-}
-
-/* --- time ------------------------------------------------------------------------------ */
-
-static uint64_t mono_ns(void)
+uint64_t mono_ns(void)
 {
 	struct timespec ts;
 
@@ -159,46 +76,20 @@ static uint64_t mono_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
-/* --- set-up ----------------------------------------------------------------------------- */
+/* --- sockets ----------------------------------------------------------------------------- */
 
 static int set_int(int fd, int level, int opt, int v)
 {
 	return setsockopt(fd, level, opt, &v, sizeof(v));
 }
 
-static void big_buffers(int fd)
+static void buffers(int fd, int rcv, int snd)
 {
-	/* as root: beyond rmem_max/wmem_max; a burst of large datagrams must not drop */
-	if (set_int(fd, SOL_SOCKET, SO_RCVBUFFORCE, SOCK_BUF) < 0)
-		set_int(fd, SOL_SOCKET, SO_RCVBUF, SOCK_BUF);
-	if (set_int(fd, SOL_SOCKET, SO_SNDBUFFORCE, SOCK_BUF) < 0)
-		set_int(fd, SOL_SOCKET, SO_SNDBUF, SOCK_BUF);
-}
-
-static int lan_mtu(struct relay *R)
-{
-	struct ifreq ifr;
-
-	memset(&ifr, 0, sizeof(ifr));
-	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", R->site.lan);
-	if (ioctl(R->ioctl_fd, SIOCGIFMTU, &ifr) < 0 || ifr.ifr_mtu < 68)
-		return R->lan_mtu ? R->lan_mtu : 1500;
-	return ifr.ifr_mtu;
-}
-
-/* Tunnel ifindexes (tunnels may be recreated by up) and the LAN MTU. */
-static void resolve(struct relay *R, uint64_t now_ms)
-{
-	for (size_t i = 0; i < R->n_peers; i++) {
-		int idx = (int)if_nametoindex(R->peers[i].p->tunnel);
-
-		if (idx != R->peers[i].ifindex && R->debug)
-			rlog(LOG_DEBUG, "peer %s: tunnel %s is now ifindex %d", R->peers[i].p->name,
-			     R->peers[i].p->tunnel, idx);
-		R->peers[i].ifindex = idx;
-	}
-	R->lan_mtu = lan_mtu(R);
-	R->last_resolve_ms = now_ms;
+	/* as root: beyond rmem_max/wmem_max */
+	if (rcv && set_int(fd, SOL_SOCKET, SO_RCVBUFFORCE, rcv) < 0)
+		set_int(fd, SOL_SOCKET, SO_RCVBUF, rcv);
+	if (snd && set_int(fd, SOL_SOCKET, SO_SNDBUFFORCE, snd) < 0)
+		set_int(fd, SOL_SOCKET, SO_SNDBUF, snd);
 }
 
 static int open_lan(struct relay *R, uint16_t port, int *out)
@@ -221,7 +112,7 @@ static int open_lan(struct relay *R, uint16_t port, int *out)
 		close(fd);
 		return fail(R, e, "port %u: setsockopt", port);
 	}
-	big_buffers(fd);
+	buffers(fd, RECV_SOCK_BUF, RAW_SEND_BUF);
 	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
 		int e = errno;
 
@@ -251,12 +142,14 @@ static int open_transport(struct relay *R)
 		close(fd);
 		return fail(R, e, "transport socket: setsockopt");
 	}
-	big_buffers(fd);
+	/* a modest send buffer: beyond it frames wait in the peers' queues, where
+	 * they are bounded, fairly served and counted when dropped */
+	buffers(fd, RECV_SOCK_BUF, TR_SEND_BUF);
 	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
 		int e = errno;
 
 		close(fd);
-		return fail(R, e, "cannot bind the transport port %s:%u", ipstr(R->lan_addr, ip),
+		return fail(R, e, "cannot bind the transport port %s:%u", ip4_str(R->lan_addr, ip),
 			    R->site.relay.transport);
 	}
 	R->tr_fd = fd;
@@ -265,10 +158,10 @@ static int open_transport(struct relay *R)
 
 static int open_raw(struct relay *R)
 {
-	int fd = socket(AF_INET, SOCK_RAW | SOCK_CLOEXEC, IPPROTO_RAW);
+	int fd = socket(AF_INET, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_RAW);
 
 	if (fd < 0)
-		return fail(R, errno, "raw socket (preserve_source needs CAP_NET_RAW)");
+		return fail(R, errno, "raw socket (preserve_source needs CAP_NET_RAW to start)");
 	if (setsockopt(fd, SOL_SOCKET, SO_BINDTODEVICE, R->site.lan, (socklen_t)strlen(R->site.lan)) < 0 ||
 	    set_int(fd, SOL_SOCKET, SO_BROADCAST, 1) < 0 || set_int(fd, IPPROTO_IP, IP_HDRINCL, 1) < 0) {
 		int e = errno;
@@ -280,124 +173,104 @@ static int open_raw(struct relay *R)
 	/* our own fragments must not be reassembled by netfilter before they leave */
 	set_int(fd, IPPROTO_IP, IP_NODEFRAG, 1);
 #endif
-	if (set_int(fd, SOL_SOCKET, SO_SNDBUFFORCE, SOCK_BUF) < 0)
-		set_int(fd, SOL_SOCKET, SO_SNDBUF, SOCK_BUF);
+	buffers(fd, 0, RAW_SEND_BUF);
 	R->raw_fd = fd;
 	return 0;
 }
 
-static int write_pidfile(struct relay *R)
-{
-	char path[4200], buf[32];
-	int fd, n;
-
-	if (state_dirfd(true, true) < 0)
-		return fail(R, EACCES, "%s", state_dir_error());
-	relay_pid_path(R->site.name, path, sizeof(path));
-	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
-	if (fd < 0)
-		return fail(R, errno, "cannot open %s", path);
-	/* readers (relay_running) take a shared lock for a moment: retry for a
-	 * second before concluding that another relay holds it */
-	for (int tries = 0; flock(fd, LOCK_EX | LOCK_NB) < 0; tries++) {
-		int e = errno;
-
-		if (e == EWOULDBLOCK && tries < 100) {
-			usleep(10000);
-			continue;
-		}
-		n = (int)pread(fd, buf, sizeof(buf) - 1, 0);
-		buf[n > 0 ? n : 0] = 0;
-		buf[strcspn(buf, "\n")] = 0;
-		close(fd);
-		if (e != EWOULDBLOCK)
-			return fail(R, e, "cannot lock %s", path);
-		fail(R, 0, "the relay of site %s already runs (pid %s)", R->site.name, buf);
-		return -EEXIST;
-	}
-	n = snprintf(buf, sizeof(buf), "%ld\n", (long)getpid());
-	if (ftruncate(fd, 0) < 0 || pwrite(fd, buf, (size_t)n, 0) != n) {
-		int e = errno;
-
-		close(fd);
-		return fail(R, e, "cannot write %s", path);
-	}
-	R->pid_fd = fd;
-	return 0;
-}
+/* --- privileges ----------------------------------------------------------------------------- */
 
 static int last_cap(void)
 {
-	FILE *f = fopen("/proc/sys/kernel/cap_last_cap", "re");
-	int n = 40;
+	char buf[16] = "";
+	int fd = open("/proc/sys/kernel/cap_last_cap", O_RDONLY | O_CLOEXEC), n = 40;
 
-	if (f) {
-		if (fscanf(f, "%d", &n) != 1 || n < 0 || n > 63)
-			n = 40;
-		fclose(f);
+	if (fd >= 0) {
+		ssize_t k = read(fd, buf, sizeof(buf) - 1);
+
+		if (k > 0) {
+			buf[k] = 0;
+			n = atoi(buf);
+		}
+		close(fd);
 	}
-	return n;
+	return n >= 0 && n <= 63 ? n : 63;
 }
 
-/* Become USER, keeping CAP_NET_RAW (permitted and effective) when KEEP_RAW,
- * nothing otherwise; no way back (bounding set, no_new_privs). */
-static int drop_privileges(struct relay *R, bool keep_raw)
+/* [relay] user: never root, nor group root (check refuses them already; this
+ * is the daemon's own second line). */
+static int resolve_user(struct relay *R)
 {
-	struct __user_cap_header_struct hdr = { .version = _LINUX_CAPABILITY_VERSION_3 };
-	struct __user_cap_data_struct data[2];
 	const char *user = R->site.relay.user;
 	struct passwd *pw;
-	int last = last_cap();
 
 	errno = 0;
 	pw = getpwnam(user);
 	if (!pw)
 		return fail(R, errno ? errno : ENOENT, "user %s", user);
+	if (pw->pw_uid == 0 || pw->pw_gid == 0)
+		return fail(R, EPERM, "user %s has uid %u, gid %u: the relay never runs as root or group root", user,
+			    (unsigned)pw->pw_uid, (unsigned)pw->pw_gid);
+	R->uid = pw->pw_uid;
+	R->gid = pw->pw_gid;
+	return 0;
+}
+
+/* Become [relay] user with no capability at all, no way back: bounding set and
+ * ambient set emptied, no supplementary groups, no_new_privs. The sockets were
+ * opened before; the kernel checked CAP_NET_RAW (raw socket) and
+ * CAP_NET_ADMIN (buffer sizes) when they were made, not when they are used. */
+static int drop_privileges(struct relay *R)
+{
+	struct __user_cap_header_struct hdr = { .version = _LINUX_CAPABILITY_VERSION_3 };
+	struct __user_cap_data_struct data[2];
+	uid_t ru, eu, su;
+	gid_t rg, eg, sg;
+	int last = last_cap();
+
 	for (int c = 0; c <= last; c++)
-		if (!(keep_raw && c == CAP_NET_RAW) && prctl(PR_CAPBSET_DROP, c, 0, 0, 0) < 0 && errno != EINVAL)
+		if (prctl(PR_CAPBSET_DROP, c, 0, 0, 0) < 0 && errno != EINVAL)
 			return fail(R, errno, "dropping capability %d from the bounding set", c);
-	if (prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0)
+	if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0 && errno != EINVAL)
+		return fail(R, errno, "clearing the ambient capabilities");
+	if (prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0) < 0)
 		return fail(R, errno, "PR_SET_KEEPCAPS");
 	if (setgroups(0, NULL) < 0)
 		return fail(R, errno, "setgroups");
-	if (setgid(pw->pw_gid) < 0)
-		return fail(R, errno, "setgid %u", (unsigned)pw->pw_gid);
-	if (setuid(pw->pw_uid) < 0)
-		return fail(R, errno, "setuid %u (%s)", (unsigned)pw->pw_uid, user);
+	if (setresgid(R->gid, R->gid, R->gid) < 0)
+		return fail(R, errno, "setgid %u", (unsigned)R->gid);
+	if (setresuid(R->uid, R->uid, R->uid) < 0)
+		return fail(R, errno, "setuid %u (%s)", (unsigned)R->uid, R->site.relay.user);
+	/* leaving uid 0 cleared permitted and effective; inheritable too, now */
 	memset(data, 0, sizeof(data));
-	if (keep_raw) {
-		data[CAP_NET_RAW / 32].permitted = 1u << (CAP_NET_RAW % 32);
-		data[CAP_NET_RAW / 32].effective = 1u << (CAP_NET_RAW % 32);
-	}
 	if (syscall(SYS_capset, &hdr, data) < 0)
 		return fail(R, errno, "capset");
-	if (prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0) < 0 || prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
-		return fail(R, errno, "prctl");
-	if (pw->pw_uid != 0 && setuid(0) == 0)
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+		return fail(R, errno, "PR_SET_NO_NEW_PRIVS");
+
+	/* and check, never assume */
+	if (getresuid(&ru, &eu, &su) < 0 || getresgid(&rg, &eg, &sg) < 0 || ru != R->uid || eu != R->uid ||
+	    su != R->uid || rg != R->gid || eg != R->gid || sg != R->gid)
+		return fail(R, EPERM, "uids or gids are not all %u/%u after the drop", (unsigned)R->uid,
+			    (unsigned)R->gid);
+	memset(data, 0xff, sizeof(data));
+	if (syscall(SYS_capget, &hdr, data) < 0 || data[0].effective || data[0].permitted || data[0].inheritable ||
+	    data[1].effective || data[1].permitted || data[1].inheritable)
+		return fail(R, EPERM, "capabilities left after the drop");
+	for (int c = 0; c <= last; c++)
+		if (prctl(PR_CAPBSET_READ, c, 0, 0, 0) > 0)
+			return fail(R, EPERM, "capability %d left in the bounding set", c);
+	if (setuid(0) == 0 || setgid(0) == 0 || seteuid(0) == 0)
 		return fail(R, EPERM, "could become root again after dropping privileges");
 	return 0;
 }
 
-static int setup(struct relay *R)
+/* --- set-up --------------------------------------------------------------------------------- */
+
+static int setup_peers(struct relay *R)
 {
 	struct site *s = &R->site;
-	struct epoll_event ev = { .events = EPOLLIN };
-	sigset_t mask;
-	size_t np = 0;
-	int r;
-
-	if (!s->relay.enabled || !s->relay.n_ports)
-		return fail(R, EINVAL, "%s has no [relay] section", s->path);
-	R->lan_addr = s->lan_address.addr;
-	R->lan_mask = net4_mask(s->lan_address.len);
-	R->lan_net = R->lan_addr & R->lan_mask;
-	R->lan_bcast = net4_broadcast(s->lan_address);
-	R->lan_ifindex = (int)if_nametoindex(s->lan);
-	if (!R->lan_ifindex)
-		return fail(R, errno, "LAN interface %s", s->lan);
-	R->n_ports = s->relay.n_ports;
-	for (size_t i = 0; i < R->n_ports; i++)
-		R->port_idx[s->relay.ports[i]] = (uint8_t)(i + 1);
+	size_t np = 0, slots;
 
 	for (size_t i = 0; i < s->n_peers; i++)
 		np += s->peers[i].relay;
@@ -415,28 +288,93 @@ static int setup(struct relay *R)
 		p->sa.sin_family = AF_INET;
 		p->sa.sin_port = htons(s->relay.transport);
 		p->sa.sin_addr.s_addr = htonl(p->addr);
-		p->buckets = calloc(R->n_ports, sizeof(*p->buckets));
-		if (!p->buckets)
-			return fail(R, ENOMEM, "memory");
 	}
-	R->rbuf = malloc((size_t)BATCH * RECV_BUF);
-	if (!R->rbuf || reasm_init(&R->reasm, REASM_SLOTS, REASM_TIMEOUT_MS) < 0)
+	R->buckets = calloc((R->n_peers ? R->n_peers : 1) * R->n_ports, sizeof(*R->buckets));
+	if (!R->buckets)
 		return fail(R, ENOMEM, "memory");
+	for (size_t i = 0; i < R->n_peers; i++)
+		R->peers[i].buckets = R->buckets + i * R->n_ports;
+	/* room for every peer's quota, within bounds */
+	slots = R->n_peers * REASM_PER_PEER;
+	slots = slots < REASM_MIN_SLOTS ? REASM_MIN_SLOTS : slots > REASM_MAX_SLOTS ? REASM_MAX_SLOTS : slots;
+	R->rbuf = malloc((size_t)BATCH * RECV_BUF);
+	if (!R->rbuf || reasm_init(&R->reasm, slots, REASM_TIMEOUT_MS) < 0)
+		return fail(R, ENOMEM, "memory");
+	R->reasm.per_peer = REASM_PER_PEER;
+	return 0;
+}
+
+/* Sockets, under the start lock: a relay of this site already running is
+ * named, not reported as "address in use"; the pid file is written only once
+ * the transport port is ours, so a second relay never overwrites it. */
+static int open_all(struct relay *R)
+{
+	struct site *s = &R->site;
+	int lock, r;
+	pid_t other;
+
+	lock = relay_lock(s->name, LOCK_WAIT_MS);
+	if (lock == -EWOULDBLOCK) {
+		/* somebody else holds it (nothing of ours holds it for long) */
+		rlog(LOG_WARNING, "the start lock of site %s is held elsewhere: going on without it", s->name);
+	} else if (lock < 0) {
+		return fail(R, -lock, "cannot lock %s/%s.relay.lock (%s)", state_private_dir(), s->name,
+			    state_dir_error());
+	}
+	if ((other = relay_running(s->name, NULL, NULL)) > 0 && other != getpid()) {
+		fail(R, 0, "the relay of site %s already runs (pid %d)", s->name, (int)other);
+		r = -EEXIST;
+		goto out;
+	}
+	if ((r = open_transport(R)) < 0)
+		goto out;
+	for (size_t i = 0; i < R->n_ports; i++)
+		if ((r = open_lan(R, s->relay.ports[i], &R->lan_fd[i])) < 0)
+			goto out;
+	if (s->relay.preserve_source && (r = open_raw(R)) < 0)
+		goto out;
+	if ((r = relay_stats_create(s->name, R->n_ports, R->n_peers, &R->stats)) < 0) {
+		r = fail(R, -r, "cannot create the stats file in %s", state_dir());
+		goto out;
+	}
+	if ((r = relay_write_pidfile(s->name)) < 0)
+		r = fail(R, -r, "cannot write the pid file in %s", state_private_dir());
+out:
+	if (lock >= 0)
+		close(lock);
+	return r;
+}
+
+static int setup(struct relay *R)
+{
+	struct site *s = &R->site;
+	struct epoll_event ev = { .events = EPOLLIN };
+	sigset_t mask;
+	uint64_t start_ticks = 0;
+	int r;
+
+	if (!s->relay.enabled || !s->relay.n_ports)
+		return fail(R, EINVAL, "%s has no [relay] section", s->path);
+	if ((r = resolve_user(R)) < 0)
+		return r;
+	R->lan_addr = s->lan_address.addr;
+	R->lan_mask = net4_mask(s->lan_address.len);
+	R->lan_net = R->lan_addr & R->lan_mask;
+	R->lan_bcast = net4_broadcast(s->lan_address);
+	R->lan_ifindex = (int)if_nametoindex(s->lan);
+	if (!R->lan_ifindex)
+		return fail(R, errno, "LAN interface %s", s->lan);
+	R->n_ports = s->relay.n_ports;
+	for (size_t i = 0; i < R->n_ports; i++)
+		R->port_idx[s->relay.ports[i]] = (uint8_t)(i + 1);
+	if ((r = setup_peers(R)) < 0)
+		return r;
 	R->bcast_sa.sin_family = AF_INET;
 	R->bcast_sa.sin_addr.s_addr = htonl(R->lan_bcast);
 
-	/* the lock first: a second relay of the site says so, not "address in use" */
-	if ((r = write_pidfile(R)) < 0)
-		return r;
-	R->ioctl_fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	if (R->ioctl_fd < 0)
-		return fail(R, errno, "socket");
-	for (size_t i = 0; i < R->n_ports; i++)
-		if ((r = open_lan(R, s->relay.ports[i], &R->lan_fd[i])) < 0)
-			return r;
-	if ((r = open_transport(R)) < 0)
-		return r;
-	if (s->relay.preserve_source && (r = open_raw(R)) < 0)
+	r = open_all(R);
+	state_close_dirs();	/* no handle on root's directories survives the drop */
+	if (r < 0)
 		return r;
 
 	sigemptyset(&mask);
@@ -454,18 +392,18 @@ static int setup(struct relay *R)
 		if (epoll_ctl(R->ep_fd, EPOLL_CTL_ADD, R->lan_fd[i], &ev) < 0)
 			return fail(R, errno, "epoll_ctl");
 	}
-	ev.data.u32 = 1000;
+	ev.data.u32 = EV_TRANSPORT;
 	if (epoll_ctl(R->ep_fd, EPOLL_CTL_ADD, R->tr_fd, &ev) < 0)
 		return fail(R, errno, "epoll_ctl");
-	ev.data.u32 = 1001;
+	ev.data.u32 = EV_SIGNAL;
 	if (epoll_ctl(R->ep_fd, EPOLL_CTL_ADD, R->sig_fd, &ev) < 0)
 		return fail(R, errno, "epoll_ctl");
 
-	if ((r = relay_stats_create(s->name, R->n_ports, R->n_peers, &R->stats)) < 0)
-		return fail(R, -r, "cannot create the stats file in %s", state_dir());
+	proc_start_ticks(getpid(), &start_ticks);
 	R->stats.hdr->pid = getpid();
 	R->stats.hdr->started = time(NULL);
 	R->stats.hdr->config_hash = relay_config_hash(s);
+	R->stats.hdr->start_ticks = start_ticks;
 	for (size_t i = 0; i < R->n_ports; i++)
 		R->stats.ports[i].port = s->relay.ports[i];
 	for (size_t i = 0; i < R->n_peers; i++) {
@@ -473,20 +411,21 @@ static int setup(struct relay *R)
 		snprintf(R->peers[i].st->name, sizeof(R->peers[i].st->name), "%s", R->peers[i].p->name);
 	}
 	R->now_ns = mono_ns();
+	limits_init(&R->lim, s->relay.rate, s->relay.burst);
 	for (size_t i = 0; i < R->n_ports; i++)
-		bucket_init(&R->port_bucket[i], s->relay.burst, R->now_ns);
+		fair_init(&R->port_fair[i], &R->lim, R->now_ns);
 	for (size_t i = 0; i < R->n_peers; i++)
 		for (size_t j = 0; j < R->n_ports; j++)
-			bucket_init(&R->peers[i].buckets[j], s->relay.burst, R->now_ns);
+			tbucket_init(&R->peers[i].buckets[j], &R->lim, 1, R->now_ns);
 	{
 		uint32_t seed = (uint32_t)(R->now_ns ^ (uint64_t)getpid() << 16);
 
 		R->next_id = seed;
 		R->ip_id = (uint16_t)(seed >> 7);
 	}
-	resolve(R, R->now_ns / 1000000);
+	relay_resolve(R, R->now_ns / 1000000);
 
-	if ((r = drop_privileges(R, s->relay.preserve_source)) < 0)
+	if ((r = drop_privileges(R)) < 0)
 		return r;
 
 	/* the receive batch: fixed buffers, re-armed before each call */
@@ -501,429 +440,7 @@ static int setup(struct relay *R)
 	return 0;
 }
 
-/* --- sending ------------------------------------------------------------------------------- */
-
-static void wait_writable(int fd)
-{
-	struct pollfd p = { .fd = fd, .events = POLLOUT };
-
-	poll(&p, 1, 20);
-}
-
-/* Send MSG[0..N) on FD; ON_DONE(i, ok) for each. A full socket buffer is waited for
- * briefly (a burst is not a reason to drop); any other error drops that message. */
-static void send_all(struct relay *R, int fd, struct mmsghdr *msg, size_t n,
-		     void (*done)(struct relay *R, size_t i, int err))
-{
-	size_t i = 0;
-	int waits = 0;
-
-	while (i < n) {
-		int r = sendmmsg(fd, msg + i, (unsigned)(n - i), MSG_DONTWAIT);
-
-		if (r > 0) {
-			for (int k = 0; k < r; k++)
-				done(R, i + (size_t)k, 0);
-			i += (size_t)r;
-			continue;
-		}
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0 && (errno == EAGAIN || errno == ENOBUFS) && waits < 50) {
-			waits++;
-			wait_writable(fd);
-			continue;
-		}
-		done(R, i, r < 0 ? errno : EIO);
-		i++;
-	}
-}
-
-static void frame_done(struct relay *R, size_t i, int err)
-{
-	struct smeta *m = &R->smeta[i];
-
-	if (err) {
-		m->peer->st->dropped[DROP_SEND_ERROR]++;
-		if (err == ENODEV || err == ENXIO)
-			R->last_resolve_ms = 0;	/* the tunnel was re-created: look it up again */
-		if (R->debug) {
-			char ip[16];
-
-			rlog(LOG_DEBUG, "frame to %s (%s): %s", m->peer->p->name, ipstr(m->peer->addr, ip),
-			     strerror(err));
-		}
-		return;
-	}
-	m->peer->st->sent++;
-	if (m->last)
-		R->stats.ports[m->pi].relayed++;
-}
-
-static void flush_frames(struct relay *R)
-{
-	if (R->n_send)
-		send_all(R, R->tr_fd, R->smsg, R->n_send, frame_done);
-	R->n_send = 0;
-}
-
-static void lan_done(struct relay *R, size_t i, int err)
-{
-	struct smeta *m = &R->lmeta[i];
-
-	if (err) {
-		R->stats.ports[m->pi].dropped[DROP_SEND_ERROR]++;
-		if (err == EMSGSIZE)
-			R->last_resolve_ms = 0;	/* the MTU changed: re-read it */
-		if (R->debug)
-			rlog(LOG_DEBUG, "rebroadcast on %s: %s", R->site.lan, strerror(err));
-		return;
-	}
-	if (m->last)
-		R->stats.ports[m->pi].rebroadcast++;
-}
-
-static void flush_lan(struct relay *R)
-{
-	if (R->n_lsend)
-		send_all(R, R->raw_fd, R->lmsg, R->n_lsend, lan_done);
-	R->n_lsend = 0;
-}
-
-static void queue_frames(struct relay *R, struct rpeer *peer, uint16_t pi, const uint8_t *data,
-			 size_t len, uint32_t src, uint16_t sport, uint16_t dport, uint32_t id)
-{
-	unsigned n = frame_count(len);
-
-	/* Frames leave through the peer's tunnel and nowhere else: with the tunnel
-	 * gone they are dropped here, never sent along another route. */
-	if (peer->ifindex <= 0) {
-		peer->st->dropped[DROP_SEND_ERROR] += n;
-		R->last_resolve_ms = 0;
-		return;
-	}
-	for (unsigned f = 0; f < n; f++) {
-		struct frame_hdr h = { .hops = 1, .src_addr = src, .src_port = sport, .dst_port = dport,
-				       .id = id, .total = (uint16_t)len };
-		size_t off, flen, m;
-
-		if (R->n_send == SEND_MAX)
-			flush_frames(R);
-		m = R->n_send++;
-		frame_fragment(len, f, &off, &flen);
-		h.offset = (uint16_t)off;
-		frame_encode(R->shdr[m], &h);
-		R->siov[m][0].iov_base = R->shdr[m];
-		R->siov[m][0].iov_len = FRAME_HDR_LEN;
-		R->siov[m][1].iov_base = (void *)(data + off);
-		R->siov[m][1].iov_len = flen;
-		R->smsg[m].msg_hdr = (struct msghdr){
-			.msg_name = &peer->sa, .msg_namelen = sizeof(peer->sa),
-			.msg_iov = R->siov[m], .msg_iovlen = 2,
-			.msg_control = R->sctl[m].buf, .msg_controllen = sizeof(R->sctl[m].buf),
-		};
-		{
-			struct cmsghdr *c = CMSG_FIRSTHDR(&R->smsg[m].msg_hdr);
-			struct in_pktinfo pi = { .ipi_ifindex = peer->ifindex };
-
-			c->cmsg_level = IPPROTO_IP;
-			c->cmsg_type = IP_PKTINFO;
-			c->cmsg_len = CMSG_LEN(sizeof(pi));
-			memcpy(CMSG_DATA(c), &pi, sizeof(pi));
-		}
-		R->smeta[m] = (struct smeta){ .peer = peer, .pi = pi, .last = f + 1 == n };
-	}
-}
-
-static inline void put16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
-}
-
-static inline void put32(uint8_t *p, uint32_t v)
-{
-	put16(p, (uint16_t)(v >> 16));
-	put16(p + 2, (uint16_t)v);
-}
-
-/* Rebroadcast DATA on the LAN as SRC:SPORT -> LAN broadcast:DPORT, as raw IP
- * packets, fragmented to the LAN's MTU. */
-static void queue_raw(struct relay *R, uint16_t pi, const uint8_t *data, size_t len,
-		      uint32_t src, uint16_t sport, uint16_t dport)
-{
-	size_t total = 8 + len, fmax = ((size_t)R->lan_mtu - 20) & ~(size_t)7, off;
-	uint8_t udp[8];
-	uint16_t id = ++R->ip_id;
-
-	if (!id)
-		id = ++R->ip_id;
-	put16(udp, sport);
-	put16(udp + 2, dport);
-	put16(udp + 4, (uint16_t)total);
-	put16(udp + 6, 0);
-	put16(udp + 6, udp4_checksum(src, R->lan_bcast, udp, 8, data, len));
-	for (off = 0; off < total; off += fmax) {
-		size_t flen = total - off < fmax ? total - off : fmax, m;
-		bool more = off + flen < total;
-		uint8_t *ip;
-		struct iovec *iov;
-
-		if (R->n_lsend == LSEND_MAX)
-			flush_lan(R);
-		m = R->n_lsend++;
-		ip = R->lhdr[m];
-		iov = R->liov[m];
-		ip[0] = 0x45;
-		ip[1] = 0;
-		put16(ip + 2, (uint16_t)(20 + flen));
-		put16(ip + 4, id);
-		put16(ip + 6, (uint16_t)((off / 8) | (more ? IP_MF : 0)));
-		ip[8] = RAW_TTL;
-		ip[9] = IPPROTO_UDP;
-		put16(ip + 10, 0);	/* the kernel fills in the header checksum */
-		put32(ip + 12, src);
-		put32(ip + 16, R->lan_bcast);
-		iov[0].iov_base = ip;
-		iov[0].iov_len = 20;
-		if (off == 0) {
-			memcpy(ip + 20, udp, 8);
-			iov[1].iov_base = ip + 20;
-			iov[1].iov_len = 8;
-			iov[2].iov_base = (void *)data;
-			iov[2].iov_len = flen - 8;
-		} else {
-			iov[1].iov_base = (void *)(data + off - 8);
-			iov[1].iov_len = flen;
-		}
-		R->lmsg[m].msg_hdr = (struct msghdr){
-			.msg_name = &R->bcast_sa, .msg_namelen = sizeof(R->bcast_sa),
-			.msg_iov = iov, .msg_iovlen = off == 0 ? 3 : 2,
-		};
-		R->lmeta[m] = (struct smeta){ .pi = pi, .last = !more };
-	}
-}
-
-/* preserve_source = no: from the relayed port's own socket, i.e. lan_address:DPORT */
-static void send_plain(struct relay *R, uint16_t pi, const uint8_t *data, size_t len, uint16_t dport)
-{
-	struct sockaddr_in sa = R->bcast_sa;
-
-	sa.sin_port = htons(dport);
-	if (sendto(R->lan_fd[pi], data, len, MSG_DONTWAIT, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
-		if (errno == EAGAIN || errno == ENOBUFS) {
-			wait_writable(R->lan_fd[pi]);
-			if (sendto(R->lan_fd[pi], data, len, MSG_DONTWAIT, (struct sockaddr *)&sa, sizeof(sa)) >= 0)
-				goto ok;
-		}
-		R->stats.ports[pi].dropped[DROP_SEND_ERROR]++;
-		return;
-	}
-ok:
-	R->stats.ports[pi].rebroadcast++;
-}
-
-/* --- receiving --------------------------------------------------------------------------- */
-
-static int recv_batch(struct relay *R, int fd)
-{
-	int n;
-
-	for (size_t i = 0; i < BATCH; i++) {
-		R->rmsg[i].msg_hdr.msg_namelen = sizeof(R->rname[i]);
-		R->rmsg[i].msg_hdr.msg_controllen = sizeof(R->rctl[i].buf);
-		R->rmsg[i].msg_hdr.msg_flags = 0;
-	}
-	do
-		n = recvmmsg(fd, R->rmsg, BATCH, MSG_DONTWAIT, NULL);
-	while (n < 0 && errno == EINTR);
-	if (n < 0 && errno != EAGAIN)
-		rlog(LOG_WARNING, "recvmmsg: %s", strerror(errno));
-	R->now_ns = mono_ns();
-	return n;
-}
-
-static bool pktinfo(struct msghdr *mh, uint32_t *dst, int *ifindex)
-{
-	for (struct cmsghdr *c = CMSG_FIRSTHDR(mh); c; c = CMSG_NXTHDR(mh, c))
-		if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_PKTINFO) {
-			struct in_pktinfo pi;
-
-			memcpy(&pi, CMSG_DATA(c), sizeof(pi));
-			*dst = ntohl(pi.ipi_addr.s_addr);
-			*ifindex = pi.ipi_ifindex;
-			return true;
-		}
-	return false;
-}
-
-static void debug_lan(struct relay *R, uint32_t src, uint16_t sport, uint32_t dst, uint16_t dport,
-		      size_t len, const char *what)
-{
-	char a[16], b[16];
-
-	(void)R;
-	rlog(LOG_DEBUG, "lan %s:%u -> %s:%u (%zu bytes): %s", ipstr(src, a), sport, ipstr(dst, b), dport,
-	     len, what);
-}
-
-/* Broadcasts from the LAN on port index PI. Returns the batch size (0: drained). */
-static int on_lan(struct relay *R, uint16_t pi)
-{
-	uint16_t port = R->site.relay.ports[pi];
-	struct rs_port *ps = &R->stats.ports[pi];
-	int n = recv_batch(R, R->lan_fd[pi]);
-
-	for (int i = 0; i < n; i++) {
-		struct msghdr *mh = &R->rmsg[i].msg_hdr;
-		uint32_t src = ntohl(R->rname[i].sin_addr.s_addr), dst = 0;
-		uint16_t sport = ntohs(R->rname[i].sin_port);
-		size_t len = R->rmsg[i].msg_len;
-		int ifindex = 0, why = -1;
-
-		if (!pktinfo(mh, &dst, &ifindex))
-			why = DROP_NOT_FROM_LAN;
-		else if (mh->msg_flags & MSG_TRUNC)
-			why = DROP_TOO_BIG;
-		else if (dst != R->lan_bcast && dst != 0xffffffffu)
-			why = DROP_NOT_BROADCAST;
-		else if (ifindex != R->lan_ifindex || (src & R->lan_mask) != R->lan_net || src == R->lan_addr ||
-			 src == R->lan_net || src == R->lan_bcast)
-			why = DROP_NOT_FROM_LAN;
-		else {
-			ps->received++;
-			if (!bucket_take(&R->port_bucket[pi], R->site.relay.rate, R->site.relay.burst, R->now_ns))
-				why = DROP_RATE;
-		}
-		if (why >= 0) {
-			ps->dropped[why]++;
-			if (R->debug)
-				debug_lan(R, src, sport, dst, port, len, relay_drop_name((enum relay_drop)why));
-			continue;
-		}
-		{
-			uint32_t id = R->next_id++;
-
-			for (size_t p = 0; p < R->n_peers; p++)
-				queue_frames(R, &R->peers[p], pi, R->riov[i].iov_base, len, src, sport, port, id);
-		}
-		if (R->debug)
-			debug_lan(R, src, sport, dst, port, len, "relayed");
-	}
-	/* the frames point into the receive buffers: out before the next batch */
-	flush_frames(R);
-	return n > 0 ? n : 0;
-}
-
-static struct rpeer *peer_by_addr(struct relay *R, uint32_t addr)
-{
-	for (size_t i = 0; i < R->n_peers; i++)
-		if (R->peers[i].addr == addr)
-			return &R->peers[i];
-	return NULL;
-}
-
-static bool in_peer_networks(const struct peer *p, uint32_t a)
-{
-	for (size_t i = 0; i < p->n_networks; i++)
-		if (net4_contains(p->networks[i], a))
-			return true;
-	return false;
-}
-
-static void debug_peer(struct relay *R, struct rpeer *peer, uint32_t from, size_t len, const char *what)
-{
-	char a[16];
-
-	(void)R;
-	rlog(LOG_DEBUG, "frame from %s (%s, %zu bytes): %s", ipstr(from, a), peer ? peer->p->name : "no peer",
-	     len, what);
-}
-
-/* Frames from peers. Returns the batch size (0: drained). */
-static int on_transport(struct relay *R)
-{
-	int n = recv_batch(R, R->tr_fd);
-	uint64_t now_ms = R->now_ns / 1000000;
-
-	for (int i = 0; i < n; i++) {
-		struct msghdr *mh = &R->rmsg[i].msg_hdr;
-		uint32_t from = ntohl(R->rname[i].sin_addr.s_addr), dst = 0;
-		size_t len = R->rmsg[i].msg_len, plen = 0, dlen = 0;
-		struct rpeer *peer = peer_by_addr(R, from);
-		const uint8_t *payload, *data;
-		struct frame_hdr h;
-		int ifindex = 0, why = -1, r;
-		uint16_t pi = 0;
-
-		if (!peer) {
-			R->stats.other[DROP_UNKNOWN_PEER]++;
-			if (R->debug)
-				debug_peer(R, NULL, from, len, "unknown-peer");
-			continue;
-		}
-		pktinfo(mh, &dst, &ifindex);
-		if (ifindex != peer->ifindex && now_ms - R->last_miss_ms >= MISS_RESOLVE_MS) {
-			/* the tunnel may have been recreated: look again, not too often */
-			R->last_miss_ms = now_ms;
-			resolve(R, now_ms);
-		}
-		if (mh->msg_flags & MSG_TRUNC)
-			why = DROP_TOO_BIG;
-		else if (!ifindex || ifindex != peer->ifindex)
-			why = DROP_WRONG_TUNNEL;
-		else if (frame_parse(R->riov[i].iov_base, len, &h, &payload, &plen) != FRAME_OK)
-			why = DROP_BAD_FRAME;
-		else if (h.hops < 1)
-			why = DROP_HOPS;
-		else if (!(pi = R->port_idx[h.dst_port]))
-			why = DROP_UNKNOWN_PORT;
-		else if (!in_peer_networks(peer->p, h.src_addr) || net4_contains(R->site.lan_address, h.src_addr))
-			why = DROP_BAD_FRAME;	/* a source the peer cannot speak for: loops, spoofing */
-		if (why >= 0) {
-			peer->st->dropped[why]++;
-			if (R->debug)
-				debug_peer(R, peer, from, len, relay_drop_name((enum relay_drop)why));
-			continue;
-		}
-		pi--;
-		peer->st->received++;
-		r = reasm_add(&R->reasm, peer->addr, &h, payload, plen, now_ms, &data, &dlen);
-		if (r == REASM_PENDING)
-			continue;
-		if (r < 0) {
-			peer->st->dropped[DROP_BAD_FRAME]++;
-			if (R->debug)
-				debug_peer(R, peer, from, len, r == REASM_DUPLICATE ? "bad-frame (duplicate fragment)"
-										   : "bad-frame (inconsistent fragments)");
-			continue;
-		}
-		if (!bucket_take(&peer->buckets[pi], R->site.relay.rate, R->site.relay.burst, R->now_ns)) {
-			peer->st->dropped[DROP_RATE]++;
-			if (R->debug)
-				debug_peer(R, peer, from, len, "rate");
-			continue;
-		}
-		if (R->debug) {
-			char a[16], b[16], what[96];
-
-			snprintf(what, sizeof(what), "rebroadcast %s:%u -> %s:%u, %zu bytes", ipstr(h.src_addr, a),
-				 h.src_port, ipstr(R->lan_bcast, b), h.dst_port, dlen);
-			debug_peer(R, peer, from, len, what);
-		}
-		if (R->raw_fd < 0) {
-			send_plain(R, pi, data, dlen, h.dst_port);
-			continue;
-		}
-		queue_raw(R, pi, data, dlen, h.src_addr, h.src_port, h.dst_port);
-		/* a reassembled datagram lives in its slot only until the next fragment */
-		if (data < R->rbuf || data >= R->rbuf + (size_t)BATCH * RECV_BUF)
-			flush_lan(R);
-	}
-	flush_lan(R);
-	R->stats.other[DROP_REASSEMBLY] = R->reasm.timed_out + R->reasm.evicted;
-	return n > 0 ? n : 0;
-}
+/* --- the loop --------------------------------------------------------------------------------- */
 
 static void on_signal(struct relay *R)
 {
@@ -937,33 +454,62 @@ static void on_signal(struct relay *R)
 	}
 }
 
+static bool slice_over(uint64_t start)
+{
+	return mono_ns() - start >= SLICE_NS;
+}
+
+/* Each turn: signals first, then the sockets, but for at most SLICE_NS of work;
+ * epoll is level-triggered, so what is left is back at once, behind the signals.
+ * The sockets' order rotates, so that a busy one cannot always go first. */
 static void run(struct relay *R)
 {
 	struct epoll_event ev[RELAY_PORTS_MAX + 2];
+	unsigned turn = 0;
 
 	while (!R->stop) {
-		int n = epoll_wait(R->ep_fd, ev, RELAY_PORTS_MAX + 2, 1000);
-		uint64_t now_ms;
+		int timeout = 1000, n;
+		uint64_t start, now_ms;
 
+		if (R->retry_ns) {
+			uint64_t now = mono_ns();
+
+			timeout = R->retry_ns > now ? (int)((R->retry_ns - now) / 1000000) + 1 : 0;
+		}
+		n = epoll_wait(R->ep_fd, ev, RELAY_PORTS_MAX + 2, timeout);
 		if (n < 0 && errno != EINTR) {
 			rlog(LOG_ERR, "epoll_wait: %s", strerror(errno));
 			break;
 		}
-		for (int i = 0; i < n; i++) {
-			uint32_t k = ev[i].data.u32;
-
-			if (k == 1001)
+		start = mono_ns();
+		for (int i = 0; i < n; i++)
+			if (ev[i].data.u32 == EV_SIGNAL)
 				on_signal(R);
-			else if (k == 1000)
-				for (int b = 0; b < 4 && on_transport(R) == BATCH; b++)
+		if (R->stop)
+			break;
+		turn++;
+		for (int j = 0; j < n && !slice_over(start); j++) {
+			struct epoll_event *e = &ev[(j + (int)turn) % n];
+			uint32_t k = e->data.u32;
+
+			if (k == EV_SIGNAL)
+				continue;
+			if (k == EV_TRANSPORT) {
+				if (e->events & EPOLLOUT)
+					relay_drain(R);
+				if (e->events & EPOLLIN)
+					while (relay_on_transport(R) == BATCH && !slice_over(start))
+						;
+			} else {
+				while (relay_on_lan(R, (uint16_t)k) == BATCH && !slice_over(start))
 					;
-			else
-				for (int b = 0; b < 4 && on_lan(R, (uint16_t)k) == BATCH; b++)
-					;
+			}
 		}
+		if (R->retry_ns && mono_ns() >= R->retry_ns)
+			relay_drain(R);
 		now_ms = mono_ns() / 1000000;
 		if (now_ms - R->last_resolve_ms >= RESOLVE_MS) {
-			resolve(R, now_ms);
+			relay_resolve(R, now_ms);
 			reasm_expire(&R->reasm, now_ms);
 			R->stats.other[DROP_REASSEMBLY] = R->reasm.timed_out + R->reasm.evicted;
 		}
@@ -972,18 +518,18 @@ static void run(struct relay *R)
 
 static void teardown(struct relay *R)
 {
+	int fds[] = { R->tr_fd, R->raw_fd, R->sig_fd, R->ep_fd, R->config_fd };
+
 	for (size_t i = 0; i < R->n_ports; i++)
 		if (R->lan_fd[i] >= 0)
 			close(R->lan_fd[i]);
-	int fds[] = { R->tr_fd, R->raw_fd, R->sig_fd, R->ep_fd, R->ioctl_fd, R->pid_fd };
-
 	for (size_t i = 0; i < sizeof(fds) / sizeof(fds[0]); i++)
 		if (fds[i] >= 0)
 			close(fds[i]);
+	relay_queues_free(R);
 	relay_stats_unmap(&R->stats);
 	reasm_free(&R->reasm);
-	for (size_t i = 0; i < R->n_peers; i++)
-		free(R->peers[i].buckets);
+	free(R->buckets);
 	free(R->peers);
 	free(R->rbuf);
 	if (R->site_loaded)
@@ -999,10 +545,14 @@ static int relay_help(void)
 	       "detached). Broadcasts from LAN hosts to the [relay] ports go to every relay\n"
 	       "peer through its tunnel; frames from peers are rebroadcast on the LAN.\n"
 	       "Logs to stderr. Stops on SIGTERM or SIGINT. Needs root to start; then runs as\n"
-	       "[relay] user with CAP_NET_RAW only (none with preserve_source = no).\n\n"
-	       "  -f, --file FILE   the site file\n"
-	       "  -d, --debug       one line per datagram: from, to, what was done\n"
-	       "  --daemon          detach, log to syslog (what `up` uses)\n", prog);
+	       "[relay] user with no capability at all.\n\n"
+	       "  -f, --file FILE      the site file\n"
+	       "  -d, --debug          one line per datagram: from, to, what was done\n"
+	       "  --config-fd N        the site file's bytes from descriptor N instead (what\n"
+	       "                       `up` uses: the exact bytes it validated)\n"
+	       "  --config-name NAME   the file's name in messages (with --config-fd)\n"
+	       "  --daemon             detach, log to syslog (what `up` uses)\n"
+	       "  --ready-fd N         write \"0 PID\" or \"ERRNO message\" to N once started\n", prog);
 	return EXIT_OK;
 }
 
@@ -1039,7 +589,82 @@ static void detach(void)
 	}
 	umask(022);
 	openlog("gatewayctl-relay", LOG_PID | LOG_NDELAY, LOG_DAEMON);
-	log_syslog = true;
+	rlog_syslog = true;
+}
+
+/* The site file's bytes from FD (a sealed memory file from `up`), then FD closed. */
+static int read_config_fd(struct relay *R, char **text, size_t *len)
+{
+	size_t have = 0, cap = 4096;
+	char *buf = malloc(cap);
+
+	if (!buf)
+		return fail(R, ENOMEM, "memory");
+	for (;;) {
+		ssize_t n;
+
+		if (have == cap) {
+			char *b = cap >= CONFIG_MAX ? NULL : realloc(buf, cap * 2);
+
+			if (!b) {
+				free(buf);
+				return fail(R, EFBIG, "--config-fd %d: more than %d bytes", R->config_fd, CONFIG_MAX);
+			}
+			buf = b;
+			cap *= 2;
+		}
+		n = pread(R->config_fd, buf + have, cap - have, (off_t)have);
+		if (n < 0 && errno == ESPIPE)
+			n = read(R->config_fd, buf + have, cap - have);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			int e = errno;
+
+			free(buf);
+			return fail(R, e, "--config-fd %d", R->config_fd);
+		}
+		if (n == 0)
+			break;
+		have += (size_t)n;
+	}
+	close(R->config_fd);
+	R->config_fd = -1;
+	*text = buf;
+	*len = have;
+	return 0;
+}
+
+static int load_config(struct relay *R, const char *file)
+{
+	char *errs = NULL, *text = NULL;
+	size_t elen = 0, tlen = 0;
+	FILE *mem = NULL;
+	int r;
+
+	if (!file && (r = read_config_fd(R, &text, &tlen)) < 0)
+		return r;
+	/* detached, the messages go to the ready pipe: collect them */
+	if (R->daemon)
+		mem = open_memstream(&errs, &elen);
+	if (file)
+		r = config_load(file, &R->site, mem ? mem : stderr);
+	else
+		r = config_parse(text, tlen, R->config_name ? R->config_name : "(site file from up)", &R->site,
+				 mem ? mem : stderr);
+	free(text);
+	if (mem)
+		fclose(mem);
+	if (r < 0) {
+		if (errs)
+			errs[strcspn(errs, "\n")] = 0;
+		fail(R, 0, "%s", errs && *errs ? errs : "invalid site file");
+		free(errs);
+		return -EINVAL;
+	}
+	free(errs);
+	R->site_loaded = true;
+	return 0;
 }
 
 int relay_main(int argc, char **argv)
@@ -1050,7 +675,7 @@ int relay_main(int argc, char **argv)
 	int r;
 
 	memset(R, 0, sizeof(*R));
-	R->ready_fd = -1;
+	R->ready_fd = R->config_fd = -1;
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
 
@@ -1064,41 +689,43 @@ int relay_main(int argc, char **argv)
 			file = argv[++i];
 		else if (!strcmp(a, "--ready-fd") && i + 1 < argc)
 			R->ready_fd = atoi(argv[++i]);
+		else if (!strcmp(a, "--config-fd") && i + 1 < argc)
+			R->config_fd = atoi(argv[++i]);
+		else if (!strcmp(a, "--config-name") && i + 1 < argc)
+			R->config_name = argv[++i];
 		else if (a[0] != '-' && !file)
 			file = a;
 		else
 			return usage_error("relay", "unexpected argument `%s`", a);
 	}
-	if (!file)
-		return usage_error("relay", "no site file given (-f FILE)");
-	if (R->ready_fd >= 0 && fcntl(R->ready_fd, F_SETFD, FD_CLOEXEC) < 0)
+	if (!file == (R->config_fd < 0))
+		return usage_error("relay", "give the site as -f FILE or --config-fd N (one of them)");
+	if (R->ready_fd >= 0 && fcntl(R->ready_fd, F_GETFD) < 0)
 		R->ready_fd = -1;
+	if (R->config_fd >= 0 && fcntl(R->config_fd, F_GETFD) < 0)
+		return usage_error("relay", "--config-fd %d: not an open descriptor", R->config_fd);
+	/* whatever the caller left open is not ours: only stdio and the two we
+	 * were given stay, and those two never cross another exec */
+	{
+		int keep[2] = { R->ready_fd, R->config_fd };
+
+		if (close_fds_except(keep, 2) < 0)
+			return EXIT_FAIL;
+		for (int i = 0; i < 2; i++)
+			if (keep[i] >= 0)
+				fcntl(keep[i], F_SETFD, FD_CLOEXEC);
+	}
 	for (size_t i = 0; i < RELAY_PORTS_MAX; i++)
 		R->lan_fd[i] = -1;
-	R->tr_fd = R->raw_fd = R->sig_fd = R->ep_fd = R->pid_fd = R->ioctl_fd = -1;
+	R->tr_fd = R->raw_fd = R->sig_fd = R->ep_fd = -1;
 	if (R->daemon)
 		detach();
 
-	{
-		char *errs = NULL;
-		size_t elen = 0;
-		FILE *err = R->daemon ? open_memstream(&errs, &elen) : stderr;
-
-		r = config_load(file, &R->site, err ? err : stderr);
-		if (R->daemon && err)
-			fclose(err);
-		if (r < 0) {
-			if (errs)
-				errs[strcspn(errs, "\n")] = 0;
-			fail(R, 0, "%s", errs && *errs ? errs : "invalid site file");
-			free(errs);
-			report_ready(R, -EINVAL);
-			if (R->daemon)
-				rlog(LOG_ERR, "%s", R->err);
-			return EXIT_USAGE;
-		}
-		free(errs);
-		R->site_loaded = true;
+	if (load_config(R, file) < 0) {
+		report_ready(R, -EINVAL);
+		rlog(LOG_ERR, "%s", R->err);
+		teardown(R);
+		return EXIT_USAGE;
 	}
 	if (chdir("/") < 0)
 		rlog(LOG_WARNING, "chdir /: %s", strerror(errno));
@@ -1112,10 +739,9 @@ int relay_main(int argc, char **argv)
 	{
 		char ip[16];
 
-		rlog(LOG_INFO, "site %s: relaying %zu port%s with %zu peer%s, transport %s:%u, as %s%s",
+		rlog(LOG_INFO, "site %s: relaying %zu port%s with %zu peer%s, transport %s:%u, as %s, no capabilities",
 		     R->site.name, R->n_ports, R->n_ports == 1 ? "" : "s", R->n_peers, R->n_peers == 1 ? "" : "s",
-		     ipstr(R->lan_addr, ip), R->site.relay.transport, R->site.relay.user,
-		     R->raw_fd >= 0 ? " (CAP_NET_RAW kept: source preserved)" : "");
+		     ip4_str(R->lan_addr, ip), R->site.relay.transport, R->site.relay.user);
 	}
 	report_ready(R, 0);
 	run(R);

@@ -23,7 +23,7 @@ struct rs_header {
 	int64_t pid;
 	int64_t started;	/* unix time */
 	uint64_t config_hash;
-	uint64_t reserved;
+	uint64_t start_ticks;	/* the relay's start time, /proc/PID/stat field 22 (0: unknown) */
 };
 
 struct rs_port {
@@ -47,9 +47,40 @@ struct rs_map {
 	uint64_t *other;
 };
 
-/* RUNDIR/SITE.relay.pid and RUNDIR/SITE.relay.stats */
+/* The files: RUNDIR/ns-COOKIE/private/SITE.relay.pid and .lock (0600, root
+ * only), RUNDIR/ns-COOKIE/SITE.relay.stats (0644). Names within their
+ * directory (state_open), and full paths for messages. */
+void relay_file_name(const char *site, const char *kind, char *buf, size_t len);
 void relay_pid_path(const char *site, char *buf, size_t len);
 void relay_stats_path(const char *site, char *buf, size_t len);
+
+/* The pid file says which process is the relay, in lines:
+ *   PID
+ *   START   its start time in clock ticks after boot (/proc/PID/stat field 22)
+ *   BOOT    /proc/sys/kernel/random/boot_id
+ * A process is taken for the relay only if its pid, start time and boot match,
+ * its executable is this program and its command is `relay`. */
+struct relay_id {
+	pid_t pid;
+	uint64_t start;
+	char boot[40];
+};
+/* The process's start time (clock ticks after boot). 0 or -errno. */
+int proc_start_ticks(pid_t pid, uint64_t *ticks);
+/* Write the calling process's identity as SITE's relay (atomically). 0 or -errno. */
+int relay_write_pidfile(const char *site);
+/* Take SITE's start lock (private/SITE.relay.lock), waiting at most WAIT_MS for
+ * whoever holds it. The fd (close releases), -EWOULDBLOCK after the wait, or -errno. */
+int relay_lock(const char *site, int wait_ms);
+
+/* Close every descriptor from FIRST up; every one above 2 but those in KEEP
+ * (at most 8). 0 or -errno. */
+int close_fds_from(unsigned first);
+int close_fds_except(const int *keep, size_t n);
+
+/* The counters file's contents (LEN bytes at BUF) into *ST. 0 or -EBADMSG
+ * (-ENOMEM); nothing to free on failure. */
+int relay_parse_stats(const uint8_t *buf, size_t len, struct relay_stats *st);
 
 /* Create SITE's stats file afresh for N_PORTS ports and N_PEERS peers, sized and
  * zeroed, and map it shared and writable. 0 or -errno. */

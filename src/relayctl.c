@@ -1,6 +1,7 @@
 /* relayctl.c - driving the relay from up/down/status: start, stop, running,
  * counters, config hash. The daemon itself is relay.c. */
 #define _GNU_SOURCE
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -11,6 +12,7 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -36,9 +38,15 @@ const char *relay_drop_name(enum relay_drop d)
 		[DROP_SEND_ERROR] = "send-error",
 		[DROP_TOO_BIG] = "too-big",
 		[DROP_REASSEMBLY] = "reassembly",
+		[DROP_QUEUE_FULL] = "queue-full",
 	};
 
 	return (unsigned)d < DROP_REASONS ? names[d] : "?";
+}
+
+void relay_file_name(const char *site, const char *kind, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s.relay.%s", site, kind);
 }
 
 void relay_pid_path(const char *site, char *buf, size_t len)
@@ -126,31 +134,33 @@ static size_t stats_size(size_t n_ports, size_t n_peers)
 
 int relay_stats_create(const char *site, size_t n_ports, size_t n_peers, struct rs_map *m)
 {
-	char path[4200];
+	char name[SITE_NAME_MAX + 16];
 	size_t size = stats_size(n_ports, n_peers);
-	int fd, r;
+	int dfd, fd, r;
 	void *p;
 
 	memset(m, 0, sizeof(*m));
-	if (state_dirfd(false, true) < 0)
+	dfd = state_dirfd(false, true);
+	if (dfd < 0)
 		return -EACCES;
-	relay_stats_path(site, path, sizeof(path));
-	if (unlink(path) < 0 && errno != ENOENT)
+	relay_file_name(site, "stats", name, sizeof(name));
+	/* afresh: whoever still maps the old file keeps it, nobody else sees it */
+	if (unlinkat(dfd, name, 0) < 0 && errno != ENOENT)
 		return -errno;
-	fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0644);
+	fd = openat(dfd, name, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0644);
 	if (fd < 0)
 		return -errno;
 	if (fchmod(fd, 0644) < 0 || ftruncate(fd, (off_t)size) < 0) {
 		r = -errno;
 		close(fd);
-		unlink(path);
+		unlinkat(dfd, name, 0);
 		return r;
 	}
 	p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 	r = -errno;
 	close(fd);
 	if (p == MAP_FAILED) {
-		unlink(path);
+		unlinkat(dfd, name, 0);
 		return r;
 	}
 	m->base = p;
@@ -183,18 +193,71 @@ static void copy_drops(uint64_t *dst, const uint8_t *src, uint32_t n_reasons)
 		memcpy(&dst[i], src + i * sizeof(uint64_t), sizeof(uint64_t));
 }
 
+int relay_parse_stats(const uint8_t *buf, size_t size, struct relay_stats *st)
+{
+	struct rs_header h;
+	size_t off;
+
+	memset(st, 0, sizeof(*st));
+	if (size < sizeof(h))
+		return -EBADMSG;
+	memcpy(&h, buf, sizeof(h));
+	if (h.magic != RELAY_STATS_MAGIC || h.version != RELAY_STATS_VERSION ||
+	    h.header_size < sizeof(h) || h.n_ports > RELAY_PORTS_MAX || h.n_peers > 4096 ||
+	    h.n_reasons == 0 || h.n_reasons > 1024 ||
+	    h.port_size < 32 + 8ull * h.n_reasons || h.peer_size < RELAY_PEER_NAME_LEN + 16 + 8ull * h.n_reasons ||
+	    (uint64_t)h.header_size + (uint64_t)h.n_ports * h.port_size +
+		    (uint64_t)h.n_peers * h.peer_size + 8ull * h.n_reasons > size)
+		return -EBADMSG;
+	st->pid = (pid_t)h.pid;
+	if ((int64_t)st->pid != h.pid || h.pid < 0)
+		st->pid = 0;	/* not a pid: nothing to check against */
+	st->started = (time_t)h.started;
+	st->config_hash = h.config_hash;
+	st->start_ticks = h.start_ticks;
+	st->n_ports = h.n_ports;
+	off = h.header_size;
+	for (uint32_t i = 0; i < h.n_ports; i++, off += h.port_size) {
+		struct relay_port_stats *p = &st->ports[i];
+		uint32_t port;
+
+		memcpy(&port, buf + off, 4);
+		p->port = (uint16_t)port;
+		memcpy(&p->received, buf + off + 8, 8);
+		memcpy(&p->relayed, buf + off + 16, 8);
+		memcpy(&p->rebroadcast, buf + off + 24, 8);
+		copy_drops(p->dropped, buf + off + 32, h.n_reasons);
+	}
+	if (h.n_peers) {
+		st->peers = calloc(h.n_peers, sizeof(*st->peers));
+		if (!st->peers)
+			return -ENOMEM;
+	}
+	st->n_peers = h.n_peers;
+	for (uint32_t i = 0; i < h.n_peers; i++, off += h.peer_size) {
+		struct relay_peer_stats *p = &st->peers[i];
+
+		memcpy(p->name, buf + off, sizeof(p->name) - 1);
+		p->name[sizeof(p->name) - 1] = 0;
+		memcpy(&p->sent, buf + off + RELAY_PEER_NAME_LEN, 8);
+		memcpy(&p->received, buf + off + RELAY_PEER_NAME_LEN + 8, 8);
+		copy_drops(p->dropped, buf + off + RELAY_PEER_NAME_LEN + 16, h.n_reasons);
+	}
+	copy_drops(st->dropped_other, buf + off, h.n_reasons);
+	return 0;
+}
+
 int relay_read_stats(const char *site_name, struct relay_stats *st)
 {
-	char path[4200];
-	struct rs_header h;
+	char name[SITE_NAME_MAX + 16];
 	struct stat sb;
 	uint8_t *buf = NULL;
 	size_t size, off;
 	int fd, r = 0;
 
 	memset(st, 0, sizeof(*st));
-	relay_stats_path(site_name, path, sizeof(path));
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	relay_file_name(site_name, "stats", name, sizeof(name));
+	fd = state_open(false, name, O_RDONLY, 0);
 	if (fd < 0)
 		return -errno;
 	if (fstat(fd, &sb) < 0) {
@@ -202,7 +265,7 @@ int relay_read_stats(const char *site_name, struct relay_stats *st)
 		goto out;
 	}
 	size = (size_t)sb.st_size;
-	if (size < sizeof(h) || size > (64u << 20)) {
+	if (!S_ISREG(sb.st_mode) || size < sizeof(struct rs_header) || size > (64u << 20)) {
 		r = -EBADMSG;
 		goto out;
 	}
@@ -222,53 +285,8 @@ int relay_read_stats(const char *site_name, struct relay_stats *st)
 		}
 		off += (size_t)n;
 	}
-	memcpy(&h, buf, sizeof(h));
-	if (h.magic != RELAY_STATS_MAGIC || h.version != RELAY_STATS_VERSION ||
-	    h.header_size < sizeof(h) || h.n_ports > RELAY_PORTS_MAX || h.n_peers > 4096 ||
-	    h.n_reasons == 0 || h.n_reasons > 1024 ||
-	    h.port_size < 32 + 8ull * h.n_reasons || h.peer_size < RELAY_PEER_NAME_LEN + 16 + 8ull * h.n_reasons ||
-	    (uint64_t)h.header_size + (uint64_t)h.n_ports * h.port_size +
-		    (uint64_t)h.n_peers * h.peer_size + 8ull * h.n_reasons > size) {
-		r = -EBADMSG;
-		goto out;
-	}
-	st->pid = (pid_t)h.pid;
-	st->started = (time_t)h.started;
-	st->config_hash = h.config_hash;
-	st->n_ports = h.n_ports;
-	off = h.header_size;
-	for (uint32_t i = 0; i < h.n_ports; i++, off += h.port_size) {
-		struct relay_port_stats *p = &st->ports[i];
-		uint32_t port;
-
-		memcpy(&port, buf + off, 4);
-		p->port = (uint16_t)port;
-		memcpy(&p->received, buf + off + 8, 8);
-		memcpy(&p->relayed, buf + off + 16, 8);
-		memcpy(&p->rebroadcast, buf + off + 24, 8);
-		copy_drops(p->dropped, buf + off + 32, h.n_reasons);
-	}
-	if (h.n_peers) {
-		st->peers = calloc(h.n_peers, sizeof(*st->peers));
-		if (!st->peers) {
-			r = -ENOMEM;
-			goto out;
-		}
-	}
-	st->n_peers = h.n_peers;
-	for (uint32_t i = 0; i < h.n_peers; i++, off += h.peer_size) {
-		struct relay_peer_stats *p = &st->peers[i];
-
-		memcpy(p->name, buf + off, sizeof(p->name) - 1);
-		p->name[sizeof(p->name) - 1] = 0;
-		memcpy(&p->sent, buf + off + RELAY_PEER_NAME_LEN, 8);
-		memcpy(&p->received, buf + off + RELAY_PEER_NAME_LEN + 8, 8);
-		copy_drops(p->dropped, buf + off + RELAY_PEER_NAME_LEN + 16, h.n_reasons);
-	}
-	copy_drops(st->dropped_other, buf + off, h.n_reasons);
+	r = relay_parse_stats(buf, size, st);
 out:
-	if (r < 0)
-		relay_stats_free(st);
 	free(buf);
 	close(fd);
 	return r;
@@ -281,53 +299,321 @@ void relay_stats_free(struct relay_stats *st)
 	st->n_peers = 0;
 }
 
-/* --- running, start, stop ------------------------------------------------------------ */
+/* --- who the relay is ----------------------------------------------------------------- */
+
+static int read_small(int dirfd, const char *path, char *buf, size_t len)
+{
+	int fd = openat(dirfd, path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	size_t have = 0;
+
+	if (fd < 0)
+		return -errno;
+	while (have + 1 < len) {
+		ssize_t n = read(fd, buf + have, len - 1 - have);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			int e = errno;
+
+			close(fd);
+			return -e;
+		}
+		if (n == 0)
+			break;
+		have += (size_t)n;
+	}
+	close(fd);
+	buf[have] = 0;
+	return (int)have;
+}
+
+int proc_start_ticks(pid_t pid, uint64_t *ticks)
+{
+	char path[64], buf[1024], *p, *end;
+	int n;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	n = read_small(AT_FDCWD, path, buf, sizeof(buf));
+	if (n < 0)
+		return n;
+	/* "PID (COMM) STATE PPID ...": COMM may hold anything, so from its last ')' */
+	p = strrchr(buf, ')');
+	if (!p)
+		return -EBADMSG;
+	p++;
+	/* field 3 (state) is the first after ')': starttime is field 22 */
+	for (int field = 3; field < 22; field++) {
+		p += strspn(p, " ");
+		p += strcspn(p, " ");
+		if (!*p)
+			return -EBADMSG;
+	}
+	errno = 0;
+	*ticks = strtoull(p, &end, 10);
+	if (errno || end == p)
+		return -EBADMSG;
+	return 0;
+}
+
+static void boot_id(char *buf, size_t len)
+{
+	if (read_small(AT_FDCWD, "/proc/sys/kernel/random/boot_id", buf, len) < 0)
+		snprintf(buf, len, "unknown");
+	buf[strcspn(buf, "\n")] = 0;
+}
+
+int relay_write_pidfile(const char *site)
+{
+	char name[SITE_NAME_MAX + 16], text[128], boot[40];
+	uint64_t start;
+	int r, n;
+
+	if ((r = proc_start_ticks(getpid(), &start)) < 0)
+		return r;
+	boot_id(boot, sizeof(boot));
+	n = snprintf(text, sizeof(text), "%ld\n%llu\n%s\n", (long)getpid(), (unsigned long long)start, boot);
+	relay_file_name(site, "pid", name, sizeof(name));
+	return state_write_file(true, name, text, (size_t)n, 0600);
+}
+
+int relay_lock(const char *site, int wait_ms)
+{
+	char name[SITE_NAME_MAX + 16];
+	int fd;
+
+	relay_file_name(site, "lock", name, sizeof(name));
+	fd = state_open(true, name, O_RDWR | O_CREAT, 0600);
+	if (fd < 0)
+		return -errno;
+	for (int waited = 0; flock(fd, LOCK_EX | LOCK_NB) < 0; waited += 10) {
+		int e = errno;
+
+		if (e != EWOULDBLOCK || waited >= wait_ms) {
+			close(fd);
+			return -e;
+		}
+		usleep(10000);
+	}
+	return fd;
+}
+
+/* The identity recorded in SITE's pid file. 0, -ENOENT, -EACCES (not root), -EBADMSG. */
+static int read_pidfile(const char *site, struct relay_id *id)
+{
+	char name[SITE_NAME_MAX + 16], buf[160], *p, *end;
+	int dfd, n;
+	long pid;
+
+	memset(id, 0, sizeof(*id));
+	relay_file_name(site, "pid", name, sizeof(name));
+	dfd = state_dirfd(true, false);
+	if (dfd < 0)
+		return errno == ENOENT ? -ENOENT : -EACCES;
+	{
+		int fd = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY);
+		struct stat sb;
+
+		if (fd < 0)
+			return -errno;
+		/* ours: written by root, for root alone */
+		if (fstat(fd, &sb) < 0 || !S_ISREG(sb.st_mode) || sb.st_uid != geteuid() || (sb.st_mode & 077)) {
+			close(fd);
+			return -EBADMSG;
+		}
+		n = (int)read(fd, buf, sizeof(buf) - 1);
+		close(fd);
+		if (n <= 0)
+			return -EBADMSG;
+		buf[n] = 0;
+	}
+	errno = 0;
+	pid = strtol(buf, &end, 10);
+	if (errno || end == buf || *end != '\n' || pid <= 1 || pid > INT_MAX)
+		return -EBADMSG;
+	p = end + 1;
+	id->start = strtoull(p, &end, 10);
+	if (errno || end == p || *end != '\n')
+		return -EBADMSG;
+	p = end + 1;
+	p[strcspn(p, "\n")] = 0;
+	snprintf(id->boot, sizeof(id->boot), "%s", p);
+	id->pid = (pid_t)pid;
+	return 0;
+}
+
+/* Strip " (deleted)": a relay keeps running from a binary replaced by an upgrade. */
+static bool exe_path(const char *link, char *buf, size_t len)
+{
+	ssize_t n = readlink(link, buf, len - 1);
+	size_t k;
+
+	if (n <= 0)
+		return false;
+	buf[n] = 0;
+	k = strlen(buf);
+	if (k > 10 && !strcmp(buf + k - 10, " (deleted)"))
+		buf[k - 10] = 0;
+	return true;
+}
+
+/* Is process ID->pid the relay ID describes? Its start time and boot must be
+ * those recorded, its command `relay`, and (when CHECK_EXE) its executable this
+ * program: the same file, or the same path (a relay started before an upgrade
+ * runs a deleted file). Files, not paths, first: the path a process sees of
+ * another's executable depends on mount namespaces and chroots. A pid reused
+ * by another process fails on the start time. */
+static bool is_relay(const struct relay_id *id, bool check_exe)
+{
+	char path[64], buf[4096], mine[PATH_MAX], theirs[PATH_MAX];
+	uint64_t start;
+	int n;
+
+	if (id->pid <= 1 || proc_start_ticks(id->pid, &start) < 0 || start != id->start)
+		return false;
+	if (id->boot[0]) {
+		char boot[40];
+
+		boot_id(boot, sizeof(boot));
+		if (strcmp(boot, id->boot))
+			return false;
+	}
+	/* argv[1] is "relay": the daemon's own command line (NUL-separated) */
+	snprintf(path, sizeof(path), "/proc/%d/cmdline", (int)id->pid);
+	n = read_small(AT_FDCWD, path, buf, sizeof(buf));
+	if (n <= 0 || (size_t)n <= strlen(buf) + 1 || strcmp(buf + strlen(buf) + 1, "relay"))
+		return false;
+	if (!check_exe)
+		return true;
+	/* the same file as ours; or, after an upgrade replaced it, the same path */
+	snprintf(path, sizeof(path), "/proc/%d/exe", (int)id->pid);
+	{
+		struct stat a, b;
+
+		if (stat("/proc/self/exe", &a) == 0 && stat(path, &b) == 0 && a.st_dev == b.st_dev &&
+		    a.st_ino == b.st_ino)
+			return true;
+	}
+	return exe_path("/proc/self/exe", mine, sizeof(mine)) && exe_path(path, theirs, sizeof(theirs)) &&
+	       !strcmp(mine, theirs);
+}
+
+/* --- descriptors ------------------------------------------------------------------------ */
+
+#ifndef SYS_close_range
+#define SYS_close_range 436
+#endif
+
+/* Close every descriptor in [FIRST, LAST]. */
+static int close_between(unsigned first, unsigned last)
+{
+	DIR *d;
+	struct dirent *e;
+
+	if (first > last)
+		return 0;
+	if (syscall(SYS_close_range, first, last, 0) == 0)
+		return 0;
+	if (errno != ENOSYS && errno != EINVAL)
+		return -errno;
+	/* before Linux 5.9: what /proc says is open */
+	d = opendir("/proc/self/fd");
+	if (!d)
+		return -errno;
+	while ((e = readdir(d))) {
+		char *end;
+		unsigned long fd = strtoul(e->d_name, &end, 10);
+
+		if (*end || end == e->d_name || fd < first || fd > last || (int)fd == dirfd(d))
+			continue;
+		close((int)fd);
+	}
+	closedir(d);
+	return 0;
+}
+
+int close_fds_from(unsigned first)
+{
+	return close_between(first, ~0u);
+}
+
+int close_fds_except(const int *keep, size_t n)
+{
+	unsigned next = 3;
+	int sorted[8];
+
+	if (n > 8)
+		return -EINVAL;
+	memcpy(sorted, keep, n * sizeof(*keep));
+	for (size_t i = 1; i < n; i++)
+		for (size_t j = i; j > 0 && sorted[j - 1] > sorted[j]; j--) {
+			int t = sorted[j];
+
+			sorted[j] = sorted[j - 1];
+			sorted[j - 1] = t;
+		}
+	for (size_t i = 0; i < n; i++) {
+		int r;
+
+		if (sorted[i] < (int)next)
+			continue;
+		if ((r = close_between(next, (unsigned)sorted[i] - 1)) < 0)
+			return r;
+		next = (unsigned)sorted[i] + 1;
+	}
+	return close_between(next, ~0u);
+}
+
+#ifndef SYS_pidfd_open
+#define SYS_pidfd_open 434
+#endif
+#ifndef SYS_pidfd_send_signal
+#define SYS_pidfd_send_signal 424
+#endif
+
+static int pidfd_open_(pid_t pid)
+{
+	return (int)syscall(SYS_pidfd_open, pid, 0);
+}
+
+static int pidfd_signal(int pidfd, int sig)
+{
+	return (int)syscall(SYS_pidfd_send_signal, pidfd, sig, NULL, 0);
+}
 
 pid_t relay_running(const char *site_name, time_t *started, uint64_t *config_hash)
 {
-	char path[4200], buf[32];
-	ssize_t n;
-	long pid;
-	int fd;
+	struct relay_id id;
+	struct relay_stats st;
+	bool have_st;
+	int r;
 
 	if (started)
 		*started = 0;
 	if (config_hash)
 		*config_hash = 0;
-	relay_pid_path(site_name, path, sizeof(path));
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-	if (fd < 0)
-		return 0;
-	/* the daemon holds an exclusive lock for its lifetime: a lock we can take
-	 * means the file is stale */
-	if (flock(fd, LOCK_SH | LOCK_NB) == 0 || errno != EWOULDBLOCK) {
-		close(fd);
-		return 0;
+	have_st = relay_read_stats(site_name, &st) == 0;
+	r = read_pidfile(site_name, &id);
+	if (r == -EACCES && have_st && st.start_ticks) {
+		/* not root: the counters file says who the relay is, checked alike
+		 * (its executable is not ours to read once it dropped privileges) */
+		id.pid = st.pid;
+		id.start = st.start_ticks;
+		if (!is_relay(&id, false))
+			id.pid = 0;
+	} else if (r < 0 || !is_relay(&id, true)) {
+		id.pid = 0;
 	}
-	/* a relay that just took the lock writes its pid right after */
-	for (int tries = 0; (n = pread(fd, buf, sizeof(buf) - 1, 0)) <= 0 && tries < 20; tries++)
-		usleep(5000);
-	close(fd);
-	if (n <= 0)
-		return 0;
-	buf[n] = 0;
-	pid = strtol(buf, NULL, 10);
-	if (pid <= 1 || pid > INT_MAX)
-		return 0;
-	if (started || config_hash) {
-		struct relay_stats st;
-
-		if (relay_read_stats(site_name, &st) == 0) {
-			if (st.pid == (pid_t)pid) {
-				if (started)
-					*started = st.started;
-				if (config_hash)
-					*config_hash = st.config_hash;
-			}
-			relay_stats_free(&st);
+	if (have_st) {
+		if (id.pid && st.pid == id.pid) {
+			if (started)
+				*started = st.started;
+			if (config_hash)
+				*config_hash = st.config_hash;
 		}
+		relay_stats_free(&st);
 	}
-	return (pid_t)pid;
+	return id.pid;
 }
 
 static uint64_t mono_ms(void)
@@ -338,23 +624,73 @@ static uint64_t mono_ms(void)
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
+/* The validated bytes in a sealed memory file: what the daemon parses. */
+static int config_memfd(const struct site *site)
+{
+	int fd = memfd_create("gatewayctl-site", MFD_CLOEXEC | MFD_ALLOW_SEALING), e;
+
+	if (fd < 0)
+		return -errno;
+	for (size_t off = 0; off < site->text_len;) {
+		ssize_t n = write(fd, site->text + off, site->text_len - off);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			e = n < 0 ? errno : EIO;
+			close(fd);
+			return -e;
+		}
+		off += (size_t)n;
+	}
+	if (fcntl(fd, F_ADD_SEALS, F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE) < 0) {
+		e = errno;
+		close(fd);
+		return -e;
+	}
+	return fd;
+}
+
+/* In the child, before exec: FDS[i] becomes descriptor 3 + i, inherited;
+ * every other descriptor above 2 is closed (whatever up or its caller had open). */
+static void child_fds(const int *fds, int n)
+{
+	int tmp[4];
+
+	for (int i = 0; i < n; i++) {
+		tmp[i] = fcntl(fds[i], F_DUPFD_CLOEXEC, 3 + n);
+		if (tmp[i] < 0)
+			_exit(126);
+	}
+	for (int i = 0; i < n; i++)
+		if (dup2(tmp[i], 3 + i) < 0)	/* dup2 clears close-on-exec */
+			_exit(126);
+	if (close_fds_from(3 + (unsigned)n) < 0)
+		_exit(126);
+}
+
 int relay_start(const struct site *site, char *msg, size_t len)
 {
-	char path[PATH_MAX], fdarg[16], buf[512];
-	int p[2], status, r;
+	char buf[512];
+	int p[2], fds[2], cfd, status, r;
 	size_t have = 0;
 	uint64_t deadline;
 	pid_t child;
 
 	if (msg && len)
 		msg[0] = 0;
-	if (!realpath(site->path, path)) {
-		r = -errno;
-		snprintf(msg, len, "relay: %s: %s", site->path, strerror(-r));
-		return r;
+	if (!site->text) {
+		snprintf(msg, len, "relay: no validated site text to hand over");
+		return -EINVAL;
+	}
+	cfd = config_memfd(site);
+	if (cfd < 0) {
+		snprintf(msg, len, "relay: memfd: %s", strerror(-cfd));
+		return cfd;
 	}
 	if (pipe2(p, O_CLOEXEC) < 0) {
 		r = -errno;
+		close(cfd);
 		snprintf(msg, len, "relay: pipe: %s", strerror(-r));
 		return r;
 	}
@@ -363,22 +699,22 @@ int relay_start(const struct site *site, char *msg, size_t len)
 		r = -errno;
 		close(p[0]);
 		close(p[1]);
+		close(cfd);
 		snprintf(msg, len, "relay: fork: %s", strerror(-r));
 		return r;
 	}
 	if (child == 0) {
-		/* the write end crosses exec; everything else is close-on-exec */
-		int fl = fcntl(p[1], F_GETFD);
-
-		if (fl >= 0)
-			fcntl(p[1], F_SETFD, fl & ~FD_CLOEXEC);
-		snprintf(fdarg, sizeof(fdarg), "%d", p[1]);
-		execl("/proc/self/exe", "gatewayctl", "relay", "-f", path, "--daemon",
-		      "--ready-fd", fdarg, (char *)NULL);
-		dprintf(p[1], "%d cannot run /proc/self/exe: %s\n", errno, strerror(errno));
+		/* the ready pipe becomes 3, the site's bytes 4; nothing else crosses exec */
+		fds[0] = p[1];
+		fds[1] = cfd;
+		child_fds(fds, 2);
+		execl("/proc/self/exe", "gatewayctl", "relay", "--config-fd", "4", "--config-name", site->path,
+		      "--daemon", "--ready-fd", "3", (char *)NULL);
+		dprintf(3, "%d cannot run /proc/self/exe: %s\n", errno, strerror(errno));
 		_exit(127);
 	}
 	close(p[1]);
+	close(cfd);
 	/* the exec'd process forks the daemon and exits at once */
 	while (waitpid(child, &status, 0) < 0 && errno == EINTR)
 		;
@@ -436,37 +772,86 @@ int relay_start(const struct site *site, char *msg, size_t len)
 
 static void remove_files(const char *site_name)
 {
-	char path[4200];
+	char name[SITE_NAME_MAX + 16];
 
-	relay_pid_path(site_name, path, sizeof(path));
-	unlink(path);
-	relay_stats_path(site_name, path, sizeof(path));
-	unlink(path);
+	relay_file_name(site_name, "pid", name, sizeof(name));
+	state_remove_file(true, name);
+	relay_file_name(site_name, "stats", name, sizeof(name));
+	state_remove_file(false, name);
+}
+
+/* Wait up to MS for the process behind PIDFD to end. */
+static bool ended(int pidfd, int ms)
+{
+	uint64_t deadline = mono_ms() + (uint64_t)ms;
+
+	for (;;) {
+		struct pollfd p = { .fd = pidfd, .events = POLLIN };
+		uint64_t now = mono_ms();
+		int r;
+
+		if (now >= deadline)
+			return false;
+		r = poll(&p, 1, (int)(deadline - now));
+		if (r > 0)
+			return true;
+		if (r < 0 && errno != EINTR)
+			return false;
+	}
 }
 
 int relay_stop(const char *site_name)
 {
-	pid_t pid = relay_running(site_name, NULL, NULL);
-	uint64_t deadline;
+	struct relay_id id;
+	int r = read_pidfile(site_name, &id), pidfd;
 
-	if (!pid) {
+	if (r == -EACCES)
+		return r;	/* not root: not ours to stop */
+	if (r < 0) {
 		remove_files(site_name);
 		return 0;
 	}
-	if (kill(pid, SIGTERM) < 0 && errno != ESRCH)
+	/* the pidfd first, then the checks: whatever they find stays true of the
+	 * process the pidfd holds, even if the pid is reused meanwhile */
+	pidfd = pidfd_open_(id.pid);
+	if (pidfd < 0 && errno != ESRCH && errno != ENOSYS)
 		return -errno;
-	deadline = mono_ms() + 3000;
-	while (relay_running(site_name, NULL, NULL) == pid && mono_ms() < deadline)
-		usleep(20000);
-	if (relay_running(site_name, NULL, NULL) == pid) {
-		if (kill(pid, SIGKILL) < 0 && errno != ESRCH)
-			return -errno;
-		deadline = mono_ms() + 2000;
-		while (relay_running(site_name, NULL, NULL) == pid && mono_ms() < deadline)
-			usleep(20000);
-		if (relay_running(site_name, NULL, NULL) == pid)
-			return -ETIMEDOUT;
+	if (pidfd < 0 && errno == ENOSYS) {
+		/* before Linux 5.3: the same checks, then kill() at once */
+		if (is_relay(&id, true)) {
+			uint64_t deadline = mono_ms() + 5000;
+
+			if (kill(id.pid, SIGTERM) < 0 && errno != ESRCH)
+				return -errno;
+			while (is_relay(&id, true) && mono_ms() < deadline)
+				usleep(20000);
+			if (is_relay(&id, true))
+				return -ETIMEDOUT;
+		}
+		remove_files(site_name);
+		return 0;
 	}
+	if (pidfd >= 0 && is_relay(&id, true)) {
+		if (pidfd_signal(pidfd, SIGTERM) < 0 && errno != ESRCH) {
+			r = -errno;
+			close(pidfd);
+			return r;
+		}
+		if (!ended(pidfd, 3000)) {
+			if (pidfd_signal(pidfd, SIGKILL) < 0 && errno != ESRCH) {
+				r = -errno;
+				close(pidfd);
+				return r;
+			}
+			if (!ended(pidfd, 2000)) {
+				close(pidfd);
+				return -ETIMEDOUT;
+			}
+		}
+	}
+	if (pidfd >= 0)
+		close(pidfd);
+	/* the relay ended, or the file named no relay of ours: stale either way */
 	remove_files(site_name);
 	return 0;
 }

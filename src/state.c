@@ -166,6 +166,15 @@ int state_dirfd(bool private_dir, bool create)
 	return priv_fd;
 }
 
+void state_close_dirs(void)
+{
+	if (priv_fd >= 0)
+		close(priv_fd);
+	if (ns_fd >= 0)
+		close(ns_fd);
+	priv_fd = ns_fd = -1;
+}
+
 const char *state_dir_error(void)
 {
 	return dir_error;

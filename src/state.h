@@ -34,6 +34,9 @@ const char *state_private_dir(void);
  * state_dir_error() telling why in a sentence. */
 int state_dirfd(bool private_dir, bool create);
 const char *state_dir_error(void);
+/* Close those descriptors (the next call opens and checks them again): for a
+ * process that drops its privileges and must keep no handle on the directories. */
+void state_close_dirs(void);
 /* openat(2) in it, always O_NOFOLLOW | O_CLOEXEC. */
 int state_open(bool private_dir, const char *name, int flags, mode_t mode);
 /* Replace NAME atomically (temporary file, fsync, rename) with DATA. 0 or -errno. */

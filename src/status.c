@@ -534,9 +534,14 @@ static int site_report(struct nl *rt, struct nl *nf, struct site *s, bool probe,
 						fprintf(f, "      dropped %-14s %llu\n", relay_drop_name(d),
 							(unsigned long long)rs.ports[i].dropped[d]);
 			}
-			for (size_t i = 0; have_rs && i < rs.n_peers; i++)
+			for (size_t i = 0; have_rs && i < rs.n_peers; i++) {
 				fprintf(f, "    peer %-7s frames sent %llu, received %llu\n", rs.peers[i].name,
 					(unsigned long long)rs.peers[i].sent, (unsigned long long)rs.peers[i].received);
+				for (int d = 0; d < DROP_REASONS; d++)
+					if (rs.peers[i].dropped[d])
+						fprintf(f, "      dropped %-14s %llu\n", relay_drop_name(d),
+							(unsigned long long)rs.peers[i].dropped[d]);
+			}
 		}
 		if (ss.n_reasons) {
 			fprintf(f, "  %s%zu problem%s:%s\n", c_red(o), ss.n_reasons, ss.n_reasons == 1 ? "" : "s", c_off(o));

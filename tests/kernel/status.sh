@@ -90,7 +90,7 @@ lab_exec m-gw ip route add 172.17.2.10/32 dev gw-brooklyn
 fault "bogus host route" "bogus host route: peer brooklyn's endpoint is routed into gw-brooklyn" 'ip route del 172.17.2.10/32 dev gw-brooklyn'
 lab_exec m-gw sysctl -qw net.ipv4.ip_forward=0
 fault "forwarding off" 'IPv4 forwarding is off' 'sysctl -w net.ipv4.ip_forward=1'
-pid=$(cat "$(gw_privdir m-gw)/manhattan.relay.pid" 2>/dev/null || true)
+pid=$(head -n 1 "$(gw_privdir m-gw)/manhattan.relay.pid" 2>/dev/null || true) # its first line: the pid
 if [ -n "$pid" ]; then
 	kill -KILL "$pid"
 	wait_for 5 sh -c "! kill -0 $pid" || true

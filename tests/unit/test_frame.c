@@ -328,6 +328,50 @@ static void test_reasm_exhaustion(void **state)
 	free(d);
 }
 
+static void test_reasm_peer_quota(void **state)
+{
+	struct reasm r;
+	uint8_t *d = datagram(65507, 6);
+	const uint8_t *out;
+	size_t olen;
+
+	(void)state;
+	assert_int_equal(reasm_init(&r, 4, 1000), 0);
+	/* peer 1 has the first half of a datagram in reassembly */
+	assert_int_equal(feed(&r, 1, 100, d, 65507, 0, 0, &out, &olen), REASM_PENDING);
+	/* peer 2 (or somebody forging it) floods first halves, newer than peer 1's */
+	for (uint32_t id = 1; id <= 50; id++)
+		assert_int_equal(feed(&r, 2, id, d, 65507, 0, id, &out, &olen), REASM_PENDING);
+	/* peer 2 evicted only its own: peer 1's datagram completes */
+	assert_int_equal(feed(&r, 1, 100, d, 65507, 1, 60, &out, &olen), REASM_COMPLETE);
+	assert_memory_equal(out, d, 65507);
+	/* and peer 2's latest ones are still there */
+	assert_int_equal(feed(&r, 2, 50, d, 65507, 1, 61, &out, &olen), REASM_COMPLETE);
+	reasm_free(&r);
+
+	/* a fixed quota: a peer holds at most PER_PEER slots even when others are free */
+	assert_int_equal(reasm_init(&r, 8, 1000), 0);
+	r.per_peer = 2;
+	for (uint32_t id = 1; id <= 3; id++)
+		assert_int_equal(feed(&r, 2, id, d, 65507, 0, id, &out, &olen), REASM_PENDING);
+	assert_int_equal(r.evicted, 1);	/* id 1, its own oldest */
+	assert_int_equal(feed(&r, 2, 1, d, 65507, 1, 10, &out, &olen), REASM_PENDING);
+	assert_int_equal(feed(&r, 2, 3, d, 65507, 1, 11, &out, &olen), REASM_COMPLETE);
+	reasm_free(&r);
+
+	/* a full table: a newcomer takes the oldest slot of the peer holding the most */
+	assert_int_equal(reasm_init(&r, 4, 1000), 0);
+	assert_int_equal(feed(&r, 2, 9, d, 65507, 0, 0, &out, &olen), REASM_PENDING);	/* the oldest of all */
+	for (uint32_t id = 1; id <= 3; id++)
+		assert_int_equal(feed(&r, 1, id, d, 65507, 0, id, &out, &olen), REASM_PENDING);
+	assert_int_equal(feed(&r, 3, 7, d, 65507, 0, 20, &out, &olen), REASM_PENDING);
+	assert_int_equal(r.evicted, 1);
+	assert_int_equal(feed(&r, 2, 9, d, 65507, 1, 21, &out, &olen), REASM_COMPLETE);	/* kept */
+	assert_int_equal(feed(&r, 1, 1, d, 65507, 1, 22, &out, &olen), REASM_PENDING);	/* peer 1's oldest went */
+	reasm_free(&r);
+	free(d);
+}
+
 /* --- checksum and bucket ----------------------------------------------------------- */
 
 static void test_udp_checksum(void **state)
@@ -411,6 +455,7 @@ int main(void)
 		cmocka_unit_test(test_reasm_inconsistent),
 		cmocka_unit_test(test_reasm_timeout),
 		cmocka_unit_test(test_reasm_exhaustion),
+		cmocka_unit_test(test_reasm_peer_quota),
 		cmocka_unit_test(test_udp_checksum),
 		cmocka_unit_test(test_udp_checksum_large),
 		cmocka_unit_test(test_bucket),

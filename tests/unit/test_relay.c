@@ -1,4 +1,5 @@
-/* test_relay.c - the relay's control side: config hash, counters file, pidfile */
+/* test_relay.c - the relay's control side: config hash, counters file, who the
+ * relay is (pid file, identity checks), stopping it, descriptors */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -19,6 +20,7 @@
 #include "config.h"
 #include "relay.h"
 #include "relay_priv.h"
+#include "state.h"
 
 static char dir[] = "/tmp/gwctl-test-relay.XXXXXX";
 
@@ -59,6 +61,8 @@ static int setup(void **state)
 	if (!mkdtemp(dir))
 		return -1;
 	setenv("GATEWAYCTL_RUNDIR", dir, 1);
+	/* others may look in (the counters file is for everybody), not write */
+	chmod(dir, 0755);
 	return 0;
 }
 
@@ -204,44 +208,163 @@ static void test_stats_garbage(void **state)
 	relay_stats_unmap(&m);
 }
 
-static void test_running_and_stale(void **state)
+/* --- who the relay is: pid file, identity, stopping ----------------------------------- */
+
+static char *self_exe;
+
+/* "gatewayctl relay SITE FD [stubborn]": what test children run (see main): like
+ * the daemon, write the pid file, say so on FD, wait for signals. */
+static int child_main(int argc, char **argv)
 {
-	char path[300];
-	int p[2], fd;
+	int fd = atoi(argv[3]);
+
+	if (argc > 4 && !strcmp(argv[4], "stubborn"))
+		signal(SIGTERM, SIG_IGN);
+	if (relay_write_pidfile(argv[2]) < 0 || write(fd, "x", 1) != 1)
+		return 1;
+	close(fd);
+	for (;;)
+		pause();
+}
+
+/* a child running this test program as `relay SITE`: it wrote its pid file */
+static pid_t spawn_relay(const char *site, bool stubborn)
+{
+	int p[2];
+	char fd[16], c;
 	pid_t child;
-	char c;
-	time_t started;
-	uint64_t hash;
-	struct rs_map m;
 
-	(void)state;
-	assert_int_equal(relay_running("brooklyn", NULL, NULL), 0);	/* no pidfile */
-	relay_pid_path("brooklyn", path, sizeof(path));
-	write_file(path, "12345\n", 6);
-	assert_int_equal(relay_running("brooklyn", NULL, NULL), 0);	/* nobody holds the lock: stale */
-	assert_int_equal(relay_stop("brooklyn"), 0);	/* removes the stale file, kills nothing */
-	assert_int_equal(access(path, F_OK), -1);
-
-	/* a child that holds the lock like the daemon */
 	assert_int_equal(pipe(p), 0);
 	child = fork();
 	assert_true(child >= 0);
 	if (child == 0) {
-		char buf[32];
-		int n;
-
-		fd = open(path, O_RDWR | O_CREAT, 0644);
-		if (fd < 0 || flock(fd, LOCK_EX) < 0)
-			_exit(1);
-		n = snprintf(buf, sizeof(buf), "%d\n", (int)getpid());
-		if (write(fd, buf, (size_t)n) != n || write(p[1], "x", 1) != 1)
-			_exit(1);
-		for (;;)
-			pause();
+		close(p[0]);
+		snprintf(fd, sizeof(fd), "%d", p[1]);
+		execl(self_exe, "gatewayctl", "relay", site, fd, stubborn ? "stubborn" : NULL, (char *)NULL);
+		_exit(127);
 	}
 	close(p[1]);
 	assert_int_equal(read(p[0], &c, 1), 1);
 	close(p[0]);
+	return child;
+}
+
+/* an unrelated process: sleep */
+static pid_t spawn_sleep(void)
+{
+	pid_t child = fork();
+
+	assert_true(child >= 0);
+	if (child == 0) {
+		execlp("sleep", "sleep", "60", (char *)NULL);
+		_exit(127);
+	}
+	/* until it is sleep, not a copy of us */
+	for (int i = 0; i < 500; i++) {
+		char path[64], buf[64] = "";
+		FILE *f;
+
+		snprintf(path, sizeof(path), "/proc/%d/comm", (int)child);
+		f = fopen(path, "r");
+		if (f) {
+			if (!fgets(buf, sizeof(buf), f))
+				buf[0] = 0;
+			fclose(f);
+		}
+		if (!strncmp(buf, "sleep", 5))
+			break;
+		usleep(2000);
+	}
+	return child;
+}
+
+static bool alive(pid_t pid)
+{
+	return waitpid(pid, NULL, WNOHANG) == 0;
+}
+
+static void reap(pid_t pid)
+{
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+}
+
+/* a pid file saying PID started at START */
+static void fake_pidfile(const char *site, pid_t pid, uint64_t start, mode_t mode)
+{
+	char path[300], text[128], boot[64] = "";
+	FILE *f = fopen("/proc/sys/kernel/random/boot_id", "r");
+	int n;
+
+	if (f) {
+		if (!fgets(boot, sizeof(boot), f))
+			boot[0] = 0;
+		fclose(f);
+	}
+	boot[strcspn(boot, "\n")] = 0;
+	assert_true(state_dirfd(true, true) >= 0);
+	n = snprintf(text, sizeof(text), "%d\n%llu\n%s\n", (int)pid, (unsigned long long)start, boot);
+	relay_pid_path(site, path, sizeof(path));
+	unlink(path);
+	write_file(path, text, (size_t)n);
+	chmod(path, mode);
+}
+
+static uint64_t ticks_of(pid_t pid)
+{
+	uint64_t t = 0;
+
+	assert_int_equal(proc_start_ticks(pid, &t), 0);
+	return t;
+}
+
+static void test_files_private(void **state)
+{
+	char path[400], priv[300];
+	struct stat st;
+	int fd, fd2;
+
+	(void)state;
+	assert_int_equal(relay_write_pidfile("bronx"), 0);
+	relay_pid_path("bronx", path, sizeof(path));
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_mode & 07777, 0600);
+	snprintf(priv, sizeof(priv), "%s", state_private_dir());
+	assert_int_equal(stat(priv, &st), 0);
+	assert_int_equal(st.st_mode & 07777, 0700);
+	fd = relay_lock("bronx", 0);
+	assert_true(fd >= 0);
+	snprintf(path, sizeof(path), "%s/bronx.relay.lock", priv);
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_mode & 07777, 0600);
+	/* held: a second taker gives up after its wait */
+	assert_int_equal(relay_lock("bronx", 30), -EWOULDBLOCK);
+	close(fd);
+	fd2 = relay_lock("bronx", 0);
+	assert_true(fd2 >= 0);
+	close(fd2);
+	/* the pid file is ours: it names this process (not a relay: not running) */
+	assert_int_equal(relay_running("bronx", NULL, NULL), 0);
+}
+
+static void test_running_and_stale(void **state)
+{
+	char path[300];
+	pid_t child;
+	time_t started;
+	uint64_t hash;
+	struct rs_map m;
+	int fd;
+
+	(void)state;
+	assert_int_equal(relay_running("brooklyn", NULL, NULL), 0);	/* no pid file */
+	relay_pid_path("brooklyn", path, sizeof(path));
+	fake_pidfile("brooklyn", 999999, 12345, 0600);
+	assert_int_equal(relay_running("brooklyn", NULL, NULL), 0);	/* nobody has that pid: stale */
+	assert_int_equal(relay_stop("brooklyn"), 0);	/* removes the stale file, kills nothing */
+	assert_int_equal(access(path, F_OK), -1);
+
+	child = spawn_relay("brooklyn", false);
 	assert_int_equal(relay_stats_create("brooklyn", 1, 0, &m), 0);
 	m.hdr->pid = child;
 	m.hdr->started = 1234;
@@ -250,62 +373,167 @@ static void test_running_and_stale(void **state)
 	assert_int_equal(started, 1234);
 	assert_int_equal(hash, 99);
 	relay_stats_unmap(&m);
-	/* SIGKILL: the lock goes with the process; the pidfile stays, stale */
-	kill(child, SIGKILL);
-	waitpid(child, NULL, 0);
+
+	/* somebody else holding a lock on the files changes nothing (it used to
+	 * mean "a relay runs") */
+	fd = open(path, O_RDONLY);
+	assert_true(fd >= 0);
+	assert_int_equal(flock(fd, LOCK_EX), 0);
+	assert_int_equal(relay_running("brooklyn", NULL, NULL), child);
+
+	/* SIGKILL: the pid file stays, stale, even with the lock held elsewhere */
+	reap(child);
 	assert_int_equal(access(path, F_OK), 0);
 	assert_int_equal(relay_running("brooklyn", &started, &hash), 0);
 	assert_int_equal(started, 0);
+	assert_int_equal(relay_stop("brooklyn"), 0);	/* at once: no waiting on anybody's lock */
+	assert_int_equal(access(path, F_OK), -1);
+	close(fd);
+}
+
+/* a pid file naming a live process that is not the relay: never signalled */
+static void test_never_signals_others(void **state)
+{
+	char path[300];
+	pid_t sl, child;
+
+	(void)state;
+	relay_pid_path("queens", path, sizeof(path));
+	sl = spawn_sleep();
+	/* even with its true start time */
+	fake_pidfile("queens", sl, ticks_of(sl), 0600);
+	assert_int_equal(relay_running("queens", NULL, NULL), 0);
+	assert_int_equal(relay_stop("queens"), 0);
+	assert_true(alive(sl));
+	assert_int_equal(access(path, F_OK), -1);	/* a file naming no relay is stale */
+
+	/* the relay's pid reused by another process: the start time differs */
+	child = spawn_relay("queens", false);
+	fake_pidfile("queens", child, ticks_of(child) + 1, 0600);
+	assert_int_equal(relay_running("queens", NULL, NULL), 0);
+	assert_int_equal(relay_stop("queens"), 0);
+	assert_true(alive(child));
+
+	/* a pid file that others could have written is not believed */
+	fake_pidfile("queens", child, ticks_of(child), 0644);
+	assert_int_equal(relay_running("queens", NULL, NULL), 0);
+	fake_pidfile("queens", child, ticks_of(child), 0600);
+	assert_int_equal(relay_running("queens", NULL, NULL), child);
+	reap(child);
+	reap(sl);
 }
 
 static void test_stop_terminates(void **state)
 {
 	char path[300];
-	int p[2], fd;
 	pid_t child;
-	char c;
 	int status;
 
 	(void)state;
 	relay_pid_path("queens", path, sizeof(path));
-	assert_int_equal(pipe(p), 0);
-	child = fork();
-	assert_true(child >= 0);
-	if (child == 0) {
-		char buf[32];
-		int n;
-
-		fd = open(path, O_RDWR | O_CREAT, 0644);
-		if (fd < 0 || flock(fd, LOCK_EX) < 0)
-			_exit(1);
-		n = snprintf(buf, sizeof(buf), "%d\n", (int)getpid());
-		if (write(fd, buf, (size_t)n) != n || write(p[1], "x", 1) != 1)
-			_exit(1);
-		for (;;)
-			pause();
-	}
-	close(p[1]);
-	assert_int_equal(read(p[0], &c, 1), 1);
-	close(p[0]);
+	child = spawn_relay("queens", false);
 	assert_int_equal(relay_running("queens", NULL, NULL), child);
-	/* relay_stop polls the lock, which the zombie no longer holds */
+	/* relay_stop waits on a pidfd: a zombie child counts as ended */
 	assert_int_equal(relay_stop("queens"), 0);
 	assert_int_equal(waitpid(child, &status, 0), child);
 	assert_true(WIFSIGNALED(status) && WTERMSIG(status) == SIGTERM);
 	assert_int_equal(access(path, F_OK), -1);
 	assert_int_equal(relay_running("queens", NULL, NULL), 0);
+
+	/* one that ignores SIGTERM gets SIGKILL after 3 s */
+	child = spawn_relay("queens", true);
+	assert_int_equal(relay_stop("queens"), 0);
+	assert_int_equal(waitpid(child, &status, 0), child);
+	assert_true(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
 }
 
-int main(void)
+/* Callers that cannot read the private directory (status as a user) learn the
+ * relay from the counters file, checked alike. */
+static void test_running_unprivileged(void **state)
+{
+	pid_t child, viewer, sl;
+	struct rs_map m;
+	int status;
+
+	(void)state;
+	if (geteuid() != 0)
+		skip();
+	child = spawn_relay("harlem", false);
+	sl = spawn_sleep();
+	assert_int_equal(relay_stats_create("harlem", 1, 0, &m), 0);
+	m.hdr->pid = child;
+	m.hdr->start_ticks = ticks_of(child);
+	for (int round = 0; round < 2; round++) {
+		viewer = fork();
+		assert_true(viewer >= 0);
+		if (viewer == 0) {
+			if (setresgid(65534, 65534, 65534) < 0 || setresuid(65534, 65534, 65534) < 0)
+				_exit(3);
+			/* the pid file is out of reach ... */
+			if (relay_stop("harlem") != -EACCES)
+				_exit(4);
+			_exit(relay_running("harlem", NULL, NULL) == (round ? 0 : child) ? 0 : 5);
+		}
+		assert_int_equal(waitpid(viewer, &status, 0), viewer);
+		assert_true(WIFEXITED(status));
+		assert_int_equal(WEXITSTATUS(status), 0);
+		/* ... and a counters file naming another process names no relay */
+		m.hdr->pid = sl;
+		m.hdr->start_ticks = ticks_of(sl);
+	}
+	relay_stats_unmap(&m);
+	reap(child);
+	reap(sl);
+}
+
+/* close_fds_except leaves stdio and what it keeps, nothing else */
+static void test_close_fds(void **state)
+{
+	pid_t child;
+	int status;
+
+	(void)state;
+	child = fork();
+	assert_true(child >= 0);
+	if (child == 0) {
+		int a = open("/dev/null", O_RDONLY), b = open("/dev/null", O_RDONLY),
+		    c = open("/dev/null", O_RDONLY), d = dup2(a, 200), keep[2] = { c, 300 };
+
+		if (a < 3 || b < 0 || c < 0 || d != 200)
+			_exit(2);
+		if (close_fds_except(keep, 2) < 0)
+			_exit(3);
+		if (fcntl(a, F_GETFD) >= 0 || fcntl(b, F_GETFD) >= 0 || fcntl(200, F_GETFD) >= 0)
+			_exit(4);
+		if (fcntl(c, F_GETFD) < 0 || fcntl(0, F_GETFD) < 0 || fcntl(2, F_GETFD) < 0)
+			_exit(5);
+		if (close_fds_from(3) < 0 || fcntl(c, F_GETFD) >= 0)
+			_exit(6);
+		_exit(0);
+	}
+	assert_int_equal(waitpid(child, &status, 0), child);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+}
+
+int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_config_hash),
 		cmocka_unit_test(test_drop_names),
 		cmocka_unit_test(test_stats_round_trip),
 		cmocka_unit_test(test_stats_garbage),
+		cmocka_unit_test(test_files_private),
 		cmocka_unit_test(test_running_and_stale),
+		cmocka_unit_test(test_never_signals_others),
 		cmocka_unit_test(test_stop_terminates),
+		cmocka_unit_test(test_running_unprivileged),
+		cmocka_unit_test(test_close_fds),
 	};
+
+	if (argc >= 4 && !strcmp(argv[1], "relay"))
+		return child_main(argc, argv);
+	self_exe = realpath("/proc/self/exe", NULL);
 
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
