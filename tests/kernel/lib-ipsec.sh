@@ -254,6 +254,13 @@ udp_counter() { # NS
 		awk '{ for (i = 1; i < NF; i++) if ($i == "packets") { print $(i + 1); exit } }'
 }
 
+# one xfrm counter of NS (/proc/net/xfrm_stat), e.g. XfrmInStateProtoError: ESP packets
+# whose integrity check failed
+xfrm_stat() { # NS NAME
+	# shellcheck disable=SC2016 # awk's fields
+	lab_exec "$1" awk -v n="$2" '$1 == n { print $2 }' /proc/net/xfrm_stat
+}
+
 # the sum of the xfrm error counters of NS (/proc/net/xfrm_stat) whose name starts with In
 xfrm_in_errors() { # NS
 	# shellcheck disable=SC2016 # awk's fields
