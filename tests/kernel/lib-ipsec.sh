@@ -199,8 +199,10 @@ cap_start() { # NAME NS IF
 	local f="$T_TMP/$1.pcap" tries=50
 	rm -f "$f"
 	# -Z root: tcpdump would otherwise drop to its own user before opening the file.
+	# --immediate-mode: without it packets wait in the capture ring for up to a second,
+	# and those of the last second are lost when tcpdump is stopped.
 	# ip netns exec execs tcpdump: $! is tcpdump's pid (a function would be a subshell)
-	ip netns exec "$(lab_ns "$2")" tcpdump -Z root -U -n -s 0 -i "$3" -w "$f" \
+	ip netns exec "$(lab_ns "$2")" tcpdump -Z root -U --immediate-mode -n -s 0 -i "$3" -w "$f" \
 		</dev/null >/dev/null 2>"$T_TMP/$1.tcpdump" &
 	_IPSEC_CAP[$1]=$!
 	T_PIDS="$T_PIDS $!"
@@ -215,7 +217,7 @@ cap_stop() { # NAME
 	local pid=${_IPSEC_CAP[$1]:-}
 	[ -n "$pid" ] || return 0
 	local tries=50
-	sleep 0.3
+	sleep 0.5
 	kill -INT "$pid" 2>/dev/null
 	while _lab_alive "$pid"; do
 		tries=$((tries - 1))
@@ -252,6 +254,13 @@ udp_counter_add() { # NS PORT
 udp_counter() { # NS
 	lab_exec "$1" nft list counter ip t_forged seen |
 		awk '{ for (i = 1; i < NF; i++) if ($i == "packets") { print $(i + 1); exit } }'
+}
+
+# one xfrm counter of NS (/proc/net/xfrm_stat), e.g. XfrmInStateProtoError: ESP packets
+# whose integrity check failed
+xfrm_stat() { # NS NAME
+	# shellcheck disable=SC2016 # awk's fields
+	lab_exec "$1" awk -v n="$2" '$1 == n { print $2 }' /proc/net/xfrm_stat
 }
 
 # the sum of the xfrm error counters of NS (/proc/net/xfrm_stat) whose name starts with In
