@@ -743,7 +743,7 @@ static int recv_packet(struct vici *v, int64_t deadline, uint8_t **pkt, size_t *
 	n = (size_t)hdr[0] << 24 | (size_t)hdr[1] << 16 | (size_t)hdr[2] << 8 | hdr[3];
 	if (n == 0 || n > VICI_PACKET_MAX)
 		return -EPROTO;
-	*pkt = malloc(n);
+	*pkt = calloc(1, n);	/* zeroed: gcc -fanalyzer does not see read(2) fill it */
 	if (!*pkt)
 		return -ENOMEM;
 	ret = read_all(v->fd, *pkt, n, deadline);
