@@ -349,7 +349,7 @@ static void scan_key(struct loader *ld, int line, char *p, char *end)
 
 		for (long k = sec->dup_of; k >= 0 && n_chain < 64; k = ld->secs[k].dup_of)
 			chain[n_chain++] = k;
-		while (n_chain > 0 || sec) {
+		for (;;) {	/* the earlier sections of the name, then this one */
 			const struct section *c = n_chain > 0 ? &ld->secs[chain[--n_chain]] : sec;
 
 			for (size_t i = c->first_ent; i < c->first_ent + c->n_ents; i++) {
