@@ -72,10 +72,11 @@ static void batch_fail(struct rtnl_batch *b, size_t op, int err, const char *tex
  * NULL b->ops in op_begin() after a successful grow(), on paths where the
  * array was allocated once. ASan (unit and kernel tests) and the rtnl fuzzer
  * exercise both functions; the two warnings are silenced here only. */
+#if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wpragmas"
 #pragma GCC diagnostic ignored "-Wanalyzer-double-free"
 #pragma GCC diagnostic ignored "-Wanalyzer-null-dereference"
+#endif
 static bool grow(void **p, size_t *cap, size_t need, size_t elsize, size_t first)
 {
 	size_t ncap;
@@ -139,7 +140,9 @@ static bool op_begin(struct rtnl_batch *b)
 	b->nop++;
 	return true;
 }
+#if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic pop
+#endif
 
 static size_t cur_op(const struct rtnl_batch *b)
 {

@@ -140,9 +140,10 @@ static const struct ipsec_record_conn *record_find(const struct ipsec_record *r,
 /* gcc 12's -fanalyzer loses track of a pointer stored into an element of a
  * realloc'd array and reports the strdup below as leaked; record_free frees
  * every element's msg_hex (checked by the ASan unit and kernel tests). */
+#if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wpragmas"
 #pragma GCC diagnostic ignored "-Wanalyzer-malloc-leak"
+#endif
 static int record_add(struct ipsec_record *r, const char *name, const char *msg_hex, const char *key_hash)
 {
 	struct ipsec_record_conn *c = realloc(r->conns, (r->n + 1) * sizeof(*c));
@@ -160,7 +161,9 @@ static int record_add(struct ipsec_record *r, const char *name, const char *msg_
 	r->n++;
 	return 0;
 }
+#if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic pop
+#endif
 
 static int record_read(const char *site, struct ipsec_record *r)
 {
