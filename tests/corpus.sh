@@ -73,5 +73,31 @@ if out=$("$bin" check "$scratch/bom.ini" 2>&1) && [ -z "$out" ]; then
 else
 	fail=$((fail + 1)); echo "FAIL corpus: a file starting with a byte-order mark is refused: $out"
 fi
+# issue 11: encryption = ipsec and its keys, each refusal at its line
+mkdir -m 0700 "$scratch/keys"
+(umask 077 && head -c 32 /dev/urandom | base64 >"$scratch/keys/psk" && printf 'short-key\n' >"$scratch/keys/short")
+(umask 022 && head -c 32 /dev/urandom | base64 >"$scratch/keys/open")
+ipsec_site() { # NAME PEERLINES... (after line 17, networks =): prints the path
+	local f="$scratch/$1.ini"
+	shift
+	{ head -n 17 "$good"; printf '%s\n' "$@"; tail -n +18 "$good"; } >"$f"
+	echo "$f"
+}
+[ "$(sed -n 17p "$good")" = "networks = 192.168.2.0/24" ] || echo "corpus: line 17 of $good is not networks ="
+expect_error "$(ipsec_site ipsec-no-key 'encryption = ipsec')" "18: error: peer brooklyn: \`encryption = ipsec\` needs a key"
+expect_error "$(ipsec_site ipsec-both 'encryption = ipsec' "psk_file = $scratch/keys/psk" "public_key = $(head -c 32 /dev/zero | base64)")" \
+	"20: error: peer brooklyn has both \`psk_file\` (line 19) and \`public_key\`"
+expect_error "$(ipsec_site ipsec-missing 'encryption = ipsec' "psk_file = $scratch/keys/none")" "19: error: \`psk_file = $scratch/keys/none\`: "
+expect_error "$(ipsec_site ipsec-open 'encryption = ipsec' "psk_file = $scratch/keys/open")" "19: error: \`psk_file = $scratch/keys/open\`: "
+expect_error "$(ipsec_site ipsec-short 'encryption = ipsec' "psk_file = $scratch/keys/short")" "19: error: \`psk_file = $scratch/keys/short\`: "
+expect_error "$(ipsec_site ipsec-bad-pub 'encryption = ipsec' 'public_key = c2hvcnQ=')" "19: error: \`public_key = c2hvcnQ=\`: expected the base64 of a 32-byte Ed25519 public key"
+expect_error "$(ipsec_site ipsec-psk-plain "psk_file = $scratch/keys/psk")" "18: error: \`psk_file\` is for \`encryption = ipsec\`"
+expect_error "$(ipsec_site ipsec-pub-plain "public_key = $(head -c 32 /dev/zero | base64)")" "18: error: \`public_key\` is for \`encryption = ipsec\`"
+expect_error "$(ipsec_site ipsec-pub-no-private 'encryption = ipsec' "public_key = $(head -c 32 /dev/zero | base64)")" \
+	"19: error: peer brooklyn is authenticated by public key, so this gateway needs its own"
+expect_error "$(ipsec_site ipsec-bad-mode 'encryption = wireguard')" "18: error: \`encryption = wireguard\`: expected none or ipsec"
+f=$(ipsec_site ipsec-good 'encryption = ipsec' "psk_file = $scratch/keys/psk")
+if out=$("$bin" check "$f" 2>&1) && [ -z "$out" ]; then pass=$((pass + 1)); else
+	fail=$((fail + 1)); echo "FAIL corpus: a valid ipsec site file is refused: $out"; fi
 echo "corpus: $pass passed, $fail failed"
 [ $fail -eq 0 ]
