@@ -342,7 +342,7 @@ reboot_sim() {
 	w=$(pending_field watcher_pid)
 	kill -KILL "$w"
 	wait_for 3 dead "$w" || fail "the watcher survived SIGKILL"
-	relay=$(cat "$(gw_privdir m-gw)/manhattan.relay.pid" 2>/dev/null || true)
+	relay=$(head -n 1 "$(gw_privdir m-gw)/manhattan.relay.pid" 2>/dev/null || true) # its first line: the pid
 	if [ -n "$relay" ]; then kill -KILL "$relay" 2>/dev/null || true; fi
 	for l in $(lab_exec m-gw ip -o link show group 203 | awk -F': ' '{ print $2 }' | cut -d@ -f1); do
 		lab_exec m-gw ip link del "$l"
