@@ -13,6 +13,7 @@
 #include "ipsec.h"
 #include "model.h"
 #include "relay.h"
+#include "rtnl_group.h"
 #include "state.h"
 
 static int down_help(void)
@@ -50,6 +51,19 @@ static int one_request(struct down *d, struct rtnl_batch *b)
 
 	rtnl_batch_reset(b);
 	return r;
+}
+
+/* A link group no link uses, for deleting a site's tunnels as one group. */
+static uint32_t spare_group(const struct link_info *links, size_t n)
+{
+	uint32_t g = 0x67770000u | ((uint32_t)getpid() & 0xffff);
+
+	for (size_t i = 0; i < n; i++)
+		if (links[i].group == g) {
+			g++;
+			i = (size_t)-1;	/* look again from the start */
+		}
+	return g;
 }
 
 static int down_site(struct down *d, const char *site, const struct site *conf_given)
@@ -119,14 +133,26 @@ static int down_site(struct down *d, const char *site, const struct site *conf_g
 	/* tunnels (their routes go with them), all in one batch */
 	{
 		size_t *which = calloc(n_links ? n_links : 1, sizeof(*which)), n = 0, failed = SIZE_MAX;
+		int *ifindex = calloc(n_links ? n_links : 1, sizeof(*ifindex));
 
-		for (size_t i = 0; which && i < n_links; i++) {
+		for (size_t i = 0; which && ifindex && i < n_links; i++) {
 			if (strncmp(links[i].alias, alias, strlen(alias)) &&
 			    !(conf && model_owns_link(conf, &links[i], NULL)))
 				continue;
-			rtnl_del_link(b, links[i].ifindex);
+			ifindex[n] = links[i].ifindex;
 			which[n++] = i;
 		}
+		/* many: as one link group, which the kernel deletes in one go */
+		if (n > 1 && rtnl_del_links_by_group(&d->rt, ifindex, n, spare_group(links, n_links)) == 0) {
+			for (size_t k = 0; k < n; k++) {
+				snprintf(text, sizeof(text), "ip link delete %s", links[which[k]].name);
+				done(d, 0, NULL, text);
+			}
+			n = 0;
+		}
+		for (size_t k = 0; k < n; k++)
+			rtnl_del_link(b, links[which[k]].ifindex);
+		free(ifindex);
 		if (n && rtnl_flush(&d->rt, b, &failed) < 0 && failed < n) {
 			/* later chunks were not sent: report the failure, the rest below */
 			snprintf(text, sizeof(text), "ip link delete %s", links[which[failed]].name);
