@@ -66,6 +66,32 @@ static uint32_t spare_group(const struct link_info *links, size_t n)
 	return g;
 }
 
+/*
+ * Whether link group 203 holds exactly the N links to delete (WHICH) and no
+ * other site has a state file here: then the group itself can be deleted. An
+ * up writes its state file before it creates a tunnel, so another site coming
+ * up meanwhile shows in this last look at the state files.
+ */
+static bool group_all_ours(const char *site, const struct link_info *links, size_t n_links,
+			   const size_t *which, size_t n)
+{
+	char (*others)[SITE_NAME_MAX + 1] = NULL;
+	size_t in_group = 0, n_others = 0;
+	bool alone = true;
+
+	for (size_t k = 0; k < n; k++)
+		if (links[which[k]].group != RTNL_LINK_GROUP)
+			return false;
+	for (size_t i = 0; i < n_links; i++)
+		in_group += links[i].group == RTNL_LINK_GROUP;
+	if (in_group != n || state_sites(&others, &n_others) < 0)
+		return false;
+	for (size_t i = 0; i < n_others; i++)
+		alone &= !strcmp(others[i], site);
+	free(others);
+	return alone;
+}
+
 static int down_site(struct down *d, const char *site, const struct site *conf_given)
 {
 	struct site conf_loaded;
@@ -142,8 +168,11 @@ static int down_site(struct down *d, const char *site, const struct site *conf_g
 			ifindex[n] = links[i].ifindex;
 			which[n++] = i;
 		}
-		/* many: as one link group, which the kernel deletes in one go */
-		if (n > 1 && rtnl_del_links_by_group(&d->rt, ifindex, n, spare_group(links, n_links)) == 0) {
+		/* many: as one link group, which the kernel deletes in one go: group
+		 * 203 itself when it holds nothing else, else a spare one */
+		if (n > 1 && (group_all_ours(site, links, n_links, which, n) ?
+			      rtnl_del_group(&d->rt, RTNL_LINK_GROUP) :
+			      rtnl_del_links_by_group(&d->rt, ifindex, n, spare_group(links, n_links))) == 0) {
 			for (size_t k = 0; k < n; k++) {
 				snprintf(text, sizeof(text), "ip link delete %s", links[which[k]].name);
 				done(d, 0, NULL, text);

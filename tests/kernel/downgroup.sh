@@ -12,7 +12,7 @@ t_need_ipip
 lab_setup
 trap 't_cleanup; gw_cleanup' EXIT
 
-# two sites on m-gw: x with 6 peers, y with 3
+# two sites on m-gw: x with 6 peers, y with 3; foreign links in group 203
 site() { # NAME PEERPREFIX COUNT NET
 	local i
 	printf '[site]\nname = %s\nlan = eth0\nlan_address = 192.168.1.126/24\nwan = eth1\nwan_address = 172.16.1.12/27\n' "$1"
@@ -56,4 +56,15 @@ expect_eq "$(gw m-gw up "$Y" 2>&1)" "site y: no changes" "y is untouched: its up
 out=$(gw m-gw down "$Y" 2>&1) && ok "down y" || { fail "down y"; printf '%s\n' "$out" | t_note; }
 after=$(snap m-gw)
 expect_same "after both downs, m-gw is as before (the foreign links included)" "$before" "$after"
+
+# alone in group 203 (no other site, no foreign link): the group itself goes, in one request
+lab_exec m-gw ip link del foreign0
+lab_exec m-gw ip link del foreign1
+expect_ok "up x alone" gw m-gw up "$X"
+mkdir -p "$(gw_rundir m-gw)"
+out=$(ASAN_OPTIONS=detect_leaks=0 GATEWAYCTL_RUNDIR=$(gw_rundir m-gw) lab_exec m-gw strace -f -v -s 64 -e trace=sendmsg,sendto -o "$T_TMP/strace" "$GWCTL" down "$X" 2>&1) &&
+	ok "down x alone" || { fail "down x alone"; printf '%s\n' "$out" | t_note; }
+expect_eq "$(grep -c 'RTM_DELLINK' "$T_TMP/strace")" 1 "one RTM_DELLINK request for the 6 tunnels"
+expect_grep "... for group 203" 'RTM_DELLINK.*ifi_index=0.*IFLA_GROUP\}, 203\]' "$(grep RTM_DELLINK "$T_TMP/strace")"
+expect_eq "$(lab_exec m-gw ip -o link show | grep -c 'gw-p')" 0 "x's tunnels are gone"
 t_done
