@@ -31,7 +31,7 @@ run() { # OUT EXTRA...
 
 run "$scratch/ok.out"
 rc=$?
-if [ $rc = 0 ] && grep -q 'TASK \[gatewayctl : gatewayctl check, every file at once\]' "$scratch/ok.out"; then
+if [ $rc = 0 ] && grep -q 'TASK \[gatewayctl : gatewayctl check, every site file of the network at once' "$scratch/ok.out"; then
 	ok "the example's three site files pass gatewayctl check as one network"
 else
 	bad "the example: exit $rc"; tail -30 "$scratch/ok.out"
