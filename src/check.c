@@ -1,37 +1,71 @@
-/* check.c - gatewayctl check FILE...: validate site files */
+/* check.c - gatewayctl check FILE...: validate site files, one by one and,
+ * given several, as one network (crosscheck.c) */
+#include <stdlib.h>
 #include <string.h>
 
 #include "config.h"
+#include "crosscheck.h"
 #include "gatewayctl.h"
+
+static int check_help(void)
+{
+	printf("Usage: %s check FILE...\n\n"
+	       "Validate site files. Silent with exit status 0 when every file is valid;\n"
+	       "otherwise every error as FILE:LINE: error: ... and exit status 2.\n"
+	       "Given several files, also check them as one network: for every peer that\n"
+	       "names another site of the set, the endpoint is that site's wan_address, the\n"
+	       "networks are its LAN (or what it routes on to its other peers: a hub), the\n"
+	       "peer's lan_address is its, it names this site as a peer too, encryption and\n"
+	       "key agree (PSK files of equal content, public_key of its private_key), and\n"
+	       "relaying peers use the same ports. Errors name both files. A peer whose\n"
+	       "site is not among the files is a warning (exit status 0 if nothing else).\n"
+	       "Needs no privileges and changes nothing; a key file the caller may not\n"
+	       "read is reported as not compared.\n", prog);
+	return EXIT_OK;
+}
 
 int check_main(int argc, char **argv)
 {
-	int status = EXIT_OK, files = 0;
+	int status = EXIT_OK;
+	size_t files = 0, loaded = 0;
+	struct site *sites;
 
+	for (int i = 1; i < argc; i++)
+		if (is_help(argv[i]))
+			return check_help();
 	for (int i = 1; i < argc; i++) {
-		if (is_help(argv[i])) {
-			printf("Usage: %s check FILE...\n\n"
-			       "Validate site files. Silent with exit status 0 when every file is valid;\n"
-			       "otherwise every error as FILE:LINE: error: ... and exit status 2.\n"
-			       "Needs no privileges and changes nothing.\n", prog);
-			return EXIT_OK;
-		}
-	}
-	for (int i = 1; i < argc; i++) {
-		struct site site;
-
 		if (!strcmp(argv[i], "--"))
 			continue;
 		if (argv[i][0] == '-' && argv[i][1])
 			return usage_error("check", "unknown option `%s`", argv[i]);
 		files++;
-		if (config_load(argv[i], &site, stderr) < 0) {
-			status = EXIT_USAGE;
-			continue;
-		}
-		config_free(&site);
 	}
 	if (!files)
 		return usage_error("check", "no site file given");
+	sites = calloc(files, sizeof(*sites));
+	if (!sites) {
+		fprintf(stderr, "%s check: out of memory\n", prog);
+		return EXIT_FAIL;
+	}
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--"))
+			continue;
+		if (config_load(argv[i], &sites[loaded], stderr) < 0)
+			status = EXIT_USAGE;
+		else
+			loaded++;
+	}
+	if (files > 1 && loaded > 1) {
+		struct crosscheck_result r = crosscheck(sites, loaded, loaded < files, stderr);
+
+		if (r.errors)
+			status = EXIT_USAGE;
+	}
+	if (files > 1 && loaded < files)
+		fprintf(stderr, "%s check: %zu of %zu files have errors; the cross-site check %s\n", prog,
+			files - loaded, files, loaded > 1 ? "covered only the others" : "did not run");
+	for (size_t i = 0; i < loaded; i++)
+		config_free(&sites[i]);
+	free(sites);
 	return status;
 }

@@ -15,6 +15,7 @@
 #include "model.h"
 #include "pending.h"
 #include "relay.h"
+#include "rtnl_group.h"
 #include "state.h"
 #include "updown.h"
 
@@ -58,6 +59,45 @@ static int one_request(struct down *d, struct rtnl_batch *b)
 
 	rtnl_batch_reset(b);
 	return r;
+}
+
+/* A link group no link uses, for deleting a site's tunnels as one group. */
+static uint32_t spare_group(const struct link_info *links, size_t n)
+{
+	uint32_t g = 0x67770000u | ((uint32_t)getpid() & 0xffff);
+
+	for (size_t i = 0; i < n; i++)
+		if (links[i].group == g) {
+			g++;
+			i = (size_t)-1;	/* look again from the start */
+		}
+	return g;
+}
+
+/*
+ * Whether link group 203 holds exactly the N links to delete (WHICH) and no
+ * other site has a state file here: then the group itself can be deleted. An
+ * up writes its state file before it creates a tunnel, so another site coming
+ * up meanwhile shows in this last look at the state files.
+ */
+static bool group_all_ours(const char *site, const struct link_info *links, size_t n_links,
+			   const size_t *which, size_t n)
+{
+	char (*others)[SITE_NAME_MAX + 1] = NULL;
+	size_t in_group = 0, n_others = 0;
+	bool alone = true;
+
+	for (size_t k = 0; k < n; k++)
+		if (links[which[k]].group != RTNL_LINK_GROUP)
+			return false;
+	for (size_t i = 0; i < n_links; i++)
+		in_group += links[i].group == RTNL_LINK_GROUP;
+	if (in_group != n || state_sites(&others, &n_others) < 0)
+		return false;
+	for (size_t i = 0; i < n_others; i++)
+		alone &= !strcmp(others[i], site);
+	free(others);
+	return alone;
 }
 
 /* The site's lock is held. */
@@ -124,14 +164,29 @@ static int down_locked(struct down *d, const char *site, const struct site *conf
 	/* tunnels (their routes go with them), all in one batch */
 	{
 		size_t *which = calloc(n_links ? n_links : 1, sizeof(*which)), n = 0, failed = SIZE_MAX;
+		int *ifindex = calloc(n_links ? n_links : 1, sizeof(*ifindex));
 
-		for (size_t i = 0; which && i < n_links; i++) {
+		for (size_t i = 0; which && ifindex && i < n_links; i++) {
 			if (strncmp(links[i].alias, alias, strlen(alias)) &&
 			    !(conf && model_owns_link(conf, &links[i], NULL)))
 				continue;
-			rtnl_del_link(b, links[i].ifindex);
+			ifindex[n] = links[i].ifindex;
 			which[n++] = i;
 		}
+		/* many: as one link group, which the kernel deletes in one go: group
+		 * 203 itself when it holds nothing else, else a spare one */
+		if (n > 1 && (group_all_ours(site, links, n_links, which, n) ?
+			      rtnl_del_group(&d->rt, RTNL_LINK_GROUP) :
+			      rtnl_del_links_by_group(&d->rt, ifindex, n, spare_group(links, n_links))) == 0) {
+			for (size_t k = 0; k < n; k++) {
+				snprintf(text, sizeof(text), "ip link delete %s", links[which[k]].name);
+				done(d, 0, NULL, text);
+			}
+			n = 0;
+		}
+		for (size_t k = 0; k < n; k++)
+			rtnl_del_link(b, links[which[k]].ifindex);
+		free(ifindex);
 		if (n && rtnl_flush(&d->rt, b, &failed) < 0 && failed < n) {
 			/* later chunks were not sent: report the failure, the rest below */
 			snprintf(text, sizeof(text), "ip link delete %s", links[which[failed]].name);

@@ -1,0 +1,137 @@
+# gatewayctl's Ansible filters: every gateway's peers, derived from the inventory.
+#
+#   gatewayctl_site(host, hostvars, groups, networks) -> dict
+#
+# Each network is an inventory group (NETWORKS: their names). In a group without
+# a hub every member peers with every other (full mesh); in a group with one
+# member that has `hub: true`, the hub peers with every member and every other
+# member (a spoke) with the hub only, reaching the other spokes through it. A
+# host in several groups gets the union. Nothing about peers is ever written by
+# hand: a peer's endpoint, networks and LAN address come from its own host
+# variables.
+from __future__ import absolute_import, division, print_function
+
+import ipaddress
+
+__metaclass__ = type
+
+try:
+    from ansible.errors import AnsibleFilterError
+except ImportError:  # the unit test runs without Ansible
+    class AnsibleFilterError(Exception):
+        pass
+
+REQUIRED = ("lan", "lan_address", "wan", "wan_address")
+
+
+def _truthy(v):
+    if isinstance(v, str):
+        return v.strip().lower() in ("yes", "true", "on", "1")
+    return bool(v)
+
+
+def _var(hostvars, host, key, default=None):
+    hv = hostvars[host]
+    try:
+        v = hv[key]
+    except KeyError:
+        return default
+    return default if v is None else v
+
+
+def _site(hostvars, host):
+    """The site of HOST from its host variables, checked."""
+    missing = [k for k in REQUIRED if _var(hostvars, host, k) in (None, "")]
+    if missing:
+        raise AnsibleFilterError("gatewayctl: host %s lacks %s (host variables: name, lan, lan_address, "
+                                 "wan, wan_address, gateway, relay_ports, encryption, hub)"
+                                 % (host, ", ".join(missing)))
+    name = str(_var(hostvars, host, "site_name", host))
+    try:
+        lan = ipaddress.ip_interface(str(_var(hostvars, host, "lan_address")))
+        wan = ipaddress.ip_interface(str(_var(hostvars, host, "wan_address")))
+    except ValueError as e:
+        raise AnsibleFilterError("gatewayctl: host %s: %s (lan_address and wan_address are like "
+                                 "192.168.1.126/24)" % (host, e))
+    enc = str(_var(hostvars, host, "encryption", "none")).lower()
+    if enc not in ("none", "ipsec"):
+        raise AnsibleFilterError("gatewayctl: host %s: encryption = %s: expected none or ipsec" % (host, enc))
+    ports = _var(hostvars, host, "relay_ports", [])
+    if isinstance(ports, (int, str)):
+        ports = [p.strip() for p in str(ports).split(",") if p.strip()]
+    return {
+        "host": host,
+        "name": name,
+        "lan": str(_var(hostvars, host, "lan")),
+        "lan_address": str(lan.ip),
+        "lan_prefix": lan.network.prefixlen,
+        "lan_network": str(lan.network),
+        "wan": str(_var(hostvars, host, "wan")),
+        "wan_address": str(wan.ip),
+        "wan_prefix": wan.network.prefixlen,
+        "gateway": str(_var(hostvars, host, "gateway", "")),
+        "manage_interfaces": _truthy(_var(hostvars, host, "manage_interfaces", False)),
+        "relay_ports": [int(p) for p in ports],
+        "encryption": enc,
+        "hub": _truthy(_var(hostvars, host, "hub", False)),
+    }
+
+
+def gatewayctl_site(host, hostvars, groups, networks):
+    """HOST's site with its peers: what templates/site.ini.j2 renders."""
+    if isinstance(networks, str):
+        networks = [networks]
+    me = _site(hostvars, host)
+    peers = {}  # peer host -> set of networks reached through it
+    member_of = [g for g in networks if host in groups.get(g, [])]
+    if not member_of:
+        raise AnsibleFilterError("gatewayctl: host %s is in none of the network groups %s"
+                                 % (host, ", ".join(networks)))
+    for g in member_of:
+        members = list(groups[g])
+        hubs = [h for h in members if _site(hostvars, h)["hub"]]
+        if len(hubs) > 1:
+            raise AnsibleFilterError("gatewayctl: group %s has %d hubs (%s); a hub-and-spokes group has one"
+                                     % (g, len(hubs), ", ".join(hubs)))
+        hub = hubs[0] if hubs else None
+        for other in members:
+            if other == host:
+                continue
+            if hub is None or host == hub:
+                reach = peers.setdefault(other, set())
+                reach.add(_site(hostvars, other)["lan_network"])
+            elif other == hub:
+                reach = peers.setdefault(hub, set())
+                reach.add(_site(hostvars, hub)["lan_network"])
+                # the other spokes, through the hub
+                for spoke in members:
+                    if spoke not in (host, hub):
+                        reach.add(_site(hostvars, spoke)["lan_network"])
+    out = []
+    names = {}
+    for other in sorted(peers, key=lambda h: _site(hostvars, h)["name"]):
+        o = _site(hostvars, other)
+        if o["name"] in names or o["name"] == me["name"]:
+            raise AnsibleFilterError("gatewayctl: hosts %s and %s have the same site name %s"
+                                     % (names.get(o["name"], host), other, o["name"]))
+        names[o["name"]] = other
+        enc = "ipsec" if "ipsec" in (me["encryption"], o["encryption"]) else "none"
+        relay = bool(me["relay_ports"]) and bool(o["relay_ports"])
+        out.append({
+            "host": other,
+            "name": o["name"],
+            "endpoint": o["wan_address"],
+            "networks": sorted(peers[other], key=lambda n: ipaddress.ip_network(n)),
+            "lan_address": o["lan_address"],
+            "encryption": enc,
+            "psk_id": "_".join(sorted((me["name"], o["name"]))) if enc == "ipsec" else "",
+            "relay": relay,
+        })
+    me["peers"] = out
+    me["relay_peers"] = [p["name"] for p in out if p["relay"]]
+    return me
+
+
+class FilterModule(object):
+    def filters(self):
+        return {"gatewayctl_site": gatewayctl_site}
