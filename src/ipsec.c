@@ -885,7 +885,7 @@ int ipsec_down(const char *site, const struct site *s, FILE *out, FILE *err, int
 							char a[16], b[16];
 
 							fprintf(out, "ip xfrm state delete src %s dst %s proto esp spi 0x%08x   "
-								"# left behind by charon\n", ip4_str(ks[k].src, a),
+								"# of a CHILD_SA of gatewayctl's\n", ip4_str(ks[k].src, a),
 								ip4_str(ks[k].dst, b), ks[k].spi);
 							(*changes)++;
 						}

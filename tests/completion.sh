@@ -47,12 +47,12 @@ expect() { # MSG EXPECTED(lines) WORD...
 }
 lines() { printf '%s\n' "$@"; }
 
-expect "the commands, from gatewayctl help" "$(lines check down genkey help plan pubkey relay status up)" gatewayctl ''
+expect "the commands, from gatewayctl help" "$(lines check confirm down genkey help plan pubkey relay rollback status up)" gatewayctl ''
 expect "a command's prefix" "status" gatewayctl st
 expect "the program's options" "$(lines --help --version)" gatewayctl -
 expect "status's options, from status --help" "$(lines --help --json --output --probe --prometheus)" gatewayctl status --
-expect "up's options" "$(lines --help --verbose -v)" gatewayctl up -
-expect "relay's options" "$(lines --daemon --debug --file --help -d -f)" gatewayctl relay -
+expect "up's options" "$(lines --boot --confirm --help --verbose -v)" gatewayctl up -
+expect "relay's options" "$(lines --config-fd --config-name --daemon --debug --file --help --ready-fd -d -f)" gatewayctl relay -
 expect "up: site files here, directories, and those of the configuration directory" \
 	"$(lines "$tmp/etc/brooklyn.ini" "$tmp/etc/manhattan.ini" "local.ini" "my site.ini" other sub)" gatewayctl up ''
 expect "up man: the site's file in the configuration directory" "$tmp/etc/manhattan.ini" gatewayctl up man
