@@ -2,6 +2,7 @@
  * given several, as one network (crosscheck.c) */
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "config.h"
 #include "crosscheck.h"
@@ -22,6 +23,20 @@ static int check_help(void)
 	       "Needs no privileges and changes nothing; a key file the caller may not\n"
 	       "read is reported as not compared.\n", prog);
 	return EXIT_OK;
+}
+
+/* keys that this unprivileged caller could not open: said, not refused */
+static void warn_unread_keys(const char *path, const struct site *s)
+{
+	const char *why = "its owner, mode and content were not checked: run the check as root for that";
+
+	if (s->private_key_unread)
+		fprintf(stderr, "%s:%d: warning: private_key %s cannot be read as uid %u; %s\n", path,
+			s->private_key_line, s->private_key, (unsigned)geteuid(), why);
+	for (size_t i = 0; i < s->n_peers; i++)
+		if (s->peers[i].key_unread)
+			fprintf(stderr, "%s:%d: warning: psk_file %s cannot be read as uid %u; %s\n", path,
+				s->peers[i].key_line, s->peers[i].psk_file, (unsigned)geteuid(), why);
 }
 
 int check_main(int argc, char **argv)
@@ -53,7 +68,7 @@ int check_main(int argc, char **argv)
 		if (config_load(argv[i], &sites[loaded], stderr) < 0)
 			status = EXIT_USAGE;
 		else
-			loaded++;
+			warn_unread_keys(argv[i], &sites[loaded++]);
 	}
 	if (files > 1 && loaded > 1) {
 		struct crosscheck_result r = crosscheck(sites, loaded, loaded < files, stderr);

@@ -577,6 +577,14 @@ static int split(char *s, char **items, int max)
 
 /* ---- sections ---------------------------------------------------------- */
 
+/* A key file that an unprivileged caller (check or plan as a user) may not
+ * open: root's 0600 file, as it should be. Accepted with key_unread set, so
+ * the caller can say its content was not checked; root reads every key. */
+static bool unprivileged_denial(int r)
+{
+	return r == -EACCES && geteuid() != 0;
+}
+
 static void load_site(struct loader *ld, size_t sec, struct site *site, bool *wan_ok, bool *lan_ok)
 {
 	int line;
@@ -630,13 +638,16 @@ static void load_site(struct loader *ld, size_t sec, struct site *site, bool *wa
 	if (v) {
 		char why[600];
 		uint8_t seed[KEY_LEN];
+		int r = 0;
 
 		if (v[0] != '/')
 			error_at(ld, line, "`private_key = %s`: give the key file's absolute path", v);
-		else if (key_private_read(v, seed, why, sizeof(why)) < 0)
+		else if ((r = key_private_read(v, seed, why, sizeof(why))) < 0 && !unprivileged_denial(r))
 			error_at(ld, line, "`private_key = %s`: %s", v, why);
-		else
+		else {
 			snprintf(site->private_key, sizeof(site->private_key), "%s", v);
+			site->private_key_unread = r < 0;
+		}
 		key_wipe(seed, sizeof(seed));
 	}
 }
@@ -682,15 +693,19 @@ static void load_peer_ipsec(struct loader *ld, size_t sec, struct peer *p)
 	if (psk) {
 		uint8_t key[KEY_FILE_MAX];
 		size_t len;
+		int r = 0;
 
 		p->key_line = psk_line;
 		p->auth = AUTH_PSK;
 		if (psk[0] != '/')
 			error_at(ld, psk_line, "`psk_file = %s`: give the key file's absolute path", psk);
-		else if (key_psk_read(psk, key, sizeof(key), &len, why, sizeof(why)) < 0)
+		else if ((r = key_psk_read(psk, key, sizeof(key), &len, why, sizeof(why))) < 0 &&
+			 !unprivileged_denial(r))
 			error_at(ld, psk_line, "`psk_file = %s`: %s", psk, why);
-		else
+		else {
 			snprintf(p->psk_file, sizeof(p->psk_file), "%s", psk);
+			p->key_unread = r < 0;
+		}
 		key_wipe(key, sizeof(key));
 	} else {
 		p->key_line = pub_line;

@@ -39,6 +39,7 @@ struct peer {
 	enum ipsec_auth auth;
 	int key_line;			/* line of psk_file or public_key */
 	char psk_file[4096];		/* AUTH_PSK: absolute path of the key file */
+	bool key_unread;		/* psk_file not readable by this (unprivileged) caller */
 	uint8_t public_key[32];		/* AUTH_PUBKEY: the peer's raw Ed25519 key */
 };
 
@@ -71,6 +72,7 @@ struct site {
 	bool mss_clamp;
 	char private_key[4096];		/* this gateway's Ed25519 key file ("" = none) */
 	bool private_key_given;
+	bool private_key_unread;	/* not readable by this (unprivileged) caller */
 	int private_key_line;
 	struct peer *peers;
 	size_t n_peers;

@@ -89,8 +89,8 @@ for dir in tests/crosscheck/cases/*/; do
 	check_output "$name" $? "$out" "$dir/expect"
 done
 
-# Without privileges: a key file the caller may not read is "not compared",
-# never a failure of the check. (Needs root to make such a file.)
+# Without privileges: a key file the caller may not read (root's, 0600) is a
+# warning, "not checked" / "not compared", never an error. (Root makes the files.)
 if [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null; then
 	work=$scratch/unprivileged
 	cp -r tests/crosscheck/cases/psk-differ "$work"
@@ -98,16 +98,25 @@ if [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null; then
 	make_keys "$work" "$scratch/keys-unpriv"
 	chmod 755 "$scratch/keys-unpriv"
 	for f in "$work"/*.ini; do subst "$f" "$scratch/keys-unpriv"; chmod 644 "$f"; done
+	la=$(grep -n '^psk_file' "$work/a.ini" | cut -d: -f1)
+	lb=$(grep -n '^psk_file' "$work/b.ini" | cut -d: -f1)
 	out=$(cd "$work" && setpriv --reuid=65534 --regid=65534 --clear-groups "$bin" check a.ini 2>&1)
-	if grep -q 'Permission denied' <<<"$out"; then
-		# the single-file check still refuses a key file it cannot read
-		skip=$((skip + 1))
-		echo "skip - unprivileged check: config_load refuses an unreadable psk_file ($out)"
-	else
-		out=$(cd "$work" && setpriv --reuid=65534 --regid=65534 --clear-groups "$bin" check a.ini b.ini 2>&1)
-		printf 'exit 0\na.ini:12: warning: psk_file could not be compared\nb.ini:12: warning: psk_file could not be compared\n' >"$scratch/unpriv.expect"
-		check_output unprivileged $? "$out" "$scratch/unpriv.expect"
-	fi
+	printf 'exit 0\na.ini:%d: warning: psk_file %s/a.psk cannot be read as uid 65534; its owner, mode and content were not checked\n' \
+		"$la" "$scratch/keys-unpriv" >"$scratch/unpriv1.expect"
+	check_output "unprivileged, one file" $? "$out" "$scratch/unpriv1.expect"
+	out=$(cd "$work" && setpriv --reuid=65534 --regid=65534 --clear-groups "$bin" check a.ini b.ini 2>&1)
+	{
+		printf 'exit 0\n'
+		cat "$scratch/unpriv1.expect" | tail -n 1
+		printf 'b.ini:%d: warning: psk_file %s/b.psk cannot be read as uid 65534\n' "$lb" "$scratch/keys-unpriv"
+		printf 'a.ini:%d: warning: peer b: psk_file could not be compared with site b'"'"'s (b.ini:%d)\n' "$la" "$lb"
+	} >"$scratch/unpriv.expect"
+	check_output "unprivileged, two files" $? "$out" "$scratch/unpriv.expect"
+	# as root the same files are compared: they differ
+	out=$(cd "$work" && "$bin" check a.ini b.ini 2>&1)
+	expect_rc=$?
+	if [ $expect_rc = 2 ] && grep -q 'error: .*psk' <<<"$out"; then ok "... and as root the differing keys are an error"
+	else bad "as root: exit $expect_rc: $out"; fi
 fi
 
 # Generated networks: 30 sites, a mesh and a hub with spokes, PSKs and relays.

@@ -9,7 +9,7 @@ PKGS="build-essential pkg-config libmnl-dev libnftnl-dev libiniparser-dev libcmo
       systemd libcap2-bin groff-base util-linux valgrind
       libssl-dev openssl strongswan-charon strongswan-swanctl strongswan-pki libstrongswan-standard-plugins
       debhelper devscripts lintian prometheus bash-completion man-db
-      libcharon-extra-plugins iperf3 wireguard-tools"
+      libcharon-extra-plugins iperf3 wireguard-tools ansible-core"
 missing=""
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null | grep -q '^install ok installed$' ||

@@ -10,7 +10,7 @@ set -u
 cd "$(dirname "$0")/../.."
 bin=$(realpath "${1:-build/test/gatewayctl}")
 pass=0 fail=0
-command -v ansible-playbook >/dev/null || { echo "ansible example: 0 passed, 0 failed, 1 skipped (no ansible-playbook)"; exit 0; }
+command -v ansible-playbook >/dev/null || { echo "ansible-example: 0 passed, 0 failed, 1 skipped (no ansible-playbook)"; exit 0; }
 scratch=$(mktemp -d)
 trap 'rm -rf "$scratch"' EXIT
 mkdir -m 700 "$scratch/psk" "$scratch/home"
@@ -63,5 +63,5 @@ if ! grep -q "$(head -c 20 "$scratch/psk/manhattan_queens.psk")" "$scratch/ok.ou
 # two hubs in one group: refused before anything
 run "$scratch/hubs.out" -e '{"hub": true}'
 if [ $? != 0 ] && grep -q 'has 3 hubs' "$scratch/hubs.out"; then ok "two hubs in a group: refused"; else bad "two hubs: $(tail -5 "$scratch/hubs.out")"; fi
-echo "ansible example: $pass passed, $fail failed"
+echo "ansible-example: $pass passed, $fail failed"
 [ $fail = 0 ]
