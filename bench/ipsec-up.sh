@@ -3,7 +3,8 @@
 # one gateway (issue 11): charon's load time (connections and keys over VICI; no
 # peer answers, so no handshake is counted: charon initiates in the background).
 #   tests/vm/run -- bench/ipsec-up.sh [N] [REPS]     (default 100 peers, 3 runs)
-# Prints the median wall time of `up` (a fresh namespace each run) and the ratio.
+# Prints median wall times: up plain, up ipsec, charon's own load of the same
+# connections by swanctl (from `gatewayctl plan`'s fragments), a second unchanged up.
 set -eu
 cd "$(dirname "$0")/.."
 n=${1:-100} reps=${2:-3}
@@ -36,7 +37,24 @@ site() { # ENC: a site file of N peers
 site none >"$tmp/plain.ini"
 site ipsec >"$tmp/ipsec.ini"
 chmod 644 "$tmp"/*.ini
-one() { # FILE: seconds of one up in a fresh namespace (with its own charon)
+# swanctl.conf equivalent to ipsec.ini, from gatewayctl plan's fragments (one
+# connections block per peer, the secrets with the key itself): charon's own
+# load time for the same connections, through strongSwan's own client
+plan_conf() {
+	GATEWAYCTL_RUNDIR=$tmp/planrun "$bin" plan "$tmp/ipsec.ini" 2>/dev/null | awk -v psk="$(cat "$tmp/psk")" '
+		/^connections \{$/ { inconn = 1; depth = 0 }
+		inconn { conns = conns $0 "\n"; depth += gsub(/\{/, "{"); depth -= gsub(/\}/, "}"); if (depth == 0) inconn = 0; next }
+		/^secrets \{/ { sub(/secret = <[^>]*>/, "secret = \"" psk "\""); sec = sec $0 "\n" }
+		END { printf "%s%s", conns, sec }'
+}
+mkdir -p "$tmp/planrun"
+plan_conf >"$tmp/swanctl.conf"
+[ "$(grep -c '^connections {' "$tmp/swanctl.conf")" = "$n" ] || { echo "bench/ipsec-up.sh: plan gave no swanctl.conf of $n connections" >&2; exit 1; }
+
+# one KIND: seconds of one run in a fresh namespace with its own charon.
+# KIND: plain | ipsec (gatewayctl up) | again (a second, unchanged ipsec up) |
+# swanctl (swanctl --load-conns --load-creds of the same connections)
+one() {
 	ip netns add "$ns"
 	ip -n "$ns" link add eth0 type dummy
 	ip -n "$ns" link add eth1 type dummy
@@ -45,21 +63,39 @@ one() { # FILE: seconds of one up in a fresh namespace (with its own charon)
 	ip -n "$ns" link set eth0 up
 	ip -n "$ns" link set eth1 up
 	mkdir -p "$tmp/run"
-	rm -rf "$tmp/run"/*
+	rm -rf "${tmp:?}/run"/*
 	ip netns exec "$ns" unshare -m --propagation private sh -c '
 		mount --bind "$1" /run
-		STRONGSWAN_CONF=/etc/strongswan.conf /usr/lib/ipsec/charon >/dev/null 2>&1 &
+		/usr/lib/ipsec/charon >/dev/null 2>&1 &
+		charon=$!
 		for i in $(seq 100); do swanctl --stats >/dev/null 2>&1 && break; sleep 0.2; done
+		up() { GATEWAYCTL_RUNDIR=/run/gw "$2" up "$3/$1.ini" >/dev/null || echo "up failed" >&2; }
+		case $4 in
+		again) up ipsec "$2" "$3" ;;
+		esac
 		t0=$(date +%s.%N)
-		GATEWAYCTL_RUNDIR=/run/gw "$2" up "$3" >/dev/null || echo "up failed" >&2
+		case $4 in
+		plain) up plain "$2" "$3" ;;
+		ipsec | again) up ipsec "$2" "$3" ;;
+		swanctl) swanctl --load-all --noprompt --file "$3/swanctl.conf" >/dev/null || echo "swanctl failed" >&2 ;;
+		esac
 		t1=$(date +%s.%N)
 		awk -v a="$t0" -v b="$t1" "BEGIN { printf \"%.3f\\n\", b - a }"
-		kill %1 2>/dev/null; wait 2>/dev/null' _ "$tmp/run" "$bin" "$1"
+		kill "$charon" 2>/dev/null; wait "$charon" 2>/dev/null' _ "$tmp/run" "$bin" "$tmp" "$1"
 	ip netns del "$ns"
 }
 median() { sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
-for kind in plain ipsec; do
-	for r in $(seq "$reps"); do one "$tmp/$kind.ini"; done | median >"$tmp/$kind.t"
+for kind in plain ipsec again swanctl; do
+	for r in $(seq "$reps"); do one "$kind"; done | median >"$tmp/$kind.t"
 done
-p=$(cat "$tmp/plain.t") s=$(cat "$tmp/ipsec.t")
-echo "up of $n peers: plain ${p} s, ipsec ${s} s (median of $reps); ipsec/plain $(awk -v a="$s" -v b="$p" 'BEGIN { printf "%.2f", a / b }')"
+p=$(cat "$tmp/plain.t") s=$(cat "$tmp/ipsec.t") a=$(cat "$tmp/again.t") w=$(cat "$tmp/swanctl.t")
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
+echo "## up of $n peers, median of $reps runs, a fresh namespace and charon each"
+echo
+echo "| run | wall s | against plain |"
+echo "|---|---:|---:|"
+echo "| up, plain IPIP | $p | 1.00 |"
+echo "| up, ipsec (PSK) | $s | $(ratio "$s" "$p") |"
+echo "| ... the ipsec part alone (ipsec - plain) | $(awk -v a="$s" -v b="$p" 'BEGIN { printf "%.3f", a - b }') | |"
+echo "| charon's own load of the same $n connections and keys (swanctl --load-all) | $w | $(ratio "$w" "$p") |"
+echo "| a second up, nothing changed (nothing resent to charon) | $a | $(ratio "$a" "$p") |"

@@ -43,6 +43,7 @@ static const struct key_def keys[] = {
 	{ SEC_SITE, "forwarding", false },
 	{ SEC_SITE, "mss_clamp", false },
 	{ SEC_SITE, "private_key", false },
+	{ SEC_SITE, "public_address", false },
 	{ SEC_PEER, "endpoint", true },
 	{ SEC_PEER, "networks", true },
 	{ SEC_PEER, "masquerade", false },
@@ -627,6 +628,18 @@ static void load_site(struct loader *ld, size_t sec, struct site *site, bool *wa
 			error_at(ld, line, "`gateway = %s` is not a usable host of the WAN subnet %s", v,
 				 net4_str(net, buf));
 			site->gateway = 0;
+		}
+	}
+	v = value(ld, sec, "public_address", &line);
+	site->line_public_address = line;
+	if (v) {
+		if (parse_ip4(v, &site->public_address) < 0) {
+			error_at(ld, line, "`public_address = %s`: expected the IPv4 address its peers reach this "
+				 "gateway at (its NAT router's public address)", v);
+			site->public_address = 0;
+		} else if (!unicast(site->public_address) || site->public_address == 0xffffffffu) {
+			error_at(ld, line, "`public_address = %s`: not a unicast address", v);
+			site->public_address = 0;
 		}
 	}
 	get_bool(ld, sec, "manage_interfaces", false, &site->manage_interfaces);

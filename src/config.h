@@ -67,6 +67,8 @@ struct site {
 	char wan[IFNAME_MAX + 1];
 	struct net4 wan_address;
 	uint32_t gateway;		/* 0 = none */
+	uint32_t public_address;	/* behind NAT: the NAT's address its peers use (0 = wan_address) */
+	int line_public_address;
 	bool manage_interfaces;
 	bool forwarding;
 	bool mss_clamp;

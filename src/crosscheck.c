@@ -2,7 +2,7 @@
  *
  * Each file alone was validated by config_load. Here, for every peer that names
  * another site of the set, the two files must describe the same tunnel:
- *   - the endpoint is the other's wan_address;
+ *   - the endpoint is the other's wan_address, or its public_address (behind NAT);
  *   - the networks include the other's LAN, and nothing the other cannot
  *     deliver: its LAN, or a network it routes on to another of its peers
  *     (a hub carries its spokes' LANs);
@@ -170,10 +170,26 @@ static int by_name_cmp(const void *a, const void *b)
 	return c ? c : (i > j) - (i < j);
 }
 
+/* the address a site's peers reach it at: its NAT's public_address, else its wan_address */
+static uint32_t reached_at(const struct site *s)
+{
+	return s->public_address ? s->public_address : s->wan_address.addr;
+}
+
+static int reached_line(const struct site *s)
+{
+	return s->public_address ? s->line_public_address : s->line_wan_address;
+}
+
+static const char *reached_key(const struct site *s)
+{
+	return s->public_address ? "public_address" : "wan_address";
+}
+
 static int by_wan_cmp(const void *a, const void *b)
 {
 	size_t i = *(const size_t *)a, j = *(const size_t *)b;
-	uint32_t x = sort_sites[i].wan_address.addr, y = sort_sites[j].wan_address.addr;
+	uint32_t x = reached_at(&sort_sites[i]), y = reached_at(&sort_sites[j]);
 
 	return x != y ? (x > y) - (x < y) : (i > j) - (i < j);
 }
@@ -252,10 +268,10 @@ static void check_unique(struct xc *x)
 	for (size_t k = 1; k < x->n; k++) {
 		const struct site *a = &x->sites[by_wan[k - 1]], *b = &x->sites[by_wan[k]];
 
-		if (a->wan_address.addr == b->wan_address.addr)
-			ERROR(x, by_wan[k], b->line_wan_address,
-			      "wan_address %s of site %s is also that of site %s (%s:%d)",
-			      ip4_str(b->wan_address.addr, ip), b->name, a->name, a->path, a->line_wan_address);
+		if (reached_at(a) == reached_at(b))
+			ERROR(x, by_wan[k], reached_line(b), "%s %s of site %s is also that of site %s (%s:%d)",
+			      reached_key(b), ip4_str(reached_at(b), ip), b->name, a->name, a->path,
+			      reached_line(a));
 	}
 	free(by_wan);
 }
@@ -268,11 +284,16 @@ static void check_direction(struct xc *x, size_t ia, const struct peer *p, size_
 	bool covered = false;
 	char s1[20], s2[20];
 
-	if (p->endpoint != b->wan_address.addr)
+	if (p->endpoint != reached_at(b) && b->public_address)
+		ERROR(x, ia, p->endpoint_line, "peer %s: endpoint %s is not the %s of site %s, %s (%s:%d)",
+		      p->name, ip4_str(p->endpoint, s1), reached_key(b), b->name, ip4_str(reached_at(b), s2),
+		      b->path, reached_line(b));
+	else if (p->endpoint != reached_at(b))
 		ERROR(x, ia, p->endpoint_line,
-		      "peer %s: endpoint %s is not the wan_address of site %s, %s (%s:%d)", p->name,
+		      "peer %s: endpoint %s is not the wan_address of site %s, %s (%s:%d); if site %s is "
+		      "behind NAT at %s, say so in its [site]: `public_address = %s`", p->name,
 		      ip4_str(p->endpoint, s1), b->name, ip4_str(b->wan_address.addr, s2), b->path,
-		      b->line_wan_address);
+		      b->line_wan_address, b->name, s1, s1);
 	if (p->lan_address && p->lan_address != b->lan_address.addr)
 		ERROR(x, ia, p->lan_address_line,
 		      "peer %s: lan_address %s is not the lan_address of site %s, %s (%s:%d)", p->name,

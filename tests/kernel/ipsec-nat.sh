@@ -29,6 +29,12 @@ M=$(site_m m-nat "psk_file = $PSK")
 B=$(site_b b-nat 1 "psk_file = $PSK")
 out=$(igw b-gw check "$B" 2>&1) && ok "check accepts Brooklyn's file with its private WAN address" ||
 	{ fail "check brooklyn (NAT)"; t_note <<<"$out"; }
+out=$(igw b-gw check "$M" "$B" 2>&1) && ok "the cross-site check accepts both (Brooklyn's public_address is Manhattan's endpoint)" ||
+	{ fail "cross-site check (NAT)"; t_note <<<"$out"; }
+B_NOPUB=$(sed '/^public_address/d' "$B" | site_file b-nat-undeclared)
+out=$(igw b-gw check "$M" "$B_NOPUB" 2>&1) && rc=0 || rc=$?
+expect_eq "$rc" 2 "... and without public_address it refuses Manhattan's endpoint"
+expect_grep "... saying how to declare the NAT" 'behind NAT at 172\.17\.2\.10, say so in its \[site\]: `public_address = 172\.17\.2\.10`' "$out"
 out=$(igw m-gw up "$M" 2>&1) && ok "up manhattan" || { fail "up manhattan"; t_note <<<"$out"; }
 out=$(igw b-gw up "$B" 2>&1) && ok "up brooklyn behind NAT" || { fail "up brooklyn behind NAT"; t_note <<<"$out"; }
 wait_established b-gw brooklyn 40 && ok "established through the NAT" || fail "established through the NAT"

@@ -48,6 +48,7 @@ psk_file() { # NAME: a fresh 0600 key file of 32 random bytes in base64
 
 # the site files: the reference offices with encryption = ipsec and KEYLINES
 # (written into each [peer] section); NAT=1 puts Brooklyn's WAN behind the router
+# (public_address: the router's address, Manhattan's endpoint for Brooklyn)
 site_m() { # NAME KEYLINES...
 	local name=$1
 	shift
@@ -59,7 +60,7 @@ site_b() { # NAME NAT KEYLINES...
 	shift 2
 	sed "s|^networks = 192.168.1.0/24$|&\\nencryption = ipsec$(printf '\\n%s' "$@")|" sites/brooklyn.ini |
 		if [ "$nat" = 1 ]; then
-			sed "s|^wan_address = .*|wan_address = $LAB_B_GW_NAT_WAN/24|; s|^gateway = .*|gateway = $LAB_B_NAT_IN|"
+			sed "s|^wan_address = .*|wan_address = $LAB_B_GW_NAT_WAN/24\\npublic_address = $LAB_B_GW_PUB|; s|^gateway = .*|gateway = $LAB_B_NAT_IN|"
 		else
 			cat
 		fi | site_file "$name"

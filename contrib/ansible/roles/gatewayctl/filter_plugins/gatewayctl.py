@@ -44,7 +44,7 @@ def _site(hostvars, host):
     missing = [k for k in REQUIRED if _var(hostvars, host, k) in (None, "")]
     if missing:
         raise AnsibleFilterError("gatewayctl: host %s lacks %s (host variables: name, lan, lan_address, "
-                                 "wan, wan_address, gateway, relay_ports, encryption, hub)"
+                                 "wan, wan_address, public_address, gateway, relay_ports, encryption, hub)"
                                  % (host, ", ".join(missing)))
     name = str(_var(hostvars, host, "site_name", host))
     try:
@@ -53,6 +53,15 @@ def _site(hostvars, host):
     except ValueError as e:
         raise AnsibleFilterError("gatewayctl: host %s: %s (lan_address and wan_address are like "
                                  "192.168.1.126/24)" % (host, e))
+    public = _var(hostvars, host, "public_address", "")
+    if public not in (None, ""):
+        try:
+            public = str(ipaddress.IPv4Address(str(public)))
+        except ValueError as e:
+            raise AnsibleFilterError("gatewayctl: host %s: public_address: %s (the NAT router's public "
+                                     "IPv4 address, e.g. 203.0.113.7)" % (host, e))
+    else:
+        public = ""
     enc = str(_var(hostvars, host, "encryption", "none")).lower()
     if enc not in ("none", "ipsec"):
         raise AnsibleFilterError("gatewayctl: host %s: encryption = %s: expected none or ipsec" % (host, enc))
@@ -69,6 +78,7 @@ def _site(hostvars, host):
         "wan": str(_var(hostvars, host, "wan")),
         "wan_address": str(wan.ip),
         "wan_prefix": wan.network.prefixlen,
+        "public_address": public,
         "gateway": str(_var(hostvars, host, "gateway", "")),
         "manage_interfaces": _truthy(_var(hostvars, host, "manage_interfaces", False)),
         "relay_ports": [int(p) for p in ports],
@@ -120,7 +130,7 @@ def gatewayctl_site(host, hostvars, groups, networks):
         out.append({
             "host": other,
             "name": o["name"],
-            "endpoint": o["wan_address"],
+            "endpoint": o["public_address"] or o["wan_address"],
             "networks": sorted(peers[other], key=lambda n: ipaddress.ip_network(n)),
             "lan_address": o["lan_address"],
             "encryption": enc,
