@@ -16,6 +16,8 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <paths.h>
+#include <sys/stat.h>
 #include <syslog.h>
 #include <unistd.h>
 
@@ -23,14 +25,20 @@
 
 #define AUDIT_MAX 4000	/* bytes of command text in one line; longer is cut, and says so */
 
-static void audit_open(void)
+/* Whether there is a syslog socket to write to. Without one glibc's syslog()
+ * drops the line, but only after a socket() and a failed connect() for every
+ * line: thousands of wasted calls for a hub's `up`. Asked once. */
+static bool audit_open(void)
 {
-	static bool opened;
+	static int state;	/* 0 not yet, 1 open, -1 no syslog socket */
+	struct stat st;
 
-	if (!opened) {
-		openlog("gatewayctl", LOG_PID, LOG_AUTHPRIV);
-		opened = true;
+	if (!state) {
+		state = stat(_PATH_LOG, &st) == 0 && S_ISSOCK(st.st_mode) ? 1 : -1;
+		if (state > 0)
+			openlog("gatewayctl", LOG_PID | LOG_NDELAY, LOG_AUTHPRIV);
 	}
+	return state > 0;
 }
 
 /* Append S to DST (of LEN) from *AT: control characters as \xHH, line breaks
@@ -57,7 +65,7 @@ static void escape_into(char *dst, size_t len, size_t *at, const char *s)
 /* "uid=0 user=root sudo_user=alice loginuid=1000": who runs this. SUDO_USER
  * is only as trustworthy as the environment; loginuid is the kernel's (set at
  * login, kept across sudo and su). */
-static void who(char *dst, size_t len)
+static void who_uncached(char *dst, size_t len)
 {
 	uid_t uid = getuid();
 	const struct passwd *pw = getpwuid(uid);
@@ -95,16 +103,27 @@ static void who(char *dst, size_t len)
 	}
 }
 
+/* who() is the same for every line of one run: asked once (getpwuid reads
+ * /etc/passwd, loginuid is a file: a few system calls per line otherwise) */
+static const char *who(void)
+{
+	static char by[200];
+
+	if (!by[0])
+		who_uncached(by, sizeof(by));
+	return by;
+}
+
 static void audit_line(int prio, const char *cmd, const char *site, const char *label, const char *text)
 {
-	char line[AUDIT_MAX + 400], by[200];
+	char line[AUDIT_MAX + 400];
 	size_t at;
 
-	audit_open();
+	if (!audit_open())
+		return;
 	if (!strncmp(cmd, "gatewayctl ", 11))
 		cmd += 11;	/* apply's a->cmd */
-	who(by, sizeof(by));
-	at = (size_t)snprintf(line, sizeof(line), "%s site=%s %s: %s", cmd, site, by, label);
+	at = (size_t)snprintf(line, sizeof(line), "%s site=%s %s: %s", cmd, site, who(), label);
 	if (at >= sizeof(line))
 		at = sizeof(line) - 1;
 	escape_into(line, sizeof(line), &at, text);

@@ -12,7 +12,7 @@ bin=$(realpath "${1:-build/test/gatewayctl}")
 pass=0 fail=0
 command -v ansible-playbook >/dev/null || { echo "ansible-example: 0 passed, 0 failed, 1 skipped (no ansible-playbook)"; exit 0; }
 scratch=$(mktemp -d)
-trap 'rm -rf "$scratch"' EXIT
+trap '[ -n "${KEEP:-}" ] || rm -rf "$scratch"' EXIT
 mkdir -m 700 "$scratch/psk" "$scratch/home"
 for p in brooklyn_queens manhattan_queens; do (umask 077; head -c 32 /dev/urandom | base64 >"$scratch/psk/$p.psk"); done
 
@@ -63,5 +63,59 @@ if ! grep -q "$(head -c 20 "$scratch/psk/manhattan_queens.psk")" "$scratch/ok.ou
 # two hubs in one group: refused before anything
 run "$scratch/hubs.out" -e '{"hub": true}'
 if [ $? != 0 ] && grep -q 'has 3 hubs' "$scratch/hubs.out"; then ok "two hubs in a group: refused"; else bad "two hubs: $(tail -5 "$scratch/hubs.out")"; fi
+
+# The configuration part for real (no --check), each gateway's /etc in the
+# scratch directory: the PSK files 0600 in a 0700 directory, equal to the
+# control node's, the three site files pass check as one network, and a
+# second run changes nothing.
+apply() { # OUT EXTRA...
+	local out=$1
+	shift
+	HOME=$scratch/home ANSIBLE_NOCOLOR=1 ANSIBLE_ROLES_PATH=contrib/ansible/roles ANSIBLE_LOCALHOST_WARNING=0 \
+		ansible-playbook -i contrib/ansible/inventory/offices.yml contrib/ansible/site.yml \
+		--tags gatewayctl_config -e ansible_connection=local -e ansible_become=false \
+		-e "gatewayctl_binary_src=$bin gatewayctl_control_bin=$bin" \
+		-e "{\"gatewayctl_config_dir\": \"$scratch/$out.etc/{{ inventory_hostname }}\", \"gatewayctl_bin\": \"$scratch/$out.bin-{{ inventory_hostname }}\"}" \
+		-e "ansible_python_interpreter=$(command -v python3)" "$@" >"$scratch/$out" 2>&1
+}
+recap_changed() { sed -nE 's/^[a-z]+ +: ok=[0-9]+ +changed=([0-9]+) .*/\1/p' "$1" | paste -sd+ | bc; }
+check_written() { # NAME ETC
+	local name=$1 etc=$2 bad_modes
+	bad_modes=$(find "$etc" -name '*.psk' ! -perm 600; find "$etc" -type d -name psk ! -perm 700)
+	if [ -z "$bad_modes" ] && [ "$(find "$etc" -name '*.psk' | wc -l)" = 4 ]; then
+		ok "$name: four PSK files written, mode 0600 in 0700 directories"
+	else bad "$name: PSK files: $(find "$etc" -name '*.psk' -printf '%p %m\n') $bad_modes"; fi
+	if cmp -s "$etc/queens/psk/manhattan.psk" <(tr -d '\n' <"$scratch/psk/manhattan_queens.psk"; echo) &&
+		cmp -s "$etc/manhattan/psk/queens.psk" "$etc/queens/psk/manhattan.psk"; then
+		ok "$name: both ends of manhattan-queens hold the control node's key"
+	else bad "$name: manhattan-queens keys differ from the control node's"; fi
+	if out=$("$bin" check "$etc"/*/*.ini 2>&1); then ok "$name: the written site files pass check as one network"
+	else bad "$name: check of the written files: $out"; fi
+}
+apply written -e "gatewayctl_psk_src_dir=$scratch/psk"
+if [ $? = 0 ]; then ok "the configuration part writes the files"; else bad "configuration part: $(tail -20 "$scratch/written")"; fi
+check_written "PSK files on the control node" "$scratch/written.etc"
+apply written -e "gatewayctl_psk_src_dir=$scratch/psk"
+n=$(recap_changed "$scratch/written")
+if [ "$n" = 0 ]; then ok "a second run: 0 changed"; else bad "a second run: $n changed"; fi
+
+# The same keys from Ansible Vault (gatewayctl_psks, encrypted strings)
+printf 'a vault password for the test\n' >"$scratch/vault-pass"
+{
+	echo "gatewayctl_psks:"
+	for p in brooklyn_queens manhattan_queens; do
+		HOME=$scratch/home ansible-vault encrypt_string --vault-password-file "$scratch/vault-pass" \
+			"$(cat "$scratch/psk/$p.psk")" --name "$p" 2>/dev/null | sed 's/^/  /'
+		echo # encrypt_string ends without a newline
+	done
+} >"$scratch/vault.yml"
+if ! grep -q "$(head -c 20 "$scratch/psk/manhattan_queens.psk")" "$scratch/vault.yml" && grep -q 'ANSIBLE_VAULT' "$scratch/vault.yml"; then
+	ok "the vault file holds the keys encrypted"
+else bad "vault file: $(head -5 "$scratch/vault.yml")"; fi
+apply vault -e "@$scratch/vault.yml" --vault-password-file "$scratch/vault-pass"
+if [ $? = 0 ]; then ok "the configuration part with keys from Ansible Vault"; else bad "vault run: $(tail -20 "$scratch/vault")"; fi
+check_written "keys from Ansible Vault" "$scratch/vault.etc"
+if ! grep -q "$(head -c 20 "$scratch/psk/manhattan_queens.psk")" "$scratch/written" "$scratch/vault"; then ok "no PSK in either run's output"
+else bad "a PSK shows in a run's output"; fi
 echo "ansible-example: $pass passed, $fail failed"
 [ $fail = 0 ]
