@@ -26,6 +26,7 @@ int usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(pri
 bool have_net_admin(void);
 /* S as a JSON string: quoted, with escapes */
 void json_str(FILE *f, const char *s);
+void shell_word(const char *s, char *out, size_t len);
 /* Whether ARG is -h or --help */
 int is_help(const char *arg);
 

@@ -1,6 +1,7 @@
 /* model.c - the steps from the kernel as it is to what the site file asks */
 #define _GNU_SOURCE
 #include "model.h"
+#include "gatewayctl.h"
 #include "relay.h"
 
 #include <errno.h>
@@ -569,8 +570,11 @@ static void plan_relay(struct plan *plan, const struct site *s, const struct liv
 	for (size_t i = 0; i < s->relay.n_ports && len < sizeof(ports); i++)
 		len += (size_t)snprintf(ports + len, sizeof(ports) - len, "%s%u", i ? "," : "", s->relay.ports[i]);
 	if (s->relay.enabled && (!live || !live->relay_pid || live->relay_hash != relay_config_hash(s))) {
+		char path[sizeof(s->path) * 4 + 4];
+
+		shell_word(s->path, path, sizeof(path));
 		st = add_step(plan, STEP_RELAY_START, "gatewayctl relay -f %s --daemon   # UDP ports %s",
-			      s->path, ports);
+			      path, ports);
 		st->value = live ? (uint32_t)live->relay_pid : 0; /* a relay to stop first */
 		if (live)
 			why(st, live->relay_pid ? "the relay (pid %d) runs with other settings than the file's"

@@ -39,3 +39,34 @@ void json_str(FILE *f, const char *s)
 	}
 	fputc('"', f);
 }
+
+/* S as one shell word: as is when it needs no quoting, else in $'...' with
+ * quotes, backslashes and control characters escaped (a file name may hold a
+ * line break; a plan line must stay one line). Cut to fit OUT. */
+void shell_word(const char *s, char *out, size_t len)
+{
+	size_t at = 0;
+	const char *p;
+
+	if (!len)
+		return;
+	for (p = s; *p; p++)
+		if (!strchr("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_./-+:,@%=", *p))
+			break;
+	if (*s && !*p) {
+		snprintf(out, len, "%s", s);
+		return;
+	}
+	at = (size_t)snprintf(out, len, "$'");
+	for (p = s; *p && at + 6 < len; p++) {
+		unsigned char c = (unsigned char)*p;
+
+		if (c == '\'' || c == '\\')
+			at += (size_t)snprintf(out + at, len - at, "\\%c", c);
+		else if (c < 0x20 || c == 0x7f)
+			at += (size_t)snprintf(out + at, len - at, "\\x%02x", c);
+		else
+			out[at++] = (char)c;
+	}
+	snprintf(out + at, len - at, "'");
+}

@@ -50,5 +50,14 @@ check "plan as an unprivileged user prints the tunnel, route and SNAT" sh -c \
 	"setpriv --reuid=65534 --regid=65534 --clear-groups ./gatewayctl plan sites/manhattan.ini > '$tmp/plan' &&
 	 grep -q '^ip link add name gw-brooklyn' '$tmp/plan' && grep -q '^ip route add 192.168.2.0/24 dev gw-brooklyn' '$tmp/plan' &&
 	 grep -q 'snat to 192.168.1.126' '$tmp/plan'"
+# a site file name with a line break or a quote: the relay's plan line stays one
+# line, a shell word that names the file
+mkdir -m 755 "$tmp/names"
+nl_name="$tmp/names/$(printf "it's\nodd.ini")"
+cp sites/manhattan.ini "$nl_name"
+check "plan: a file name with a line break and a quote stays one shell word on one line" bash -c \
+	"./gatewayctl plan --full \"\$1\" > '$tmp/plan-nl' && line=\$(grep '^gatewayctl relay -f ' '$tmp/plan-nl') &&
+	 eval \"set -- \$(echo \"\$line\" | sed 's/^gatewayctl relay -f //; s/ --daemon .*//')\" && test \"\$1\" = \"\$0\"" \
+	"$nl_name" "$nl_name"
 echo "install: $pass passed, $fail failed"
 [ $fail = 0 ]
