@@ -42,10 +42,10 @@ chmod 644 "$tmp"/*.ini
 # load time for the same connections, through strongSwan's own client
 plan_conf() {
 	GATEWAYCTL_RUNDIR=$tmp/planrun "$bin" plan "$tmp/ipsec.ini" 2>/dev/null | awk -v psk="$(cat "$tmp/psk")" '
-		/^connections \{$/ { inconn = 1; depth = 0 }
-		inconn { conns = conns $0 "\n"; depth += gsub(/\{/, "{"); depth -= gsub(/\}/, "}"); if (depth == 0) inconn = 0; next }
-		/^secrets \{/ { sub(/secret = <[^>]*>/, "secret = \"" psk "\""); sec = sec $0 "\n" }
-		END { printf "%s%s", conns, sec }'
+		/^(connections|secrets) \{$/ { inblk = 1; depth = 0 }
+		inblk { sub(/secret = <[^>]*>/, "secret = \"" psk "\""); out = out $0 "\n"
+			depth += gsub(/\{/, "{"); depth -= gsub(/\}/, "}"); if (depth == 0) inblk = 0; next }
+		END { printf "%s", out }'
 }
 mkdir -p "$tmp/planrun"
 plan_conf >"$tmp/swanctl.conf"
@@ -77,11 +77,14 @@ one() {
 		case $4 in
 		plain) up plain "$2" "$3" ;;
 		ipsec | again) up ipsec "$2" "$3" ;;
-		swanctl) swanctl --load-all --noprompt --file "$3/swanctl.conf" >/dev/null || echo "swanctl failed" >&2 ;;
+		swanctl) swanctl --load-all --noprompt --file "$3/swanctl.conf" >"$3/swanctl.out" 2>&1 || echo "swanctl failed" >&2
+			grep -q "successfully loaded $5 connections" "$3/swanctl.out" &&
+				[ "$(grep -c "loaded ike secret" "$3/swanctl.out")" = "$5" ] ||
+				{ echo "swanctl did not load every connection and secret:" >&2; grep -v "^plugin" "$3/swanctl.out" | tail -5 >&2; } ;;
 		esac
 		t1=$(date +%s.%N)
 		awk -v a="$t0" -v b="$t1" "BEGIN { printf \"%.3f\\n\", b - a }"
-		kill "$charon" 2>/dev/null; wait "$charon" 2>/dev/null' _ "$tmp/run" "$bin" "$tmp" "$1"
+		kill "$charon" 2>/dev/null; wait "$charon" 2>/dev/null' _ "$tmp/run" "$bin" "$tmp" "$1" "$n"
 	ip netns del "$ns"
 }
 median() { sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }

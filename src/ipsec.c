@@ -283,7 +283,7 @@ char *ipsec_plan_text(const struct site *s, const struct peer *p)
 		return NULL;
 	ipsec_conn_name(s, p, name, sizeof(name));
 	vici_msg_init(&m);
-	fprintf(f, "swanctl --load-conns   # IKE connection %s (swanctl.conf):\n", name);
+	fprintf(f, "swanctl --load-all   # IKE connection %s (swanctl.conf):\n", name);
 	if (ipsec_conn_message(s, p, &m, hash, why, sizeof(why)) < 0) {
 		fprintf(f, "#   (cannot build it: %s)\n", why);
 	} else {
@@ -292,8 +292,8 @@ char *ipsec_plan_text(const struct site *s, const struct peer *p)
 		fprintf(f, "}\n");
 	}
 	if (p->auth == AUTH_PSK)
-		fprintf(f, "secrets { ike-%s { id-1 = %s  id-2 = %s  secret = <the key in %s> } }\n", name,
-			s->name, p->name, p->psk_file);
+		fprintf(f, "secrets {\n    ike-%s {\n        id-1 = %s\n        id-2 = %s\n"
+			"        secret = <the key in %s>\n    }\n}\n", name, s->name, p->name, p->psk_file);
 	else
 		fprintf(f, "# private key: %s (loaded with load-key)\n", s->private_key);
 	vici_msg_free(&m);
