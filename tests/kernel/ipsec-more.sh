@@ -119,6 +119,17 @@ s.sendto(b"a genuine broadcast from b-ws", ("192.168.2.255", int(sys.argv[2])))
 ' "$LAB_B_WS" "$RELAY_PORT"
 }
 
+# wait_for counts tries of 0.1 s, and a try in a namespace takes about half a second
+# under TCG: this one keeps to wall-clock SECONDS
+wait_until() { # SECONDS CMD...
+	local end=$((SECONDS + $1))
+	shift
+	until "$@" >/dev/null 2>&1; do
+		[ "$SECONDS" -lt "$end" ] || return 1
+		sleep 0.2
+	done
+}
+
 # both relays listen: Manhattan's transport socket, Brooklyn's LAN socket
 relays_ready() {
 	lab_exec m-gw ss -Hlun "src $LAB_M_GW_LAN:$FRAME_PORT" | grep -q . &&
@@ -165,10 +176,10 @@ everything() { # GW
 section "relay, encryption = none: a forged frame makes a broadcast"
 out=$(igw m-gw up sites/manhattan.ini 2>&1) || { fail "plain up manhattan"; t_note <<<"$out"; }
 out=$(igw b-gw up sites/brooklyn.ini 2>&1) || { fail "plain up brooklyn"; t_note <<<"$out"; }
-wait_for 20 relays_ready || fail "plain: the relays listen"
+wait_until 20 relays_ready || fail "plain: the relays listen"
 before=$(bcast_count forged)
 forge_frame inet "$LAB_B_GW_PUB" "$LAB_M_GW_PUB" "$LAB_B_GW_LAN" "$LAB_M_GW_LAN" "$FAKE_SENDER" "$RELAY_PORT" 3
-if wait_for 5 bcast_above forged "$before"; then
+if wait_until 5 bcast_above forged "$before"; then
 	ok "encryption = none: a forged relay frame from inet is broadcast on the Manhattan LAN ($(bcast_count forged) seen)"
 else
 	fail "encryption = none: a forged relay frame from inet is broadcast on the Manhattan LAN (the forgery must work, or the ipsec check below proves nothing)"
@@ -183,7 +194,7 @@ B=$(site_b b-psk 0 "psk_file = $KB")
 out=$(igw m-gw up "$M" 2>&1) && ok "up manhattan (ipsec, relay)" || { fail "up manhattan (ipsec, relay)"; t_note <<<"$out"; }
 out=$(igw b-gw up "$B" 2>&1) && ok "up brooklyn (ipsec, relay)" || { fail "up brooklyn (ipsec, relay)"; t_note <<<"$out"; }
 wait_established m-gw manhattan 40 && ok "ipsec: established" || fail "ipsec: established"
-wait_for 20 relays_ready || fail "ipsec: the relays listen"
+wait_until 20 relays_ready || fail "ipsec: the relays listen"
 before=$(bcast_count forged)
 drops=$(ipsec_drops)
 forge_frame inet "$LAB_B_GW_PUB" "$LAB_M_GW_PUB" "$LAB_B_GW_LAN" "$LAB_M_GW_LAN" "$FAKE_SENDER" "$RELAY_PORT" 3
@@ -193,7 +204,7 @@ expect_ok "... they reached m-gw and IPsec dropped them ($drops -> $(ipsec_drops
 before=$(bcast_count genuine)
 cap_start relay inet eth-m
 genuine_bcast
-wait_for 10 bcast_above genuine "$before" || true
+wait_until 10 bcast_above genuine "$before" || true
 cap_stop relay
 expect_eq "$(bcast_count genuine)" $((before + 1)) "a genuine broadcast from b-ws arrives on the Manhattan LAN, once"
 sum=$(cap_summary relay)
@@ -215,7 +226,7 @@ expect_eq "$rc" 0 "up manhattan with the new key"
 if grep -q 'no changes' <<<"$out"; then fail "... sees the key change"; t_note <<<"$out"; else ok "... sees the key change"; fi
 out=$(igw b-gw up "$B" 2>&1) && rc=0 || rc=$?
 expect_eq "$rc" 0 "up brooklyn with the new key"
-if wait_for 60 all_new_spis m-gw "$old_m" && wait_for 20 all_new_spis b-gw "$old_b"; then
+if wait_until 60 all_new_spis m-gw "$old_m" && wait_until 20 all_new_spis b-gw "$old_b"; then
 	ok "the SAs are established again with new SPIs (m-gw: $old_m-> $(spis m-gw); b-gw: $old_b-> $(spis b-gw))"
 else
 	fail "the SAs are established again with new SPIs"
@@ -253,7 +264,7 @@ expect_ping m-app "$LAB_B_WS" "... and m-app pings b-ws"
 # --- status reasons -------------------------------------------------------------------------
 section "status: the peer's charon stopped -> no answer"
 lab_charon_stop b-gw # TERM: it deletes its SAs at Manhattan on the way out
-wait_for 10 sh -c "! ip netns exec $(lab_ns m-gw) ip xfrm state | grep -q ." || true
+wait_until 10 sh -c "! ip netns exec $(lab_ns m-gw) ip xfrm state | grep -q ." || true
 sw m-gw --terminate --ike "$CONN_M" --force --timeout 2 >/dev/null 2>&1 || true
 out=$(igw m-gw status manhattan 2>&1) && rc=0 || rc=$?
 expect_eq "$rc" 1 "no answer: status exits 1"
