@@ -201,6 +201,13 @@ int vici_unload_conn(struct vici *v, const char *name);
 int vici_get_conns(struct vici *v, char ***names, size_t *n);
 void vici_strv_free(char **v);
 
+/* The algorithms charon's plugins provide (command get-algorithms), one
+ * "SECTION/NAME" string each as charon names them, e.g. "aead/AES_GCM_16",
+ * "prf/PRF_HMAC_SHA2_384", "dh/CURVE_25519" ("ke/..." from strongSwan 6):
+ * *NAMES is NULL-terminated, free it with vici_strv_free. -EOPNOTSUPP from a
+ * charon too old to tell. */
+int vici_get_algorithms(struct vici *v, char ***names, size_t *n);
+
 /* An IKE pre-shared key, unique ID ID (for unload), for the identities OWNERS
  * (NULL-terminated, e.g. both site names). */
 int vici_load_shared(struct vici *v, const char *id, const void *key, size_t len,

@@ -307,6 +307,45 @@ int vici_get_conns(struct vici *v, char ***names, size_t *n)
 	return get_list(v, "get-conns", "conns", names, n);
 }
 
+/* ---- algorithms -------------------------------------------------------------- */
+
+int vici_get_algorithms(struct vici *v, char ***names, size_t *n)
+{
+	struct vici_node *r;
+	size_t count = 0, i = 0;
+	char **sv;
+	int ret = vici_call_checked(v, "get-algorithms", NULL, &r);
+
+	*names = NULL;
+	*n = 0;
+	if (ret < 0)
+		return ret;
+	for (const struct vici_node *sec = r->first; sec; sec = sec->next)
+		for (const struct vici_node *a = sec->kind == VICI_NODE_SECTION ? sec->first : NULL; a; a = a->next)
+			count += a->kind == VICI_NODE_VALUE;
+	sv = calloc(count + 1, sizeof(*sv));
+	if (!sv) {
+		vici_free(r);
+		return set_err(v, -ENOMEM, "out of memory");
+	}
+	for (const struct vici_node *sec = r->first; sec; sec = sec->next)
+		for (const struct vici_node *a = sec->kind == VICI_NODE_SECTION ? sec->first : NULL; a; a = a->next) {
+			if (a->kind != VICI_NODE_VALUE)
+				continue;
+			if (asprintf(&sv[i], "%s/%s", sec->name, a->name) < 0) {
+				sv[i] = NULL;
+				vici_strv_free(sv);
+				vici_free(r);
+				return set_err(v, -ENOMEM, "out of memory");
+			}
+			i++;
+		}
+	vici_free(r);
+	*names = sv;
+	*n = count;
+	return 0;
+}
+
 /* ---- credentials ------------------------------------------------------------ */
 
 int vici_load_shared(struct vici *v, const char *id, const void *key, size_t len,

@@ -554,6 +554,48 @@ static int unload_one(struct apply *a, struct step *st)
 	return 0;
 }
 
+static bool has_alg(char **algs, const char *name)
+{
+	for (size_t i = 0; algs && algs[i]; i++)
+		if (!strcmp(algs[i], name))
+			return true;
+	return false;
+}
+
+/* charon accepts a connection whose algorithms none of its plugins provides,
+ * and fails only when it negotiates ("configured DH group CURVE_25519 not
+ * supported"). So ask it first what it can do: gatewayctl's proposals
+ * (VICI_IKE_PROPOSALS, VICI_ESP_PROPOSALS) need Curve25519 (IKE and PFS) and,
+ * for IKE, AES-256-GCM with PRF SHA-384 or ChaCha20-Poly1305 with PRF SHA-256.
+ * 0, or -EPROTONOSUPPORT with what lacks in WHY. A charon too old to list its
+ * algorithms is not asked. */
+static int charon_can_negotiate(struct vici *v, char *why, size_t whylen)
+{
+	char **algs = NULL;
+	size_t n = 0;
+	bool x25519, aes, chacha;
+	int r = vici_get_algorithms(v, &algs, &n);
+
+	if (r == -EOPNOTSUPP)
+		return 0;
+	if (r < 0) {
+		snprintf(why, whylen, "charon: %s", v->err);
+		return r;
+	}
+	x25519 = has_alg(algs, "dh/CURVE_25519") || has_alg(algs, "ke/CURVE_25519");
+	aes = has_alg(algs, "aead/AES_GCM_16") && has_alg(algs, "prf/PRF_HMAC_SHA2_384");
+	chacha = has_alg(algs, "aead/CHACHA20_POLY1305") && has_alg(algs, "prf/PRF_HMAC_SHA2_256");
+	vici_strv_free(algs);
+	if (x25519 && (aes || chacha))
+		return 0;
+	snprintf(why, whylen, "charon cannot negotiate gatewayctl's proposals (IKE %s, %s; ESP %s, %s): "
+		 "none of its plugins provides %s%s%s", VICI_IKE_PROPOSALS[0], VICI_IKE_PROPOSALS[1],
+		 VICI_ESP_PROPOSALS[0], VICI_ESP_PROPOSALS[1], x25519 ? "" : "CURVE_25519 (x25519)",
+		 !x25519 && !(aes || chacha) ? " nor " : "",
+		 aes || chacha ? "" : "AES_GCM_16 with PRF_HMAC_SHA2_384 or CHACHA20_POLY1305 with PRF_HMAC_SHA2_256");
+	return -EPROTONOSUPPORT;
+}
+
 int ipsec_apply(struct apply *a)
 {
 	const struct ipsec_live *l = &a->live->ipsec;
@@ -591,6 +633,20 @@ int ipsec_apply(struct apply *a)
 			return -ENOMEM;
 	}
 	snprintf(run.keyid, sizeof(run.keyid), "%s", l->record.keyid);
+	for (size_t i = 0; i < a->plan->n; i++)
+		if (a->plan->steps[i].kind == STEP_IPSEC_LOAD) {
+			char why[1024];
+
+			if ((r = charon_can_negotiate(&run.v, why, sizeof(why))) < 0) {
+				apply_report_failure(a, &a->plan->steps[i], r, NULL, why);
+				fprintf(a->err, "  hint: load the charon plugin that provides it (Debian: openssl, in "
+					"package libstrongswan; see /etc/strongswan.d/charon/openssl.conf and any "
+					"`charon { load = ... }` in strongswan.conf), restart charon; `swanctl "
+					"--list-algs` shows what it has\n");
+				return r;
+			}
+			break;
+		}
 	for (size_t i = 0; i < a->plan->n && r == 0; i++)
 		if (a->plan->steps[i].kind == STEP_IPSEC_LOAD)
 			r = load_one(a, &a->plan->steps[i]);
@@ -717,8 +773,9 @@ int ipsec_diagnose(const char *conn, int timeout_ms, char *reason, size_t len, c
 			 "public_key must be the other site's `gatewayctl pubkey`");
 	} else if (strstr(v.err, "NO_PROPOSAL_CHOSEN") || strstr(v.log, "NO_PROPOSAL_CHOSEN")) {
 		snprintf(reason, len, "no proposal chosen: %s", v.err);
-		snprintf(fix, fixlen, "the peer has no matching connection: run `gatewayctl up` there, with "
-			 "`encryption = ipsec` for this site");
+		snprintf(fix, fixlen, "the peer has no matching connection, or accepts none of gatewayctl's "
+			 "proposals (IKE %s, %s): run `gatewayctl up` there, with `encryption = ipsec` for this "
+			 "site, or let the peer's charon accept these", VICI_IKE_PROPOSALS[0], VICI_IKE_PROPOSALS[1]);
 	} else if (r == -ETIMEDOUT || strstr(v.err, "retransmit") || strstr(v.log, "retransmit") ||
 		   strstr(v.log, "giving up")) {
 		snprintf(reason, len, "no answer from the peer: %s", v.err);

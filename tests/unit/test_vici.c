@@ -766,7 +766,7 @@ static void srv_ok(int fd, const char *errmsg)
 
 enum script {
 	S_SILENT, S_CLOSE, S_HUGE, S_UNKNOWN_THEN_OK, S_EVENTS, S_EVENT_UNKNOWN, S_MALFORMED,
-	S_REFUSE, S_DRIP, S_BAD_TYPE, S_NO_ACCEPT,
+	S_REFUSE, S_DRIP, S_BAD_TYPE, S_NO_ACCEPT, S_ALGORITHMS,
 };
 
 static void serve(int cfd, enum script s)
@@ -864,6 +864,28 @@ static void serve(int cfd, enum script s)
 		srv_send(cfd, VICI_EVENT_CONFIRM, NULL, NULL);
 		break;
 	case S_NO_ACCEPT:
+		break;
+	case S_ALGORITHMS:
+		/* get-algorithms as strongSwan 5.9 answers it (abridged), then an
+		 * older charon that does not know the command */
+		n = srv_read(cfd, buf, sizeof(buf));
+		if (n < 16 || buf[0] != VICI_CMD_REQUEST || memcmp(buf + 2, "get-algorithms", 14))
+			_exit(4);
+		vici_msg_init(&m);
+		vici_begin(&m, "aead");
+		vici_kv_str(&m, "AES_GCM_16", "aesni");
+		vici_kv_str(&m, "CHACHA20_POLY1305", "openssl");
+		vici_end(&m);
+		vici_kv_str(&m, "stray", "a key outside any section");
+		vici_begin(&m, "prf");
+		vici_end(&m);
+		vici_begin(&m, "dh");
+		vici_kv_str(&m, "CURVE_25519", "openssl");
+		vici_end(&m);
+		srv_send(cfd, VICI_CMD_RESPONSE, NULL, &m);
+		vici_msg_free(&m);
+		srv_read(cfd, buf, sizeof(buf));
+		srv_send(cfd, VICI_CMD_UNKNOWN, NULL, NULL);
 		break;
 	}
 }
@@ -1111,6 +1133,30 @@ static void test_refusal_message(void **state)
 	reap(pid);
 }
 
+static void test_algorithms(void **state)
+{
+	pid_t pid = fake_charon(S_ALGORITHMS);
+	struct vici v;
+	char **sv = NULL;
+	size_t n = 0;
+
+	(void)state;
+	assert_int_equal(vici_open(&v, sock_path), 0);
+	v.timeout_ms = 2000;
+	assert_int_equal(vici_get_algorithms(&v, &sv, &n), 0);
+	assert_int_equal(n, 3);
+	assert_string_equal(sv[0], "aead/AES_GCM_16");
+	assert_string_equal(sv[1], "aead/CHACHA20_POLY1305");
+	assert_string_equal(sv[2], "dh/CURVE_25519");
+	assert_null(sv[3]);
+	vici_strv_free(sv);
+	assert_int_equal(vici_get_algorithms(&v, &sv, &n), -EOPNOTSUPP);
+	assert_null(sv);
+	assert_int_equal(n, 0);
+	vici_close(&v);
+	assert_int_equal(finish(pid), 0);
+}
+
 static void test_answer_in_pieces(void **state)
 {
 	pid_t pid = fake_charon(S_DRIP);
@@ -1193,6 +1239,7 @@ int main(void)
 		cmocka_unit_test(test_event_unknown),
 		cmocka_unit_test(test_malformed_answer),
 		cmocka_unit_test(test_refusal_message),
+		cmocka_unit_test(test_algorithms),
 		cmocka_unit_test(test_answer_in_pieces),
 		cmocka_unit_test(test_unexpected_packet),
 		cmocka_unit_test(test_bad_arguments_send_nothing),
