@@ -147,7 +147,7 @@ m=$(mark)
 gw m-gw up "$odd" >/dev/null 2>&1 || fail "up from a file whose name holds an escape and a tab"
 sleep 0.2
 got=$(log_since "$m")
-expect_grep "the relay step names the file with \\x1b and \\x09" 'gatewayctl relay -f .*/odd\\x1b\[31mname\\x09\.ini --daemon' "$got"
+expect_grep "the relay step names the file with \\x1b and \\x09 (one shell word)" "gatewayctl relay -f \\\$'.*/odd\\\\x1b\\[31mname\\\\x09\\.ini' --daemon" "$got"
 if grep -q '\\n' <<<"$(tail -n +"$((m + 1))" "$LOG")"; then
 	fail "no datagram holds a line break"
 else
