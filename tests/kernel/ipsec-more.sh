@@ -245,6 +245,24 @@ for gs in m-gw:manhattan b-gw:brooklyn; do
 	expect_grep "... and shows the SA established" 'ipsec +established' "$out"
 done
 
+# --- plan's swanctl.conf fragment is the connection up loads --------------------------------
+section "plan: the swanctl.conf fragment, its key put in, is what charon gets from up"
+conns_before=$(sw m-gw --list-conns --raw)
+igw m-gw plan --full "$M" 2>/dev/null | awk -v key="$(tr -d '\n' <"$KM")" '
+	/^(connections|secrets) \{$/ { inblk = 1; depth = 0 }
+	inblk { sub(/secret = <[^>]*>/, "secret = \"" key "\""); print
+		depth += gsub(/\{/, "{"); depth -= gsub(/\}/, "}"); if (depth == 0) inblk = 0 }' >"$T_TMP/plan-swanctl.conf"
+expect_ok "plan --full prints a connections and a secrets block" \
+	grep -q '^secrets {' "$T_TMP/plan-swanctl.conf"
+expect_eq "$(grep -c "$(head -c 12 "$KM")" <(igw m-gw plan --full "$M" 2>&1))" 0 "... never the key itself"
+out=$(sw m-gw --load-conns --file "$T_TMP/plan-swanctl.conf" 2>&1; sw m-gw --load-creds --noprompt --file "$T_TMP/plan-swanctl.conf" 2>&1)
+expect_grep "swanctl loads plan's connection" 'successfully loaded 1 connections' "$out"
+expect_grep "... and its secret" "loaded ike secret 'ike-$CONN_M'" "$out"
+expect_same "charon's connection is the same as the one up loaded (swanctl --list-conns --raw)" \
+	"$conns_before" "$(sw m-gw --list-conns --raw)"
+out=$(igw m-gw up "$M" 2>&1) || true
+expect_grep "up afterwards: no changes" 'no changes' "$out"
+
 # --- charon refuses a changed site file: the previous state stays -----------------------------
 section "charon refuses a changed site file (public keys, no pem plugin): nothing changes"
 (umask 077 && "$GWCTL" genkey >"$T_TMP/keys/m.key" && "$GWCTL" genkey >"$T_TMP/keys/b.key")
