@@ -72,7 +72,7 @@ apply() { # OUT EXTRA...
 	local out=$1
 	shift
 	HOME=$scratch/home ANSIBLE_NOCOLOR=1 ANSIBLE_ROLES_PATH=contrib/ansible/roles ANSIBLE_LOCALHOST_WARNING=0 \
-		ansible-playbook -i contrib/ansible/inventory/offices.yml contrib/ansible/site.yml \
+		ansible-playbook -i "${INVENTORY:-contrib/ansible/inventory/offices.yml}" contrib/ansible/site.yml \
 		--tags gatewayctl_config -e ansible_connection=local -e ansible_become=false \
 		-e "gatewayctl_binary_src=$bin gatewayctl_control_bin=$bin" \
 		-e "{\"gatewayctl_config_dir\": \"$scratch/$out.etc/{{ inventory_hostname }}\", \"gatewayctl_bin\": \"$scratch/$out.bin-{{ inventory_hostname }}\"}" \
@@ -117,5 +117,22 @@ if [ $? = 0 ]; then ok "the configuration part with keys from Ansible Vault"; el
 check_written "keys from Ansible Vault" "$scratch/vault.etc"
 if ! grep -q "$(head -c 20 "$scratch/psk/manhattan_queens.psk")" "$scratch/written" "$scratch/vault"; then ok "no PSK in either run's output"
 else bad "a PSK shows in a run's output"; fi
+# A typo in the inventory (Brooklyn's LAN address typed inside Manhattan's LAN):
+# the cross-site check on the control node stops the play before any task on a
+# gateway; nothing is written.
+sed '/^            brooklyn:/,/^            queens:/s|lan_address: 192.168.2.126/24|lan_address: 192.168.1.7/24|' \
+	contrib/ansible/inventory/offices.yml >"$scratch/typo.yml"
+if grep -q '192.168.1.7/24' "$scratch/typo.yml"; then ok "the typo inventory differs in Brooklyn's lan_address"
+else bad "no typo made in $scratch/typo.yml"; fi
+INVENTORY=$scratch/typo.yml apply typo -e "gatewayctl_psk_src_dir=$scratch/psk"
+rc=$?
+if [ $rc = 2 ] && grep -q 'Stop before any gateway is touched' "$scratch/typo"; then ok "a typo in the inventory fails the play in the cross-site check"
+else bad "typo: exit $rc: $(grep -E 'fatal|error' "$scratch/typo" | head -5)"; fi
+if grep -qE '(brooklyn|manhattan)\.ini:[0-9]+: error: .*overlap' "$scratch/typo"; then ok "... which names the file and line"
+else bad "typo: no FILE:LINE error about the overlap: $(grep -E 'error' "$scratch/typo" | head -5)"; fi
+if ! grep -qE 'TASK \[gatewayctl : (Install|Configuration directory|PSK|Site file|gatewayctl up)' "$scratch/typo" &&
+	[ ! -e "$scratch/typo.etc" ] && [ ! -e "$scratch/typo.bin-manhattan" ]; then ok "... before any task on a gateway: nothing written"
+else bad "typo: a gateway task ran or a file was written"; fi
+
 echo "ansible-example: $pass passed, $fail failed"
 [ $fail = 0 ]

@@ -91,7 +91,16 @@ def gatewayctl_site(host, hostvars, groups, networks):
     """HOST's site with its peers: what templates/site.ini.j2 renders."""
     if isinstance(networks, str):
         networks = [networks]
-    me = _site(hostvars, host)
+    cache = {}
+
+    def site_of(h):
+        # each host's variables are read once per call: a hostvars lookup
+        # templates the variable, which is slow in a large inventory
+        if h not in cache:
+            cache[h] = _site(hostvars, h)
+        return cache[h]
+
+    me = dict(site_of(host))
     peers = {}  # peer host -> set of networks reached through it
     member_of = [g for g in networks if host in groups.get(g, [])]
     if not member_of:
@@ -99,7 +108,7 @@ def gatewayctl_site(host, hostvars, groups, networks):
                                  % (host, ", ".join(networks)))
     for g in member_of:
         members = list(groups[g])
-        hubs = [h for h in members if _site(hostvars, h)["hub"]]
+        hubs = [h for h in members if site_of(h)["hub"]]
         if len(hubs) > 1:
             raise AnsibleFilterError("gatewayctl: group %s has %d hubs (%s); a hub-and-spokes group has one"
                                      % (g, len(hubs), ", ".join(hubs)))
@@ -109,18 +118,18 @@ def gatewayctl_site(host, hostvars, groups, networks):
                 continue
             if hub is None or host == hub:
                 reach = peers.setdefault(other, set())
-                reach.add(_site(hostvars, other)["lan_network"])
+                reach.add(site_of(other)["lan_network"])
             elif other == hub:
                 reach = peers.setdefault(hub, set())
-                reach.add(_site(hostvars, hub)["lan_network"])
+                reach.add(site_of(hub)["lan_network"])
                 # the other spokes, through the hub
                 for spoke in members:
                     if spoke not in (host, hub):
-                        reach.add(_site(hostvars, spoke)["lan_network"])
+                        reach.add(site_of(spoke)["lan_network"])
     out = []
     names = {}
-    for other in sorted(peers, key=lambda h: _site(hostvars, h)["name"]):
-        o = _site(hostvars, other)
+    for other in sorted(peers, key=lambda h: site_of(h)["name"]):
+        o = site_of(other)
         if o["name"] in names or o["name"] == me["name"]:
             raise AnsibleFilterError("gatewayctl: hosts %s and %s have the same site name %s"
                                      % (names.get(o["name"], host), other, o["name"]))
