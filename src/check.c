@@ -14,14 +14,15 @@ static int check_help(void)
 	       "Validate site files. Silent with exit status 0 when every file is valid;\n"
 	       "otherwise every error as FILE:LINE: error: ... and exit status 2.\n"
 	       "Given several files, also check them as one network: for every peer that\n"
-	       "names another site of the set, the endpoint is that site's wan_address, the\n"
-	       "networks are its LAN (or what it routes on to its other peers: a hub), the\n"
-	       "peer's lan_address is its, it names this site as a peer too, encryption and\n"
-	       "key agree (PSK files of equal content, public_key of its private_key), and\n"
-	       "relaying peers use the same ports. Errors name both files. A peer whose\n"
-	       "site is not among the files is a warning (exit status 0 if nothing else).\n"
-	       "Needs no privileges and changes nothing; a key file the caller may not\n"
-	       "read is reported as not compared.\n", prog);
+	       "names another site of the set, the endpoint is that site's wan_address (or\n"
+	       "its public_address, behind NAT), the networks are its LAN (or what it routes\n"
+	       "on to its other peers: a hub), the peer's lan_address is its, it names this\n"
+	       "site as a peer too, encryption and key agree (PSK files of equal content,\n"
+	       "public_key of its private_key), and relaying peers use the same ports.\n"
+	       "Errors name both files. A peer whose site is not among the files is a\n"
+	       "warning (exit status 0 if nothing else). Needs no privileges and changes\n"
+	       "nothing; a key file the caller may not read is a warning: not checked,\n"
+	       "not compared.\n", prog);
 	return EXIT_OK;
 }
 
