@@ -576,6 +576,19 @@ static int split(char *s, char **items, int max)
 	return n;
 }
 
+/* KEY = V at LINE: one unicast IPv4 address (EXPECTED says what it is), in *OUT */
+static bool get_unicast(struct loader *ld, int line, const char *key, const char *v, const char *expected,
+			uint32_t *out)
+{
+	if (parse_ip4(v, out) < 0)
+		error_at(ld, line, "`%s = %s`: expected %s", key, v, expected);
+	else if (!unicast(*out) || *out == 0xffffffffu)
+		error_at(ld, line, "`%s = %s`: not a unicast address", key, v);
+	else
+		return true;
+	return false;
+}
+
 /* ---- sections ---------------------------------------------------------- */
 
 /* A key file that an unprivileged caller (check or plan as a user) may not
@@ -632,16 +645,10 @@ static void load_site(struct loader *ld, size_t sec, struct site *site, bool *wa
 	}
 	v = value(ld, sec, "public_address", &line);
 	site->line_public_address = line;
-	if (v) {
-		if (parse_ip4(v, &site->public_address) < 0) {
-			error_at(ld, line, "`public_address = %s`: expected the IPv4 address its peers reach this "
-				 "gateway at (its NAT router's public address)", v);
-			site->public_address = 0;
-		} else if (!unicast(site->public_address) || site->public_address == 0xffffffffu) {
-			error_at(ld, line, "`public_address = %s`: not a unicast address", v);
-			site->public_address = 0;
-		}
-	}
+	if (v && !get_unicast(ld, line, "public_address", v,
+			      "the IPv4 address its peers reach this gateway at (its NAT router's public address)",
+			      &site->public_address))
+		site->public_address = 0;
 	get_bool(ld, sec, "manage_interfaces", false, &site->manage_interfaces);
 	get_bool(ld, sec, "forwarding", true, &site->forwarding);
 	get_bool(ld, sec, "mss_clamp", true, &site->mss_clamp);
@@ -744,10 +751,7 @@ static void load_peer(struct loader *ld, size_t sec, struct peer *p)
 	p->endpoint_line = p->networks_line = p->line;
 	if (required(ld, sec, "endpoint", &v, &line)) {
 		p->endpoint_line = line;
-		if (parse_ip4(v, &p->endpoint) < 0)
-			error_at(ld, line, "`endpoint = %s`: expected the peer gateway's public IPv4 address", v);
-		else if (!unicast(p->endpoint) || p->endpoint == 0xffffffffu)
-			error_at(ld, line, "`endpoint = %s`: not a unicast address", v);
+		get_unicast(ld, line, "endpoint", v, "the peer gateway's public IPv4 address", &p->endpoint);
 	}
 	if (required(ld, sec, "networks", &v, &line)) {
 		p->networks_line = line;
