@@ -579,8 +579,7 @@ static int wait_fd(int fd, short events, int64_t deadline)
 	}
 }
 
-static int set_err(struct vici *v, int ret, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static int set_err(struct vici *v, int ret, const char *fmt, ...)
+int vici_set_err(struct vici *v, int ret, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -601,12 +600,12 @@ int vici_open(struct vici *v, const char *path)
 	if (!path)
 		path = VICI_SOCKET_DEFAULT;
 	if (strlen(path) >= sizeof(sa.sun_path) || strlen(path) >= sizeof(v->path))
-		return set_err(v, -EINVAL, "charon's socket path `%s` is too long", path);
+		return vici_set_err(v, -EINVAL, "charon's socket path `%s` is too long", path);
 	strcpy(v->path, path);
 	strcpy(sa.sun_path, path);
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (fd < 0)
-		return set_err(v, -errno, "socket: %s", strerror(errno));
+		return vici_set_err(v, -errno, "socket: %s", strerror(errno));
 	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
 		ret = -errno;
 		if (ret == -EINPROGRESS) {
@@ -623,15 +622,15 @@ int vici_open(struct vici *v, const char *path)
 	if (ret < 0) {
 		close(fd);
 		if (ret == -ENOENT || ret == -ECONNREFUSED || ret == -ENOTDIR)
-			return set_err(v, ret, "cannot reach strongSwan's charon at %s: %s; is it running? "
+			return vici_set_err(v, ret, "cannot reach strongSwan's charon at %s: %s; is it running? "
 				       "(systemctl start strongswan)", path, strerror(-ret));
 		if (ret == -EAGAIN || ret == -ETIMEDOUT)
-			return set_err(v, -ETIMEDOUT, "charon at %s does not accept connections (busy or hung)",
+			return vici_set_err(v, -ETIMEDOUT, "charon at %s does not accept connections (busy or hung)",
 				       path);
 		if (ret == -EACCES || ret == -EPERM)
-			return set_err(v, ret, "cannot connect to charon at %s: %s (run as root)",
+			return vici_set_err(v, ret, "cannot connect to charon at %s: %s (run as root)",
 				       path, strerror(-ret));
-		return set_err(v, ret, "cannot connect to charon at %s: %s", path, strerror(-ret));
+		return vici_set_err(v, ret, "cannot connect to charon at %s: %s", path, strerror(-ret));
 	}
 	v->fd = fd;
 	return 0;
@@ -697,11 +696,11 @@ static int io_fail(struct vici *v, int ret, const char *what, const char *cmd, i
 {
 	vici_close(v);
 	if (ret == -ETIMEDOUT)
-		return set_err(v, ret, "charon at %s did not answer `%s` within %d.%d s", v->path, cmd,
+		return vici_set_err(v, ret, "charon at %s did not answer `%s` within %d.%d s", v->path, cmd,
 			       timeout_ms / 1000, timeout_ms % 1000 / 100);
 	if (ret == -ECONNRESET || ret == -EPIPE)
-		return set_err(v, ret, "charon closed the connection during `%s` (it stopped?)", cmd);
-	return set_err(v, ret, "%s `%s` with charon at %s: %s", what, cmd, v->path, strerror(-ret));
+		return vici_set_err(v, ret, "charon closed the connection during `%s` (it stopped?)", cmd);
+	return vici_set_err(v, ret, "%s `%s` with charon at %s: %s", what, cmd, v->path, strerror(-ret));
 }
 
 static int send_packet(struct vici *v, uint8_t type, const char *name, const struct vici_msg *m,
@@ -777,13 +776,13 @@ static int manage_event(struct vici *v, uint8_t type, const char *event, const c
 		free(pkt);
 		if (ret < 0 || (ptype != VICI_EVENT && ptype != VICI_EVENT_CONFIRM && ptype != VICI_EVENT_UNKNOWN)) {
 			vici_close(v);
-			return set_err(v, -EPROTO, "charon answered the (un)registration for `%s` with "
+			return vici_set_err(v, -EPROTO, "charon answered the (un)registration for `%s` with "
 				       "packet type %u", event, ret < 0 ? 255u : ptype);
 		}
 		if (ptype == VICI_EVENT_CONFIRM)
 			return 0;
 		if (ptype == VICI_EVENT_UNKNOWN)
-			return set_err(v, -EOPNOTSUPP, "charon does not know the event `%s` "
+			return vici_set_err(v, -EOPNOTSUPP, "charon does not know the event `%s` "
 				       "(strongSwan too old for `%s`?)", event, cmd);
 	}
 }
@@ -800,12 +799,12 @@ int vici_call(struct vici *v, const char *cmd, const struct vici_msg *req,
 		*resp = NULL;
 	v->err[0] = '\0';
 	if (!cmd || strlen(cmd) > 255 || (event && strlen(event) > 255))
-		return set_err(v, -EINVAL, "bad command or event name");
+		return vici_set_err(v, -EINVAL, "bad command or event name");
 	if (req && vici_msg_check(req) < 0)
-		return set_err(v, -EINVAL, "the request for `%s` is malformed (%s)", cmd,
+		return vici_set_err(v, -EINVAL, "the request for `%s` is malformed (%s)", cmd,
 			       strerror(-vici_msg_check(req)));
 	if (v->fd < 0)
-		return set_err(v, -ENOTCONN, "not connected to charon (`%s`)", cmd);
+		return vici_set_err(v, -ENOTCONN, "not connected to charon (`%s`)", cmd);
 	if (timeout_ms <= 0)
 		timeout_ms = v->timeout_ms;
 	deadline = now_ms() + timeout_ms;
@@ -830,12 +829,12 @@ int vici_call(struct vici *v, const char *cmd, const struct vici_msg *req,
 		if (ret < 0 || (type != VICI_EVENT && type != VICI_CMD_RESPONSE && type != VICI_CMD_UNKNOWN)) {
 			free(pkt);
 			vici_close(v);
-			return set_err(v, -EPROTO, "charon answered `%s` with a malformed packet or one of "
+			return vici_set_err(v, -EPROTO, "charon answered `%s` with a malformed packet or one of "
 				       "type %u", cmd, ret < 0 ? 255u : type);
 		}
 		if (type == VICI_CMD_UNKNOWN) {
 			free(pkt);
-			ret = set_err(v, -EOPNOTSUPP, "charon does not know the command `%s` "
+			ret = vici_set_err(v, -EOPNOTSUPP, "charon does not know the command `%s` "
 				      "(strongSwan too old?)", cmd);
 			break;
 		}
@@ -844,11 +843,11 @@ int vici_call(struct vici *v, const char *cmd, const struct vici_msg *req,
 		if (ret < 0) {
 			/* the stream is still in step: packets are delimited by length */
 			if (type == VICI_CMD_RESPONSE) {
-				ret = set_err(v, ret, "charon's answer to `%s` is malformed: %s", cmd, why);
+				ret = vici_set_err(v, ret, "charon's answer to `%s` is malformed: %s", cmd, why);
 				break;
 			}
 			if (!event_ret)
-				event_ret = set_err(v, ret, "charon's `%s` event is malformed: %s", name, why);
+				event_ret = vici_set_err(v, ret, "charon's `%s` event is malformed: %s", name, why);
 			continue;
 		}
 		if (type == VICI_CMD_RESPONSE)
@@ -888,7 +887,7 @@ int vici_call_checked(struct vici *v, const char *cmd, const struct vici_msg *re
 	if (vici_find(root, "success") && !vici_yes(root, "success")) {
 		const char *msg = vici_str(root, "errmsg");
 
-		ret = set_err(v, -EREMOTEIO, "charon refused `%s`: %s", cmd,
+		ret = vici_set_err(v, -EREMOTEIO, "charon refused `%s`: %s", cmd,
 			      msg && *msg ? msg : "(no reason given)");
 		vici_free(root);
 		return ret;

@@ -130,6 +130,10 @@ struct vici {
 	char log[2048];		/* initiate/terminate: charon's control-log lines, last ones kept */
 };
 
+/* Say in v->err what went wrong (printf FMT) and return RET: for the commands
+ * built on vici_call (vici_cmd.c) as for vici.c itself. */
+int vici_set_err(struct vici *v, int ret, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
 /* Connect to charon at PATH (NULL: VICI_SOCKET_DEFAULT). 0 or -errno. */
 int vici_open(struct vici *v, const char *path);
 void vici_close(struct vici *v);

@@ -2,7 +2,6 @@
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -20,16 +19,6 @@ static const uint8_t spki_prefix[12] = {
 	0x30, 0x2a, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x03, 0x21, 0x00,
 };
 
-static int set_err(struct vici *v, int ret, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static int set_err(struct vici *v, int ret, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(v->err, sizeof(v->err), fmt, ap);
-	va_end(ap);
-	return ret;
-}
 
 static void copy(char *dst, size_t size, const char *src)
 {
@@ -48,7 +37,7 @@ int vici_version(struct vici *v, struct vici_version *out)
 		return ret;
 	if (!vici_str(r, "daemon") || !vici_str(r, "version")) {
 		vici_free(r);
-		return set_err(v, -EPROTO, "charon's answer to `version` lacks daemon or version");
+		return vici_set_err(v, -EPROTO, "charon's answer to `version` lacks daemon or version");
 	}
 	copy(out->daemon, sizeof(out->daemon), vici_str(r, "daemon"));
 	copy(out->version, sizeof(out->version), vici_str(r, "version"));
@@ -220,7 +209,7 @@ int vici_load_conn(struct vici *v, const struct vici_conn_spec *spec)
 	ret = vici_conn_msg(spec, &m, why, sizeof(why));
 	if (ret < 0) {
 		vici_msg_free(&m);
-		return set_err(v, ret, "%s", why);
+		return vici_set_err(v, ret, "%s", why);
 	}
 	ret = vici_call_checked(v, "load-conn", &m, NULL);
 	vici_msg_free(&m);
@@ -245,7 +234,7 @@ static int simple(struct vici *v, const char *cmd, const char *key, const char *
 int vici_unload_conn(struct vici *v, const char *name)
 {
 	if (!name || !*name || strlen(name) > 255)
-		return set_err(v, -EINVAL, "bad connection name");
+		return vici_set_err(v, -EINVAL, "bad connection name");
 	return simple(v, "unload-conn", "name", name);
 }
 
@@ -272,14 +261,14 @@ static int get_list(struct vici *v, const char *cmd, const char *name, char ***o
 	l = vici_find(r, name);
 	if (l && l->kind != VICI_NODE_LIST) {
 		vici_free(r);
-		return set_err(v, -EPROTO, "charon's answer to `%s`: `%s` is not a list", cmd, name);
+		return vici_set_err(v, -EPROTO, "charon's answer to `%s`: `%s` is not a list", cmd, name);
 	}
 	for (const struct vici_node *it = l ? l->first : NULL; it; it = it->next)
 		count++;
 	sv = calloc(count + 1, sizeof(*sv));
 	if (!sv) {
 		vici_free(r);
-		return set_err(v, -ENOMEM, "out of memory");
+		return vici_set_err(v, -ENOMEM, "out of memory");
 	}
 	for (const struct vici_node *it = l ? l->first : NULL; it; it = it->next) {
 		const char *s = vici_node_str(it);
@@ -287,13 +276,13 @@ static int get_list(struct vici *v, const char *cmd, const char *name, char ***o
 		if (!s) {
 			vici_strv_free(sv);
 			vici_free(r);
-			return set_err(v, -EPROTO, "charon's answer to `%s`: an item holds a NUL byte", cmd);
+			return vici_set_err(v, -EPROTO, "charon's answer to `%s`: an item holds a NUL byte", cmd);
 		}
 		sv[i] = strdup(s);
 		if (!sv[i++]) {
 			vici_strv_free(sv);
 			vici_free(r);
-			return set_err(v, -ENOMEM, "out of memory");
+			return vici_set_err(v, -ENOMEM, "out of memory");
 		}
 	}
 	vici_free(r);
@@ -326,7 +315,7 @@ int vici_get_algorithms(struct vici *v, char ***names, size_t *n)
 	sv = calloc(count + 1, sizeof(*sv));
 	if (!sv) {
 		vici_free(r);
-		return set_err(v, -ENOMEM, "out of memory");
+		return vici_set_err(v, -ENOMEM, "out of memory");
 	}
 	for (const struct vici_node *sec = r->first; sec; sec = sec->next)
 		for (const struct vici_node *a = sec->kind == VICI_NODE_SECTION ? sec->first : NULL; a; a = a->next) {
@@ -336,7 +325,7 @@ int vici_get_algorithms(struct vici *v, char ***names, size_t *n)
 				sv[i] = NULL;
 				vici_strv_free(sv);
 				vici_free(r);
-				return set_err(v, -ENOMEM, "out of memory");
+				return vici_set_err(v, -ENOMEM, "out of memory");
 			}
 			i++;
 		}
@@ -355,7 +344,7 @@ int vici_load_shared(struct vici *v, const char *id, const void *key, size_t len
 	int ret;
 
 	if (!id || !*id || strlen(id) > 255 || !key || len == 0 || len > 65535 || !owners || !*owners)
-		return set_err(v, -EINVAL, "load-shared wants an id, a key and its owners");
+		return vici_set_err(v, -EINVAL, "load-shared wants an id, a key and its owners");
 	vici_msg_init(&m);
 	vici_kv_str(&m, "id", id);
 	vici_kv_str(&m, "type", "IKE");
@@ -372,7 +361,7 @@ int vici_load_shared(struct vici *v, const char *id, const void *key, size_t len
 int vici_unload_shared(struct vici *v, const char *id)
 {
 	if (!id || !*id || strlen(id) > 255)
-		return set_err(v, -EINVAL, "bad shared key id");
+		return vici_set_err(v, -EINVAL, "bad shared key id");
 	return simple(v, "unload-shared", "id", id);
 }
 
@@ -391,7 +380,7 @@ int vici_load_key(struct vici *v, const void *der, size_t len, char keyid[41])
 	if (keyid)
 		keyid[0] = '\0';
 	if (!der || len == 0 || len > 65535)
-		return set_err(v, -EINVAL, "load-key wants the key");
+		return vici_set_err(v, -EINVAL, "load-key wants the key");
 	vici_msg_init(&m);
 	vici_kv_str(&m, "type", "ed25519");
 	vici_kv(&m, "data", der, len);
@@ -405,7 +394,7 @@ int vici_load_key(struct vici *v, const void *der, size_t len, char keyid[41])
 	if (keyid && id) {
 		if (strlen(id) != 40) {
 			vici_free(r);
-			return set_err(v, -EPROTO, "charon's key id `%s` is not 40 hex digits", id);
+			return vici_set_err(v, -EPROTO, "charon's key id `%s` is not 40 hex digits", id);
 		}
 		memcpy(keyid, id, 41);
 	}
@@ -416,7 +405,7 @@ int vici_load_key(struct vici *v, const void *der, size_t len, char keyid[41])
 int vici_unload_key(struct vici *v, const char *keyid)
 {
 	if (!keyid || !*keyid || strlen(keyid) > 255)
-		return set_err(v, -EINVAL, "bad key id");
+		return vici_set_err(v, -EINVAL, "bad key id");
 	return simple(v, "unload-key", "id", keyid);
 }
 
@@ -490,7 +479,7 @@ int vici_initiate(struct vici *v, const char *child, int timeout_ms)
 
 	v->log[0] = '\0';
 	if (!child || !*child || strlen(child) > 255 || timeout_ms < -1)
-		return set_err(v, -EINVAL, "initiate wants a child name and a timeout");
+		return vici_set_err(v, -EINVAL, "initiate wants a child name and a timeout");
 	vici_msg_init(&m);
 	vici_kv_str(&m, "child", child);
 	vici_kv_str(&m, "ike", child);
@@ -504,12 +493,12 @@ int vici_initiate(struct vici *v, const char *child, int timeout_ms)
 		return ret;
 	if (!vici_yes(r, "success") && strstr(v->log, "due to existing duplicate")) {
 		/* charon refuses a second CHILD_SA with the same selectors: the SA is up */
-		ret = set_err(v, -EALREADY, "`%s` is established already", child);
+		ret = vici_set_err(v, -EALREADY, "`%s` is established already", child);
 	} else if (!vici_yes(r, "success")) {
 		const char *msg = vici_str(r, "errmsg");
 
 		pick_reason(v->log, reason, sizeof(reason));
-		ret = set_err(v, strstr(msg ? msg : "", "not established after") ? -ETIMEDOUT :
+		ret = vici_set_err(v, strstr(msg ? msg : "", "not established after") ? -ETIMEDOUT :
 			      strstr(msg ? msg : "", "not found") ? -ENOENT : -EREMOTEIO,
 			      "charon could not establish `%s`: %s%s%s", child,
 			      msg && *msg ? msg : "(no reason given)", *reason ? "; " : "", reason);
@@ -527,7 +516,7 @@ int vici_terminate(struct vici *v, const char *ike, int timeout_ms)
 
 	v->log[0] = '\0';
 	if (!ike || !*ike || strlen(ike) > 255 || timeout_ms < -1)
-		return set_err(v, -EINVAL, "terminate wants a connection name and a timeout");
+		return vici_set_err(v, -EINVAL, "terminate wants a connection name and a timeout");
 	vici_msg_init(&m);
 	vici_kv_str(&m, "ike", ike);
 	vici_kv_fmt(&m, "timeout", "%d", timeout_ms);
@@ -542,7 +531,7 @@ int vici_terminate(struct vici *v, const char *ike, int timeout_ms)
 	if (!vici_yes(r, "success")) {
 		const char *msg = vici_str(r, "errmsg");
 
-		ret = set_err(v, matches == 0 ? -ENOENT : -EREMOTEIO, "charon could not terminate `%s`: %s",
+		ret = vici_set_err(v, matches == 0 ? -ENOENT : -EREMOTEIO, "charon could not terminate `%s`: %s",
 			      ike, msg && *msg ? msg : "(no reason given)");
 	}
 	vici_free(r);
@@ -557,7 +546,7 @@ int vici_rekey(struct vici *v, const char *ike, bool reauth)
 	int ret;
 
 	if (!ike || !*ike || strlen(ike) > 255)
-		return set_err(v, -EINVAL, "rekey wants a connection name");
+		return vici_set_err(v, -EINVAL, "rekey wants a connection name");
 	vici_msg_init(&m);
 	vici_kv_str(&m, "ike", ike);
 	if (reauth)
@@ -570,7 +559,7 @@ int vici_rekey(struct vici *v, const char *ike, bool reauth)
 	if (!vici_yes(r, "success")) {
 		const char *msg = vici_str(r, "errmsg");
 
-		ret = set_err(v, matches == 0 ? -ENOENT : -EREMOTEIO, "charon could not %s `%s`: %s",
+		ret = vici_set_err(v, matches == 0 ? -ENOENT : -EREMOTEIO, "charon could not %s `%s`: %s",
 			      reauth ? "reauthenticate" : "rekey", ike, msg && *msg ? msg : "(no reason given)");
 	}
 	vici_free(r);
@@ -750,7 +739,7 @@ int vici_list_sas(struct vici *v, const char *ike, struct vici_ike_sa **sas, siz
 	vici_msg_free(&m);
 	if (ret < 0) {
 		if (!v->err[0])		/* on_sa failed */
-			set_err(v, ret, ret == -ENOMEM ? "out of memory listing the SAs" :
+			vici_set_err(v, ret, ret == -ENOMEM ? "out of memory listing the SAs" :
 				ret == -E2BIG ? "charon lists more than 100000 IKE_SAs" :
 				"charon's `list-sa` event is not laid out as documented");
 		vici_sas_free(l.sas, l.n);
