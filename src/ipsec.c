@@ -170,18 +170,12 @@ static int record_read(const char *site, struct ipsec_record *r)
 	char name[SITE_NAME_MAX + 8], *line = NULL;
 	size_t cap = 0;
 	FILE *f;
-	int fd;
 
 	memset(r, 0, sizeof(*r));
 	snprintf(name, sizeof(name), "%s.ipsec", site);
-	fd = state_open(true, name, O_RDONLY, 0);
-	if (fd < 0)
+	f = state_fopen(true, name);
+	if (!f)
 		return errno == ENOENT ? 0 : -errno;
-	f = fdopen(fd, "r");
-	if (!f) {
-		close(fd);
-		return -ENOMEM;
-	}
 	while (getline(&line, &cap, f) > 0) {
 		char conn[VICI_NAME_MAX + 1], hash[65], *msg;
 		int off = 0;

@@ -289,22 +289,32 @@ bool state_empty(const struct state *st)
 	       st->default_route.gateway == 0;
 }
 
+FILE *state_fopen(bool private_dir, const char *name)
+{
+	int fd = state_open(private_dir, name, O_RDONLY, 0), e;
+	FILE *f;
+
+	if (fd < 0)
+		return NULL;
+	f = fdopen(fd, "r");
+	if (!f) {
+		e = errno;
+		close(fd);
+		errno = e;
+	}
+	return f;
+}
+
 int state_read(const char *site, struct state *st)
 {
 	char name[SITE_NAME_MAX + 8], line[4200], a[64], b[64];
 	FILE *f;
-	int fd;
 
 	state_init(st, site);
 	snprintf(name, sizeof(name), "%s.state", site);
-	fd = state_open(false, name, O_RDONLY, 0);
-	if (fd < 0)
+	f = state_fopen(false, name);
+	if (!f)
 		return errno == ENOENT ? 0 : -errno;
-	f = fdopen(fd, "r");
-	if (!f) {
-		close(fd);
-		return -ENOMEM;
-	}
 	while (fgets(line, sizeof(line), f)) {
 		int v;
 

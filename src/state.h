@@ -5,6 +5,7 @@
 #define GATEWAYCTL_STATE_H
 
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdint.h>
 #include <sys/types.h>
 
@@ -39,6 +40,9 @@ const char *state_dir_error(void);
 void state_close_dirs(void);
 /* openat(2) in it, always O_NOFOLLOW | O_CLOEXEC. */
 int state_open(bool private_dir, const char *name, int flags, mode_t mode);
+/* state_open(PRIVATE_DIR, NAME, O_RDONLY) as a stdio stream; NULL with errno
+ * (ENOENT: no such file) */
+FILE *state_fopen(bool private_dir, const char *name);
 /* Replace NAME atomically (temporary file, fsync, rename) with DATA. 0 or -errno. */
 int state_write_file(bool private_dir, const char *name, const void *data, size_t len, mode_t mode);
 int state_remove_file(bool private_dir, const char *name);
