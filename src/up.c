@@ -16,6 +16,7 @@
 #include "ipsec.h"
 #include "model.h"
 #include "pending.h"
+#include "preflight.h"
 #include "state.h"
 #include "updown.h"
 
@@ -48,92 +49,6 @@ static int up_help(void)
 	       "                         confirmed configuration instead of FILE\n\n"
 	       "While a change is pending, up and down are refused.\n", prog, prog, CONFIRM_DEFAULT_SECONDS);
 	return EXIT_OK;
-}
-
-/* What must hold before anything is changed. Every problem is reported. */
-static int preflight(const struct site *s, const struct live *live, FILE *err)
-{
-	int errors = 0;
-	char ip[16];
-	const char *path = s->path;
-	const struct {
-		const char *ifname, *role;
-		struct net4 addr;
-		int line, addr_line;
-	} ifs[2] = {
-		{ s->lan, "lan", s->lan_address, s->line_lan, s->line_lan_address },
-		{ s->wan, "wan", s->wan_address, s->line_wan, s->line_wan_address },
-	};
-
-	for (int i = 0; i < 2; i++) {
-		const struct link_info *l = live_link(live, ifs[i].ifname);
-		bool has = false;
-
-		if (!l) {
-			fprintf(err, "%s:%d: error: interface `%s` (%s) does not exist on this gateway; "
-				"check the name with `ip link`\n", path, ifs[i].line, ifs[i].ifname, ifs[i].role);
-			errors++;
-			continue;
-		}
-		if (s->manage_interfaces)
-			continue;
-		for (size_t k = 0; k < live->n_addrs; k++)
-			if (live->addrs[k].ifindex == l->ifindex && live->addrs[k].local == ifs[i].addr.addr &&
-			    live->addrs[k].prefixlen == ifs[i].addr.len)
-				has = true;
-		if (!has) {
-			fprintf(err, "%s:%d: error: `%s` does not carry %s/%u (%s_address); assign it, "
-				"or set manage_interfaces = yes to let gatewayctl do it\n", path,
-				ifs[i].addr_line, ifs[i].ifname, ip4_str(ifs[i].addr.addr, ip), ifs[i].addr.len,
-				ifs[i].role);
-			errors++;
-		}
-		if (!(l->flags & IFF_UP)) {
-			fprintf(err, "%s:%d: error: `%s` (%s) is down; bring it up (ip link set %s up), "
-				"or set manage_interfaces = yes\n", path, ifs[i].line, ifs[i].ifname,
-				ifs[i].role, ifs[i].ifname);
-			errors++;
-		}
-	}
-	if (ipsec_site_uses(s) && !live->ipsec.reachable) {
-		fprintf(stderr, "%s: error: %s; peers with `encryption = ipsec` need it\n  hint: %s\n", path,
-			live->ipsec.error, ipsec_hint(-ENOENT));
-		errors++;
-	}
-	for (size_t i = 0; i < s->n_peers; i++) {
-		const struct peer *p = &s->peers[i];
-		const struct link_info *l = live_link(live, p->tunnel);
-		char dst[20];
-
-		if (!l || model_owns_link(s, l, NULL)) {
-			/* absent, or ours (perhaps unfinished): fine */
-		} else if (strncmp(l->alias, RTNL_ALIAS_PREFIX, strlen(RTNL_ALIAS_PREFIX))) {
-			fprintf(err, "%s:%d: error: peer %s: the tunnel name `%s` is taken by a link "
-				"gatewayctl did not create (kind %s); choose another with `tunnel =`\n",
-				path, p->line, p->name, p->tunnel, l->kind[0] ? l->kind : "none");
-			errors++;
-		} else {
-			fprintf(err, "%s:%d: error: peer %s: the tunnel name `%s` belongs to gatewayctl's "
-				"%s; choose another with `tunnel =`\n", path, p->line, p->name, p->tunnel,
-				l->alias + strlen(RTNL_ALIAS_PREFIX));
-			errors++;
-		}
-		for (size_t k = 0; k < p->n_networks; k++) {
-			size_t count;
-			const struct route_info *r = live_routes(live, p->networks[k].addr, p->networks[k].len, &count);
-
-			for (size_t j = 0; j < count; j++) {
-				if (r[j].table != RT_TABLE_MAIN || r[j].protocol == RTPROT_GATEWAYCTL)
-					continue;
-				fprintf(err, "%s:%d: error: peer %s: a route to %s exists that gatewayctl did "
-					"not create (protocol %u); remove it first (ip route del %s), gatewayctl "
-					"will route the network itself\n", path, p->networks_line, p->name,
-					net4_str(p->networks[k], dst), r[j].protocol, dst);
-				errors++;
-			}
-		}
-	}
-	return errors;
 }
 
 /* Note in the state file, before applying, what only the state file can tell

@@ -1,0 +1,137 @@
+/* preflight.c - the checks `up` runs before changing anything (preflight.h).
+ * One function per kind of check; preflight() runs them all in the order of
+ * the table, so that a new check is one function and one line. */
+#include <errno.h>
+#include <linux/if.h>
+#include <linux/rtnetlink.h>
+#include <string.h>
+
+#include "ipsec.h"
+#include "model.h"
+#include "preflight.h"
+
+/* The LAN and WAN interfaces exist; unless gatewayctl manages them, they are
+ * up and carry the file's addresses. */
+static int check_interfaces(const struct site *s, const struct live *live, FILE *err)
+{
+	int errors = 0;
+	char ip[16];
+	const struct {
+		const char *ifname, *role;
+		struct net4 addr;
+		int line, addr_line;
+	} ifs[2] = {
+		{ s->lan, "lan", s->lan_address, s->line_lan, s->line_lan_address },
+		{ s->wan, "wan", s->wan_address, s->line_wan, s->line_wan_address },
+	};
+
+	for (int i = 0; i < 2; i++) {
+		const struct link_info *l = live_link(live, ifs[i].ifname);
+		bool has = false;
+
+		if (!l) {
+			fprintf(err, "%s:%d: error: interface `%s` (%s) does not exist on this gateway; "
+				"check the name with `ip link`\n", s->path, ifs[i].line, ifs[i].ifname, ifs[i].role);
+			errors++;
+			continue;
+		}
+		if (s->manage_interfaces)
+			continue;
+		for (size_t k = 0; k < live->n_addrs; k++)
+			if (live->addrs[k].ifindex == l->ifindex && live->addrs[k].local == ifs[i].addr.addr &&
+			    live->addrs[k].prefixlen == ifs[i].addr.len)
+				has = true;
+		if (!has) {
+			fprintf(err, "%s:%d: error: `%s` does not carry %s/%u (%s_address); assign it, "
+				"or set manage_interfaces = yes to let gatewayctl do it\n", s->path,
+				ifs[i].addr_line, ifs[i].ifname, ip4_str(ifs[i].addr.addr, ip), ifs[i].addr.len,
+				ifs[i].role);
+			errors++;
+		}
+		if (!(l->flags & IFF_UP)) {
+			fprintf(err, "%s:%d: error: `%s` (%s) is down; bring it up (ip link set %s up), "
+				"or set manage_interfaces = yes\n", s->path, ifs[i].line, ifs[i].ifname,
+				ifs[i].role, ifs[i].ifname);
+			errors++;
+		}
+	}
+	return errors;
+}
+
+/* charon answers when a peer is encrypted */
+static int check_charon(const struct site *s, const struct live *live, FILE *err)
+{
+	if (!ipsec_site_uses(s) || live->ipsec.reachable)
+		return 0;
+	fprintf(err, "%s: error: %s; peers with `encryption = ipsec` need it\n  hint: %s\n", s->path,
+		live->ipsec.error, ipsec_hint(-ENOENT));
+	return 1;
+}
+
+/* No link of somebody else's carries the peer's tunnel name. */
+static int check_tunnel_name(const struct site *s, const struct peer *p, const struct live *live, FILE *err)
+{
+	const struct link_info *l = live_link(live, p->tunnel);
+
+	if (!l || model_owns_link(s, l, NULL))
+		return 0; /* absent, or ours (perhaps unfinished): fine */
+	if (strncmp(l->alias, RTNL_ALIAS_PREFIX, strlen(RTNL_ALIAS_PREFIX)))
+		fprintf(err, "%s:%d: error: peer %s: the tunnel name `%s` is taken by a link "
+			"gatewayctl did not create (kind %s); choose another with `tunnel =`\n",
+			s->path, p->line, p->name, p->tunnel, l->kind[0] ? l->kind : "none");
+	else
+		fprintf(err, "%s:%d: error: peer %s: the tunnel name `%s` belongs to gatewayctl's "
+			"%s; choose another with `tunnel =`\n", s->path, p->line, p->name, p->tunnel,
+			l->alias + strlen(RTNL_ALIAS_PREFIX));
+	return 1;
+}
+
+/* No route that gatewayctl did not create goes to one of the peer's networks. */
+static int check_foreign_routes(const struct site *s, const struct peer *p, const struct live *live, FILE *err)
+{
+	int errors = 0;
+	char dst[20];
+
+	for (size_t k = 0; k < p->n_networks; k++) {
+		size_t count;
+		const struct route_info *r = live_routes(live, p->networks[k].addr, p->networks[k].len, &count);
+
+		for (size_t j = 0; j < count; j++) {
+			if (r[j].table != RT_TABLE_MAIN || r[j].protocol == RTPROT_GATEWAYCTL)
+				continue;
+			fprintf(err, "%s:%d: error: peer %s: a route to %s exists that gatewayctl did "
+				"not create (protocol %u); remove it first (ip route del %s), gatewayctl "
+				"will route the network itself\n", s->path, p->networks_line, p->name,
+				net4_str(p->networks[k], dst), r[j].protocol, dst);
+			errors++;
+		}
+	}
+	return errors;
+}
+
+/* Per peer, in the file's order. */
+static int check_peers(const struct site *s, const struct live *live, FILE *err)
+{
+	int errors = 0;
+
+	for (size_t i = 0; i < s->n_peers; i++) {
+		errors += check_tunnel_name(s, &s->peers[i], live, err);
+		errors += check_foreign_routes(s, &s->peers[i], live, err);
+	}
+	return errors;
+}
+
+static int (*const checks[])(const struct site *, const struct live *, FILE *) = {
+	check_interfaces,
+	check_charon,
+	check_peers,
+};
+
+int preflight(const struct site *s, const struct live *live, FILE *err)
+{
+	int errors = 0;
+
+	for (size_t i = 0; i < sizeof(checks) / sizeof(checks[0]); i++)
+		errors += checks[i](s, live, err);
+	return errors;
+}

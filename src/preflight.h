@@ -1,0 +1,19 @@
+/* preflight.h - what must hold on this gateway before `up` changes anything:
+ * the interfaces exist (and, without manage_interfaces, are up and carry their
+ * addresses), charon answers when a peer is encrypted, no foreign link or route
+ * is in the way. `up` refuses when a check fails; `plan` and `status` run the
+ * same checks so that they say what `up` would say. */
+#ifndef GATEWAYCTL_PREFLIGHT_H
+#define GATEWAYCTL_PREFLIGHT_H
+
+#include <stdio.h>
+
+#include "config.h"
+
+struct live;
+
+/* Every problem as "FILE:LINE: error: ..." (with a fix) on ERR; the number of
+ * problems, 0 when `up` may go ahead. */
+int preflight(const struct site *s, const struct live *live, FILE *err);
+
+#endif
