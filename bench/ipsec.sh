@@ -33,11 +33,11 @@ done
 
 LAB_PREFIX=gwb-
 T_NAME=ipsec-bench
-# shellcheck source=tests/kernel/lib.sh
-. tests/kernel/lib.sh
+# shellcheck source=tests/kernel/lib/lib.sh
+. tests/kernel/lib/lib.sh
 t_need_ipip
-# shellcheck source=tests/kernel/lib-ipsec.sh
-. tests/kernel/lib-ipsec.sh
+# shellcheck source=tests/kernel/lib/lib-ipsec.sh
+. tests/kernel/lib/lib-ipsec.sh
 ipsec_need
 for t in wg iperf3; do
 	command -v "$t" >/dev/null || t_skip "'$t' is missing (make deps)"

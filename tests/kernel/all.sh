@@ -1,33 +1,60 @@
 #!/bin/bash
-# tests/kernel/all.sh - every kernel test script, one after the other (in one VM
-# boot when run through tests/vm/run). Each prints its own "N passed, N failed";
-# a skipped script prints "NAME: 0 passed, 0 failed, 1 skipped".
-#   tests/vm/run -- tests/kernel/all.sh [NAME...]
+# tests/kernel/all.sh - the kernel tests, one after the other (in one VM boot when
+# run through tests/vm/run). Every tests/kernel/*.sh is a test (helpers live in
+# tests/kernel/lib/); each prints its own "N passed, N failed"; a skipped script
+# prints "NAME: 0 passed, 0 failed, 1 skipped".
+#
+#   tests/vm/run -- tests/kernel/all.sh [NAME...]     the named tests, or all of them
+#   GATEWAYCTL_KERNEL_ONLY="NAME..."    only these (when no NAME is given)
+#   GATEWAYCTL_KERNEL_SKIP="NAME..."    all but these (e.g. tests run elsewhere)
+#   tests/kernel/all.sh --list          the names it would run, one a line
 set -u
 cd "$(dirname "$0")/../.."
-scripts=("$@")
-if [ ${#scripts[@]} = 0 ]; then
+
+# in_words WORD "LIST": is WORD one of LIST's words?
+in_words() { case " $2 " in *" $1 "*) return 0 ;; esac; return 1; }
+
+list=0
+if [ "${1:-}" = --list ]; then list=1; shift; fi
+names=("$@")
+if [ ${#names[@]} = 0 ]; then
 	for f in tests/kernel/*.sh; do
-		case ${f##*/} in lib.sh | lib-*.sh | gw.sh | all.sh | noipip.sh) continue ;; esac
-		# GATEWAYCTL_KERNEL_SKIP="NAME...": scripts run elsewhere (tests/run-all runs
-		# the long fleet test in a second VM, in parallel)
-		case " ${GATEWAYCTL_KERNEL_SKIP:-} " in *" $(basename "$f" .sh) "*) continue ;; esac
-		scripts+=("$f")
+		n=$(basename "$f" .sh)
+		[ "$n" = all ] && continue
+		if [ -n "${GATEWAYCTL_KERNEL_ONLY:-}" ] && ! in_words "$n" "$GATEWAYCTL_KERNEL_ONLY"; then continue; fi
+		in_words "$n" "${GATEWAYCTL_KERNEL_SKIP:-}" && continue
+		names+=("$n")
 	done
 fi
-status=0
-for f in "${scripts[@]}"; do
+if [ $list = 1 ]; then
+	[ ${#names[@]} = 0 ] || printf '%s\n' "${names[@]}"
+	exit 0
+fi
+
+# run_one NAME: run tests/kernel/NAME.sh with its banner; status 1 on failure
+run_one() {
+	local f=$1 name start rc
 	[ -f "$f" ] || f=tests/kernel/$f.sh
 	name=$(basename "$f" .sh)
 	echo "=== $name"
 	start=$(date +%s)
-	bash "$f"
-	rc=$?
+	if [ -f "$f" ]; then
+		bash "$f"
+		rc=$?
+	else
+		echo "FAIL - no kernel test $f"
+		rc=2
+	fi
 	echo "=== $name: exit $rc, $(($(date +%s) - start)) s"
 	if [ $rc = 77 ]; then
 		echo "$name: 0 passed, 0 failed, 1 skipped"
-	elif [ $rc != 0 ]; then
-		status=1
+		return 0
 	fi
+	[ $rc = 0 ]
+}
+
+status=0
+for n in "${names[@]}"; do
+	run_one "$n" || status=1
 done
 exit $status

@@ -6,8 +6,8 @@
 #
 #   tests/vm/run -- tests/kernel/atomic.sh
 set -eu
-. "$(dirname "$0")/lib.sh"
-. "$(dirname "$0")/gw.sh"
+. "$(dirname "$0")/lib/lib.sh"
+. "$(dirname "$0")/lib/gw.sh"
 t_need_ipip
 command -v strace >/dev/null || t_skip "strace is missing (make deps)"
 lab_setup

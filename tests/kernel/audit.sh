@@ -14,8 +14,8 @@ set -eu
 if [ -z "${AUDIT_PRIVATE_NS:-}" ] && [ "$(id -u)" = 0 ]; then
 	AUDIT_PRIVATE_NS=1 exec unshare -m --propagation private bash "$0" "$@"
 fi
-. "$(dirname "$0")/lib.sh"
-. "$(dirname "$0")/gw.sh"
+. "$(dirname "$0")/lib/lib.sh"
+. "$(dirname "$0")/lib/gw.sh"
 t_need_ipip
 command -v strace >/dev/null || t_skip "strace is missing (make deps)"
 lab_setup

@@ -7,11 +7,11 @@
 #
 #   tests/vm/run -- tests/kernel/all.sh confirm
 set -eu
-. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/lib/lib.sh"
 T_ASAN_LOG=/tmp/gwt-confirm-asan.$$
 export ASAN_OPTIONS="detect_leaks=1:exitcode=99:log_path=$T_ASAN_LOG"
 export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1:exitcode=99:log_path=$T_ASAN_LOG"
-. "$(dirname "$0")/gw.sh"
+. "$(dirname "$0")/lib/gw.sh"
 t_need_ipip
 lab_setup
 trap 't_cleanup; gw_cleanup; rm -f "$T_ASAN_LOG".*' EXIT

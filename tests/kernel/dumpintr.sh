@@ -15,8 +15,8 @@
 #   tests/vm/run -- tests/kernel/all.sh dumpintr
 #   TEST_RUNS=N (20 plan and 20 status runs), TEST_PADS=N (40 veth pairs)
 set -eu
-. "$(dirname "$0")/lib.sh"
-. "$(dirname "$0")/gw.sh"
+. "$(dirname "$0")/lib/lib.sh"
+. "$(dirname "$0")/lib/gw.sh"
 t_need_ipip
 command -v strace >/dev/null || t_skip "no strace"
 lab_setup

@@ -7,9 +7,9 @@
 #
 #   tests/vm/run --timeout 3600 -- tests/kernel/fleet-lan.sh
 set -eu
-. "$(dirname "$0")/lib.sh"
-. "$(dirname "$0")/gw.sh"
-. "$(dirname "$0")/lib-fleet.sh"
+. "$(dirname "$0")/lib/lib.sh"
+. "$(dirname "$0")/lib/gw.sh"
+. "$(dirname "$0")/lib/lib-fleet.sh"
 
 fleet_up
 ansible-playbook --version | head -1 | t_note

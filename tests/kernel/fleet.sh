@@ -11,9 +11,9 @@
 #   tests/vm/run --timeout 3600 -- tests/kernel/fleet.sh
 #   FLEET_STOP=mesh: stop after the mesh;  V=1: show the plays
 set -eu
-. "$(dirname "$0")/lib.sh"
-. "$(dirname "$0")/gw.sh"
-. "$(dirname "$0")/lib-fleet.sh"
+. "$(dirname "$0")/lib/lib.sh"
+. "$(dirname "$0")/lib/gw.sh"
+. "$(dirname "$0")/lib/lib-fleet.sh"
 
 fleet_up
 ansible-playbook --version | head -1 | t_note

@@ -5,8 +5,8 @@
 #
 #   tests/vm/run -- tests/kernel/interop.sh
 set -eu
-. "$(dirname "$0")/lib.sh"
-. "$(dirname "$0")/gw.sh"
+. "$(dirname "$0")/lib/lib.sh"
+. "$(dirname "$0")/lib/gw.sh"
 t_need_ipip
 for t in ifconfig route nft; do
 	command -v "$t" >/dev/null || t_skip "'$t' is missing (make deps)"

@@ -21,11 +21,11 @@
 # charon stopping takes its policies away (plain IPIP then leaves in clear) and that
 # two nftables rules keep it closed.
 set -eu
-# shellcheck source=tests/kernel/lib.sh
-. "$(dirname "$0")/lib.sh"
+# shellcheck source=tests/kernel/lib/lib.sh
+. "$(dirname "$0")/lib/lib.sh"
 t_need_ipip
-# shellcheck source=tests/kernel/lib-ipsec.sh
-. "$(dirname "$0")/lib-ipsec.sh"
+# shellcheck source=tests/kernel/lib/lib-ipsec.sh
+. "$(dirname "$0")/lib/lib-ipsec.sh"
 ipsec_need
 
 # TEST_IPSEC_ESP_OFFLOAD=1 loads esp4_offload first: then Debian's 6.1 corrupts about

@@ -25,16 +25,16 @@
 # Manhattan's charon runs without the pem plugin (a PSK needs none of it) until the
 # last part, which restarts it without openssl.
 set -eu
-# shellcheck source=tests/kernel/lib.sh
-. "$(dirname "$0")/lib.sh"
+# shellcheck source=tests/kernel/lib/lib.sh
+. "$(dirname "$0")/lib/lib.sh"
 t_need_ipip
-# shellcheck source=tests/kernel/gw.sh
-. "$(dirname "$0")/gw.sh"
-# shellcheck source=tests/kernel/lib-ipsec.sh
-. "$(dirname "$0")/lib-ipsec.sh"
+# shellcheck source=tests/kernel/lib/gw.sh
+. "$(dirname "$0")/lib/gw.sh"
+# shellcheck source=tests/kernel/lib/lib-ipsec.sh
+. "$(dirname "$0")/lib/lib-ipsec.sh"
 ipsec_need
-# shellcheck source=tests/kernel/lib-gwipsec.sh
-. "$(dirname "$0")/lib-gwipsec.sh"
+# shellcheck source=tests/kernel/lib/lib-gwipsec.sh
+. "$(dirname "$0")/lib/lib-gwipsec.sh"
 
 CONN_M=gatewayctl-manhattan-brooklyn
 NO_PEM='charon {

@@ -14,16 +14,16 @@
 # exact teardown; a second up changes nothing (same SPIs); up without charon changes
 # nothing; the SYN's MSS fits the ESP overhead.
 set -eu
-# shellcheck source=tests/kernel/lib.sh
-. "$(dirname "$0")/lib.sh"
+# shellcheck source=tests/kernel/lib/lib.sh
+. "$(dirname "$0")/lib/lib.sh"
 t_need_ipip
-# shellcheck source=tests/kernel/gw.sh
-. "$(dirname "$0")/gw.sh"
-# shellcheck source=tests/kernel/lib-ipsec.sh
-. "$(dirname "$0")/lib-ipsec.sh"
+# shellcheck source=tests/kernel/lib/gw.sh
+. "$(dirname "$0")/lib/gw.sh"
+# shellcheck source=tests/kernel/lib/lib-ipsec.sh
+. "$(dirname "$0")/lib/lib-ipsec.sh"
 ipsec_need
-# shellcheck source=tests/kernel/lib-gwipsec.sh
-. "$(dirname "$0")/lib-gwipsec.sh"
+# shellcheck source=tests/kernel/lib/lib-gwipsec.sh
+. "$(dirname "$0")/lib/lib-gwipsec.sh"
 
 ipsec_lab
 udp_counter_add m-app $PORT_M

@@ -7,8 +7,8 @@
 #
 #   tests/vm/run -- tests/kernel/all.sh metrics
 set -eu
-. "$(dirname "$0")/lib.sh"
-. "$(dirname "$0")/gw.sh"
+. "$(dirname "$0")/lib/lib.sh"
+. "$(dirname "$0")/lib/gw.sh"
 t_need_ipip
 command -v promtool >/dev/null || t_skip "promtool is missing (Debian package prometheus: make deps)"
 lab_setup

@@ -8,8 +8,8 @@
 # TEST_REFERENCE_BREAK=snat|hostroute leaves out one step on purpose (Manhattan's SNAT
 # rule, or deleting the bogus host route) to show that the checks catch it.
 set -eu
-# shellcheck source=tests/kernel/lib.sh
-. "$(dirname "$0")/lib.sh"
+# shellcheck source=tests/kernel/lib/lib.sh
+. "$(dirname "$0")/lib/lib.sh"
 t_need_ipip
 for t in ifconfig route nft socat; do
 	command -v "$t" >/dev/null || t_skip "'$t' is missing (make deps)"

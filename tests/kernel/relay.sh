@@ -11,8 +11,8 @@
 #   TEST_RELAY_PARTS="load" tests/vm/run -- tests/kernel/all.sh relay   (some parts only:
 #   basic twoports rate identity load end; the set-up always runs)
 set -eu
-. "$(dirname "$0")/lib.sh"
-. "$(dirname "$0")/gw.sh"
+. "$(dirname "$0")/lib/lib.sh"
+. "$(dirname "$0")/lib/gw.sh"
 t_need_ipip
 lab_setup
 trap 't_cleanup; gw_cleanup' EXIT

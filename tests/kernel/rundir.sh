@@ -14,8 +14,8 @@ if [ -z "${RUNDIR_TEST_PRIVATE:-}" ]; then
 	export RUNDIR_TEST_PRIVATE=1
 	exec unshare -m --propagation private bash "$0" "$@"
 fi
-. "$(dirname "$0")/lib.sh"
-. "$(dirname "$0")/gw.sh"
+. "$(dirname "$0")/lib/lib.sh"
+. "$(dirname "$0")/lib/gw.sh"
 t_need_ipip
 made_dir=0
 if [ ! -d /run/gatewayctl ]; then mkdir /run/gatewayctl; made_dir=1; fi

@@ -6,8 +6,8 @@
 #
 #   tests/vm/run -- tests/kernel/status.sh
 set -eu
-. "$(dirname "$0")/lib.sh"
-. "$(dirname "$0")/gw.sh"
+. "$(dirname "$0")/lib/lib.sh"
+. "$(dirname "$0")/lib/gw.sh"
 t_need_ipip
 lab_setup
 trap 't_cleanup; gw_cleanup' EXIT

@@ -8,7 +8,7 @@
 # machine's) charon still runs and the configuration tests run; the SA tests need
 # XFRM and ESP: tests/vm/run -- tests/kernel/all.sh vici
 #   V=1: show charon's logs at the end
-. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/lib/lib.sh"
 
 bin=build/test/test_vici_live
 [ -x "$bin" ] || t_skip "$bin is missing: make test-build"

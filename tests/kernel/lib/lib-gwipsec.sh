@@ -1,5 +1,5 @@
 # shellcheck shell=bash
-# tests/kernel/lib-gwipsec.sh - gatewayctl with `encryption = ipsec` in the lab: what
+# tests/kernel/lib/lib-gwipsec.sh - gatewayctl with `encryption = ipsec` in the lab: what
 # tests/kernel/ipsec.sh and ipsec-nat.sh share. Source after lib.sh, gw.sh and
 # lib-ipsec.sh.
 #

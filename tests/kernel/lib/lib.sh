@@ -1,7 +1,7 @@
 # shellcheck shell=bash
-# tests/kernel/lib.sh - helpers for the kernel test scripts (bash, run as root).
+# tests/kernel/lib/lib.sh - helpers for the kernel test scripts (bash, run as root).
 #
-#   . "$(dirname "$0")/lib.sh"     # sources tests/lab/lab.sh too; skips (77) unless root
+#   . "$(dirname "$0")/lib/lib.sh"     # sources tests/lab/lab.sh too; skips (77) unless root
 #   t_need_ipip                    # skip (77) unless this kernel can create ipip links
 #   lab_setup [--bare]             # lab_up, and lab_down on exit, interrupt or failure
 #   ok MSG / fail MSG              # count a result and print it
@@ -26,7 +26,7 @@ if [ -z "${LAB_PREFIX:-}" ]; then
 	LAB_PREFIX="gwt-$(printf '%s' "$T_NAME" | tr -c 'a-zA-Z0-9' '_')-"
 fi
 # shellcheck source=tests/lab/lab.sh
-. "$(dirname "${BASH_SOURCE[0]}")/../lab/lab.sh"
+. "$(dirname "${BASH_SOURCE[0]}")/../../lab/lab.sh"
 
 t_skip() {
 	echo "SKIP - $T_NAME: $*"

@@ -1,5 +1,5 @@
 # shellcheck shell=bash
-# tests/kernel/gw.sh - running gatewayctl in the lab's gateways, and comparing
+# tests/kernel/lib/gw.sh - running gatewayctl in the lab's gateways, and comparing
 # kernel state. Source after lib.sh.
 #
 #   gw NS ARGS...            gatewayctl ARGS in namespace NS (m-gw, b-gw), with a

@@ -1,4 +1,4 @@
-# tests/kernel/lib-fleet.sh - the lab and helpers of the Ansible fleet tests
+# tests/kernel/lib/lib-fleet.sh - the lab and helpers of the Ansible fleet tests
 # (fleet.sh, fleet-lan.sh; issue 13). Four sites a b c d: each a gateway
 # namespace (X-gw, its own GATEWAYCTL_RUNDIR and /etc) and a LAN host (X-host);
 # the gateways' WANs meet in a router (inet) that, like the internet, drops

@@ -1,12 +1,12 @@
 #!/bin/bash
-# tests/kernel/noipip.sh - on a kernel that cannot create ipip links (this
+# tests/noipip.sh - on a kernel that cannot create ipip links (this
 # machine's: run it directly, not in the VM), up refuses with the kernel's
 # message and the hint to load the module, and changes nothing.
 #
-#   tests/kernel/noipip.sh
+#   tests/noipip.sh
 set -eu
-. "$(dirname "$0")/lib.sh"
-. "$(dirname "$0")/gw.sh"
+. "$(dirname "$0")/kernel/lib/lib.sh"
+. "$(dirname "$0")/kernel/lib/gw.sh"
 probe=gwt-noipip-probe-$$
 ip netns add "$probe" || t_skip "cannot create a network namespace"
 if ip -n "$probe" link add gwtprobe type ipip local 192.0.2.1 remote 192.0.2.2 2>/dev/null; then

@@ -1,5 +1,5 @@
 # shellcheck shell=bash
-# tests/kernel/lib-ipsec.sh - the two offices joined by hand with IPIP inside IPsec
+# tests/kernel/lib/lib-ipsec.sh - the two offices joined by hand with IPIP inside IPsec
 # transport mode (strongSwan's charon, one per gateway: tests/lab/lab.sh), for the
 # kernel tests and bench/ipsec.sh. Source after lib.sh.
 #
