@@ -31,14 +31,9 @@
 #include <unistd.h>
 
 #include "gatewayctl.h"
+#include "proc.h"
 #include "state.h"
 
-#ifndef SYS_pidfd_open
-#define SYS_pidfd_open 434
-#endif
-#ifndef SYS_pidfd_send_signal
-#define SYS_pidfd_send_signal 424
-#endif
 
 #define MAX_LIB_FILE (1 << 20)
 
@@ -256,7 +251,7 @@ char *pending_format(const struct pending *p, size_t *len)
 	fprintf(f, "deadline_boot_ms %llu\n", (unsigned long long)p->deadline_boot_ms);
 	put_line(f, "boot_id", p->boot_id);
 	fprintf(f, "watcher_pid %d\n", (int)p->watcher_pid);
-	fprintf(f, "watcher_start %llu\n", p->watcher_start);
+	fprintf(f, "watcher_start %llu\n", (unsigned long long)p->watcher_start);
 	fprintf(f, "was_up %d\n", p->was_up ? 1 : 0);
 	if (p->failed_at) {
 		fprintf(f, "failed_at %lld\n", (long long)p->failed_at);
@@ -426,32 +421,11 @@ int pending_clear(const char *site)
 
 /* ---- clocks and processes ---------------------------------------------- */
 
-uint64_t boottime_ms(void)
-{
-	struct timespec ts;
-
-	if (clock_gettime(CLOCK_BOOTTIME, &ts) < 0)
-		clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
-void current_boot_id(char id[37])
-{
-	int fd = open("/proc/sys/kernel/random/boot_id", O_RDONLY | O_CLOEXEC);
-	ssize_t n = fd >= 0 ? read(fd, id, 36) : -1;
-
-	if (fd >= 0)
-		close(fd);
-	if (n != 36)
-		n = 0;
-	id[n] = '\0';
-}
-
 long long pending_remaining(const struct pending *p)
 {
 	char boot[37];
 
-	current_boot_id(boot);
+	proc_boot_id(boot);
 	if (boot[0] && !strcmp(boot, p->boot_id)) {
 		uint64_t now = boottime_ms();
 
@@ -462,50 +436,17 @@ long long pending_remaining(const struct pending *p)
 	return (long long)(p->deadline - (int64_t)time(NULL));
 }
 
-/* The state letter and start time of PID (fields 3 and 22 of /proc/PID/stat). */
-int proc_start_time(pid_t pid, unsigned long long *start, char *state)
-{
-	char path[64], buf[1024], *p;
-	int fd;
-	ssize_t n;
-
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return -ESRCH;
-	buf[n] = '\0';
-	/* the command name may hold spaces and parentheses: skip to its last ')' */
-	p = strrchr(buf, ')');
-	if (!p || p[1] != ' ' || !p[2])
-		return -EINVAL;
-	if (state)
-		*state = p[2];
-	p += 2;
-	for (int field = 3; field < 22; field++) {
-		p = strchr(p, ' ');
-		if (!p)
-			return -EINVAL;
-		p++;
-	}
-	*start = strtoull(p, NULL, 10);
-	return 0;
-}
-
 bool pending_watcher_alive(const struct pending *p)
 {
 	char boot[37], state = 0;
-	unsigned long long start;
+	uint64_t start;
 
 	if (p->watcher_pid <= 1 || !p->boot_id[0])
 		return false;
-	current_boot_id(boot);
+	proc_boot_id(boot);
 	if (strcmp(boot, p->boot_id))
 		return false;
-	if (proc_start_time(p->watcher_pid, &start, &state) < 0)
+	if (proc_stat(p->watcher_pid, &start, &state) < 0)
 		return false;
 	return start == p->watcher_start && state != 'Z' && state != 'X' && state != 'x';
 }
@@ -535,7 +476,7 @@ int pending_stop_watcher(const struct pending *p)
 
 	if (!pending_watcher_alive(p))
 		return 0;
-	fd = (int)syscall(SYS_pidfd_open, p->watcher_pid, 0);
+	fd = proc_pidfd_open(p->watcher_pid);
 	if (fd < 0 && errno == ESRCH)
 		return 0;
 	if (fd < 0 && errno != ENOSYS)
@@ -550,7 +491,7 @@ int pending_stop_watcher(const struct pending *p)
 		if (!pending_watcher_alive(p))
 			break;
 		if (fd >= 0)
-			r = (int)syscall(SYS_pidfd_send_signal, fd, sigs[i], NULL, 0);
+			r = proc_pidfd_signal(fd, sigs[i]);
 		else
 			r = kill(p->watcher_pid, sigs[i]);
 		if (r < 0 && errno != ESRCH) {

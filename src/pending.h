@@ -53,7 +53,7 @@ struct pending {
 	uint64_t deadline_boot_ms;	/* CLOCK_BOOTTIME (ms): what the watcher waits for */
 	char boot_id[37];		/* /proc/sys/kernel/random/boot_id at the time */
 	pid_t watcher_pid;
-	unsigned long long watcher_start;	/* its start time (/proc/PID/stat field 22) */
+	uint64_t watcher_start;		/* its start time (/proc/PID/stat field 22) */
 	bool was_up;			/* the site was up before: roll back to the confirmed copy */
 	int64_t failed_at;		/* a rollback that failed (0: none) ... */
 	char failure[1024];		/* ... and why, on one line */
@@ -76,14 +76,9 @@ int pending_clear(const char *site);
 int pending_parse(const char *text, size_t len, struct pending *p);
 char *pending_format(const struct pending *p, size_t *len);
 
-/* Clocks: CLOCK_BOOTTIME in ms (it counts suspend), the boot's id. */
-uint64_t boottime_ms(void);
-void current_boot_id(char id[37]);
 /* Seconds left until the deadline (negative once past; 0 on another boot). */
 long long pending_remaining(const struct pending *p);
 
-/* The state letter (may be NULL) and start time of PID, from /proc/PID/stat. */
-int proc_start_time(pid_t pid, unsigned long long *start, char *state);
 /* Whether the process P names is our watcher: the same boot, the same pid and
  * start time, and not a zombie. */
 bool pending_watcher_alive(const struct pending *p);

@@ -399,7 +399,7 @@ static int setup(struct relay *R)
 	if (epoll_ctl(R->ep_fd, EPOLL_CTL_ADD, R->sig_fd, &ev) < 0)
 		return fail(R, errno, "epoll_ctl");
 
-	proc_start_ticks(getpid(), &start_ticks);
+	proc_stat(getpid(), &start_ticks, NULL);
 	R->stats.hdr->pid = getpid();
 	R->stats.hdr->started = time(NULL);
 	R->stats.hdr->config_hash = relay_config_hash(s);

@@ -13,6 +13,7 @@
 #include "config.h"
 #include "frame.h"
 #include "relay.h"
+#include "proc.h"
 #include "relay_priv.h"
 
 #define BATCH 32		/* datagrams per recvmmsg */

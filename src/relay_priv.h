@@ -65,18 +65,12 @@ struct relay_id {
 	uint64_t start;
 	char boot[40];
 };
-/* The process's start time (clock ticks after boot). 0 or -errno. */
-int proc_start_ticks(pid_t pid, uint64_t *ticks);
 /* Write the calling process's identity as SITE's relay (atomically). 0 or -errno. */
 int relay_write_pidfile(const char *site);
 /* Take SITE's start lock (private/SITE.relay.lock), waiting at most WAIT_MS for
  * whoever holds it. The fd (close releases), -EWOULDBLOCK after the wait, or -errno. */
 int relay_lock(const char *site, int wait_ms);
 
-/* Close every descriptor from FIRST up; every one above 2 but those in KEEP
- * (at most 8). 0 or -errno. */
-int close_fds_from(unsigned first);
-int close_fds_except(const int *keep, size_t n);
 
 /* The counters file's contents (LEN bytes at BUF) into *ST. 0 or -EBADMSG
  * (-ENOMEM); nothing to free on failure. */

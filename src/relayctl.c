@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "relay.h"
+#include "proc.h"
 #include "relay_priv.h"
 #include "state.h"
 
@@ -301,78 +302,17 @@ void relay_stats_free(struct relay_stats *st)
 
 /* --- who the relay is ----------------------------------------------------------------- */
 
-static int read_small(int dirfd, const char *path, char *buf, size_t len)
-{
-	int fd = openat(dirfd, path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-	size_t have = 0;
-
-	if (fd < 0)
-		return -errno;
-	while (have + 1 < len) {
-		ssize_t n = read(fd, buf + have, len - 1 - have);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			int e = errno;
-
-			close(fd);
-			return -e;
-		}
-		if (n == 0)
-			break;
-		have += (size_t)n;
-	}
-	close(fd);
-	buf[have] = 0;
-	return (int)have;
-}
-
-int proc_start_ticks(pid_t pid, uint64_t *ticks)
-{
-	char path[64], buf[1024], *p, *end;
-	int n;
-
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	n = read_small(AT_FDCWD, path, buf, sizeof(buf));
-	if (n < 0)
-		return n;
-	/* "PID (COMM) STATE PPID ...": COMM may hold anything, so from its last ')' */
-	p = strrchr(buf, ')');
-	if (!p)
-		return -EBADMSG;
-	p++;
-	/* field 3 (state) is the first after ')': starttime is field 22 */
-	for (int field = 3; field < 22; field++) {
-		p += strspn(p, " ");
-		p += strcspn(p, " ");
-		if (!*p)
-			return -EBADMSG;
-	}
-	errno = 0;
-	*ticks = strtoull(p, &end, 10);
-	if (errno || end == p)
-		return -EBADMSG;
-	return 0;
-}
-
-static void boot_id(char *buf, size_t len)
-{
-	if (read_small(AT_FDCWD, "/proc/sys/kernel/random/boot_id", buf, len) < 0)
-		snprintf(buf, len, "unknown");
-	buf[strcspn(buf, "\n")] = 0;
-}
-
 int relay_write_pidfile(const char *site)
 {
-	char name[SITE_NAME_MAX + 16], text[128], boot[40];
+	char name[SITE_NAME_MAX + 16], text[128], boot[37];
 	uint64_t start;
 	int r, n;
 
-	if ((r = proc_start_ticks(getpid(), &start)) < 0)
+	if ((r = proc_stat(getpid(), &start, NULL)) < 0)
 		return r;
-	boot_id(boot, sizeof(boot));
-	n = snprintf(text, sizeof(text), "%ld\n%llu\n%s\n", (long)getpid(), (unsigned long long)start, boot);
+	proc_boot_id(boot);
+	n = snprintf(text, sizeof(text), "%ld\n%llu\n%s\n", (long)getpid(), (unsigned long long)start,
+		     boot[0] ? boot : "unknown");
 	relay_file_name(site, "pid", name, sizeof(name));
 	return state_write_file(true, name, text, (size_t)n, 0600);
 }
@@ -469,18 +409,18 @@ static bool is_relay(const struct relay_id *id, bool check_exe)
 	uint64_t start;
 	int n;
 
-	if (id->pid <= 1 || proc_start_ticks(id->pid, &start) < 0 || start != id->start)
+	if (id->pid <= 1 || proc_stat(id->pid, &start, NULL) < 0 || start != id->start)
 		return false;
 	if (id->boot[0]) {
-		char boot[40];
+		char boot[37];
 
-		boot_id(boot, sizeof(boot));
-		if (strcmp(boot, id->boot))
+		proc_boot_id(boot);
+		if (strcmp(boot[0] ? boot : "unknown", id->boot))
 			return false;
 	}
 	/* argv[1] is "relay": the daemon's own command line (NUL-separated) */
 	snprintf(path, sizeof(path), "/proc/%d/cmdline", (int)id->pid);
-	n = read_small(AT_FDCWD, path, buf, sizeof(buf));
+	n = proc_read_small(AT_FDCWD, path, buf, sizeof(buf));
 	if (n <= 0 || (size_t)n <= strlen(buf) + 1 || strcmp(buf + strlen(buf) + 1, "relay"))
 		return false;
 	if (!check_exe)
@@ -496,89 +436,6 @@ static bool is_relay(const struct relay_id *id, bool check_exe)
 	}
 	return exe_path("/proc/self/exe", mine, sizeof(mine)) && exe_path(path, theirs, sizeof(theirs)) &&
 	       !strcmp(mine, theirs);
-}
-
-/* --- descriptors ------------------------------------------------------------------------ */
-
-#ifndef SYS_close_range
-#define SYS_close_range 436
-#endif
-
-/* Close every descriptor in [FIRST, LAST]. */
-static int close_between(unsigned first, unsigned last)
-{
-	DIR *d;
-	struct dirent *e;
-
-	if (first > last)
-		return 0;
-	if (syscall(SYS_close_range, first, last, 0) == 0)
-		return 0;
-	if (errno != ENOSYS && errno != EINVAL)
-		return -errno;
-	/* before Linux 5.9: what /proc says is open */
-	d = opendir("/proc/self/fd");
-	if (!d)
-		return -errno;
-	while ((e = readdir(d))) {
-		char *end;
-		unsigned long fd = strtoul(e->d_name, &end, 10);
-
-		if (*end || end == e->d_name || fd < first || fd > last || (int)fd == dirfd(d))
-			continue;
-		close((int)fd);
-	}
-	closedir(d);
-	return 0;
-}
-
-int close_fds_from(unsigned first)
-{
-	return close_between(first, ~0u);
-}
-
-int close_fds_except(const int *keep, size_t n)
-{
-	unsigned next = 3;
-	int sorted[8];
-
-	if (n > 8)
-		return -EINVAL;
-	memcpy(sorted, keep, n * sizeof(*keep));
-	for (size_t i = 1; i < n; i++)
-		for (size_t j = i; j > 0 && sorted[j - 1] > sorted[j]; j--) {
-			int t = sorted[j];
-
-			sorted[j] = sorted[j - 1];
-			sorted[j - 1] = t;
-		}
-	for (size_t i = 0; i < n; i++) {
-		int r;
-
-		if (sorted[i] < (int)next)
-			continue;
-		if ((r = close_between(next, (unsigned)sorted[i] - 1)) < 0)
-			return r;
-		next = (unsigned)sorted[i] + 1;
-	}
-	return close_between(next, ~0u);
-}
-
-#ifndef SYS_pidfd_open
-#define SYS_pidfd_open 434
-#endif
-#ifndef SYS_pidfd_send_signal
-#define SYS_pidfd_send_signal 424
-#endif
-
-static int pidfd_open_(pid_t pid)
-{
-	return (int)syscall(SYS_pidfd_open, pid, 0);
-}
-
-static int pidfd_signal(int pidfd, int sig)
-{
-	return (int)syscall(SYS_pidfd_send_signal, pidfd, sig, NULL, 0);
 }
 
 pid_t relay_running(const char *site_name, time_t *started, uint64_t *config_hash)
@@ -614,14 +471,6 @@ pid_t relay_running(const char *site_name, time_t *started, uint64_t *config_has
 		relay_stats_free(&st);
 	}
 	return id.pid;
-}
-
-static uint64_t mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
 /* The validated bytes in a sealed memory file: what the daemon parses. */
@@ -813,7 +662,7 @@ int relay_stop(const char *site_name)
 	}
 	/* the pidfd first, then the checks: whatever they find stays true of the
 	 * process the pidfd holds, even if the pid is reused meanwhile */
-	pidfd = pidfd_open_(id.pid);
+	pidfd = proc_pidfd_open(id.pid);
 	if (pidfd < 0 && errno != ESRCH && errno != ENOSYS)
 		return -errno;
 	if (pidfd < 0 && errno == ENOSYS) {
@@ -832,13 +681,13 @@ int relay_stop(const char *site_name)
 		return 0;
 	}
 	if (pidfd >= 0 && is_relay(&id, true)) {
-		if (pidfd_signal(pidfd, SIGTERM) < 0 && errno != ESRCH) {
+		if (proc_pidfd_signal(pidfd, SIGTERM) < 0 && errno != ESRCH) {
 			r = -errno;
 			close(pidfd);
 			return r;
 		}
 		if (!ended(pidfd, 3000)) {
-			if (pidfd_signal(pidfd, SIGKILL) < 0 && errno != ESRCH) {
+			if (proc_pidfd_signal(pidfd, SIGKILL) < 0 && errno != ESRCH) {
 				r = -errno;
 				close(pidfd);
 				return r;

@@ -39,24 +39,13 @@
 
 #include "gatewayctl.h"
 #include "model.h"
+#include "proc.h"
 #include "state.h"
 #include "updown.h"
-
-#ifndef SYS_close_range
-#define SYS_close_range 436
-#endif
 
 #define READY_TIMEOUT_MS 5000
 
 /* ---- starting the watcher ---------------------------------------------- */
-
-static void close_from(int first)
-{
-	if (syscall(SYS_close_range, (unsigned)first, ~0U, 0) == 0)
-		return;
-	for (int fd = first; fd < 65536; fd++)
-		close(fd);
-}
 
 /* In the grandchild: become the watcher. Never returns. */
 static void become_watcher(int ready_fd, const struct pending *p)
@@ -97,7 +86,7 @@ static void become_watcher(int ready_fd, const struct pending *p)
 		dup2(null, fd);
 	if (ready != 3)
 		dup2(ready, 3);
-	close_from(4);
+	close_fds_from(4);
 	if (chdir("/") < 0)
 		_exit(1);
 	umask(077);
@@ -106,14 +95,6 @@ static void become_watcher(int ready_fd, const struct pending *p)
 	      (char *)NULL);
 	dprintf(3, "%d cannot run /proc/self/exe: %s\n", errno, strerror(errno));
 	_exit(127);
-}
-
-static uint64_t mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
 /* Start the watcher of P; its pid and start time into P. 0 or -errno (MSG). */
@@ -254,7 +235,7 @@ int pending_begin(const struct site *site, const struct live *live, unsigned sec
 	p->applied = (int64_t)time(NULL);
 	p->deadline = p->applied + seconds;
 	p->deadline_boot_ms = boottime_ms() + (uint64_t)seconds * 1000;
-	current_boot_id(p->boot_id);
+	proc_boot_id(p->boot_id);
 	if (!p->boot_id[0]) {
 		fprintf(err, "%s up: cannot read /proc/sys/kernel/random/boot_id\n", prog);
 		return -1;
@@ -424,7 +405,8 @@ static int parse_ull(const char *s, unsigned long long max, unsigned long long *
 
 int watcher_main(int argc, char **argv)
 {
-	unsigned long long target, ready, start = 0;
+	unsigned long long target, ready;
+	uint64_t start = 0;
 	const char *site, *id;
 	int tries = 0;
 
@@ -437,8 +419,8 @@ int watcher_main(int argc, char **argv)
 	site = argv[1];
 	id = argv[2];
 	openlog("gatewayctl", LOG_PID, LOG_DAEMON);
-	proc_start_time(getpid(), &start, NULL);
-	dprintf((int)ready, "0 %d %llu\n", (int)getpid(), start);
+	proc_stat(getpid(), &start, NULL);
+	dprintf((int)ready, "0 %d %llu\n", (int)getpid(), (unsigned long long)start);
 	close((int)ready);
 	for (;;) {
 		struct pending p;

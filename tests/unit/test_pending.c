@@ -18,6 +18,7 @@
 #include <cmocka.h>
 
 #include "pending.h"
+#include "proc.h"
 #include "state.h"
 
 static char dir[] = "/tmp/gwctl-test-pending.XXXXXX";
@@ -55,7 +56,7 @@ static void sample(struct pending *p)
 	p->applied = 1796000000;
 	p->deadline = 1796000120;
 	p->deadline_boot_ms = 123456789;
-	current_boot_id(p->boot_id);
+	proc_boot_id(p->boot_id);
 	p->watcher_pid = 4242;
 	p->watcher_start = 987654;
 	p->was_up = true;
@@ -240,14 +241,14 @@ static void test_watcher_identity(void **state)
 		_exit(0);
 	}
 	p.watcher_pid = child;
-	assert_int_equal(proc_start_time(child, &p.watcher_start, &st), 0);
+	assert_int_equal(proc_stat(child, &p.watcher_start, &st), 0);
 	assert_true(pending_watcher_alive(&p));
 	p.watcher_start++;
 	assert_false(pending_watcher_alive(&p));
 	p.watcher_start--;
 	memcpy(p.boot_id, "00000000", 8);
 	assert_false(pending_watcher_alive(&p));
-	current_boot_id(p.boot_id);
+	proc_boot_id(p.boot_id);
 	/* another start time: stop leaves the process alone */
 	p.watcher_start++;
 	assert_int_equal(pending_stop_watcher(&p), 0);

@@ -19,6 +19,7 @@
 
 #include "config.h"
 #include "relay.h"
+#include "proc.h"
 #include "relay_priv.h"
 #include "state.h"
 
@@ -314,7 +315,7 @@ static uint64_t ticks_of(pid_t pid)
 {
 	uint64_t t = 0;
 
-	assert_int_equal(proc_start_ticks(pid, &t), 0);
+	assert_int_equal(proc_stat(pid, &t, NULL), 0);
 	return t;
 }
 
