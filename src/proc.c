@@ -2,7 +2,10 @@
 #define _GNU_SOURCE
 #include "proc.h"
 
+#include "gatewayctl.h"
+
 #include <dirent.h>
+#include <linux/capability.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -181,4 +184,15 @@ uint64_t mono_ms(void)
 uint64_t boottime_ms(void)
 {
 	return clock_ms(CLOCK_BOOTTIME);
+}
+
+/* declared in gatewayctl.h: every command that changes the kernel asks */
+bool have_net_admin(void)
+{
+	struct __user_cap_header_struct hdr = { .version = _LINUX_CAPABILITY_VERSION_3 };
+	struct __user_cap_data_struct data[2] = { 0 };
+
+	if (syscall(SYS_capget, &hdr, data) < 0)
+		return geteuid() == 0;
+	return data[CAP_NET_ADMIN / 32].effective & (1u << (CAP_NET_ADMIN % 32));
 }

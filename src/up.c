@@ -1,12 +1,10 @@
 /* up.c - gatewayctl up FILE: make the kernel match the site file, all or nothing */
 #include <errno.h>
-#include <linux/capability.h>
 #include <linux/if.h>
 #include <linux/netlink.h>
 #include <linux/rtnetlink.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -19,16 +17,6 @@
 #include "preflight.h"
 #include "state.h"
 #include "updown.h"
-
-bool have_net_admin(void)
-{
-	struct __user_cap_header_struct hdr = { .version = _LINUX_CAPABILITY_VERSION_3 };
-	struct __user_cap_data_struct data[2] = { 0 };
-
-	if (syscall(SYS_capget, &hdr, data) < 0)
-		return geteuid() == 0;
-	return data[CAP_NET_ADMIN / 32].effective & (1u << (CAP_NET_ADMIN % 32));
-}
 
 static int up_help(void)
 {
