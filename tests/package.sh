@@ -3,7 +3,8 @@
 # warning), it holds what it must; then, in the throwaway VM (its / is an overlay
 # on a tmpfs, so dpkg may install there): install, `gatewayctl --version`,
 # `systemd-analyze verify` of the units, the completion and the route protocol
-# name in use, nothing enabled; an upgrade to a rebuilt package (0.2.1-1) keeps
+# name in use, nothing enabled; an upgrade to a rebuilt package (the changelog's
+# version with its last number plus one, e.g. 0.2.0-1 then 0.2.1-1) keeps
 # the admin's /etc/gatewayctl/*.ini and an edited conffile; remove, then purge,
 # leave no file of the package behind (file lists before and after compared).
 #
@@ -12,6 +13,11 @@
 set -u
 cd "$(dirname "$0")/.."
 pass=0 fail=0
+# the versions: the changelog's (A) and the rebuild's (B, last number plus one)
+deb_a=$(sed -n '1s/^[^(]*(\([^)]*\)).*/\1/p' debian/changelog)
+ver_a=${deb_a%-*}
+ver_b=${ver_a%.*}.$((${ver_a##*.} + 1))
+deb_b=$ver_b-${deb_a##*-}
 ok() { pass=$((pass + 1)); echo "ok - $*"; }
 bad() { fail=$((fail + 1)); echo "FAIL - $*"; }
 check() { # MSG CMD...: CMD must succeed; its output shown when it does not
@@ -53,9 +59,9 @@ inside() {
 	fi
 
 	check "dpkg -i ${a##*/}" dpkg -i "$a"
-	expect_eq "$(dpkg-query -W -f='${Status} ${Version}' gatewayctl 2>&1)" "install ok installed 0.2.0-1" "dpkg: installed, 0.2.0-1"
+	expect_eq "$(dpkg-query -W -f='${Status} ${Version}' gatewayctl 2>&1)" "install ok installed $deb_a" "dpkg: installed, $deb_a"
 	expect_eq "$(command -v gatewayctl)" /usr/sbin/gatewayctl "gatewayctl is /usr/sbin/gatewayctl"
-	expect_eq "$(gatewayctl --version 2>&1)" "gatewayctl 0.2.0" "gatewayctl --version: the package's version"
+	expect_eq "$(gatewayctl --version 2>&1)" "gatewayctl $ver_a" "gatewayctl --version: the package's version"
 	check "gatewayctl check of the example site file" gatewayctl check /etc/gatewayctl/site.ini.example
 	check "systemd-analyze verify gatewayctl@manhattan.service (binary and man pages found)" \
 		systemd-analyze verify gatewayctl@manhattan.service
@@ -85,7 +91,7 @@ inside() {
 	check "... the timer is enabled" test -L /etc/systemd/system/timers.target.wants/gatewayctl-metrics.timer
 
 	check "upgrade: dpkg -i ${b##*/}" dpkg -i --force-confdef --force-confold "$b"
-	expect_eq "$(gatewayctl --version 2>&1)" "gatewayctl 0.2.1" "upgrade: the new version runs"
+	expect_eq "$(gatewayctl --version 2>&1)" "gatewayctl $ver_b" "upgrade: the new version runs"
 	expect_eq "$(sha256sum </etc/gatewayctl/manhattan.ini)" "$sum_m" "upgrade: /etc/gatewayctl/manhattan.ini untouched"
 	expect_eq "$(sha256sum </etc/gatewayctl/queens.ini)" "$sum_q" "upgrade: /etc/gatewayctl/queens.ini untouched"
 	check "upgrade: the admin's edit of the example kept" grep -q '^; edited by the admin$' /etc/gatewayctl/site.ini.example
@@ -133,20 +139,20 @@ tmp=$(mktemp -d /tmp/gwt-package.XXXXXX)
 trap 'rm -rf "$tmp"' EXIT
 chmod 755 "$tmp"
 
-if make -s deb >"$tmp/build-a.log" 2>&1 && [ -f build/deb/gatewayctl_0.2.0-1_amd64.deb ]; then
-	ok "make deb builds build/deb/gatewayctl_0.2.0-1_amd64.deb"
+if make -s deb >"$tmp/build-a.log" 2>&1 && [ -f build/deb/gatewayctl_${deb_a}_amd64.deb ]; then
+	ok "make deb builds build/deb/gatewayctl_${deb_a}_amd64.deb"
 else
-	bad "make deb builds build/deb/gatewayctl_0.2.0-1_amd64.deb"
+	bad "make deb builds build/deb/gatewayctl_${deb_a}_amd64.deb"
 	tail -30 "$tmp/build-a.log" | sed 's/^/    /'
 	echo "package: $pass passed, $fail failed"
 	exit 1
 fi
-A=$tmp/gatewayctl_0.2.0-1_amd64.deb
-cp build/deb/gatewayctl_0.2.0-1_amd64.deb "$A"
+A=$tmp/gatewayctl_${deb_a}_amd64.deb
+cp build/deb/gatewayctl_${deb_a}_amd64.deb "$A"
 # lintian as an unprivileged user (it warns about root), on the whole upload
 chmod -R o+rX build/deb
 if out=$(setpriv --reuid=65534 --regid=65534 --clear-groups env HOME="$tmp" TMPDIR="$tmp" \
-	lintian --fail-on error,warning build/deb/gatewayctl_0.2.0-1_amd64.changes 2>&1) && [ -z "$out" ]; then
+	lintian --fail-on error,warning build/deb/gatewayctl_${deb_a}_amd64.changes 2>&1) && [ -z "$out" ]; then
 	ok "lintian: no error, no warning (overrides: debian/gatewayctl.lintian-overrides)"
 else
 	bad "lintian: no error, no warning"
@@ -160,26 +166,31 @@ for f in /usr/sbin/gatewayctl /usr/share/man/man8/gatewayctl.8.gz /usr/share/man
 	/usr/share/doc/gatewayctl/examples/gatewayctl.rules.yml /usr/share/doc/gatewayctl/copyright; do
 	if grep -qxF "$f" <<<"$contents"; then ok "the package holds $f"; else bad "the package holds $f"; fi
 done
+for m in man8/gatewayctl.8 man5/gatewayctl.ini.5; do
+	th=$(dpkg-deb --fsys-tarfile "$A" | tar -xOf - "./usr/share/man/$m.gz" | zcat | head -n 1)
+	case $th in *"\"gatewayctl $ver_a\""*) ok "$m's .TH says gatewayctl $ver_a" ;;
+	*) bad "$m's .TH says gatewayctl $ver_a: $th" ;; esac
+done
 depends=$(dpkg-deb -f "$A" Depends)
 for lib in libmnl0 libnftnl11 libiniparser1 libssl3; do
 	if grep -q "\b$lib\b" <<<"$depends"; then ok "Depends (shlibs): $lib"; else bad "Depends (shlibs): $lib ($depends)"; fi
 done
 if grep -q 'strongswan-swanctl' <<<"$(dpkg-deb -f "$A" Recommends)"; then ok "Recommends: strongSwan (IPsec)"; else bad "Recommends: strongSwan"; fi
 
-# the same, rebuilt as 0.2.1-1: the upgrade
+# the same, rebuilt as $deb_b: the upgrade
 cp -a build/deb/src "$tmp/src-b"
 {
-	printf 'gatewayctl (0.2.1-1) unstable; urgency=medium\n\n  * Rebuilt by tests/package.sh: the upgrade test.\n\n'
+	printf 'gatewayctl (%s) unstable; urgency=medium\n\n  * Rebuilt by tests/package.sh: the upgrade test.\n\n' "$deb_b"
 	printf ' -- %s  %s\n\n' "$(sed -n 's/^ -- \(.*>\)  .*/\1/p' debian/changelog | head -n 1)" "$(date -R)"
 	cat debian/changelog
 } >"$tmp/src-b/debian/changelog"
 if (cd "$tmp/src-b" && dpkg-buildpackage -us -uc -b) >"$tmp/build-b.log" 2>&1; then
-	ok "the rebuild as 0.2.1-1"
+	ok "the rebuild as $deb_b"
 else
-	bad "the rebuild as 0.2.1-1"
+	bad "the rebuild as $deb_b"
 	tail -30 "$tmp/build-b.log" | sed 's/^/    /'
 fi
-B=$tmp/gatewayctl_0.2.1-1_amd64.deb
+B=$tmp/gatewayctl_${deb_b}_amd64.deb
 
 # install, upgrade, remove, purge: only ever in the VM
 GATEWAYCTL_FORCE_VM=1 tests/vm/run --timeout 900 -- tests/package.sh --inside "$A" "$B"

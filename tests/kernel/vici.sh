@@ -3,14 +3,14 @@
 #
 # Two scratch network namespaces joined by a veth pair (192.0.2.1 and .2), one
 # charon in each, each in a mount namespace of its own with a private /run (so its
-# /run/charon.vici is its own), then build/test/test_vici_live with their sockets.
+# /run/charon.vici is its own), then build/test/test_vici_cmd with their sockets.
 # swanctl, ip xfrm and pki are the witnesses. On a kernel without XFRM (this
 # machine's) charon still runs and the configuration tests run; the SA tests need
 # XFRM and ESP: tests/vm/run -- tests/kernel/all.sh vici
 #   V=1: show charon's logs at the end
 . "$(dirname "$0")/lib/lib.sh"
 
-bin=build/test/test_vici_live
+bin=build/test/test_vici_cmd
 [ -x "$bin" ] || t_skip "$bin is missing: make test-build"
 charon=/usr/lib/ipsec/charon
 [ -x "$charon" ] && command -v swanctl >/dev/null && command -v pki >/dev/null ||
@@ -127,7 +127,7 @@ while IFS= read -r line; do
 	esac
 done <"$dir/out"
 if [ $rc != 0 ]; then
-	[ "$T_FAIL" = 0 ] && fail "test_vici_live exited with $rc"
+	[ "$T_FAIL" = 0 ] && fail "test_vici_cmd exited with $rc"
 	echo "# its output:"
 	t_note <"$dir/out"
 fi

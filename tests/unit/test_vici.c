@@ -1,6 +1,6 @@
 /* test_vici.c - the VICI client: message encoding and parsing, bad input,
  * the transport against a scripted server (timeouts, broken answers), the
- * connection message. The tests against a real charon are in test_vici_live.c. */
+ * connection message. The tests against a real charon are in test_vici_cmd.c. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <setjmp.h>

@@ -1,4 +1,4 @@
-/* test_relay.c - the relay's control side: config hash, counters file, who the
+/* test_relayctl.c - the relay's control side (relayctl.c): config hash, counters file, who the
  * relay is (pid file, identity checks), stopping it, descriptors */
 #define _GNU_SOURCE
 #include <errno.h>

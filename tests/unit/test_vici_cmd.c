@@ -1,4 +1,4 @@
-/* test_vici_live.c - the VICI client against real charons, with swanctl, ip
+/* test_vici_cmd.c - the VICI commands (vici_cmd.c) against real charons, with swanctl, ip
  * xfrm and pki as independent witnesses. Started by tests/kernel/vici.sh, which
  * runs one charon per scratch network namespace with a private /run and says
  * where they are:

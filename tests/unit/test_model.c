@@ -1,4 +1,4 @@
-/* test_plan.c - planning: the steps from a kernel state to what the file asks.
+/* test_model.c - planning (model.c): the steps from a kernel state to what the file asks.
  * The kernel states here are written by hand as data; the kernel tests in
  * tests/kernel/ check the same steps against a real kernel. */
 #define _GNU_SOURCE
