@@ -2,6 +2,7 @@
  * given several, as one network (crosscheck.c) */
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "config.h"
@@ -22,7 +23,7 @@ static int check_help(void)
 	       "Errors name both files. A peer whose site is not among the files is a\n"
 	       "warning (exit status 0 if nothing else). Needs no privileges and changes\n"
 	       "nothing; a key file the caller may not read is a warning: not checked,\n"
-	       "not compared.\n", prog);
+	       "not compared. The same file given twice is checked once.\n", prog);
 	return EXIT_OK;
 }
 
@@ -38,6 +39,20 @@ static void warn_unread_keys(const char *path, const struct site *s)
 		if (s->peers[i].key_unread)
 			fprintf(stderr, "%s:%d: warning: psk_file %s cannot be read as uid %u; %s\n", path,
 				s->peers[i].key_line, s->peers[i].psk_file, (unsigned)geteuid(), why);
+}
+
+/* The index of an earlier argument naming the same file as argv[I] (the same
+ * inode: another path to it too), or 0. */
+static int same_file_before(int argc, char **argv, int i)
+{
+	struct stat a, b;
+
+	if (stat(argv[i], &a) < 0)
+		return 0;
+	for (int k = 1; k < i && k < argc; k++)
+		if (strcmp(argv[k], "--") && stat(argv[k], &b) == 0 && a.st_dev == b.st_dev && a.st_ino == b.st_ino)
+			return k;
+	return 0;
 }
 
 int check_main(int argc, char **argv)
@@ -64,8 +79,19 @@ int check_main(int argc, char **argv)
 		return EXIT_FAIL;
 	}
 	for (int i = 1; i < argc; i++) {
+		int same;
+
 		if (!strcmp(argv[i], "--"))
 			continue;
+		if ((same = same_file_before(argc, argv, i)) > 0) {
+			if (strcmp(argv[i], argv[same]))
+				fprintf(stderr, "%s check: warning: %s is %s again; checked once\n", prog, argv[i],
+					argv[same]);
+			else
+				fprintf(stderr, "%s check: warning: %s given twice; checked once\n", prog, argv[i]);
+			files--;
+			continue;
+		}
 		if (config_load(argv[i], &sites[loaded], stderr) < 0)
 			status = EXIT_USAGE;
 		else

@@ -16,6 +16,7 @@
 #include "pending.h"
 #include "relay.h"
 #include "rtnl_group.h"
+#include "sitearg.h"
 #include "state.h"
 #include "updown.h"
 
@@ -388,7 +389,6 @@ int down_main(int argc, char **argv)
 	struct down d = { .out = stdout, .err = stderr };
 	struct site conf;
 	bool have_conf = false;
-	struct stat sb;
 	int r;
 
 	for (int i = 1; i < argc; i++) {
@@ -400,7 +400,7 @@ int down_main(int argc, char **argv)
 			return usage_error("down", "one site at a time (or none: every site)");
 		arg = argv[i];
 	}
-	if (arg && (strchr(arg, '/') || strstr(arg, ".ini") || stat(arg, &sb) == 0)) {
+	if (arg && sitearg_is_file(arg)) {
 		if (config_load(arg, &conf, stderr) < 0) {
 			fprintf(stderr, "%s down: give the site's name instead of the file to remove it anyway\n", prog);
 			return EXIT_USAGE;

@@ -29,5 +29,7 @@ void json_str(FILE *f, const char *s);
 void shell_word(const char *s, char *out, size_t len);
 /* Whether ARG is -h or --help */
 int is_help(const char *arg);
+/* Edits of one character that turn A into B (99 for long strings): "did you mean" */
+unsigned edit_distance(const char *a, const char *b);
 
 #endif

@@ -36,6 +36,34 @@ static void help(FILE *out)
 		"configuration (nothing changed). See gatewayctl(8).\n");
 }
 
+/* "unknown command" with the closest command when one is close; EXIT_USAGE */
+static int unknown_command(const char *what, const char *name)
+{
+	const char *best = NULL;
+	unsigned best_d = 99, limit = strlen(name) <= 4 ? 1 : 2;
+
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
+		unsigned d = edit_distance(name, commands[i].name);
+
+		if (d < best_d) {
+			best_d = d;
+			best = commands[i].name;
+		}
+	}
+	if (edit_distance(name, "help") < best_d)
+		best_d = edit_distance(name, best = "help");
+	fprintf(stderr, "%s: %s `%s`", prog, what, name);
+	if (best && best_d <= limit)
+		fprintf(stderr, "; did you mean `%s`?\n", best);
+	else
+		fprintf(stderr, "\n");
+	fprintf(stderr, "Commands:");
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		fprintf(stderr, " %s", commands[i].name);
+	fprintf(stderr, " help. Try `%s help`.\n", prog);
+	return EXIT_USAGE;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc < 2) {
@@ -46,9 +74,14 @@ int main(int argc, char **argv)
 		if (argc > 2 && strcmp(argv[1], "help") == 0) {
 			char *sub[] = { argv[2], "--help", NULL };
 
+			if (!strcmp(argv[2], "help")) {
+				help(stdout);
+				return EXIT_OK;
+			}
 			for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
 				if (!strcmp(commands[i].name, argv[2]))
 					return commands[i].main(2, sub);
+			return unknown_command("no help for unknown command", argv[2]);
 		}
 		help(stdout);
 		return EXIT_OK;
@@ -60,7 +93,5 @@ int main(int argc, char **argv)
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
 		if (!strcmp(commands[i].name, argv[1]))
 			return commands[i].main(argc - 1, argv + 1);
-	fprintf(stderr, "%s: unknown command `%s`\n", prog, argv[1]);
-	help(stderr);
-	return EXIT_USAGE;
+	return unknown_command("unknown command", argv[1]);
 }

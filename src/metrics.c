@@ -27,6 +27,7 @@
 #include "model.h"
 #include "probe.h"
 #include "relay.h"
+#include "sitearg.h"
 #include "state.h"
 
 enum fam {
@@ -446,11 +447,10 @@ int metrics_print(const char *arg, bool probe, const char *output)
 	char *text = NULL;
 	bool by_file = false;
 	struct nl rt, nf;
-	struct stat sb;
 	FILE *f;
 	int r, ret = EXIT_OK;
 
-	if (arg && (strchr(arg, '/') || strstr(arg, ".ini") || stat(arg, &sb) == 0))
+	if (arg && sitearg_is_file(arg))
 		by_file = true;
 	else if (arg && !site_name_valid(arg))
 		return usage_error("status", "`%s` is neither a site file nor a site name", arg);
@@ -488,9 +488,11 @@ int metrics_print(const char *arg, bool probe, const char *output)
 		FILE *devnull;
 		int loaded = -1;
 
-		if (state_read(names[i], &st) < 0 || !st.file[0]) {
-			fprintf(stderr, "%s status: site %s: no site file recorded in %s/%s.state\n", prog,
-				names[i], state_dir(), names[i]);
+		if (arg ? sitearg_recorded("status", names[i], "gatewayctl status --prometheus FILE", st.file,
+					   sizeof(st.file), stderr) < 0 : state_read(names[i], &st) < 0 || !st.file[0]) {
+			if (!arg)
+				fprintf(stderr, "%s status: site %s: its table or tunnels are here, but no site file "
+					"is recorded\n", prog, names[i]);
 		} else if ((devnull = fopen("/dev/null", "w"))) {
 			/* the file's errors are `check`'s to tell; here: one line */
 			loaded = config_load(st.file, &s, devnull);

@@ -1,21 +1,127 @@
 /* plan.c - gatewayctl plan FILE: what `up` would change, as ip/nft commands */
 #include <errno.h>
 #include <linux/netlink.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "config.h"
 #include "gatewayctl.h"
 #include "model.h"
+#include "preflight.h"
+#include "sitearg.h"
 
 static int plan_help(void)
 {
-	printf("Usage: %s plan [--full] FILE\n\n"
+	printf("Usage: %s plan [--full] FILE|SITE\n\n"
 	       "Print the kernel changes `up FILE` would make, one per line, each as the\n"
 	       "equivalent ip, nft or sysctl command (comment lines say why).\n"
 	       "With CAP_NET_ADMIN (root) only what differs from the live kernel is shown,\n"
 	       "or \"no changes\"; without it, or with --full, everything `up` would create\n"
-	       "on a gateway that has nothing of this site yet. Changes nothing.\n", prog);
+	       "on a gateway that has nothing of this site yet. Changes nothing.\n"
+	       "A site's name instead of FILE: the file its last up used.\n"
+	       "Where `up` would refuse (a missing interface, an address not assigned, a\n"
+	       "foreign route...), plan says why, as up would, plans nothing and exits 1;\n"
+	       "the full plan warns of a LAN or WAN interface missing on this machine.\n", prog);
+	return EXIT_OK;
+}
+
+/* Refused as `up` would refuse: say so, plan nothing. */
+static int refused(const struct site *s, int problems)
+{
+	fprintf(stderr, "%s plan: site %s: `up` would refuse (%d problem%s above) and change nothing; "
+		"nothing to plan\n", prog, s->name, problems, problems == 1 ? "" : "s");
+	return EXIT_FAIL;
+}
+
+#define PLAN_FALL_BACK (-1)
+
+/* The plan against the live kernel (privileged). An exit status, or
+ * PLAN_FALL_BACK when it cannot be read (then the full plan is shown). */
+static int plan_live(const struct site *site, const char *file, struct plan *plan)
+{
+	struct live live;
+	struct nl rt, nf;
+	int r, ret = EXIT_OK;
+
+	if (nl_open(&rt, NETLINK_ROUTE) < 0)
+		return PLAN_FALL_BACK;
+	if (nl_open(&nf, NETLINK_NETFILTER) < 0) {
+		nl_close(&rt);
+		return PLAN_FALL_BACK;
+	}
+	r = live_read(&rt, &nf, site, plan, &live, stderr);
+	if (r == 0) {
+		int problems = preflight(site, &live, stderr);
+
+		if (problems) {
+			ret = refused(site, problems);
+		} else {
+			plan_build(plan, site, &live);
+			if (plan->n == 0)
+				printf("# no changes: the kernel matches %s\n", file);
+			else
+				plan_print(plan, stdout);
+		}
+		live_free(&live);
+	} else {
+		ret = r == -EPERM ? PLAN_FALL_BACK : EXIT_FAIL;
+	}
+	nl_close(&nf);
+	nl_close(&rt);
+	return ret;
+}
+
+/* The full plan: everything up would create on a gateway with nothing of the
+ * site. The interfaces named are still looked for on this machine: one that is
+ * missing is said (`up` here would refuse), and the tunnels' automatic MTU
+ * follows the WAN link's when it is here. */
+static int plan_full(struct site *site, struct plan *plan)
+{
+	struct link_info *links = NULL;
+	size_t n_links = 0;
+	const struct link_info *wan = NULL;
+	bool read = false, auto_mtu = false;
+	struct nl rt;
+
+	if (nl_open(&rt, NETLINK_ROUTE) == 0) {
+		read = rtnl_links(&rt, &links, &n_links) == 0;
+		nl_close(&rt);
+	}
+	for (int i = 0; read && i < 2; i++) {
+		const char *ifname = i ? site->wan : site->lan;
+		const struct link_info *l = NULL;
+
+		for (size_t k = 0; k < n_links && !l; k++)
+			if (!strcmp(links[k].name, ifname))
+				l = &links[k];
+		if (!l)
+			fprintf(stderr, "%s:%d: warning: interface `%s` (%s) does not exist on this machine; "
+				"`up` here would refuse (check the name with `ip link`)\n", site->path,
+				i ? site->line_wan : site->line_lan, ifname, i ? "wan" : "lan");
+		if (i)
+			wan = l;
+	}
+	if (!have_net_admin())
+		printf("# not privileged: everything `up` would create on a gateway with nothing of site %s\n",
+		       site->name);
+	for (size_t i = 0; i < site->n_peers; i++)
+		if (!site->peers[i].mtu) {
+			auto_mtu = true;
+			if (wan) {
+				struct live live = { .links = (struct link_info *)wan, .n_links = 1 };
+
+				site->peers[i].mtu = (int)model_tunnel_mtu(site, &site->peers[i], &live);
+			}
+		}
+	if (auto_mtu && wan)
+		printf("# mtu auto: %s has MTU %u\n", site->wan, wan->mtu);
+	else if (auto_mtu)
+		printf("# mtu auto: %s %s; assuming MTU 1500\n", site->wan,
+		       read ? "does not exist on this machine" : "could not be read");
+	plan_build(plan, site, NULL);
+	plan_print(plan, stdout);
+	free(links);
 	return EXIT_OK;
 }
 
@@ -25,9 +131,8 @@ int plan_main(int argc, char **argv)
 	bool full = false;
 	struct site site;
 	struct plan plan = { 0 };
-	struct live live;
-	struct nl rt, nf;
-	int ret = EXIT_OK;
+	char path[4096];
+	int ret = PLAN_FALL_BACK;
 
 	for (int i = 1; i < argc; i++) {
 		if (is_help(argv[i]))
@@ -37,52 +142,20 @@ int plan_main(int argc, char **argv)
 		else if (argv[i][0] == '-' && argv[i][1])
 			return usage_error("plan", "unknown option `%s`", argv[i]);
 		else if (file)
-			return usage_error("plan", "one site file at a time");
+			return usage_error("plan", "one site at a time: `%s` and `%s`", file, argv[i]);
 		else
 			file = argv[i];
 	}
 	if (!file)
 		return usage_error("plan", "no site file given");
-	if (config_load(file, &site, stderr) < 0)
+	if (sitearg_file("plan", file, path, sizeof(path)) < 0 || config_load(path, &site, stderr) < 0)
 		return EXIT_USAGE;
-
-	if (!have_net_admin())
-		full = true; /* nftables cannot be read: show everything */
-	if (!full && nl_open(&rt, NETLINK_ROUTE) == 0) {
-		if (nl_open(&nf, NETLINK_NETFILTER) == 0) {
-			int r = live_read(&rt, &nf, &site, &plan, &live, stderr);
-
-			if (r == 0) {
-				plan_build(&plan, &site, &live);
-				if (plan.n == 0)
-					printf("# no changes: the kernel matches %s\n", file);
-				else
-					plan_print(&plan, stdout);
-				live_free(&live);
-			} else if (r == -EPERM) {
-				full = true;
-			} else {
-				ret = EXIT_FAIL;
-			}
-			nl_close(&nf);
-		} else {
-			full = true;
-		}
-		nl_close(&rt);
-	} else {
-		full = true;
-	}
-	if (full && ret == EXIT_OK) {
-		if (!have_net_admin())
-			printf("# not privileged: everything `up` would create on a gateway with nothing of site %s\n",
-			       site.name);
-		for (size_t i = 0; i < site.n_peers; i++)
-			if (!site.peers[i].mtu) {
-				printf("# mtu auto: assuming %s has MTU 1500\n", site.wan);
-				break;
-			}
-		plan_build(&plan, &site, NULL);
-		plan_print(&plan, stdout);
+	if (!full && have_net_admin())
+		ret = plan_live(&site, path, &plan);
+	if (ret == PLAN_FALL_BACK) {	/* not privileged, --full, or nftables not readable */
+		plan_free(&plan);
+		memset(&plan, 0, sizeof(plan));
+		ret = plan_full(&site, &plan);
 	}
 	plan_free(&plan);
 	config_free(&site);

@@ -12,7 +12,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -23,7 +22,9 @@
 #include "model.h"
 #include "probe.h"
 #include "pending.h"
+#include "preflight.h"
 #include "relay.h"
+#include "sitearg.h"
 #include "state.h"
 
 static int status_help(void)
@@ -34,11 +35,14 @@ static int status_help(void)
 	       "rp_filter, the relay (pid, uptime, counters per port and peer), and the drift\n"
 	       "from the site file, each problem with the `up` step that fixes it.\n"
 	       "Without an argument: every site gatewayctl manages here (with a state file\n"
-	       "naming its site file, drift is checked too).\n\n"
+	       "naming its site file, drift is checked too). A site that is not up at all\n"
+	       "is NOT UP, with one fix; what `up` would refuse for is listed first.\n\n"
 	       "  --json    machine-readable output (schema in gatewayctl(8))\n"
 	       "  --probe   also ping each peer gateway's LAN address through its tunnel\n"
-	       "  --prometheus  metrics in Prometheus' text format; --output FILE replaces\n"
-	       "            FILE atomically (node_exporter's textfile collector)\n\n"
+	       "            (not when our own tunnel is missing or down: that is said)\n"
+	       "  --prometheus  metrics in Prometheus' text format (not with --json);\n"
+	       "            --output FILE replaces FILE atomically (node_exporter's\n"
+	       "            textfile collector)\n\n"
 	       "Exit status: 0 healthy, 1 degraded (every reason listed), 2 bad usage or\n"
 	       "configuration. Reads only; needs CAP_NET_ADMIN (nftables).\n", prog);
 	return EXIT_OK;
@@ -275,6 +279,76 @@ static void human_ipsec(FILE *f, const struct live *live, size_t i, const char *
 	}
 }
 
+/* Preflight's findings (what up would refuse for) as reasons; how many. A
+ * "  hint: ..." line is the fix of the finding above it. */
+static int preflight_reasons(struct site_status *ss, const struct site *s, const struct live *live)
+{
+	char *text = NULL, *line, *next;
+	size_t len = 0;
+	FILE *m = open_memstream(&text, &len);
+	int n;
+
+	if (!m)
+		return 0;
+	n = preflight(s, live, m);
+	fclose(m);
+	for (line = text; line && *line; line = next) {
+		const char *msg = strstr(line, ": error: ");
+
+		next = strchr(line, '\n');
+		if (next)
+			*next++ = '\0';
+		if (!strncmp(line, "  hint: ", 8) && ss->n_reasons)
+			snprintf(ss->reasons[ss->n_reasons - 1].fix, sizeof(ss->reasons[0].fix), "%s", line + 8);
+		else
+			reason(ss, NULL, "up would refuse: %s", msg ? msg + 9 : line);
+	}
+	free(text);
+	return n;
+}
+
+/* Whether anything of the site is in the kernel: its state, table, tunnels or relay. */
+static bool site_is_up(const struct site *s, const struct live *live)
+{
+	struct state st;
+
+	if (live->nft.present || live->relay_pid || (state_read(s->name, &st) == 0 && !state_empty(&st)))
+		return true;
+	for (size_t i = 0; i < live->n_links; i++)
+		if (model_owns_link(s, &live->links[i], NULL))
+			return true;
+	return false;
+}
+
+/* Whether a probe of peer P can tell anything about the peer and the path:
+ * our own tunnel must be there and up. If not, why in PR->error. */
+static bool probe_path(const struct site *s, const struct peer *p, const struct live *live, struct probe *pr,
+		       bool up)
+{
+	const struct link_info *l = live_link(live, p->tunnel);
+
+	memset(pr, 0, sizeof(*pr));
+	if (!up)
+		snprintf(pr->error, sizeof(pr->error), "site %s is not up", s->name);
+	else if (!l || !model_owns_link(s, l, NULL))
+		snprintf(pr->error, sizeof(pr->error), "our own tunnel %s is missing on this gateway", p->tunnel);
+	else if (!(l->flags & IFF_UP))
+		snprintf(pr->error, sizeof(pr->error), "our own tunnel %s is down", p->tunnel);
+	else
+		return true;
+	return false;
+}
+
+/* The command that brings site S up: "gatewayctl up FILE" into FIX. */
+static const char *up_fix(const struct site *s, char *fix, size_t len)
+{
+	char word[200];
+
+	shell_word(s->path, word, sizeof(word));
+	snprintf(fix, len, "%s up %s", prog, word);
+	return fix;
+}
+
 /* Status of one site whose file is known. Prints it; returns 0 healthy, 1 degraded. */
 static int site_report(struct nl *rt, struct nl *nf, struct site *s, bool probe, struct out *o,
 		       bool first)
@@ -290,7 +364,8 @@ static int site_report(struct nl *rt, struct nl *nf, struct site *s, bool probe,
 	struct probe *probes = NULL;
 	struct { char reason[1024], fix[300]; bool failed; } *diag = NULL;
 	struct pending_view pv;
-	bool have_pending;
+	bool have_pending, up;
+	int refusals;
 	char ip[16], ip2[16], net[20];
 	FILE *f = o->f;
 
@@ -300,8 +375,20 @@ static int site_report(struct nl *rt, struct nl *nf, struct site *s, bool probe,
 		return -1;
 	}
 	plan_build(&plan, s, &live);
+	/* what up would refuse for, as up says it */
+	refusals = preflight_reasons(&ss, s, &live);
+	up = site_is_up(s, &live);
+	if (!up) {
+		/* nothing of the site in the kernel: one fix, not one per missing piece */
+		char fix[240];
+
+		up_fix(s, fix, sizeof(fix));
+		reason(&ss, NULL, "site %s is not up: nothing of it is in the kernel", s->name);
+		snprintf(ss.reasons[ss.n_reasons - 1].fix, sizeof(ss.reasons[0].fix), "%s%s", fix,
+			 refusals ? " (once the above is fixed)" : "");
+	}
 	/* drift: every step up would take */
-	for (size_t i = 0; i < plan.n; i++) {
+	for (size_t i = 0; up && i < plan.n; i++) {
 		const struct step *st = &plan.steps[i];
 		size_t len = strcspn(st->text, "\n");
 		char fix[300];
@@ -352,6 +439,14 @@ static int site_report(struct nl *rt, struct nl *nf, struct site *s, bool probe,
 	if (probe) {
 		probes = calloc(s->n_peers ? s->n_peers : 1, sizeof(*probes));
 		for (size_t i = 0; probes && i < s->n_peers; i++) {
+			if (!probe_path(s, &s->peers[i], &live, &probes[i], up)) {
+				char fix[240];
+
+				if (up)
+					reason(&ss, up_fix(s, fix, sizeof(fix)), "peer %s: not probed: %s",
+					       s->peers[i].name, probes[i].error);
+				continue;
+			}
 			status_probe(s, &s->peers[i], &probes[i]);
 			if (probes[i].error[0])
 				reason(&ss, NULL, "probe of peer %s: %s", s->peers[i].name, probes[i].error);
@@ -469,7 +564,7 @@ static int site_report(struct nl *rt, struct nl *nf, struct site *s, bool probe,
 		}
 		fprintf(f, "]}");
 	} else {
-		const char *ok = ss.n_reasons ? "DEGRADED" : "healthy";
+		const char *ok = !up ? "NOT UP" : ss.n_reasons ? "DEGRADED" : "healthy";
 
 		fprintf(f, "%s%ssite %s%s: %s%s%s  (%s)\n", first ? "" : "\n", c_bold(o), s->name, c_off(o),
 			ss.n_reasons ? c_red(o) : c_green(o), ok, c_off(o), s->path);
@@ -562,17 +657,25 @@ static int site_report(struct nl *rt, struct nl *nf, struct site *s, bool probe,
 	return ss.n_reasons ? 1 : 0;
 }
 
-/* A site known by name only: its file from the state file, if any. */
-static int load_by_name(const char *name, struct site *s)
+/* A site known by name only: its file from the state file, if any. NAMED:
+ * the name was given (else found in the kernel: its table or tunnels). */
+static int load_by_name(const char *name, bool named, struct site *s)
 {
+	char file[4096];
 	struct state st;
 
-	if (state_read(name, &st) < 0 || !st.file[0]) {
-		fprintf(stderr, "%s status: site %s: no site file recorded in %s/%s.state; "
-			"give the file: gatewayctl status FILE\n", prog, name, state_dir(), name);
+	if (named) {
+		if (sitearg_recorded("status", name, "gatewayctl status FILE", file, sizeof(file), stderr) < 0)
+			return -1;
+	} else if (state_read(name, &st) < 0 || !st.file[0]) {
+		fprintf(stderr, "%s status: site %s: its table or tunnels are here, but no site file is recorded; "
+			"give the file (gatewayctl status FILE), or remove them (gatewayctl down %s)\n", prog, name,
+			name);
 		return -1;
+	} else {
+		snprintf(file, sizeof(file), "%s", st.file);
 	}
-	if (config_load(st.file, s, stderr) < 0)
+	if (config_load(file, s, stderr) < 0)
 		return -2;
 	return 0;
 }
@@ -587,7 +690,6 @@ int status_main(int argc, char **argv)
 	int worst = EXIT_OK, r, printed = 0;
 	char (*names)[SITE_NAME_MAX + 1] = NULL;
 	size_t n_names = 0;
-	struct stat sb;
 
 	for (int i = 1; i < argc; i++) {
 		if (is_help(argv[i]))
@@ -598,20 +700,26 @@ int status_main(int argc, char **argv)
 			probe = true;
 		else if (!strcmp(argv[i], "--prometheus"))
 			prometheus = true;
-		else if (!strcmp(argv[i], "--output") && i + 1 < argc)
-			output = argv[++i];
-		else if (!strncmp(argv[i], "--output=", 9) && argv[i][9])
-			output = argv[i] + 9;
-		else if (argv[i][0] == '-' && argv[i][1])
+		else if (!strcmp(argv[i], "--output") || !strncmp(argv[i], "--output=", 9)) {
+			const char *v = argv[i][8] == '=' ? argv[i] + 9 : i + 1 < argc ? argv[++i] : "";
+
+			if (!*v || (v[0] == '-' && v[1] == '-'))
+				return usage_error("status", "--output needs a file name: --output FILE");
+			output = v;
+		} else if (argv[i][0] == '-' && argv[i][1])
 			return usage_error("status", "unknown option `%s`", argv[i]);
 		else if (arg)
-			return usage_error("status", "one site at a time (or none: every site)");
+			return usage_error("status", "one site at a time (or none: every site): `%s` and `%s`", arg,
+					   argv[i]);
 		else
 			arg = argv[i];
 	}
-	if (prometheus || output)
-		return o.json || !prometheus ? usage_error("status", "--output goes with --prometheus, not --json")
-			: metrics_print(arg, probe, output);
+	if (o.json && prometheus)
+		return usage_error("status", "--json and --prometheus do not go together: choose one");
+	if (output && !prometheus)
+		return usage_error("status", "--output goes with --prometheus: --prometheus --output FILE");
+	if (prometheus)
+		return metrics_print(arg, probe, output);
 	o.color = !o.json && isatty(fileno(stdout)) && !getenv("NO_COLOR");
 	if (!have_net_admin()) {
 		fprintf(stderr, "%s status: needs CAP_NET_ADMIN to read nftables: run it as root\n", prog);
@@ -621,7 +729,7 @@ int status_main(int argc, char **argv)
 		fprintf(stderr, "%s status: cannot open netlink: %s\n", prog, strerror(-r));
 		return EXIT_FAIL;
 	}
-	if (arg && (strchr(arg, '/') || strstr(arg, ".ini") || stat(arg, &sb) == 0)) {
+	if (arg && sitearg_is_file(arg)) {
 		names = calloc(1, sizeof(*names));
 		n_names = 1;
 	} else if (arg) {
@@ -664,7 +772,7 @@ int status_main(int argc, char **argv)
 				worst = EXIT_USAGE;
 				continue;
 			}
-		} else if ((r = load_by_name(names[i], &s)) < 0) {
+		} else if ((r = load_by_name(names[i], arg != NULL, &s)) < 0) {
 			worst = worst == EXIT_USAGE || r == -2 ? EXIT_USAGE : EXIT_FAIL;
 			continue;
 		}

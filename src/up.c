@@ -15,26 +15,32 @@
 #include "model.h"
 #include "pending.h"
 #include "preflight.h"
+#include "sitearg.h"
 #include "state.h"
 #include "updown.h"
 
 static int up_help(void)
 {
-	printf("Usage: %s up [-v] [--confirm[=SECONDS]] FILE\n"
+	printf("Usage: %s up [-v] [--confirm [SECONDS]] FILE|SITE\n"
 	       "       %s up --boot FILE\n\n"
-	       "Make the kernel match the site file: the ipip tunnel to every peer, routes to\n"
+	       "Make the kernel match the site file (or, given a site's name, the file its\n"
+	       "last up used): the ipip tunnel to every peer, routes to\n"
 	       "the peers' networks, the nftables table (SNAT, MSS clamp, IPIP input filter),\n"
 	       "forwarding, and with manage_interfaces = yes the LAN/WAN addresses and the\n"
 	       "default route. Only what differs is changed; a second up says \"no changes\".\n"
 	       "All or nothing: when a step fails, every step already done is undone and\n"
 	       "the error names the step and quotes the kernel. Needs CAP_NET_ADMIN.\n\n"
 	       "  -v, --verbose          also list what a rollback undid\n"
-	       "  --confirm[=SECONDS]    roll the change back by itself after SECONDS (default %d)\n"
+	       "  --confirm [SECONDS]    roll the change back by itself after SECONDS (default %d;\n"
+	       "                         also --confirm=SECONDS)\n"
 	       "                         unless `gatewayctl confirm SITE` runs first; safe for\n"
 	       "                         changes made through the tunnel being changed\n"
 	       "  --boot                 what gatewayctl@.service runs: when a change was left\n"
 	       "                         unconfirmed (the machine restarted), bring up the last\n"
 	       "                         confirmed configuration instead of FILE\n\n"
+	       "Before changing anything, up checks the gateway (the interfaces exist, are up\n"
+	       "and carry their addresses; charon answers; no foreign link or route is in the\n"
+	       "way) and refuses with every problem; `plan` and `status` say the same.\n"
 	       "While a change is pending, up and down are refused.\n", prog, prog, CONFIRM_DEFAULT_SECONDS);
 	return EXIT_OK;
 }
@@ -216,7 +222,7 @@ int up_main(int argc, char **argv)
 	struct site site;
 	struct pending p;
 	struct confirm_ctx cc = { 0 };
-	char name[SITE_NAME_MAX + 1], cmd[64];
+	char name[SITE_NAME_MAX + 1], cmd[64], path[4096] = "";
 	struct up_opts o = { .cmd = cmd, .out = stdout, .err = stderr };
 	int lock, ret = EXIT_FAIL, r;
 
@@ -227,16 +233,22 @@ int up_main(int argc, char **argv)
 			verbose = true;
 		else if (!strcmp(argv[i], "--boot"))
 			boot = true;
-		else if (!strcmp(argv[i], "--confirm"))
+		else if (!strcmp(argv[i], "--confirm")) {
 			confirm = CONFIRM_DEFAULT_SECONDS;
-		else if (!strncmp(argv[i], "--confirm=", 10)) {
+			/* --confirm 30: seconds given as the next word */
+			if (i + 1 < argc && argv[i + 1][0] >= '0' && argv[i + 1][0] <= '9' &&
+			    argv[i + 1][strspn(argv[i + 1], "0123456789")] == '\0' &&
+			    parse_seconds(argv[++i], &confirm) < 0)
+				return usage_error("up", "--confirm SECONDS wants a whole number of seconds from 1 to %d, "
+						   "not `%s`", CONFIRM_MAX_SECONDS, argv[i]);
+		} else if (!strncmp(argv[i], "--confirm=", 10)) {
 			if (parse_seconds(argv[i] + 10, &confirm) < 0)
 				return usage_error("up", "--confirm=SECONDS wants a whole number of seconds from 1 to %d, "
 						   "not `%s`", CONFIRM_MAX_SECONDS, argv[i] + 10);
 		} else if (argv[i][0] == '-' && argv[i][1])
 			return usage_error("up", "unknown option `%s`", argv[i]);
 		else if (file)
-			return usage_error("up", "one site file at a time");
+			return usage_error("up", "one site at a time: `%s` and `%s`", file, argv[i]);
 		else
 			file = argv[i];
 	}
@@ -246,6 +258,12 @@ int up_main(int argc, char **argv)
 		return usage_error("up", "--boot and --confirm do not go together");
 	snprintf(cmd, sizeof(cmd), "%s up", prog);
 	o.verbose = verbose;
+	/* a site's name: the file its last up recorded (at boot, the name may
+	 * still find a pending change below) */
+	if (sitearg_file("up", file, path, sizeof(path)) < 0 && !boot)
+		return EXIT_USAGE;
+	if (path[0])
+		file = path;
 	loaded = config_load(file, &site, stderr) == 0;
 	if (loaded) {
 		snprintf(name, sizeof(name), "%s", site.name);

@@ -115,6 +115,35 @@ rc=0
 gw m-gw status --frobnicate >/dev/null 2>&1 || rc=$?
 expect_eq "$rc" 2 "status with a bad option: exit 2"
 
+# --- --probe tells our own missing tunnel from a silent peer
+lab_exec m-gw ip link del gw-brooklyn
+rc=0
+out=$(gw m-gw status --probe "$M" 2>&1) || rc=$?
+expect_eq "$rc" 1 "--probe with our own tunnel missing: exit 1"
+expect_grep "... says our tunnel is missing" 'peer brooklyn: not probed: our own tunnel gw-brooklyn is missing on this gateway' "$out"
+if grep -q 'the peer gateway and the path' <<<"$out"; then fail "... and does not blame the peer and the path"; printf '%s\n' "$out" | t_note
+else ok "... and does not blame the peer and the path"; fi
+gw m-gw up "$M" >/dev/null 2>&1 || fail "up after the tunnel was deleted"
+
+# --- plan runs up's checks: a missing interface is said, nothing planned for it
+E=$(sed 's/^lan = eth0$/lan = enp3s0/' "$M" | site_file enp3s0)
+rc=0
+out=$(gw m-gw plan "$E" 2>&1) || rc=$?
+expect_eq "$rc" 1 "plan of a file whose lan interface is missing: exit 1"
+expect_grep "... up's error, naming enp3s0" 'interface `enp3s0` \(lan\) does not exist on this gateway' "$out"
+if grep -Eq '^(ip|nft) ' <<<"$out"; then fail "... and no command planned"; printf '%s\n' "$out" | t_note
+else ok "... and no command planned"; fi
+
 gw m-gw down "$M" >/dev/null 2>&1
 gw b-gw down "$B" >/dev/null 2>&1
+
+# --- a site that is not up: one reason, one fix
+rc=0
+out=$(gw m-gw status "$M" 2>&1) || rc=$?
+expect_eq "$rc" 1 "status FILE of a site that is not up: exit 1"
+expect_grep "... NOT UP" '^site manhattan: NOT UP' "$out"
+expect_eq "$(grep -c 'fix:' <<<"$out")" 1 "... one fix"
+expect_grep "... which is up FILE" "fix: gatewayctl up $M\$" "$out"
+out=$(gw m-gw status manhattan 2>&1) || true
+expect_grep "status NAME of a site not here: no site NAME here" 'no site manhattan here' "$out"
 t_done
