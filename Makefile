@@ -13,7 +13,7 @@ UNITS      := gatewayctl@.service gatewayctl-metrics.service gatewayctl-metrics.
 DESTDIR    ?=
 
 CC       ?= cc
-PKGS     := libmnl libnftnl libcrypto
+PKGS     := libmnl libnftnl libcrypto libcares
 CFLAGS   ?= -O2 -g
 WERROR   ?=
 # hardened like Debian's packages (dpkg-buildflags with hardening=+all)

@@ -2,7 +2,7 @@
 # Install every Debian 12 package that building and testing gatewayctl needs.
 # Quiet and quick when all are present already.
 set -eu
-PKGS="build-essential pkg-config libmnl-dev libnftnl-dev libiniparser-dev libcmocka-dev
+PKGS="build-essential pkg-config libmnl-dev libnftnl-dev libiniparser-dev libcmocka-dev libc-ares-dev dnsmasq-base
       clang libclang-rt-14-dev cppcheck
       iproute2 nftables net-tools iputils-ping socat tcpdump strace python3 procps psmisc
       qemu-system-x86 linux-image-amd64 busybox-static kmod cpio gzip xz-utils
