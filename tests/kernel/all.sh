@@ -8,14 +8,20 @@
 #   GATEWAYCTL_KERNEL_ONLY="NAME..."    only these (when no NAME is given)
 #   GATEWAYCTL_KERNEL_SKIP="NAME..."    all but these (e.g. tests run elsewhere)
 #   tests/kernel/all.sh --list          the names it would run, one a line
+#   tests/kernel/all.sh --queue DIR     take tests from DIR/todo (files NNNN-NAME,
+#                                       in name order) until none is left, each
+#                                       claimed by renaming it into DIR/taken: two
+#                                       VMs sharing DIR (tests/vm/run's
+#                                       GATEWAYCTL_VM_SHARE) split one list
 set -u
 cd "$(dirname "$0")/../.."
 
 # in_words WORD "LIST": is WORD one of LIST's words?
 in_words() { case " $2 " in *" $1 "*) return 0 ;; esac; return 1; }
 
-list=0
+list=0 queue=''
 if [ "${1:-}" = --list ]; then list=1; shift; fi
+if [ "${1:-}" = --queue ]; then queue=${2:?--queue DIR}; shift 2; fi
 names=("$@")
 if [ ${#names[@]} = 0 ]; then
 	for f in tests/kernel/*.sh; do
@@ -54,6 +60,28 @@ run_one() {
 }
 
 status=0
+if [ -n "$queue" ]; then
+	# in the VM, a queue not shared with the host (9p) would sit in the VM's own
+	# overlay: every lane would run every test
+	if [ "$(findmnt -no FSTYPE --target "$queue" 2>/dev/null)" = overlay ]; then
+		echo "all.sh: the queue $queue is not shared with the host (GATEWAYCTL_VM_SHARE)" >&2
+		exit 2
+	fi
+	while :; do
+		next=''
+		for f in "$queue"/todo/*; do
+			[ -e "$f" ] || break
+			if mv "$f" "$queue/taken/" 2>/dev/null; then
+				next=${f##*/}
+				next=${next#*-}
+				break
+			fi
+		done
+		[ -n "$next" ] || break
+		run_one "$next" || status=1
+	done
+	exit $status
+fi
 for n in "${names[@]}"; do
 	run_one "$n" || status=1
 done

@@ -141,9 +141,11 @@ exec 9>"$lock"
 flock -x 9
 gw m-gw up "$M" >"$T_TMP/up.out" 2>&1 &
 up_pid=$!
-sleep 2
-if kill -0 $up_pid 2>/dev/null; then ok "up waits while another holds the site's lock"; else fail "up waits while another holds the site's lock"; fi
-expect_grep "... and says so" 'another gatewayctl is working on site manhattan; waiting' "$(cat "$T_TMP/up.out")"
+# until up says it waits (or gives up: then it is no longer running below); no
+# fixed delay, which a busy machine could outlast
+wait_for 60 sh -c "grep -q 'another gatewayctl is working on site manhattan; waiting' '$T_TMP/up.out' || ! kill -0 $up_pid" || true
+expect_grep "up says it waits while another holds the site's lock" 'another gatewayctl is working on site manhattan; waiting' "$(cat "$T_TMP/up.out")"
+if kill -0 $up_pid 2>/dev/null; then ok "... and it is still waiting"; else fail "... and it is still waiting"; fi
 expect_same "... having changed nothing yet" "$before" "$(snap m-gw)"
 flock -u 9
 exec 9>&-

@@ -5,11 +5,25 @@
 # private destinations. ansible-playbook (the machine's ansible-core) reaches
 # each gateway through the local connection with its Python wrapped in
 # `ip netns exec X-gw`. Source it after `set -eu`.
+#
+# Where the controller runs: in the VM, ansible-playbook on an emulated CPU takes
+# minutes a play. Started through `tests/vm/host-call --serve DIR tests/vm/run
+# ...` (tests/run-all does), the test has a bridge to the host
+# (GATEWAYCTL_FLEET_BRIDGE=DIR, shared with the VM): ansible-playbook runs on the
+# host (tests/vm/host-call) and its modules, through the gateways' Python
+# interpreter tests/vm/guest-exec, in the gateways' namespaces here. The role is
+# the same, its modules run against the same gateways; only the controller moves.
+# GATEWAYCTL_FLEET_CONTROLLER=vm keeps it here even with a bridge.
 t_need_ipip
 command -v ansible-playbook >/dev/null || t_skip "no ansible-playbook (apt-get install ansible-core)"
 
 SITES="a b c d"
 ROOT=$PWD
+BRIDGE=''
+if [ -n "${GATEWAYCTL_FLEET_BRIDGE:-}" ] && [ "${GATEWAYCTL_FLEET_CONTROLLER:-host}" != vm ]; then
+	BRIDGE=$GATEWAYCTL_FLEET_BRIDGE
+	[ -d "$BRIDGE/h" ] || t_skip "GATEWAYCTL_FLEET_BRIDGE=$BRIDGE: no bridge there (tests/vm/host-call --serve)"
+fi
 
 fleet_down() {
 	local ns
@@ -18,7 +32,12 @@ fleet_down() {
 		ip netns del "$ns" 2>/dev/null || true
 	done
 }
-trap 'fleet_down; gw_cleanup' EXIT
+fleet_exit() {
+	fleet_down
+	gw_cleanup
+	if [ -n "$BRIDGE" ]; then touch "$BRIDGE/g/stop"; fi
+}
+trap fleet_exit EXIT
 trap 'echo "$T_NAME: interrupted" >&2; exit 130' INT TERM HUP
 
 # site number i (a=1...): LAN 192.168.i.0/24 (gateway .1, host .5), WAN
@@ -52,7 +71,27 @@ fleet_up() {
 		lab_exec "$s-host" ip route add default via "192.168.$i.1"
 		mkdir -p "$T_TMP/$s/run"
 	done
-	mkdir -p "$T_TMP/home"
+	# what the controller reads or writes: here, or on the bridge when it runs on the host
+	CTL_DIR=$T_TMP
+	if [ -n "$BRIDGE" ]; then
+		CTL_DIR=$BRIDGE/$T_NAME
+		rm -rf "$CTL_DIR"
+		rm -f "$BRIDGE/g/stop"
+		"$ROOT/tests/vm/guest-exec" --serve "$BRIDGE" &
+		echo "# the controller runs on the host (GATEWAYCTL_FLEET_BRIDGE=$BRIDGE)"
+	else
+		echo "# the controller runs here"
+	fi
+	mkdir -p "$CTL_DIR/home"
+}
+
+# the Python interpreter of gateway X-gw, as the controller starts it
+fleet_python() { # SITE
+	if [ -n "$BRIDGE" ]; then
+		echo "$ROOT/tests/vm/guest-exec $BRIDGE ip netns exec $(lab_ns "$1-gw") /usr/bin/python3"
+	else
+		echo "ip netns exec $(lab_ns "$1-gw") /usr/bin/python3"
+	fi
 }
 
 # inventory TOPOLOGY [SITE=LAN_ADDRESS...]: mesh (one group of all), hub (a is
@@ -79,7 +118,7 @@ inventory() {
 			for o in "$@"; do [ "${o%%=*}" != "$s" ] || lan=${o#*=}; done
 			cat <<-EOF
 				        $s:
-				          ansible_python_interpreter: "ip netns exec $(lab_ns "$s-gw") /usr/bin/python3"
+				          ansible_python_interpreter: "$(fleet_python "$s")"
 				          gatewayctl_environment: {GATEWAYCTL_RUNDIR: $T_TMP/$s/run}
 				          gatewayctl_bin: $T_TMP/$s/gatewayctl
 				          gatewayctl_config_dir: $T_TMP/$s/etc
@@ -97,7 +136,7 @@ inventory() {
 		hub) printf '        g1:\n          hosts: {a: {}, b: {}, c: {}, d: {}}\n' ;;
 		partial) printf '        g1:\n          hosts: {a: {}, b: {}, c: {}}\n        g2:\n          hosts: {c: {}, d: {}}\n' ;;
 		esac
-	} >"$T_TMP/inventory.yml"
+	} >"$CTL_DIR/inventory.yml"
 }
 
 # play NAME [ARGS...]: ansible-playbook on the example playbook; output in
@@ -107,9 +146,11 @@ play() {
 	shift
 	PLAY_RC=0
 	echo "# play $name $* ($(date +%T))" >&2
-	HOME=$T_TMP/home ANSIBLE_ROLES_PATH=$ROOT/contrib/ansible/roles ANSIBLE_PIPELINING=1 \
+	local -a on_host=()
+	[ -z "$BRIDGE" ] || on_host=("$ROOT/tests/vm/host-call" "$BRIDGE")
+	"${on_host[@]}" env HOME="$CTL_DIR/home" ANSIBLE_ROLES_PATH="$ROOT/contrib/ansible/roles" ANSIBLE_PIPELINING=1 \
 		ANSIBLE_NOCOLOR=1 ANSIBLE_FORKS=8 ANSIBLE_RETRY_FILES_ENABLED=0 ANSIBLE_LOCALHOST_WARNING=0 \
-		ansible-playbook -i "$T_TMP/inventory.yml" -e gatewayctl_play_hosts=gatewayctl \
+		ansible-playbook -i "$CTL_DIR/inventory.yml" -e gatewayctl_play_hosts=gatewayctl \
 		"$ROOT/contrib/ansible/site.yml" "$@" </dev/null 2>&1 | tee "$T_TMP/$name.out" |
 		{ if [ "${V:-0}" = 1 ]; then cat >&2; else cat >/dev/null; fi; }
 	PLAY_RC=${PIPESTATUS[0]}
