@@ -272,7 +272,7 @@ static void peer_metrics(struct metrics *m, const struct site *s, const struct p
 		struct probe pr;
 		char v[32];
 
-		status_probe(s, p, &pr);
+		probe_peer(s, p, &pr);
 		if (pr.error[0]) {
 			fprintf(stderr, "%s status: site %s: probe of peer %s: %s\n", prog, site, peer, pr.error);
 			return;

@@ -1,5 +1,6 @@
-/* probe.h - `status --probe`: three ICMP echoes to a peer gateway's LAN address
- * through its tunnel (status.c), shared with the Prometheus output (metrics.c) */
+/* probe.h - three ICMP echoes to a peer gateway's LAN address through its
+ * tunnel, from our lan_address (probe.c): `status --probe` and the Prometheus
+ * output (metrics.c) */
 #ifndef GATEWAYCTL_PROBE_H
 #define GATEWAYCTL_PROBE_H
 
@@ -11,6 +12,9 @@ struct probe {
 	char error[128];	/* why no probe could be sent ("" when it was) */
 };
 
-void status_probe(const struct site *s, const struct peer *p, struct probe *pr);
+/* Probe peer P of site S: what was sent and answered, the round trips, or
+ * ERROR when no probe could be sent. A ping socket where the system allows
+ * it, else a raw one (CAP_NET_RAW). Takes up to 1.6 s. */
+void probe_peer(const struct site *s, const struct peer *p, struct probe *pr);
 
 #endif
