@@ -2,6 +2,7 @@
  * step already done is undone, newest first. */
 #include "apply.h"
 #include "audit.h"
+#include "block.h"
 #include "ipsec.h"
 #include "relay.h"
 
@@ -165,6 +166,10 @@ static int undo_one(struct apply *a, struct step *st)
 	case STEP_IPSEC_UNLOAD:
 		r = ipsec_undo(a, st);
 		break;
+	case STEP_BLOCK_ADD:
+	case STEP_BLOCK_DEL:
+		r = block_undo(a, st);
+		break;
 	case STEP_NFT_REPLACE:
 	case STEP_NFT_DELETE:
 	case STEP_RELAY_STOP:
@@ -261,8 +266,11 @@ int apply_plan(struct apply *a)
 	if (!q.b)
 		return -ENOMEM;
 	/* 0. IPsec first: the kernel's policies for protocol 4 exist before a tunnel
-	 * can carry anything, so nothing ever leaves in clear (fail closed) */
-	r = ipsec_apply(a);
+	 * can carry anything, so nothing ever leaves in clear (fail closed); our
+	 * own block policies before them, for when charon is gone (block.h) */
+	r = block_apply(a);
+	if (r == 0)
+		r = ipsec_apply(a);
 	/* 1. addresses, links, tunnels, deletions */
 	for (size_t i = 0; i < plan->n && r == 0; i++) {
 		struct step *st = &plan->steps[i];

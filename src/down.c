@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "audit.h"
+#include "block.h"
 #include "config.h"
 #include "gatewayctl.h"
 #include "ipsec.h"
@@ -212,6 +213,20 @@ static int down_locked(struct down *d, const char *site, const struct site *conf
 		if (out)
 			fclose(out);
 		d->changes += changes;
+	}
+	/* the xfrm block policies last, and only when no tunnel is left behind */
+	if (d->failures == failures_before) {
+		int changes = 0;
+		FILE *out = audit_stream("down", site, d->out);
+
+		if (block_down(site, out ? out : d->out, d->err, &changes) < 0)
+			d->failures++;
+		if (out)
+			fclose(out);
+		d->changes += changes;
+	} else {
+		fprintf(d->err, "%s down: site %s: its xfrm block policies stay while something of it "
+			"is left (above): its IPIP cannot cross in clear\n", prog, site);
 	}
 	/* the default route it added */
 	for (size_t i = 0; st.default_route.gateway && i < n_routes; i++) {

@@ -37,7 +37,7 @@ enum fam {
 	M_TUN_PRESENT, M_TUN_UP, M_TUN_RX_PACKETS, M_TUN_TX_PACKETS, M_TUN_RX_BYTES, M_TUN_TX_BYTES,
 	M_TUN_RX_ERRORS, M_TUN_TX_ERRORS, M_TUN_RX_DROPPED, M_TUN_TX_DROPPED,
 	M_ROUTE_PRESENT, M_BOGUS_ROUTE,
-	M_IPSEC_CHARON, M_IPSEC_LOADED, M_IPSEC_ESTABLISHED,
+	M_IPSEC_CHARON, M_IPSEC_LOADED, M_IPSEC_ESTABLISHED, M_BLOCK_PRESENT, M_BLOCK_WANTED,
 	M_ESP_RX_PACKETS, M_ESP_TX_PACKETS, M_ESP_RX_BYTES, M_ESP_TX_BYTES,
 	M_PROBE_SUCCESS, M_PROBE_LOSS, M_PROBE_RTT,
 	M_RELAY_RUNNING, M_RELAY_START,
@@ -88,6 +88,11 @@ static const struct {
 		"1 when the peer's public address is routed into a tunnel (the classic bogus host route)." },
 	[M_IPSEC_CHARON] = { "gatewayctl_ipsec_charon_reachable", "gauge",
 		"1 when strongSwan's charon answers on its VICI socket (sites with IPsec peers)." },
+	[M_BLOCK_PRESENT] = { "gatewayctl_ipsec_block_policies_present", "gauge",
+		"gatewayctl's xfrm block policies for IP protocol 4 in the kernel (4 per ipsec peer): "
+		"they keep IPIP from crossing in clear without charon or nftables." },
+	[M_BLOCK_WANTED] = { "gatewayctl_ipsec_block_policies_wanted", "gauge",
+		"The xfrm block policies the site's ipsec peers need (4 per peer)." },
 	[M_IPSEC_LOADED] = { "gatewayctl_ipsec_connection_loaded", "gauge",
 		"1 when charon has the peer's IKE connection loaded (peers with encryption = ipsec)." },
 	[M_IPSEC_ESTABLISHED] = { "gatewayctl_ipsec_established", "gauge",
@@ -353,6 +358,8 @@ static int site_metrics(struct metrics *m, struct nl *rt, struct nl *nf, struct 
 	}
 	if (ipsec_site_uses(s)) {
 		add(m, M_IPSEC_CHARON, flag(live.ipsec.reachable), L(.site = s->name));
+		add(m, M_BLOCK_PRESENT, u64(b, live.block.present), L(.site = s->name));
+		add(m, M_BLOCK_WANTED, u64(b, live.block.wanted), L(.site = s->name));
 		if (!live.ipsec.reachable)
 			healthy = false;
 	}

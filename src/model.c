@@ -24,7 +24,7 @@ static void *xcalloc(size_t n, size_t size)
 }
 
 __attribute__((format(printf, 3, 4)))
-static struct step *add_step(struct plan *plan, enum step_kind kind, const char *fmt, ...)
+struct step *plan_add_step(struct plan *plan, enum step_kind kind, const char *fmt, ...)
 {
 	struct step *st;
 	va_list ap;
@@ -50,7 +50,7 @@ static struct step *add_step(struct plan *plan, enum step_kind kind, const char 
 }
 
 __attribute__((format(printf, 2, 3)))
-static void why(struct step *st, const char *fmt, ...)
+void step_why(struct step *st, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -268,7 +268,7 @@ static void plan_interface(struct plan *plan, const struct site *s, const struct
 	struct step *st;
 
 	if (!live || !l || !has_addr(live, l->ifindex, a)) {
-		st = add_step(plan, STEP_ADDR_ADD, "ip address add %s/%u broadcast %s dev %s",
+		st = plan_add_step(plan, STEP_ADDR_ADD, "ip address add %s/%u broadcast %s dev %s",
 			      ip4_str(a.addr, ip), a.len, ip4_str(net4_broadcast(a), brd), ifname);
 		snprintf(st->ifname, sizeof(st->ifname), "%s", ifname);
 		st->ifindex = l ? l->ifindex : 0;
@@ -276,14 +276,14 @@ static void plan_interface(struct plan *plan, const struct site *s, const struct
 		st->plen = a.len;
 		st->brd = net4_broadcast(a);
 		if (live)
-			why(st, "%s lacks %s/%u", ifname, ip, a.len);
+			step_why(st, "%s lacks %s/%u", ifname, ip, a.len);
 	}
 	if (!live || !l || !(l->flags & IFF_UP)) {
-		st = add_step(plan, STEP_LINK_UP, "ip link set %s up", ifname);
+		st = plan_add_step(plan, STEP_LINK_UP, "ip link set %s up", ifname);
 		snprintf(st->ifname, sizeof(st->ifname), "%s", ifname);
 		st->ifindex = l ? l->ifindex : 0;
 		if (live)
-			why(st, "%s is down", ifname);
+			step_why(st, "%s is down", ifname);
 	}
 	(void)s;
 }
@@ -298,14 +298,14 @@ static void plan_default_route(struct plan *plan, const struct site *s, const st
 	for (size_t i = 0; i < n; i++)
 		if (r[i].table == RT_TABLE_MAIN && r[i].gateway == s->gateway)
 			return; /* there, whoever made it */
-	st = add_step(plan, STEP_ROUTE_ADD, "ip route add default via %s dev %s proto %d",
+	st = plan_add_step(plan, STEP_ROUTE_ADD, "ip route add default via %s dev %s proto %d",
 		      ip4_str(s->gateway, gw), s->wan, RTPROT_GATEWAYCTL);
 	snprintf(st->ifname, sizeof(st->ifname), "%s", s->wan);
 	st->route = (struct route_info){ .gateway = s->gateway, .protocol = RTPROT_GATEWAYCTL,
 					 .table = RT_TABLE_MAIN, .scope = RT_SCOPE_UNIVERSE,
 					 .type = RTN_UNICAST };
 	if (live)
-		why(st, n ? "the default route goes elsewhere" : "no default route");
+		step_why(st, n ? "the default route goes elsewhere" : "no default route");
 }
 
 static void tunnel_text(char *buf, size_t len, const char *verb, const struct site *s,
@@ -385,8 +385,8 @@ static void plan_tunnels(struct plan *plan, const struct site *s, const struct l
 
 		if (!model_owns_link(s, l, &peer) || peer_named(plan, s, peer))
 			continue;
-		st = add_step(plan, STEP_TUNNEL_DEL, "ip link delete %s", l->name);
-		why(st, "peer %s is no longer in the file", peer);
+		st = plan_add_step(plan, STEP_TUNNEL_DEL, "ip link delete %s", l->name);
+		step_why(st, "peer %s is no longer in the file", peer);
 		snprintf(st->ifname, sizeof(st->ifname), "%s", l->name);
 		st->ifindex = l->ifindex;
 		st->old = *l;
@@ -401,25 +401,25 @@ static void plan_tunnels(struct plan *plan, const struct site *s, const struct l
 			tunnel_drift(s, p, l, mtu, drift, sizeof(drift));
 		if (!l) {
 			tunnel_text(text, sizeof(text), "add", s, p, mtu);
-			st = add_step(plan, STEP_TUNNEL_ADD, "%s", text);
+			st = plan_add_step(plan, STEP_TUNNEL_ADD, "%s", text);
 			if (live)
-				why(st, "tunnel %s is missing", p->tunnel);
+				step_why(st, "tunnel %s is missing", p->tunnel);
 		} else if (!model_owns_link(s, l, NULL)) {
 			continue; /* somebody else's link: preflight refuses */
 		} else if (!strcmp(l->kind, "ipip") && drift[0]) {
 			tunnel_text(text, sizeof(text), "set", s, p, mtu);
-			st = add_step(plan, STEP_TUNNEL_CHANGE, "%s", text);
-			why(st, "%s", drift);
+			st = plan_add_step(plan, STEP_TUNNEL_CHANGE, "%s", text);
+			step_why(st, "%s", drift);
 			st->old = *l;
 		} else if (drift[0]) {
-			st = add_step(plan, STEP_TUNNEL_DEL, "ip link delete %s", l->name);
-			why(st, "%s", drift);
+			st = plan_add_step(plan, STEP_TUNNEL_DEL, "ip link delete %s", l->name);
+			step_why(st, "%s", drift);
 			st->old = *l;
 			st->ifindex = l->ifindex;
 			snprintf(st->ifname, sizeof(st->ifname), "%s", p->tunnel);
 			st->peer = p;
 			tunnel_text(text, sizeof(text), "add", s, p, mtu);
-			st = add_step(plan, STEP_TUNNEL_ADD, "%s", text);
+			st = plan_add_step(plan, STEP_TUNNEL_ADD, "%s", text);
 			l = NULL;
 		} else {
 			continue;
@@ -446,8 +446,8 @@ static void plan_rp_filter(struct plan *plan, const struct site *s, const struct
 
 		if (eff != 1 || (l && !model_owns_link(s, l, NULL)))
 			continue;
-		st = add_step(plan, STEP_RP_FILTER, "sysctl -w net.ipv4.conf.%s.rp_filter=2", p->tunnel);
-		why(st, "strict rp_filter would drop decapsulated packets whose reverse route is not %s",
+		st = plan_add_step(plan, STEP_RP_FILTER, "sysctl -w net.ipv4.conf.%s.rp_filter=2", p->tunnel);
+		step_why(st, "strict rp_filter would drop decapsulated packets whose reverse route is not %s",
 		    p->tunnel);
 		st->peer = p;
 		st->value = 2;
@@ -503,9 +503,9 @@ static void plan_routes(struct plan *plan, const struct site *s, const struct li
 
 			if (!l || strcmp(l->kind, "ipip"))
 				continue;
-			st = add_step(plan, STEP_ROUTE_DEL, "%s", "");
+			st = plan_add_step(plan, STEP_ROUTE_DEL, "%s", "");
 			route_del_text(st, &r[k], plan);
-			why(st, "bogus host route: peer %s's endpoint is routed into %s, where its own packets would loop",
+			step_why(st, "bogus host route: peer %s's endpoint is routed into %s, where its own packets would loop",
 			    s->peers[i].name, l->name);
 			st->peer = &s->peers[i];
 		}
@@ -520,9 +520,9 @@ static void plan_routes(struct plan *plan, const struct site *s, const struct li
 		if (r->protocol != RTPROT_GATEWAYCTL || !(l = live_link_index(plan, r->oif)) ||
 		    !model_owns_link(s, l, &peer) || !peer_named(plan, s, peer) || wanted_route(plan, s, r, l->name))
 			continue;
-		st = add_step(plan, STEP_ROUTE_DEL, "%s", "");
+		st = plan_add_step(plan, STEP_ROUTE_DEL, "%s", "");
 		route_del_text(st, r, plan);
-		why(st, "route %s is not in the file (or not as it is)",
+		step_why(st, "route %s is not in the file (or not as it is)",
 		    net4_str((struct net4){ r->dst, r->dst_len }, dst));
 	}
 	for (size_t i = 0; i < s->n_peers; i++) {
@@ -547,7 +547,7 @@ static void plan_routes(struct plan *plan, const struct site *s, const struct li
 					ok = true;
 			if (ok)
 				continue;
-			st = add_step(plan, STEP_ROUTE_ADD,
+			st = plan_add_step(plan, STEP_ROUTE_ADD,
 				      "ip route add %s dev %s proto %d scope link src %s",
 				      net4_str(net, dst), p->tunnel, RTPROT_GATEWAYCTL,
 				      ip4_str(s->lan_address.addr, src));
@@ -555,7 +555,7 @@ static void plan_routes(struct plan *plan, const struct site *s, const struct li
 			st->peer = p;
 			snprintf(st->ifname, sizeof(st->ifname), "%s", p->tunnel);
 			if (live)
-				why(st, "route %s via %s is missing", dst, p->tunnel);
+				step_why(st, "route %s via %s is missing", dst, p->tunnel);
 		}
 	}
 }
@@ -573,17 +573,26 @@ static void plan_relay(struct plan *plan, const struct site *s, const struct liv
 		char path[sizeof(s->path) * 4 + 4];
 
 		shell_word(s->path, path, sizeof(path));
-		st = add_step(plan, STEP_RELAY_START, "gatewayctl relay -f %s --daemon   # UDP ports %s",
+		st = plan_add_step(plan, STEP_RELAY_START, "gatewayctl relay -f %s --daemon   # UDP ports %s",
 			      path, ports);
 		st->value = live ? (uint32_t)live->relay_pid : 0; /* a relay to stop first */
 		if (live)
-			why(st, live->relay_pid ? "the relay (pid %d) runs with other settings than the file's"
+			step_why(st, live->relay_pid ? "the relay (pid %d) runs with other settings than the file's"
 						: "the broadcast relay is not running", live->relay_pid);
 	} else if (!s->relay.enabled && live && live->relay_pid) {
-		st = add_step(plan, STEP_RELAY_STOP, "kill %d   # the relay of site %s", live->relay_pid, s->name);
+		st = plan_add_step(plan, STEP_RELAY_STOP, "kill %d   # the relay of site %s", live->relay_pid, s->name);
 		st->value = (uint32_t)live->relay_pid;
-		why(st, "the file has no [relay] section any more");
+		step_why(st, "the file has no [relay] section any more");
 	}
+}
+
+/* Whether the last up recorded connection NAME as loaded. */
+static bool ipsec_recorded(const struct ipsec_live *il, const char *name)
+{
+	for (size_t k = 0; k < il->record.n; k++)
+		if (!strcmp(il->record.conns[k].name, name))
+			return true;
+	return false;
 }
 
 /* Each ipsec peer's IKE connection is loaded in charon exactly as the file
@@ -602,21 +611,26 @@ static void plan_ipsec(struct plan *plan, const struct site *s, const struct liv
 		if (p->encryption != ENC_IPSEC || (pl && pl->same))
 			continue;
 		text = ipsec_plan_text(s, p);
-		st = add_step(plan, STEP_IPSEC_LOAD, "%s", text ? text : "swanctl --load-conns");
+		st = plan_add_step(plan, STEP_IPSEC_LOAD, "%s", text ? text : "swanctl --load-conns");
 		free(text);
 		st->peer = p;
 		ipsec_conn_name(s, p, st->conn, sizeof(st->conn));
 		st->value = pl && pl->loaded;	/* replaced, not new */
-		if (live)
-			why(st, !il->reachable ? "charon is not reachable: %s" :
+		if (live && il->reachable && !(pl && pl->loaded) && ipsec_recorded(il, st->conn))
+			/* loaded by an earlier up, gone since: charon restarted, or a
+			 * `swanctl --load-all` (strongswan.service) unloaded it */
+			step_why(st, "IKE connection %s is not loaded in charon any more: charon restarted, or "
+				 "`swanctl --load-all` unloaded it (see ENCRYPTION in gatewayctl(8))", st->conn);
+		else if (live)
+			step_why(st, !il->reachable ? "charon is not reachable: %s" :
 				pl && pl->loaded ? "IKE connection %s differs from the file" :
 				"IKE connection %s is not loaded in charon", !il->reachable ? il->error : st->conn);
 	}
 	for (size_t k = 0; il && k < il->n_stale; k++) {
-		st = add_step(plan, STEP_IPSEC_UNLOAD, "swanctl --terminate --ike %s; swanctl --unload-conn %s",
+		st = plan_add_step(plan, STEP_IPSEC_UNLOAD, "swanctl --terminate --ike %s; swanctl --unload-conn %s",
 			      il->stale[k], il->stale[k]);
 		snprintf(st->conn, sizeof(st->conn), "%s", il->stale[k]);
-		why(st, "IKE connection %s is for no ipsec peer of the file any more", il->stale[k]);
+		step_why(st, "IKE connection %s is for no ipsec peer of the file any more", il->stale[k]);
 	}
 }
 
@@ -632,14 +646,15 @@ void plan_build(struct plan *plan, const struct site *s, const struct live *live
 		plan_interface(plan, s, live, s->wan, s->wan_address);
 	}
 	if (s->forwarding && (!live || live->ip_forward != 1)) {
-		st = add_step(plan, STEP_FORWARDING, "sysctl -w net.ipv4.ip_forward=1");
+		st = plan_add_step(plan, STEP_FORWARDING, "sysctl -w net.ipv4.ip_forward=1");
 		st->value = 1;
 		if (live)
-			why(st, "IPv4 forwarding is off");
+			step_why(st, "IPv4 forwarding is off");
 	}
 	if (s->manage_interfaces && s->gateway)
 		plan_default_route(plan, s, live);
 	plan_ipsec(plan, s, live);
+	block_plan(plan, s, live);
 	plan_tunnels(plan, s, live);
 	plan_rp_filter(plan, s, live);
 	plan_routes(plan, s, live);
@@ -653,10 +668,10 @@ void plan_build(struct plan *plan, const struct site *s, const struct live *live
 			nft_spec_print(&plan->nft, f);
 			fclose(f);
 		}
-		st = add_step(plan, STEP_NFT_REPLACE, "%s", text ? text : "");
+		st = plan_add_step(plan, STEP_NFT_REPLACE, "%s", text ? text : "");
 		free(text);
 		if (live)
-			why(st, live->nft_present ? "table " NFT_TABLE_PREFIX "%s differs from the file"
+			step_why(st, live->nft_present ? "table " NFT_TABLE_PREFIX "%s differs from the file"
 						  : "table " NFT_TABLE_PREFIX "%s is missing", s->name);
 	}
 }
@@ -690,6 +705,7 @@ void live_free(struct live *live)
 	free(live->routes);
 	free(live->peer_rp_filter);
 	ipsec_live_free(&live->ipsec);
+	block_live_free(&live->block);
 	memset(live, 0, sizeof(*live));
 }
 
@@ -721,6 +737,7 @@ int live_read(struct nl *rt, struct nl *nf, const struct site *s, struct plan *p
 		live_free(live);
 		return -ENOMEM;
 	}
+	block_live_read(s, &live->block);
 	/* the link dump carries each link's rp_filter: no request per tunnel */
 	live->peer_rp_filter = xcalloc(s->n_peers, sizeof(*live->peer_rp_filter));
 	for (size_t i = 0; i < s->n_peers; i++) {

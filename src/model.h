@@ -3,6 +3,7 @@
 #ifndef GATEWAYCTL_MODEL_H
 #define GATEWAYCTL_MODEL_H
 
+#include "block.h"
 #include "config.h"
 #include "ipsec.h"
 #include "nft.h"
@@ -25,6 +26,7 @@ struct live {
 	bool nft_present;
 	struct nft_state nft;	/* presence and rule counters (status shows them) */
 	struct ipsec_live ipsec;	/* charon's view of the site's ipsec peers */
+	struct block_live block;	/* the site's xfrm block policies (block.h) */
 };
 
 enum step_kind {
@@ -43,6 +45,8 @@ enum step_kind {
 	STEP_RELAY_STOP,
 	STEP_IPSEC_LOAD,	/* load (or replace) a peer's IKE connection and its key */
 	STEP_IPSEC_UNLOAD,	/* one of ours that no ipsec peer asks for any more */
+	STEP_BLOCK_ADD,		/* an ipsec peer's xfrm block policies for IP protocol 4 */
+	STEP_BLOCK_DEL,		/* one of ours that no ipsec peer asks for any more */
 };
 
 struct step {
@@ -58,6 +62,7 @@ struct step {
 	uint32_t value, old_value;
 	struct link_info old;	/* STEP_TUNNEL_CHANGE/DEL: the link as it was, for rollback */
 	char conn[VICI_NAME_MAX + 1];	/* STEP_IPSEC_*: the connection's name */
+	struct xfrm_pol pol;	/* STEP_BLOCK_DEL: the policy to delete */
 	bool done;		/* applied (for rollback) */
 };
 
@@ -89,6 +94,11 @@ void model_alias(const struct site *s, const struct peer *p, char *out, size_t l
 void plan_build(struct plan *plan, const struct site *site, const struct live *live);
 void plan_free(struct plan *plan);
 void plan_print(const struct plan *plan, FILE *out);
+/* A new step of PLAN (its text printf-like, malloc'd), and its why. */
+__attribute__((format(printf, 3, 4)))
+struct step *plan_add_step(struct plan *plan, enum step_kind kind, const char *fmt, ...);
+__attribute__((format(printf, 2, 3)))
+void step_why(struct step *st, const char *fmt, ...);
 
 /* Read the kernel state relevant to SITE. 0 or -errno (with a message on ERR). */
 int live_read(struct nl *rt, struct nl *nf, const struct site *site, struct plan *plan,

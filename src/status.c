@@ -280,6 +280,10 @@ static int site_report(struct nl *rt, struct nl *nf, struct site *s, bool probe,
 		char fix[300];
 
 		snprintf(fix, sizeof(fix), "%.*s%s", (int)len, st->text, st->text[len] ? " (...)" : "");
+		if (st->kind == STEP_IPSEC_LOAD)
+			/* the step's text is swanctl.conf: the fix is up */
+			snprintf(fix, sizeof(fix), "gatewayctl up %.150s (or systemctl reload gatewayctl@%s, "
+				 "which follows strongSwan's reloads)", s->path, s->name);
 		reason(&ss, fix, "%s", st->why[0] ? st->why : st->text);
 	}
 	/* IPsec: a peer whose connection is loaded but has no SA is asked for now,
@@ -363,7 +367,9 @@ static int site_report(struct nl *rt, struct nl *nf, struct site *s, bool probe,
 			json_u64(f, "bytes", live.nft.counters[i].bytes, false);
 			fprintf(f, "}");
 		}
-		fprintf(f, "}},\n     \"peers\": [");
+		fprintf(f, "}},\n     \"block_policies\": {\"readable\": %s, \"wanted\": %u, \"present\": %u},\n",
+			live.block.read ? "true" : "false", live.block.wanted, live.block.present);
+		fprintf(f, "     \"peers\": [");
 		for (size_t i = 0; i < s->n_peers; i++) {
 			const struct peer *p = &s->peers[i];
 			const struct link_info *l = live_link(&live, p->tunnel);
@@ -463,6 +469,9 @@ static int site_report(struct nl *rt, struct nl *nf, struct site *s, bool probe,
 		for (size_t i = 0; i < live.nft.n_counters; i++)
 			fprintf(f, "  %-14s %-12s %12llu packets %14llu bytes\n", i ? "" : "rules", live.nft.counters[i].rule,
 				(unsigned long long)live.nft.counters[i].packets, (unsigned long long)live.nft.counters[i].bytes);
+		if (live.block.wanted || live.block.n_stale)
+			fprintf(f, "  %-14s %u of %u xfrm block policies for IP protocol 4%s%s\n", "fail-closed",
+				live.block.present, live.block.wanted, live.block.read ? "" : ": ", live.block.error);
 		for (size_t i = 0; i < s->n_peers; i++) {
 			const struct peer *p = &s->peers[i];
 			const struct link_info *l = live_link(&live, p->tunnel);

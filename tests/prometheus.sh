@@ -53,7 +53,44 @@ tests:
         values: '1x22'
       - series: 'gatewayctl_ipsec_established{instance="gw1",site="manhattan",peer="queens"}'
         values: '0x22'
+      # fail closed: manhattan loses its block policies after 1 minute, queens
+      # its nftables table; bronx (IPsec) keeps both; harlem (no IPsec) has no
+      # table at all and no block metrics
+      - series: 'gatewayctl_ipsec_block_policies_wanted{instance="gw2",site="manhattan"}'
+        values: '4x22'
+      - series: 'gatewayctl_ipsec_block_policies_present{instance="gw2",site="manhattan"}'
+        values: '4 4 0x20'
+      - series: 'gatewayctl_nftables_table_present{instance="gw2",site="manhattan"}'
+        values: '1x22'
+      - series: 'gatewayctl_ipsec_block_policies_wanted{instance="gw2",site="queens"}'
+        values: '8x22'
+      - series: 'gatewayctl_ipsec_block_policies_present{instance="gw2",site="queens"}'
+        values: '8x22'
+      - series: 'gatewayctl_nftables_table_present{instance="gw2",site="queens"}'
+        values: '1 1 0x20'
+      - series: 'gatewayctl_ipsec_block_policies_wanted{instance="gw2",site="bronx"}'
+        values: '4x22'
+      - series: 'gatewayctl_ipsec_block_policies_present{instance="gw2",site="bronx"}'
+        values: '4x22'
+      - series: 'gatewayctl_nftables_table_present{instance="gw2",site="bronx"}'
+        values: '1x22'
+      - series: 'gatewayctl_nftables_table_present{instance="gw2",site="harlem"}'
+        values: '0x22'
     alert_rule_test:
+      - eval_time: 1m
+        alertname: GatewayctlIPsecUnprotected
+        exp_alerts: []
+      - eval_time: 3m
+        alertname: GatewayctlIPsecUnprotected
+        exp_alerts:
+          - exp_labels: {severity: critical, instance: gw2, site: manhattan}
+            exp_annotations:
+              summary: "IPsec site manhattan is missing its xfrm block policies or its nftables table"
+              description: "On gw2: \`gatewayctl status manhattan\` names what is missing; \`gatewayctl up\` puts it back."
+          - exp_labels: {severity: critical, instance: gw2, site: queens}
+            exp_annotations:
+              summary: "IPsec site queens is missing its xfrm block policies or its nftables table"
+              description: "On gw2: \`gatewayctl status queens\` names what is missing; \`gatewayctl up\` puts it back."
       - eval_time: 5m
         alertname: GatewayctlTunnelDown
         exp_alerts: []
@@ -79,7 +116,7 @@ tests:
               summary: "IPsec between manhattan and queens not established for 5 minutes"
               description: "On gw1: \`gatewayctl status manhattan\` shows charon's reason; the tunnel carries nothing meanwhile (fail closed)."
 EOT
-check "promtool test rules: tunnel down and IPsec alerts fire after 5 minutes, only for the broken peers" \
+check "promtool test rules: tunnel down and IPsec alerts fire after 5 minutes, only for the broken peers; an IPsec site without block policies or table after 1 minute" \
 	promtool test rules "$tmp/test.yml"
 echo "prometheus: $pass passed, $fail failed"
 [ $fail = 0 ]

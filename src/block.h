@@ -1,0 +1,54 @@
+/* block.h - fail closed for `encryption = ipsec` peers: gatewayctl's own xfrm
+ * block policies (netlink/xfrm_block.h) for IP protocol 4 between the site's
+ * WAN address and each ipsec peer's endpoint, in and out, with two marks each:
+ * four per peer. Planned, applied, undone and removed like the other steps. */
+#ifndef GATEWAYCTL_BLOCK_H
+#define GATEWAYCTL_BLOCK_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "xfrm_block.h"
+
+#define BLOCK_PER_PEER 4
+
+struct site;
+struct peer;
+struct plan;
+struct live;
+struct apply;
+struct step;
+
+struct block_live {
+	bool read;		/* the kernel's policies could be read */
+	char error[160];	/* why not */
+	unsigned wanted;	/* policies the site's ipsec peers need */
+	unsigned present;	/* ... of them in the kernel */
+	uint8_t *have;		/* per site peer: a bit per policy present (block_wanted's order) */
+	struct xfrm_pol *stale;	/* the site's policies that no peer asks for */
+	size_t n_stale;
+};
+
+/* The priority of site SITE's policies: XFRM_BLOCK_PRIO_BASE + 16 bits of its name. */
+uint32_t block_priority(const char *site);
+/* Peer P's four policies: out and in, each with mark value 0 and XFRM_BLOCK_MARK. */
+void block_wanted(const struct site *s, const struct peer *p, struct xfrm_pol out[BLOCK_PER_PEER]);
+
+/* Read the kernel's policies for S. Never fails: a kernel without xfrm, or
+ * one that cannot be read, leaves read false and error saying why. */
+void block_live_read(const struct site *s, struct block_live *bl);
+void block_live_free(struct block_live *bl);
+
+/* The steps: add each ipsec peer's missing policies, delete the stale ones. */
+void block_plan(struct plan *plan, const struct site *s, const struct live *live);
+/* Apply the plan's block steps (before any tunnel changes). 0, or -errno
+ * after reporting the failed step (the caller rolls back). */
+int block_apply(struct apply *a);
+int block_undo(struct apply *a, struct step *st);
+
+/* `down`: delete every block policy of SITE, each printed on OUT (failures on
+ * ERR). 0 or -errno (the first failure); *CHANGES counts the deletions. */
+int block_down(const char *site, FILE *out, FILE *err, int *changes);
+
+#endif
