@@ -56,6 +56,7 @@ const struct chain_def nft_chain_defs[N_CHAINS] = {
 	[CH_FORWARD] = { "forward", "filter", NF_INET_FORWARD, "forward", -150 },
 	[CH_INPUT] = { "input", "filter", NF_INET_LOCAL_IN, "input", 0 },
 	[CH_OUTPUT] = { "output", "filter", NF_INET_LOCAL_OUT, "output", 0 },
+	[CH_PREROUTING] = { "prerouting", "filter", NF_INET_PRE_ROUTING, "prerouting", -150 },
 };
 
 int nft_cmp_elem(const void *a, const void *b)
@@ -386,6 +387,22 @@ static void x_mss_clamp(struct nftnl_rule *r, int *oom)
 	}
 }
 
+/* fib saddr . iif oif missing: no route back to the source through the
+ * interface the packet came in by (what nft generates: the presence flag,
+ * then the 4-byte result compared with 0) */
+static void x_fib_oif_missing(struct nftnl_rule *r, int *oom)
+{
+	struct nftnl_expr *e = add_expr(r, "fib", oom);
+	uint32_t zero = 0;
+
+	if (e) {
+		nftnl_expr_set_u32(e, NFTNL_EXPR_FIB_DREG, NFT_REG_1);
+		nftnl_expr_set_u32(e, NFTNL_EXPR_FIB_RESULT, NFT_FIB_RESULT_OIF);
+		nftnl_expr_set_u32(e, NFTNL_EXPR_FIB_FLAGS, NFTA_FIB_F_SADDR | NFTA_FIB_F_IIF | NFTA_FIB_F_PRESENT);
+	}
+	x_cmp(r, NFT_CMP_EQ, &zero, sizeof(zero), oom);
+}
+
 static int set_comment_udata(int (*setter)(void *, uint16_t, const void *, uint32_t),
 			     void *obj, uint16_t attr, uint8_t type, const char *text)
 {
@@ -543,6 +560,18 @@ static int build_rules(const struct nft_spec *spec, struct want *w)
 			x_counter(r, &oom);
 			x_verdict(r, NF_DROP, &oom);
 		}
+	}
+	if (w->nel[SET_TUNNELS] > 0) {
+		/* a packet out of a tunnel whose source is not routed back into
+		 * that tunnel (not the peer's networks): spoofed, dropped */
+		r = new_rule(w, CH_PREROUTING, "src-check");
+		if (!r)
+			return -ENOMEM;
+		x_meta(r, NFT_META_IIFNAME, &oom);
+		x_lookup(r, SET_TUNNELS, &oom);
+		x_fib_oif_missing(r, &oom);
+		x_counter(r, &oom);
+		x_verdict(r, NF_DROP, &oom);
 	}
 	for (i = 0; i < w->nrules; i++)
 		if (set_comment_udata(rule_setter, w->rule[i], NFTNL_RULE_USERDATA,
@@ -1228,6 +1257,11 @@ void nft_spec_print(const struct nft_spec *spec, FILE *out)
 		fputs(" input ip protocol 4 ip daddr ", f);
 		put_addr(f, spec->wan_addr);
 		fputs(" counter drop comment \"ipip-other\"", f);
+		cmd_end(&c, out);
+	}
+	if (spec->n_tunnels > 0 && (f = cmd_start(&c, table, "add rule"))) {
+		fputs(" prerouting iifname @tunnels fib saddr . iif oif missing counter drop"
+		      " comment \"src-check\"", f);
 		cmd_end(&c, out);
 	}
 	free(nets);

@@ -39,7 +39,7 @@ struct nft_spec {
 
 /*
  * The table always holds the four sets (masq: ipv4_addr, flags interval;
- * tunnels: ifname; endpoints, encrypted: ipv4_addr), possibly empty, and the four
+ * tunnels: ifname; endpoints, encrypted: ipv4_addr), possibly empty, and the five
  * base chains (policy accept). The rules, each with a fixed name stored as the
  * rule's comment so that status can find its counter:
  *   chain postrouting (nat, hook postrouting, priority 100):
@@ -56,6 +56,11 @@ struct nft_spec {
  *     "ipip-other" ip protocol 4 ip daddr WAN_ADDR counter drop (if n_endpoints and wan_addr)
  *   chain output (filter, hook output, priority 0):
  *     "ipsec-out"  ip protocol 4 ip daddr @encrypted rt ipsec missing counter drop       (if n_ipsec)
+ *   chain prerouting (filter, hook prerouting, priority -150):
+ *     "src-check"  iifname @tunnels fib saddr . iif oif missing counter drop       (if n_tunnels)
+ * src-check drops what comes out of a tunnel with a source that is not routed
+ * back into that same tunnel, i.e. not one of that peer's networks: a peer (or
+ * anyone forging a plain peer's endpoint) cannot pose as our LAN or another peer.
  * The ipsec rules keep the tunnels of encrypted peers closed whatever charon
  * does: IPIP from such a peer that ESP did not carry, and IPIP to it that no
  * IPsec policy takes, are dropped (charon stopping removes its policies).
@@ -101,7 +106,7 @@ int nft_table_replace(struct nl *nl, const struct nft_spec *spec, char *err, siz
 int nft_table_delete(struct nl *nl, const char *site, char *err, size_t errlen);
 
 /* Read the table of SITE: presence and counters (one per rule present, in
- * chain order: postrouting, forward, input). 0 or -errno. */
+ * the kernel's order). 0 or -errno. */
 int nft_table_read(struct nl *nl, const char *site, struct nft_state *st);
 
 /* Names of all sites that have a gatewayctl table. *SITES is malloc'd

@@ -15,8 +15,8 @@
 #define TABLE_NAME_MAX 64	/* NFT_TABLE_PREFIX + a site name of up to 32 */
 
 enum { SET_MASQ, SET_TUNNELS, SET_ENDPOINTS, SET_IPSEC, N_SETS };
-enum { CH_POSTROUTING, CH_FORWARD, CH_INPUT, CH_OUTPUT, N_CHAINS };
-#define MAX_RULES 9
+enum { CH_POSTROUTING, CH_FORWARD, CH_INPUT, CH_OUTPUT, CH_PREROUTING, N_CHAINS };
+#define MAX_RULES 12
 
 struct set_def {
 	const char *name;

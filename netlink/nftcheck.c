@@ -91,6 +91,10 @@ static const unsigned char exthdr_k[] = {
 	[NFTA_EXTHDR_SREG] = K_U32,
 };
 
+static const unsigned char fib_k[] = {
+	[NFTA_FIB_DREG] = K_U32, [NFTA_FIB_RESULT] = K_U32, [NFTA_FIB_FLAGS] = K_U32,
+};
+
 static const struct {
 	const char *name;
 	struct policy data;
@@ -106,6 +110,7 @@ static const struct {
 	{ "rt", POLICY(rt_k, NULL) },
 	{ "byteorder", POLICY(byteorder_k, NULL) },
 	{ "exthdr", POLICY(exthdr_k, NULL) },
+	{ "fib", POLICY(fib_k, NULL) },
 };
 
 /* A list of expressions: NFTA_LIST_ELEM each */

@@ -287,6 +287,9 @@ static void test_replace_creates(void **state)
 				    "bytes 0 accept comment \"ipip-peers\""));
 	assert_non_null(strstr(out, "ip protocol ipencap ip daddr 172.16.1.12 counter packets 0 "
 				    "bytes 0 drop comment \"ipip-other\""));
+	assert_non_null(strstr(out, "type filter hook prerouting priority mangle; policy accept;"));
+	assert_non_null(strstr(out, "iifname @tunnels fib saddr . iif oif missing counter packets 0 "
+				    "bytes 0 drop comment \"src-check\""));
 	assert_non_null(strstr(out, "10.20.0.0/16"));
 	assert_non_null(strstr(out, "172.17.2.10"));
 	assert_non_null(strstr(out, "192.168.2.0/24"));
@@ -297,7 +300,7 @@ static void test_replace_creates(void **state)
 
 	out = run(NULL, "nft -j list ruleset");
 	assert_non_null(strstr(out, "\"name\": \"gatewayctl-manhattan\""));
-	assert_int_equal(count(out, "\"rule\":"), 4);
+	assert_int_equal(count(out, "\"rule\":"), 5);
 	assert_non_null(strstr(out, "\"comment\": \"snat\""));
 	assert_non_null(strstr(out, "\"comment\": \"ipip-other\""));
 	free(out);
@@ -316,7 +319,7 @@ static void test_replace_twice(void **state)
 	replace_ok(&s);
 	assert_int_equal(nft_table_matches(&nl, &s), 1);
 	out = run(NULL, "nft -j list ruleset");
-	assert_int_equal(count(out, "\"rule\":"), 4);
+	assert_int_equal(count(out, "\"rule\":"), 5);
 	assert_int_equal(count(out, "\"table\": {"), 1);
 	free(out);
 }
@@ -325,11 +328,12 @@ static void test_rule_deleted_by_hand(void **state)
 {
 	struct nft_spec s = manhattan();
 	const char *rules[][2] = { { "postrouting", "snat" }, { "forward", "mss-clamp" },
-				   { "input", "ipip-peers" }, { "input", "ipip-other" } };
+				   { "input", "ipip-peers" }, { "input", "ipip-other" },
+				   { "prerouting", "src-check" } };
 
 	(void)state;
 	SKIP_IF_NEEDED();
-	for (size_t i = 0; i < 4; i++) {
+	for (size_t i = 0; i < sizeof(rules) / sizeof(rules[0]); i++) {
 		replace_ok(&s);
 		assert_int_equal(nft_table_matches(&nl, &s), 1);
 		sh("nft delete rule ip gatewayctl-manhattan %s handle %u", rules[i][0],
@@ -463,7 +467,7 @@ static void test_empty_spec(void **state)
 	assert_int_equal(nft_table_matches(&nl, &s), 1);
 	out = run(NULL, "nft -j list ruleset");
 	assert_int_equal(count(out, "\"rule\":"), 0);
-	assert_int_equal(count(out, "\"chain\":"), 4);
+	assert_int_equal(count(out, "\"chain\":"), 5);
 	assert_int_equal(count(out, "\"set\":"), 4);
 	free(out);
 	assert_int_equal(nft_table_read(&nl, "empty", &st), 0);
@@ -524,7 +528,8 @@ static void test_counters(void **state)
 	assert_int_equal(nft_table_read(&nl, "manhattan", &st), 0);
 	assert_true(st.present);
 	assert_false(st.foreign);
-	assert_int_equal(st.n_counters, 4);
+	assert_int_equal(st.n_counters, 5);
+	assert_string_equal(st.counters[4].rule, "src-check");
 	assert_string_equal(st.counters[0].rule, "snat");
 	assert_string_equal(st.counters[1].rule, "mss-clamp");
 	assert_string_equal(st.counters[2].rule, "ipip-peers");
@@ -553,7 +558,7 @@ static void test_counters(void **state)
 	close(fd);
 
 	assert_int_equal(nft_table_read(&nl, "manhattan", &st), 0);
-	assert_int_equal(st.n_counters, 4);
+	assert_int_equal(st.n_counters, 5);
 	assert_string_equal(st.counters[2].rule, "ipip-peers");
 	assert_int_equal(st.counters[2].packets, 1);
 	assert_int_equal(st.counters[2].bytes, 20 + sizeof(payload));
