@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "apply.h"
+#include "charonwait.h"
 #include "config.h"
 #include "gatewayctl.h"
 #include "ipsec.h"
@@ -37,7 +38,9 @@ static int up_help(void)
 	       "                         changes made through the tunnel being changed\n"
 	       "  --boot                 what gatewayctl@.service runs: when a change was left\n"
 	       "                         unconfirmed (the machine restarted), bring up the last\n"
-	       "                         confirmed configuration instead of FILE\n\n"
+	       "                         confirmed configuration instead of FILE; with IPsec\n"
+	       "                         peers, first wait up to 90 s for charon to answer\n"
+	       "                         (GATEWAYCTL_CHARON_WAIT=SECONDS)\n\n"
 	       "Before changing anything, up checks the gateway (the interfaces exist, are up\n"
 	       "and carry their addresses; charon answers; no foreign link or route is in the\n"
 	       "way) and refuses with every problem; `plan` and `status` say the same.\n"
@@ -304,6 +307,9 @@ int up_main(int argc, char **argv)
 		o.before_change = begin_pending;
 		o.ctx = &cc;
 	}
+	/* at boot strongSwan may still be starting: wait for it (bounded) */
+	if (boot)
+		charon_wait(&site, stdout, stderr);
 	if (up_site(&site, &o) < 0) {
 		if (cc.begun)
 			pending_abort(&cc.p);

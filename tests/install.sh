@@ -26,6 +26,20 @@ done
 check "the binary is executable" test -x "$dest/usr/sbin/gatewayctl"
 check "the unit runs /usr/sbin/gatewayctl" grep -q '^ExecStart=/usr/sbin/gatewayctl up --boot /etc/gatewayctl/%i.ini$' \
 	"$dest/lib/systemd/system/gatewayctl@.service"
+# ordering (issue 18): after nftables and strongSwan, and following their reloads
+unit=$dest/lib/systemd/system/gatewayctl@.service
+unit_has() { # KEY VALUE: some KEY= line of the unit lists VALUE
+	grep "^$1=" "$unit" | tr ' =' '\n\n' | grep -qx "$2"
+}
+check "the unit starts after nftables.service" unit_has After nftables.service
+check "the unit starts after strongswan.service (charon-systemd)" unit_has After strongswan.service
+check "the unit starts after strongswan-starter.service" unit_has After strongswan-starter.service
+check "a stop or restart of nftables.service reaches the unit (PartOf)" unit_has PartOf nftables.service
+check "an nftables reload (flush ruleset) re-applies the site" unit_has ReloadPropagatedFrom nftables.service
+check "a strongSwan reload (swanctl --load-all) re-applies the site" unit_has ReloadPropagatedFrom strongswan.service
+check "the unit's reload is up FILE" grep -q '^ExecReload=/usr/sbin/gatewayctl up /etc/gatewayctl/%i.ini$' "$unit"
+check "the start timeout leaves room for up --boot's 90 s wait for charon" \
+	sh -c "t=\$(sed -n 's/^TimeoutStartSec=//p' '$unit'); test -n \"\$t\" && test \"\$t\" -gt 90"
 if command -v systemd-analyze >/dev/null; then
 	# verify the installed unit, its binary looked up inside DESTDIR
 	sed "s|/usr/sbin/|$dest/usr/sbin/|" "$dest/lib/systemd/system/gatewayctl@.service" \
