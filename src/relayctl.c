@@ -21,6 +21,7 @@
 #include "relay.h"
 #include "proc.h"
 #include "relay_priv.h"
+#include "sanitize.h"
 #include "state.h"
 
 #define START_TIMEOUT_MS 30000	/* generous: sanitizer builds under emulation are slow */
@@ -240,6 +241,8 @@ int relay_parse_stats(const uint8_t *buf, size_t size, struct relay_stats *st)
 
 		memcpy(p->name, buf + off, sizeof(p->name) - 1);
 		p->name[sizeof(p->name) - 1] = 0;
+		/* written by the unprivileged relay: printed by status and metrics */
+		sanitize_text(p->name);
 		memcpy(&p->sent, buf + off + RELAY_PEER_NAME_LEN, 8);
 		memcpy(&p->received, buf + off + RELAY_PEER_NAME_LEN + 8, 8);
 		copy_drops(p->dropped, buf + off + RELAY_PEER_NAME_LEN + 16, h.n_reasons);
