@@ -99,6 +99,39 @@ apply written -e "gatewayctl_psk_src_dir=$scratch/psk"
 n=$(recap_changed "$scratch/written")
 if [ "$n" = 0 ]; then ok "a second run: 0 changed"; else bad "a second run: $n changed"; fi
 
+# a key file of a peer that is gone is deleted on the next run; the others stay
+(umask 077 && echo "an old key" >"$scratch/written.etc/manhattan/psk/bronx.psk")
+apply written -e "gatewayctl_psk_src_dir=$scratch/psk"
+if [ $? = 0 ] && [ ! -e "$scratch/written.etc/manhattan/psk/bronx.psk" ] &&
+	[ -s "$scratch/written.etc/manhattan/psk/queens.psk" ]; then
+	ok "a removed peer's PSK file is deleted, the current ones stay"
+else bad "stale PSK: $(ls "$scratch/written.etc/manhattan/psk") $(grep -E 'fatal|FAIL' "$scratch/written" | head -3)"; fi
+
+# an empty gatewayctl_psk_src_dir (keys would be read from /PAIR.psk), or one
+# that is no directory: refused before anything is written
+for v in "" "$scratch/psk/brooklyn_queens.psk"; do
+	apply nosrc -e "gatewayctl_psk_src_dir=$v"
+	rc=$?
+	if [ $rc != 0 ] && grep -q "gatewayctl_psk_src_dir is $( [ -z "$v" ] && echo empty || echo "\`")" "$scratch/nosrc" &&
+		[ ! -e "$scratch/nosrc.etc" ]; then
+		ok "gatewayctl_psk_src_dir '${v:+a file}': refused with its reason, nothing written"
+	else bad "gatewayctl_psk_src_dir '$v': exit $rc: $(grep -E 'fatal|msg' "$scratch/nosrc" | head -3)"; fi
+	rm -rf "$scratch/nosrc.etc"
+done
+
+# the keys on the control node stay out of the checkout: the README's example
+# writes them under ~, the example inventory reads them there, git ignores psk/
+if grep -q '> ~/.gatewayctl/psk/brooklyn_queens.psk' contrib/ansible/README.md &&
+	! grep -qE '> *psk/' contrib/ansible/README.md; then ok "README: the example's keys are written outside the checkout"
+else bad "README: the example writes keys into the checkout"; fi
+if grep -q 'gatewayctl_psk_src_dir: .*HOME.*/.gatewayctl/psk' contrib/ansible/inventory/offices.yml &&
+	! grep -q 'gatewayctl_psk_src_dir: .*playbook_dir' contrib/ansible/inventory/offices.yml; then
+	ok "the example inventory reads the keys from outside the checkout"
+else bad "the example inventory reads keys from the checkout"; fi
+if git check-ignore -q contrib/ansible/psk/brooklyn_queens.psk && git check-ignore -q contrib/ansible/x.psk; then
+	ok "git ignores psk/ and *.psk under contrib/ansible"
+else bad "git would track key files under contrib/ansible"; fi
+
 # The same keys from Ansible Vault (gatewayctl_psks, encrypted strings)
 printf 'a vault password for the test\n' >"$scratch/vault-pass"
 {
