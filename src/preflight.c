@@ -9,6 +9,7 @@
 #include "ipsec.h"
 #include "model.h"
 #include "preflight.h"
+#include "siteclash.h"
 
 /* The LAN and WAN interfaces exist; unless gatewayctl manages them, they are
  * up and carry the file's addresses. */
@@ -121,10 +122,18 @@ static int check_peers(const struct site *s, const struct live *live, FILE *err)
 	return errors;
 }
 
+/* No other site up here has the same WAN address (siteclash.h). */
+static int check_wan_shared(const struct site *s, const struct live *live, FILE *err)
+{
+	(void)live;
+	return siteclash_check(s, err);
+}
+
 static int (*const checks[])(const struct site *, const struct live *, FILE *) = {
 	check_interfaces,
 	check_charon,
 	check_peers,
+	check_wan_shared,
 };
 
 int preflight(const struct site *s, const struct live *live, FILE *err)

@@ -14,16 +14,16 @@
 # restores; a foreign policy in the way makes up fail and roll back, leaving it
 # alone; down deletes exactly ours; a peer made plain loses its policies.
 set -eu
-# shellcheck source=tests/kernel/lib.sh
-. "$(dirname "$0")/lib.sh"
+# shellcheck source=tests/kernel/lib/lib.sh
+. "$(dirname "$0")/lib/lib.sh"
 t_need_ipip
-# shellcheck source=tests/kernel/gw.sh
-. "$(dirname "$0")/gw.sh"
-# shellcheck source=tests/kernel/lib-ipsec.sh
-. "$(dirname "$0")/lib-ipsec.sh"
+# shellcheck source=tests/kernel/lib/gw.sh
+. "$(dirname "$0")/lib/gw.sh"
+# shellcheck source=tests/kernel/lib/lib-ipsec.sh
+. "$(dirname "$0")/lib/lib-ipsec.sh"
 ipsec_need
-# shellcheck source=tests/kernel/lib-gwipsec.sh
-. "$(dirname "$0")/lib-gwipsec.sh"
+# shellcheck source=tests/kernel/lib/lib-gwipsec.sh
+. "$(dirname "$0")/lib/lib-gwipsec.sh"
 
 ipsec_lab
 udp_counter_add m-app $PORT_M
@@ -268,5 +268,21 @@ expect_eq "$(udp_counter m-app)" "$before" "... with Manhattan's own LAN address
 expect_eq "$(src_checked m-gw manhattan)" "$((c0 + 3))" "... dropped and counted by src-check"
 igw m-gw down manhattan >/dev/null 2>&1 || fail "down manhattan (end)"
 igw b-gw down brooklyn >/dev/null 2>&1 || fail "down brooklyn (end)"
+
+section "two sites with one WAN address on one gateway: the second is refused"
+out=$(igw m-gw up sites/manhattan.ini 2>&1) || { fail "up manhattan (plain)"; t_note <<<"$out"; }
+M2=$(sed 's/^name = manhattan$/name = uptown/; s/^tunnel = gw-brooklyn$/tunnel = gw-b2/; s|^networks = 192.168.2.0/24$|networks = 10.2.0.0/16|; /^\[relay\]/,$d' \
+	sites/manhattan.ini | site_file uptown)
+out=$(igw m-gw check "$M2" 2>&1) && ok "the second site's file is valid on its own" || { fail "check uptown"; t_note <<<"$out"; }
+before=$(snap m-gw)
+out=$(igw m-gw up "$M2" 2>&1) && rc=0 || rc=$?
+expect_eq "$rc" 1 "up of a second site with manhattan's wan_address fails"
+expect_grep "... naming both files and the address" \
+	"$M2:[0-9]+: error: wan_address 172.16.1.12 is also the WAN address of site manhattan \\($PWD/sites/manhattan.ini:[0-9]+\\)" "$out"
+expect_grep "... saying why" "drop each other's IKE, ESP and IPIP" "$out"
+expect_same "... changing nothing" "$before" "$(snap m-gw)"
+out=$(igw m-gw down manhattan 2>&1) || { fail "down manhattan (end)"; t_note <<<"$out"; }
+out=$(igw m-gw up "$M2" 2>&1) && ok "with manhattan down, the second site comes up" || { fail "up uptown alone"; t_note <<<"$out"; }
+igw m-gw down uptown >/dev/null 2>&1 || fail "down uptown"
 
 t_done
