@@ -8,12 +8,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-struct sa_list {
-	struct xfrm_sa *v;
-	size_t n, cap;
-	int err;
-};
-
 int xfrm_parse_sa(const struct nlmsghdr *nlh, struct xfrm_sa *sa)
 {
 	struct xfrm_usersa_info info;
@@ -33,16 +27,22 @@ int xfrm_parse_sa(const struct nlmsghdr *nlh, struct xfrm_sa *sa)
 	return 1;
 }
 
-static int sa_cb(const struct nlmsghdr *nlh, void *data)
-{
-	struct sa_list *l = data;
-	struct xfrm_sa sa;
+/* A dump's answers, parsed one by one into an array of elements of SIZE. */
+struct dump_list {
+	int (*parse)(const struct nlmsghdr *nlh, void *out);
+	size_t size;
+	char *v;
+	size_t n, cap;
+	int err;
+};
 
-	if (xfrm_parse_sa(nlh, &sa) != 1)
-		return MNL_CB_OK;
+static int dump_cb(const struct nlmsghdr *nlh, void *data)
+{
+	struct dump_list *l = data;
+
 	if (l->n == l->cap) {
 		size_t cap = l->cap ? l->cap * 2 : 16;
-		void *p = realloc(l->v, cap * sizeof(*l->v));
+		void *p = realloc(l->v, cap * l->size);
 
 		if (!p) {
 			l->err = -ENOMEM;
@@ -51,37 +51,53 @@ static int sa_cb(const struct nlmsghdr *nlh, void *data)
 		l->v = p;
 		l->cap = cap;
 	}
-	l->v[l->n++] = sa;
+	if (l->parse(nlh, l->v + l->n * l->size) == 1)
+		l->n++;
 	return MNL_CB_OK;
 }
 
-static void sa_reset(void *data)
+static void dump_reset(void *data)
 {
-	((struct sa_list *)data)->n = 0;
+	((struct dump_list *)data)->n = 0;
 }
 
-int xfrm_sas(struct nl *nl, struct xfrm_sa **sas, size_t *n)
+int xfrm_dump(struct nl *nl, uint16_t type, int (*parse)(const struct nlmsghdr *nlh, void *out),
+	      size_t size, void **v, size_t *n)
 {
 	char buf[MNL_SOCKET_BUFFER_SIZE];
 	struct nlmsghdr *req = mnl_nlmsg_put_header(buf);
-	struct sa_list l = { 0 };
+	struct dump_list l = { .parse = parse, .size = size };
 	int r;
 
-	req->nlmsg_type = XFRM_MSG_GETSA;
+	req->nlmsg_type = type;
 	req->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
 	req->nlmsg_seq = nl_seq(nl);
-	r = nl_dump_stable(nl, req, sa_cb, sa_reset, &l);
+	r = nl_dump_stable(nl, req, dump_cb, dump_reset, &l);
 	if (r == 0 && l.err)
 		r = l.err;
 	if (r < 0) {
 		free(l.v);
-		*sas = NULL;
+		*v = NULL;
 		*n = 0;
 		return r;
 	}
-	*sas = l.v;
+	*v = l.v;
 	*n = l.n;
 	return 0;
+}
+
+static int parse_sa(const struct nlmsghdr *nlh, void *out)
+{
+	return xfrm_parse_sa(nlh, out);
+}
+
+int xfrm_sas(struct nl *nl, struct xfrm_sa **sas, size_t *n)
+{
+	void *v;
+	int r = xfrm_dump(nl, XFRM_MSG_GETSA, parse_sa, sizeof(**sas), &v, n);
+
+	*sas = v;
+	return r;
 }
 
 int xfrm_del_sa(struct nl *nl, const struct xfrm_sa *sa)

@@ -25,5 +25,10 @@ int xfrm_del_sa(struct nl *nl, const struct xfrm_sa *sa);
  * family or too short: skip it). For the dump and the fuzzer. */
 struct nlmsghdr;
 int xfrm_parse_sa(const struct nlmsghdr *nlh, struct xfrm_sa *sa);
+/* A dump of TYPE (XFRM_MSG_GETSA, _GETPOLICY): PARSE turns each answer into
+ * an element of SIZE bytes (1: keep it, 0: skip it); *V malloc'd, *N of them.
+ * 0 or -errno. */
+int xfrm_dump(struct nl *nl, uint16_t type, int (*parse)(const struct nlmsghdr *nlh, void *out),
+	      size_t size, void **v, size_t *n);
 
 #endif

@@ -1,6 +1,7 @@
 /* xfrm_block.c - xfrm policies over NETLINK_XFRM: gatewayctl's block
  * policies built, the kernel's policies read, one deleted exactly */
 #include "xfrm_block.h"
+#include "xfrm.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -175,61 +176,18 @@ int xfrm_pol_parse(const struct nlmsghdr *nlh, struct xfrm_pol *p)
 	return 1;
 }
 
-struct pol_list {
-	struct xfrm_pol *v;
-	size_t n, cap;
-	int err;
-};
-
-static int pol_cb(const struct nlmsghdr *nlh, void *data)
+static int parse_pol(const struct nlmsghdr *nlh, void *out)
 {
-	struct pol_list *l = data;
-	struct xfrm_pol p;
-
-	if (xfrm_pol_parse(nlh, &p) != 1)
-		return MNL_CB_OK;
-	if (l->n == l->cap) {
-		size_t cap = l->cap ? l->cap * 2 : 16;
-		void *v = realloc(l->v, cap * sizeof(*l->v));
-
-		if (!v) {
-			l->err = -ENOMEM;
-			return MNL_CB_ERROR;
-		}
-		l->v = v;
-		l->cap = cap;
-	}
-	l->v[l->n++] = p;
-	return MNL_CB_OK;
-}
-
-static void pol_reset(void *data)
-{
-	((struct pol_list *)data)->n = 0;
+	return xfrm_pol_parse(nlh, out);
 }
 
 int xfrm_pols(struct nl *nl, struct xfrm_pol **v, size_t *n)
 {
-	char buf[MNL_SOCKET_BUFFER_SIZE];
-	struct nlmsghdr *req = mnl_nlmsg_put_header(buf);
-	struct pol_list l = { 0 };
-	int r;
+	void *p;
+	int r = xfrm_dump(nl, XFRM_MSG_GETPOLICY, parse_pol, sizeof(**v), &p, n);
 
-	req->nlmsg_type = XFRM_MSG_GETPOLICY;
-	req->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
-	req->nlmsg_seq = nl_seq(nl);
-	r = nl_dump_stable(nl, req, pol_cb, pol_reset, &l);
-	if (r == 0 && l.err)
-		r = l.err;
-	if (r < 0) {
-		free(l.v);
-		*v = NULL;
-		*n = 0;
-		return r;
-	}
-	*v = l.v;
-	*n = l.n;
-	return 0;
+	*v = p;
+	return r;
 }
 
 int xfrm_pol_add(struct nl *nl, const struct xfrm_pol *p)
