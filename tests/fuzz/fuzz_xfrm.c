@@ -1,11 +1,13 @@
 /* fuzz_xfrm.c - libFuzzer target: the kernel's SA dump as `down` reads it
- * (netlink/xfrm.c), arbitrary bytes taken as a stream of netlink messages. */
+ * (netlink/xfrm.c) and its policy dump as block.c reads it
+ * (netlink/xfrm_block.c), arbitrary bytes taken as a stream of netlink messages. */
 #include <linux/netlink.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "xfrm.h"
+#include "xfrm_block.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -23,10 +25,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	for (nlh = (const struct nlmsghdr *)buf; left >= sizeof(*nlh) && nlh->nlmsg_len >= sizeof(*nlh) &&
 	     nlh->nlmsg_len <= left;) {
 		struct xfrm_sa sa;
+		struct xfrm_pol pol;
 		size_t step = NLMSG_ALIGN(nlh->nlmsg_len);
 
 		if (xfrm_parse_sa(nlh, &sa) == 1 && sa.proto == 0 && sa.spi == 0xffffffffu && sa.reqid == 1)
 			__asm__ volatile("" ::: "memory"); /* keep the result used */
+		if (xfrm_pol_parse(nlh, &pol) == 1 && xfrm_block_shape(&pol, NULL) && pol.index == 7)
+			__asm__ volatile("" ::: "memory");
 		if (step >= left)
 			break;
 		left -= step;
