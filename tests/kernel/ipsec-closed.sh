@@ -271,7 +271,7 @@ igw b-gw down brooklyn >/dev/null 2>&1 || fail "down brooklyn (end)"
 
 section "two sites with one WAN address on one gateway: the second is refused"
 out=$(igw m-gw up sites/manhattan.ini 2>&1) || { fail "up manhattan (plain)"; t_note <<<"$out"; }
-M2=$(sed 's/^name = manhattan$/name = uptown/; s/^tunnel = gw-brooklyn$/tunnel = gw-b2/; s|^networks = 192.168.2.0/24$|networks = 10.2.0.0/16|; /^\[relay\]/,$d' \
+M2=$(sed 's/^name = manhattan$/name = uptown/; s/^tunnel = gw-brooklyn$/tunnel = gw-b2/; s|^networks = 192.168.2.0/24$|networks = 10.2.0.0/16|; s|^lan_address = 192.168.2.126$|lan_address = 10.2.0.1|; /^\[relay\]/,$d' \
 	sites/manhattan.ini | site_file uptown)
 out=$(igw m-gw check "$M2" 2>&1) && ok "the second site's file is valid on its own" || { fail "check uptown"; t_note <<<"$out"; }
 before=$(snap m-gw)
