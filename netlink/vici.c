@@ -21,8 +21,11 @@ void vici_msg_init(struct vici_msg *m)
 	memset(m, 0, sizeof(*m));
 }
 
+/* A message may hold a key (load-shared, load-key): wiped before it is freed. */
 void vici_msg_free(struct vici_msg *m)
 {
+	if (m->buf)
+		explicit_bzero(m->buf, m->cap);
 	free(m->buf);
 	vici_msg_init(m);
 }
@@ -41,10 +44,16 @@ static void put(struct vici_msg *m, const void *p, size_t n)
 
 		while (cap < m->len + n)
 			cap *= 2;
-		b = realloc(m->buf, cap);
+		/* not realloc: the old buffer may hold a key, wiped before it goes */
+		b = malloc(cap);
 		if (!b) {
 			m->err = -ENOMEM;
 			return;
+		}
+		if (m->buf) {
+			memcpy(b, m->buf, m->len);
+			explicit_bzero(m->buf, m->cap);
+			free(m->buf);
 		}
 		m->buf = b;
 		m->cap = cap;
@@ -636,6 +645,22 @@ int vici_open(struct vici *v, const char *path)
 	return 0;
 }
 
+int vici_peer_root(struct vici *v)
+{
+	struct ucred cred;
+	socklen_t len = sizeof(cred);
+
+	if (v->fd < 0)
+		return vici_set_err(v, -ENOTCONN, "not connected to charon");
+	if (getsockopt(v->fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0 || len != sizeof(cred))
+		return vici_set_err(v, -EPERM, "cannot tell who listens on %s (SO_PEERCRED: %s); keys are sent "
+				    "to root's charon only", v->path, strerror(errno));
+	if (cred.uid != 0)
+		return vici_set_err(v, -EPERM, "the process listening on %s (pid %d) runs as uid %u, not root: "
+				    "it is not charon, and gets no key", v->path, (int)cred.pid, (unsigned)cred.uid);
+	return 0;
+}
+
 void vici_close(struct vici *v)
 {
 	if (v->fd >= 0)
@@ -726,6 +751,7 @@ static int send_packet(struct vici *v, uint8_t type, const char *name, const str
 	if (mlen)
 		memcpy(p, m->buf, mlen);
 	ret = write_all(v->fd, pkt, 4 + len, deadline);
+	explicit_bzero(pkt, 4 + len);	/* a copy of the message: perhaps a key */
 	free(pkt);
 	return ret;
 }

@@ -137,6 +137,10 @@ int vici_set_err(struct vici *v, int ret, const char *fmt, ...) __attribute__((f
 /* Connect to charon at PATH (NULL: VICI_SOCKET_DEFAULT). 0 or -errno. */
 int vici_open(struct vici *v, const char *path);
 void vici_close(struct vici *v);
+/* Whether the process at the other end of V's socket is root's (SO_PEERCRED):
+ * keys are sent to nobody else (a socket path another user could have put in
+ * place of charon's). 0, or -EPERM with the peer's uid in v->err. */
+int vici_peer_root(struct vici *v);
 
 /* An event handler: EVENT is its name, MSG its message. Return 0, or -errno to
  * fail the call (the remaining answer is still read). */
@@ -173,7 +177,7 @@ enum vici_close { VICI_CLOSE_NONE, VICI_CLOSE_TRAP, VICI_CLOSE_START };
 /* One gatewayctl connection: an IKEv2 SA and one CHILD_SA of the same name in
  * transport mode that protects IP protocol 4 between the two addresses. */
 struct vici_conn_spec {
-	const char *name;		/* "gatewayctl-SITE-PEER" */
+	const char *name;		/* "gatewayctl-SITE_PEER" */
 	const char *local_addr;		/* this gateway's WAN address; NULL: %any */
 	const char *remote_addr;	/* the peer's endpoint */
 	const char *local_id;		/* the site's name */
@@ -204,6 +208,22 @@ int vici_unload_conn(struct vici *v, const char *name);
  * NULL-terminated array, free it with vici_strv_free. */
 int vici_get_conns(struct vici *v, char ***names, size_t *n);
 void vici_strv_free(char **v);
+
+/* One connection as list-conns shows it: what tells whose it is. */
+struct vici_conn_info {
+	char name[VICI_NAME_MAX + 1];
+	char local_addr[64], remote_addr[64];	/* the first of local_addrs, remote_addrs */
+	char local_id[VICI_NAME_MAX + 1], remote_id[VICI_NAME_MAX + 1];	/* of the first round */
+	char local_auth[32], remote_auth[32];	/* its class: "pre-shared key", "public key" */
+	char child[VICI_NAME_MAX + 1];		/* the first CHILD_SA config ... */
+	char child_mode[16];			/* ... and its mode, "TRANSPORT" */
+	size_t n_children;
+};
+/* The connections charon holds (all, or the one named IKE): *CONNS, free() it. */
+int vici_list_conns(struct vici *v, const char *ike, struct vici_conn_info **conns, size_t *n);
+/* Append the connections of one list-conn event MSG (for the fuzzer and tests). */
+int vici_conns_from_event(const struct vici_node *msg, struct vici_conn_info **conns, size_t *n);
+const struct vici_conn_info *vici_conn_find(const struct vici_conn_info *conns, size_t n, const char *name);
 
 /* The algorithms charon's plugins provide (command get-algorithms), one
  * "SECTION/NAME" string each as charon names them, e.g. "aead/AES_GCM_16",

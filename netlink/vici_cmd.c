@@ -345,16 +345,15 @@ int vici_load_shared(struct vici *v, const char *id, const void *key, size_t len
 
 	if (!id || !*id || strlen(id) > 255 || !key || len == 0 || len > 65535 || !owners || !*owners)
 		return vici_set_err(v, -EINVAL, "load-shared wants an id, a key and its owners");
+	if ((ret = vici_peer_root(v)) < 0)
+		return ret;
 	vici_msg_init(&m);
 	vici_kv_str(&m, "id", id);
 	vici_kv_str(&m, "type", "IKE");
 	vici_kv(&m, "data", key, len);
 	list_of(&m, "owners", owners);
 	ret = vici_call_checked(v, "load-shared", &m, NULL);
-	/* the key was in the message: wipe it */
-	if (m.buf)
-		explicit_bzero(m.buf, m.cap);
-	vici_msg_free(&m);
+	vici_msg_free(&m);	/* wipes the key */
 	return ret;
 }
 
@@ -381,13 +380,13 @@ int vici_load_key(struct vici *v, const void *der, size_t len, char keyid[41])
 		keyid[0] = '\0';
 	if (!der || len == 0 || len > 65535)
 		return vici_set_err(v, -EINVAL, "load-key wants the key");
+	if ((ret = vici_peer_root(v)) < 0)
+		return ret;
 	vici_msg_init(&m);
 	vici_kv_str(&m, "type", "ed25519");
 	vici_kv(&m, "data", der, len);
 	ret = vici_call_checked(v, "load-key", &m, &r);
-	if (m.buf)
-		explicit_bzero(m.buf, m.cap);
-	vici_msg_free(&m);
+	vici_msg_free(&m);	/* wipes the key */
 	if (ret < 0)
 		return ret;
 	id = vici_str(r, "id");

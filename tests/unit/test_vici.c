@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -1186,6 +1187,86 @@ static void test_unexpected_packet(void **state)
 	reap(pid);
 }
 
+/* A process that listens on the socket path as UID (when we are root; else as
+ * ourselves): it answers every command with success and exits 7 as soon as a
+ * packet holds the marker bytes of the key, 0 at the end of the stream. */
+static pid_t listener_as(uid_t uid, const uint8_t *marker, size_t mlen)
+{
+	int ready[2];
+	pid_t pid;
+	char c;
+
+	assert_int_equal(pipe(ready), 0);
+	snprintf(sock_path, sizeof(sock_path), "/tmp/gwt-vici-peer-%d.sock", (int)getpid());
+	unlink(sock_path);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		struct sockaddr_un sa = { .sun_family = AF_UNIX };
+		uint8_t buf[8192];
+		ssize_t n;
+		int fd, cfd;
+
+		close(ready[0]);
+		if (geteuid() == 0 && uid != 0 && (setgid(65534) < 0 || setuid(uid) < 0))
+			_exit(2);
+		fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		strcpy(sa.sun_path, sock_path);
+		if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || chmod(sock_path, 0777) < 0 ||
+		    listen(fd, 1) < 0 || write(ready[1], "r", 1) != 1)
+			_exit(2);
+		cfd = accept(fd, NULL, NULL);
+		if (cfd < 0)
+			_exit(2);
+		while ((n = srv_read(cfd, buf, sizeof(buf))) > 0) {
+			if (memmem(buf, (size_t)n, marker, mlen))
+				_exit(7);
+			srv_ok(cfd, NULL);
+		}
+		_exit(0);
+	}
+	close(ready[1]);
+	assert_int_equal(read(ready[0], &c, 1), 1);
+	close(ready[0]);
+	return pid;
+}
+
+/* Keys go to root's charon only: a socket whose listener is another user's
+ * (a path another user could have put in place of charon's) gets no key
+ * (issue 18: SO_PEERCRED checked before load-shared and load-key). */
+static void test_keys_only_to_root(void **state)
+{
+	static const uint8_t psk[] = "psk-marker-0123456789abcdef0123456789";
+	static const char *const owners[] = { "a", "b", NULL };
+	uint8_t der[48];
+	struct vici v;
+	pid_t pid;
+
+	(void)state;
+	memset(der, 0, sizeof(der));
+	memcpy(der + 16, "der-marker-0123456789abcdef01234", 32);
+	/* another user's listener: no key sent */
+	pid = listener_as(65534, psk, 10);
+	assert_int_equal(vici_open(&v, sock_path), 0);
+	assert_int_equal(vici_load_shared(&v, "gatewayctl-a_b", psk, sizeof(psk) - 1, owners), -EPERM);
+	assert_non_null(strstr(v.err, "not root"));
+	vici_close(&v);
+	assert_int_equal(finish(pid), 0);
+	pid = listener_as(65534, der + 16, 10);
+	assert_int_equal(vici_open(&v, sock_path), 0);
+	assert_int_equal(vici_load_key(&v, der, sizeof(der), NULL), -EPERM);
+	vici_close(&v);
+	assert_int_equal(finish(pid), 0);
+	/* root's listener (only root can run one): the key goes */
+	if (geteuid() != 0)
+		return;
+	pid = listener_as(0, psk, 10);
+	assert_int_equal(vici_open(&v, sock_path), 0);
+	assert_int_equal(vici_load_shared(&v, "gatewayctl-a_b", psk, sizeof(psk) - 1, owners), -ECONNRESET);
+	vici_close(&v);
+	assert_int_equal(finish(pid), 7);
+}
+
 static void test_bad_arguments_send_nothing(void **state)
 {
 	pid_t pid = fake_charon(S_SILENT);
@@ -1243,6 +1324,7 @@ int main(void)
 		cmocka_unit_test(test_answer_in_pieces),
 		cmocka_unit_test(test_unexpected_packet),
 		cmocka_unit_test(test_bad_arguments_send_nothing),
+		cmocka_unit_test(test_keys_only_to_root),
 	};
 
 	signal(SIGPIPE, SIG_IGN);
