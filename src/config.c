@@ -7,6 +7,7 @@
 #define _GNU_SOURCE
 #include "config.h"
 #include "keys.h"
+#include "gatewayctl.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -1132,52 +1133,20 @@ static int iniparser_errors_ignored(const char *fmt, ...)
 	return 0;
 }
 
-/* May a user other than root (or us) replace what is at this place? A directory
- * is safe when it belongs to root or us and nobody else may write to it, or when
- * it is sticky (like /tmp) and the entry below it belongs to root or us. */
-static bool dir_unsafe(const struct stat *dir, const struct stat *child)
-{
-	bool mine = dir->st_uid == 0 || dir->st_uid == geteuid();
-	bool others_write = (dir->st_mode & S_IWOTH) || ((dir->st_mode & S_IWGRP) && dir->st_gid != 0);
-
-	if (!mine)
-		return true;
-	if (!others_write)
-		return false;
-	return !((dir->st_mode & S_ISVTX) && (child->st_uid == 0 || child->st_uid == geteuid()));
-}
-
-/* Every directory from REAL's parent up to / must be safe (dir_unsafe). */
+/* Every directory from REAL's parent up to / must be safe (path_unsafe_dir). */
 static int check_ancestors(const char *real, const char *shown, FILE *err)
 {
 	char dir[4096];
-	struct stat child, st;
+	struct stat st;
 
-	if (strlen(real) >= sizeof(dir) || stat(real, &child) < 0)
-		return 0; /* open() reports it */
-	snprintf(dir, sizeof(dir), "%s", real);
-	for (;;) {
-		char *slash = strrchr(dir, '/');
-
-		if (!slash)
-			return 0;
-		if (slash == dir)
-			slash[1] = '\0';
-		else
-			*slash = '\0';
-		if (stat(dir, &st) < 0)
-			return 0;
-		if (dir_unsafe(&st, &child)) {
-			fprintf(err, "%s: error: the directory %s may be written by others than root "
-				"(mode %04o, owner %u, group %u), so the file could be swapped; keep site files "
-				"in a directory only root can write, e.g. /etc/gatewayctl\n",
-				shown, dir, (unsigned)(st.st_mode & 07777), (unsigned)st.st_uid, (unsigned)st.st_gid);
-			return -1;
-		}
-		if (!strcmp(dir, "/"))
-			return 0;
-		child = st;
+	if (path_unsafe_dir(real, dir, sizeof(dir), &st)) {
+		fprintf(err, "%s: error: the directory %s may be written by others than root "
+			"(mode %04o, owner %u, group %u), so the file could be swapped; keep site files "
+			"in a directory only root can write, e.g. /etc/gatewayctl\n",
+			shown, dir, (unsigned)(st.st_mode & 07777), (unsigned)st.st_uid, (unsigned)st.st_gid);
+		return -1;
 	}
+	return 0;
 }
 
 /* Read the file once: the bytes checked here are the bytes parsed. */

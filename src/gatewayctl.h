@@ -27,6 +27,14 @@ bool have_net_admin(void);
 /* S as a JSON string: quoted, with escapes */
 void json_str(FILE *f, const char *s);
 void shell_word(const char *s, char *out, size_t len);
+/* Whether a user other than root (or us) could swap the file at REAL (an
+ * absolute path without symbolic links, from realpath): some directory from its
+ * parent up to / belongs to someone else, or others may write to it (unless it
+ * is sticky, like /tmp, and the entry below it is root's or ours). false when
+ * all are safe (or REAL cannot be examined: opening it reports that); true with
+ * that directory in DIR and its stat in *ST. */
+struct stat;
+bool path_unsafe_dir(const char *real, char *dir, size_t dirlen, struct stat *st);
 /* Whether ARG is -h or --help */
 int is_help(const char *arg);
 /* Edits of one character that turn A into B (99 for long strings): "did you mean" */

@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -13,6 +14,7 @@
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 
+#include "gatewayctl.h"
 #include "keys.h"
 
 /* RFC 8410, section 7: OneAsymmetricKey { version 0, AlgorithmIdentifier
@@ -146,6 +148,27 @@ int key_charon_id(const uint8_t pub[KEY_LEN], char hex[41])
 
 #define WHY(ret, ...) (snprintf(why, whylen, __VA_ARGS__), (ret))
 
+/* The key file open as OPENED: every directory on its way must be one that
+ * only root (or we) can change, or the key could be swapped for another. */
+static int dirs_unsafe(const char *path, const struct stat *opened, char *why, size_t whylen)
+{
+	char *real = realpath(path, NULL), dir[4096];
+	struct stat st, again;
+	int ret = 0;
+
+	if (!real)
+		return WHY(-errno, "cannot resolve %s: %s", path, strerror(errno));
+	if (stat(real, &again) < 0 || again.st_dev != opened->st_dev || again.st_ino != opened->st_ino)
+		ret = WHY(-EAGAIN, "%s changed while being opened", path);
+	else if (path_unsafe_dir(real, dir, sizeof(dir), &st))
+		ret = WHY(-EPERM, "the directory %s may be written by others than root (mode %04o, owner %u, "
+			  "group %u), so the key in %s could be swapped: keep key files in a directory only "
+			  "root can write, e.g. /etc/gatewayctl", dir, (unsigned)(st.st_mode & 07777),
+			  (unsigned)st.st_uid, (unsigned)st.st_gid, path);
+	free(real);
+	return ret;
+}
+
 int key_file_read(const char *path, uint8_t *buf, size_t cap, size_t *len, char *why, size_t whylen)
 {
 	struct stat st;
@@ -164,6 +187,8 @@ int key_file_read(const char *path, uint8_t *buf, size_t cap, size_t *len, char 
 	}
 	if (fstat(fd, &st) < 0)
 		ret = WHY(-errno, "cannot stat %s: %s", path, strerror(errno));
+	else if ((ret = dirs_unsafe(path, &st, why, whylen)) < 0)
+		;
 	else if (!S_ISREG(st.st_mode))
 		ret = WHY(-EINVAL, "%s is not a regular file", path);
 	else if (st.st_uid != 0 && st.st_uid != geteuid())

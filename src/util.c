@@ -2,6 +2,8 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "gatewayctl.h"
 
@@ -97,4 +99,45 @@ unsigned edit_distance(const char *a, const char *b)
 		}
 	}
 	return row[lb];
+}
+
+/* May a user other than root (or us) replace what is at this place? A directory
+ * is safe when it belongs to root or us and nobody else may write to it, or when
+ * it is sticky (like /tmp) and the entry below it belongs to root or us. */
+static bool dir_unsafe(const struct stat *dir, const struct stat *child)
+{
+	bool mine = dir->st_uid == 0 || dir->st_uid == geteuid();
+	bool others_write = (dir->st_mode & S_IWOTH) || ((dir->st_mode & S_IWGRP) && dir->st_gid != 0);
+
+	if (!mine)
+		return true;
+	if (!others_write)
+		return false;
+	return !((dir->st_mode & S_ISVTX) && (child->st_uid == 0 || child->st_uid == geteuid()));
+}
+
+bool path_unsafe_dir(const char *real, char *dir, size_t dirlen, struct stat *st)
+{
+	struct stat child;
+
+	if (!dirlen || strlen(real) >= dirlen || real[0] != '/' || stat(real, &child) < 0)
+		return false;
+	snprintf(dir, dirlen, "%s", real);
+	for (;;) {
+		char *slash = strrchr(dir, '/');
+
+		if (!slash)
+			return false;
+		if (slash == dir)
+			slash[1] = '\0';
+		else
+			*slash = '\0';
+		if (stat(dir, st) < 0)
+			return false;
+		if (dir_unsafe(st, &child))
+			return true;
+		if (!strcmp(dir, "/"))
+			return false;
+		child = *st;
+	}
 }

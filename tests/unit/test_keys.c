@@ -407,6 +407,58 @@ static void test_key_file_rules(void **state)
 	}
 }
 
+/* Every directory on the way to a key file is checked, not only the file: one
+ * that others may write lets them swap the key (issue 18). */
+static void test_key_dirs_checked(void **state)
+{
+	uint8_t buf[KEY_FILE_MAX];
+	char why[600], text[KEY_B64_LEN + 2], key[160], link[160];
+	uint8_t seed[KEY_LEN];
+	size_t len;
+
+	(void)state;
+	assert_int_equal(key_generate(seed), 0);
+	key_b64(seed, text);
+	strcat(text, "\n");
+	mkdir(path_of("open"), 0700);
+	snprintf(key, sizeof(key), "%s/psk.key", path_of("open"));
+	write_file(key, "0123456789abcdef0123456789abcdef\n", 33, 0600);
+	/* safe: read */
+	assert_int_equal(key_psk_read(key, buf, sizeof(buf), &len, why, sizeof(why)), 0);
+	/* world-writable, not sticky: anyone may rename the key away and put theirs */
+	assert_int_equal(chmod(path_of("open"), 0777), 0);
+	assert_int_equal(key_psk_read(key, buf, sizeof(buf), &len, why, sizeof(why)), -EPERM);
+	assert_non_null(strstr(why, path_of("open")));
+	assert_non_null(strstr(why, "may be written by others than root"));
+	assert_int_equal(len, 0);
+	/* ... and through a symbolic link to that directory */
+	snprintf(link, sizeof(link), "%s/psk.key", path_of("via"));
+	unlink(path_of("via"));
+	assert_int_equal(symlink(path_of("open"), path_of("via")), 0);
+	assert_int_equal(key_psk_read(link, buf, sizeof(buf), &len, why, sizeof(why)), -EPERM);
+	assert_non_null(strstr(why, path_of("open")));
+	/* the private key reader too */
+	write_file(key, text, strlen(text), 0600);
+	assert_int_equal(key_private_read(key, seed, why, sizeof(why)), -EPERM);
+	/* group-writable by a group other than root's */
+	assert_int_equal(chmod(path_of("open"), 0770), 0);
+	if (geteuid() == 0) {
+		assert_int_equal(chown(path_of("open"), 0, 12345), 0);
+		assert_int_equal(key_private_read(key, seed, why, sizeof(why)), -EPERM);
+		/* another user's directory, even read-only for the others */
+		assert_int_equal(chmod(path_of("open"), 0755), 0);
+		assert_int_equal(chown(path_of("open"), 12345, 0), 0);
+		assert_int_equal(key_private_read(key, seed, why, sizeof(why)), -EPERM);
+		assert_non_null(strstr(why, "owner 12345"));
+		assert_int_equal(chown(path_of("open"), 0, 0), 0);
+	}
+	/* sticky like /tmp, the entry below it ours: safe */
+	assert_int_equal(chmod(path_of("open"), 01777), 0);
+	assert_int_equal(key_private_read(key, seed, why, sizeof(why)), 0);
+	assert_int_equal(chmod(path_of("open"), 0700), 0);
+	assert_int_equal(key_private_read(key, seed, why, sizeof(why)), 0);
+}
+
 /* A user other than root cannot read root's key file: a clear -EACCES. */
 static void test_unreadable(void **state)
 {
@@ -512,6 +564,7 @@ int main(void)
 		cmocka_unit_test(test_rfc8410_example),
 		cmocka_unit_test(test_genkey_pubkey_commands),
 		cmocka_unit_test(test_key_file_rules),
+		cmocka_unit_test(test_key_dirs_checked),
 		cmocka_unit_test(test_unreadable),
 		cmocka_unit_test(test_psk_material),
 		cmocka_unit_test(test_private_key_forms),
