@@ -198,7 +198,9 @@ static int rollback(struct apply *a)
 			r = 0;
 		if (r < 0) {
 			failures++;
-			fprintf(a->err, "  could not undo: %.*s: %s\n", (int)len, st->text, nl_strerror(a->rt));
+			fprintf(a->err, "  could not undo: %.*s: %s\n", (int)len, st->text,
+				st->kind == STEP_IPSEC_LOAD || st->kind == STEP_IPSEC_UNLOAD ? "charon, above" :
+				nl_strerror(a->rt));
 		} else {
 			st->done = false;
 			if (a->verbose)
@@ -404,9 +406,9 @@ int apply_plan(struct apply *a)
 		int left;
 
 		left = rollback(a);
-		ipsec_release();
+		left += ipsec_release(a);
 		if (left)
-			fprintf(a->err, "%s: site %s: %d change(s) could not be undone (above); "
+			fprintf(a->err, "%s: site %s: failed rollback: %d change(s) could not be undone (above); "
 				"`gatewayctl down %s` removes everything gatewayctl made\n",
 				a->cmd, a->site->name, left, a->site->name);
 		else

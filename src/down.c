@@ -115,7 +115,7 @@ static int down_locked(struct down *d, const char *site, const struct site *conf
 	struct state st;
 	char alias[128], text[400], buf[20], buf2[20], err[512] = "";
 	struct nft_state ns;
-	int r, before = d->changes + d->failures, failures_before = d->failures;
+	int r, before = d->changes + d->failures, failures_before = d->failures, tunnel_failures;
 
 	if (!b)
 		return -ENOMEM;
@@ -164,6 +164,7 @@ static int down_locked(struct down *d, const char *site, const struct site *conf
 		goto out;
 	}
 	/* tunnels (their routes go with them), all in one batch */
+	tunnel_failures = d->failures;
 	{
 		size_t *which = calloc(n_links ? n_links : 1, sizeof(*which)), n = 0, failed = SIZE_MAX;
 		int *ifindex = calloc(n_links ? n_links : 1, sizeof(*ifindex));
@@ -203,8 +204,14 @@ static int down_locked(struct down *d, const char *site, const struct site *conf
 		rtnl_batch_reset(b);
 		free(which);
 	}
-	/* IPsec after the tunnels: their packets stay protected to the end */
-	{
+	/* IPsec after the tunnels: their packets stay protected to the end. A
+	 * tunnel left in place keeps it: without its policies and keys the tunnel
+	 * would carry IPIP in clear */
+	if (d->failures != tunnel_failures) {
+		fprintf(d->err, "%s down: site %s: IPsec stays (IKE connections and keys in charon) because a "
+			"tunnel could not be removed: it would carry IPIP in clear; fix the cause above and run "
+			"`%s down %s` again\n", prog, site, prog, site);
+	} else {
 		int changes = 0;
 		FILE *out = audit_stream("down", site, d->out);
 

@@ -1,5 +1,5 @@
 /* ipsec.c - the peers with `encryption = ipsec`: one IKEv2 connection each in
- * charon, `gatewayctl-SITE-PEER`, protecting IP protocol 4 between the two
+ * charon, `gatewayctl-SITE_PEER`, protecting IP protocol 4 between the two
  * endpoints in transport mode (RFC 3884). gatewayctl only configures charon
  * through VICI; charon negotiates, the kernel does ESP.
  *
@@ -24,6 +24,7 @@
 
 #include "apply.h"
 #include "gatewayctl.h"
+#include "ipsec_keys.h"
 #include "keys.h"
 #include "model.h"
 #include "state.h"
@@ -46,7 +47,7 @@ bool ipsec_site_uses(const struct site *s)
 
 void ipsec_conn_name(const struct site *s, const struct peer *p, char *out, size_t len)
 {
-	snprintf(out, len, IPSEC_PREFIX "%s-%s", s->name, p->name);
+	snprintf(out, len, IPSEC_PREFIX "%s_%s", s->name, p->name);
 }
 
 const char *ipsec_hint(int err)
@@ -242,13 +243,13 @@ int ipsec_conn_message(const struct site *s, const struct peer *p, struct vici_m
 	spec.close_action = VICI_CLOSE_TRAP;
 	if (p->auth == AUTH_PSK) {
 		spec.auth = VICI_AUTH_PSK;
-		ret = key_psk_read(p->psk_file, key, sizeof(key), &len, why, whylen);
+		ret = ipsec_key_psk(name, p, key, sizeof(key), &len, why, whylen);
 	} else {
 		uint8_t seed[KEY_LEN];
 
 		spec.auth = VICI_AUTH_PUBKEY;
 		memcpy(spec.remote_pubkey, p->public_key, KEY_LEN);
-		ret = key_private_read(s->private_key, seed, why, whylen);
+		ret = ipsec_key_private(s, seed, why, whylen);
 		if (ret == 0)
 			ret = key_public(seed, spec.local_pubkey);
 		memcpy(key, seed, KEY_LEN);
@@ -300,13 +301,74 @@ char *ipsec_plan_text(const struct site *s, const struct peer *p)
 
 /* ---- reading what charon has ----------------------------------------------------- */
 
+static bool in_list(char **list, const char *name)
+{
+	for (size_t i = 0; list && list[i]; i++)
+		if (!strcmp(list[i], name))
+			return true;
+	return false;
+}
+
+/* Whether charon's connection C is the one peer P of S asks for: the same
+ * name, addresses, identities, authentication and a transport-mode child (what
+ * list-conns shows; the rest is in the record's exact message). */
+static bool conn_matches(const struct vici_conn_info *c, const struct site *s, const struct peer *p,
+			 const char *name)
+{
+	char local[16], remote[16];
+	const char *auth = p->auth == AUTH_PSK ? "pre-shared key" : "public key";
+
+	return !strcmp(c->local_addr, ip4_str(s->wan_address.addr, local)) &&
+	       !strcmp(c->remote_addr, ip4_str(p->endpoint, remote)) && !strcmp(c->local_id, s->name) &&
+	       !strcmp(c->remote_id, p->name) && !strcmp(c->local_auth, auth) && !strcmp(c->remote_auth, auth) &&
+	       c->n_children == 1 && !strcmp(c->child, name) && !strcmp(c->child_mode, "TRANSPORT");
+}
+
+/* The id charon gives the site's private key (the SHA-1 of its public key):
+ * "" when the site has none or it cannot be read here. */
+static void site_keyid(const struct site *s, char keyid[41])
+{
+	uint8_t seed[KEY_LEN], pub[KEY_LEN];
+	char why[600];
+
+	keyid[0] = '\0';
+	if (!s->private_key[0] || s->private_key_unread)
+		return;
+	if (ipsec_key_private(s, seed, why, sizeof(why)) == 0 && key_public(seed, pub) == 0 &&
+	    key_charon_id(pub, keyid) == 0)
+		keyid[40] = '\0';
+	else
+		keyid[0] = '\0';
+	key_wipe(seed, sizeof(seed));
+}
+
+static bool uses_pubkey(const struct site *s)
+{
+	for (size_t i = 0; i < s->n_peers; i++)
+		if (s->peers[i].encryption == ENC_IPSEC && s->peers[i].auth == AUTH_PUBKEY)
+			return true;
+	return false;
+}
+
+static int add_stale(struct ipsec_live *l, const char *name)
+{
+	void *q = realloc(l->stale, (l->n_stale + 1) * sizeof(*l->stale));
+
+	if (!q)
+		return -ENOMEM;
+	l->stale = q;
+	snprintf(l->stale[l->n_stale++], sizeof(*l->stale), "%s", name);
+	return 0;
+}
+
 int ipsec_live_read(const struct site *s, struct ipsec_live *l)
 {
 	struct vici v;
 	struct vici_version ver;
-	char **names = NULL;
-	size_t n_names = 0;
-	int r;
+	struct vici_conn_info *conns = NULL;
+	char **shared = NULL, **keys = NULL;
+	size_t n_conns = 0, n_shared = 0, n_keys = 0;
+	int r = 0;
 
 	memset(l, 0, sizeof(*l));
 	record_read(s->name, &l->record);
@@ -322,47 +384,64 @@ int ipsec_live_read(const struct site *s, struct ipsec_live *l)
 			 ipsec_socket(), strerror(-r));
 		return 0;
 	}
-	if ((r = vici_version(&v, &ver)) < 0 || (r = vici_get_conns(&v, &names, &n_names)) < 0 ||
+	if ((r = vici_version(&v, &ver)) < 0 || (r = vici_list_conns(&v, NULL, &conns, &n_conns)) < 0 ||
+	    (r = vici_get_shared(&v, &shared, &n_shared)) < 0 || (r = vici_get_keys(&v, &keys, &n_keys)) < 0 ||
 	    (r = vici_list_sas(&v, NULL, &l->sas, &l->n_sas)) < 0) {
 		snprintf(l->error, sizeof(l->error), "charon at %s: %s", ipsec_socket(), v.err);
-		vici_strv_free(names);
+		free(conns);
+		vici_strv_free(shared);
+		vici_strv_free(keys);
 		vici_close(&v);
 		return 0;
 	}
 	vici_close(&v);
 	l->reachable = true;
 	snprintf(l->daemon, sizeof(l->daemon), "%s %s", ver.daemon, ver.version);
+	/* the site's private key: the one the file names, else the recorded one */
+	if (uses_pubkey(s))
+		site_keyid(s, l->keyid);
+	l->key_loaded = in_list(keys, l->keyid[0] ? l->keyid : l->record.keyid);
 	for (size_t i = 0; i < s->n_peers; i++) {
 		const struct peer *p = &s->peers[i];
 		struct ipsec_peer_live *pl = &l->peers[i];
+		const struct ipsec_record_conn *rc;
+		const struct vici_conn_info *c;
 		char name[VICI_NAME_MAX + 1];
 
 		ipsec_conn_name(s, p, name, sizeof(name));
-		for (size_t k = 0; k < n_names; k++)
-			if (!strcmp(names[k], name))
-				pl->loaded = true;
+		c = vici_conn_find(conns, n_conns, name);
+		rc = record_find(&l->record, name);
+		pl->loaded = c != NULL;
+		pl->foreign = c && !rc;
 		for (size_t k = 0; k < l->n_sas; k++)
 			if (!strcmp(l->sas[k].name, name) && !strcmp(l->sas[k].state, "ESTABLISHED"))
 				pl->sa = &l->sas[k];
-		if (p->encryption == ENC_IPSEC && pl->loaded) {
-			const struct ipsec_record_conn *rc = record_find(&l->record, name);
+		if (p->encryption != ENC_IPSEC)
+			continue;
+		pl->key_loaded = p->auth == AUTH_PSK ? in_list(shared, name) : l->key_loaded;
+		if (c && rc && conn_matches(c, s, p, name)) {
 			struct vici_msg m;
 			char hash[65], why[600];
 
 			vici_msg_init(&m);
-			if (rc && ipsec_conn_message(s, p, &m, hash, why, sizeof(why)) == 0) {
+			if (ipsec_conn_message(s, p, &m, hash, why, sizeof(why)) == 0) {
 				char *hex = hex_of(m.buf, m.len);
 
-				pl->same = hex && !strcmp(hex, rc->msg_hex) && !strcmp(hash, rc->key_hash);
+				pl->conn_same = hex && !strcmp(hex, rc->msg_hex) && !strcmp(hash, rc->key_hash);
 				free(hex);
 			}
 			vici_msg_free(&m);
 		}
+		pl->same = pl->conn_same && pl->key_loaded &&
+			   (p->auth == AUTH_PSK || !l->keyid[0] || !strcmp(l->keyid, l->record.keyid));
 	}
-	/* recorded connections that no ipsec peer asks for now, still in charon */
-	for (size_t k = 0; k < l->record.n; k++) {
+	/* recorded connections that no ipsec peer asks for now (of a removed peer,
+	 * or of the old name "gatewayctl-SITE-PEER"), still in charon and still the
+	 * site's (its local identity: an old name may have been another site's) */
+	for (size_t k = 0; k < l->record.n && r == 0; k++) {
 		const char *name = l->record.conns[k].name;
-		bool wanted = false, present = false;
+		const struct vici_conn_info *c = vici_conn_find(conns, n_conns, name);
+		bool wanted = false;
 
 		for (size_t i = 0; i < s->n_peers; i++) {
 			char want[VICI_NAME_MAX + 1];
@@ -371,22 +450,33 @@ int ipsec_live_read(const struct site *s, struct ipsec_live *l)
 			if (s->peers[i].encryption == ENC_IPSEC && !strcmp(want, name))
 				wanted = true;
 		}
-		for (size_t j = 0; j < n_names; j++)
-			if (!strcmp(names[j], name))
-				present = true;
-		if (!wanted && present) {
-			void *q = realloc(l->stale, (l->n_stale + 1) * sizeof(*l->stale));
-
-			if (!q) {
-				vici_strv_free(names);
-				return -ENOMEM;
-			}
-			l->stale = q;
-			snprintf(l->stale[l->n_stale++], sizeof(*l->stale), "%s", name);
-		}
+		if (!wanted && c && !strcmp(c->local_id, s->name))
+			r = add_stale(l, name);
 	}
-	vici_strv_free(names);
-	return 0;
+	free(conns);
+	vici_strv_free(shared);
+	vici_strv_free(keys);
+	return r;
+}
+
+int ipsec_preflight(const struct site *s, const struct ipsec_live *l, FILE *err)
+{
+	int errors = 0;
+
+	for (size_t i = 0; l->reachable && l->peers && i < s->n_peers; i++) {
+		const struct peer *p = &s->peers[i];
+		char name[VICI_NAME_MAX + 1];
+
+		if (p->encryption != ENC_IPSEC || !l->peers[i].foreign)
+			continue;
+		ipsec_conn_name(s, p, name, sizeof(name));
+		fprintf(err, "%s:%d: error: peer %s: charon holds an IKE connection named %s that gatewayctl did "
+			"not load for site %s (it is not in %s/%s.ipsec): it is left alone; remove it "
+			"(swanctl --unload-conn %s, and from swanctl.conf) if it is a leftover, or rename it\n",
+			s->path, p->line, p->name, name, s->name, state_private_dir(), s->name, name);
+		errors++;
+	}
+	return errors;
 }
 
 void ipsec_live_free(struct ipsec_live *l)
@@ -405,8 +495,27 @@ static struct {
 	struct vici v;
 	bool open;
 	struct ipsec_record next;	/* the record after this run */
-	char keyid[41];
+	struct ipsec_record intent;	/* the record before it, plus the new connections */
+	bool intent_written;
+	struct ipsec_keys prev_keys;	/* the key material charon got before this run ... */
+	struct ipsec_keys next_keys;	/* ... and after it */
+	char keyid[41];			/* the site's private key after this run ("" none) */
+	bool key_loaded;		/* this run loaded it into charon */
+	unsigned char *did;		/* per plan step: what was sent (DID_*) */
 } run;
+
+enum { DID_PSK = 1, DID_CONN = 2 };
+
+static void did(struct apply *a, const struct step *st, unsigned char what)
+{
+	if (run.did)
+		run.did[st - a->plan->steps] |= what;
+}
+
+static bool done_what(struct apply *a, const struct step *st, unsigned char what)
+{
+	return !run.did || (run.did[st - a->plan->steps] & what);
+}
 
 static int run_open(struct apply *a)
 {
@@ -431,6 +540,13 @@ static void run_close(void)
 		vici_close(&run.v);
 	run.open = false;
 	record_free(&run.next);
+	record_free(&run.intent);
+	ipsec_keys_free(&run.prev_keys);
+	ipsec_keys_free(&run.next_keys);
+	run.intent_written = false;
+	run.key_loaded = false;
+	free(run.did);
+	run.did = NULL;
 }
 
 static int send_hex(struct vici *v, const char *hex)
@@ -450,11 +566,29 @@ static int send_hex(struct vici *v, const char *hex)
 	return r;
 }
 
+/* Give charon peer P's PSK under the id CONN (replacing one of that id); the
+ * key goes into KEYS too. 0, or -errno with the reason in WHY. */
+static int load_psk(const struct site *s, const struct peer *p, const char *conn, const uint8_t *key,
+		    size_t len, struct ipsec_keys *keys, char *why, size_t whylen)
+{
+	const char *owners[3] = { s->name, p->name, NULL };
+	int r = vici_load_shared(&run.v, conn, key, len, owners);
+
+	if (r < 0) {
+		snprintf(why, whylen, "charon: %.500s", run.v.err);
+		return r;
+	}
+	if (keys && ipsec_keys_set(keys, conn, key, len) < 0) {
+		snprintf(why, whylen, "out of memory");
+		return -ENOMEM;
+	}
+	return 0;
+}
+
 static int load_one(struct apply *a, struct step *st)
 {
 	const struct site *s = a->site;
 	const struct peer *p = st->peer;
-	static const char *owners[3];
 	char hash[65], why[1024], *hex;
 	struct vici_msg m;
 	int r;
@@ -466,48 +600,50 @@ static int load_one(struct apply *a, struct step *st)
 		vici_msg_free(&m);
 		return r;
 	}
+	hex = hex_of(m.buf, m.len);
+	if (!hex) {
+		vici_msg_free(&m);
+		return -ENOMEM;
+	}
+	/* a new connection is the site's from now on, even when an undo fails */
+	if (!st->value) {
+		if (record_add(&run.intent, st->conn, hex, hash) < 0) {
+			free(hex);
+			vici_msg_free(&m);
+			return -ENOMEM;
+		}
+		record_write(s->name, &run.intent);
+		run.intent_written = true;
+	}
+	/* from the first change on, a failure is undone */
+	st->done = true;
 	if (p->auth == AUTH_PSK) {
 		uint8_t key[KEY_FILE_MAX];
-		size_t len;
+		size_t len = 0;
 
-		r = key_psk_read(p->psk_file, key, sizeof(key), &len, why, sizeof(why));
+		r = ipsec_key_psk(st->conn, p, key, sizeof(key), &len, why, sizeof(why));
 		if (r == 0) {
-			owners[0] = s->name;
-			owners[1] = p->name;
-			owners[2] = NULL;
-			r = vici_load_shared(&run.v, st->conn, key, len, owners);
-			if (r < 0)
-				snprintf(why, sizeof(why), "charon: %s", run.v.err);
+			did(a, st, DID_PSK);
+			r = load_psk(s, p, st->conn, key, len, &run.next_keys, why, sizeof(why));
 		}
 		key_wipe(key, sizeof(key));
-	} else if (!run.keyid[0]) {
-		uint8_t seed[KEY_LEN], der[KEY_PKCS8_LEN];
-
-		r = key_private_read(s->private_key, seed, why, sizeof(why));
-		if (r == 0) {
-			key_pkcs8(seed, der);
-			r = vici_load_key(&run.v, der, sizeof(der), run.keyid);
-			if (r < 0)
-				snprintf(why, sizeof(why), "charon: %s", run.v.err);
-		}
-		key_wipe(seed, sizeof(seed));
-		key_wipe(der, sizeof(der));
 	}
 	if (r == 0) {
+		did(a, st, DID_CONN);
 		r = vici_call_checked(&run.v, "load-conn", &m, NULL);
 		if (r < 0)
 			snprintf(why, sizeof(why), "charon refused the connection: %s", run.v.err);
 	}
+	vici_msg_free(&m);
 	if (r < 0) {
 		const char *hint = ipsec_hint(r);
 
 		apply_report_failure(a, st, r, NULL, why);
 		if (hint)
 			fprintf(a->err, "  hint: %s\n", hint);
-		vici_msg_free(&m);
+		free(hex);
 		return r;
 	}
-	st->done = true;
 	/* a changed key is used only from the next authentication: reauthenticate
 	 * now, so that `up` with a new key really puts it in use */
 	if (st->value) {
@@ -520,32 +656,73 @@ static int load_one(struct apply *a, struct step *st)
 					"key yet: %s\n", a->cmd, s->name, st->conn, run.v.err);
 		}
 	}
-	hex = hex_of(m.buf, m.len);
-	vici_msg_free(&m);
-	if (!hex || record_add(&run.next, st->conn, hex, hash) < 0) {
-		free(hex);
-		return -ENOMEM;
-	}
+	r = record_add(&run.next, st->conn, hex, hash);
 	free(hex);
-	return 0;
+	return r;
 }
 
 static int unload_one(struct apply *a, struct step *st)
 {
 	int r;
 
+	st->done = true;
 	r = vici_unload_conn(&run.v, st->conn);
 	if (r < 0 && r != -ENOENT) {
 		apply_report_failure(a, st, r, NULL, run.v.err);
 		return r;
 	}
-	st->done = true;
 	r = vici_terminate(&run.v, st->conn, 10000);
 	if (r < 0 && r != -ENOENT) {
 		apply_report_failure(a, st, r, NULL, run.v.err);
 		return r;
 	}
 	return 0;
+}
+
+/* The site's private key: charon gets it when it lacks it (after a restart,
+ * `swanctl --load-all`) or when the file holds another one; the old one goes
+ * at commit. ST: the step failures are reported on. */
+static int load_private(struct apply *a, struct step *st)
+{
+	const struct site *s = a->site;
+	uint8_t seed[KEY_LEN], pub[KEY_LEN], der[KEY_PKCS8_LEN];
+	char why[1024], keyid[41] = "", **keys = NULL;
+	size_t n = 0;
+	int r;
+
+	r = ipsec_key_private(s, seed, why, sizeof(why));
+	if (r == 0 && (key_public(seed, pub) < 0 || key_charon_id(pub, keyid) < 0)) {
+		snprintf(why, sizeof(why), "%.900s: OpenSSL cannot derive the public key", s->private_key);
+		r = -EIO;
+	}
+	if (r == 0 && (r = vici_get_keys(&run.v, &keys, &n)) < 0)
+		snprintf(why, sizeof(why), "charon: %s", run.v.err);
+	if (r == 0 && !in_list(keys, keyid)) {
+		char got[41] = "";
+
+		key_pkcs8(seed, der);
+		st->done = true;
+		r = vici_load_key(&run.v, der, sizeof(der), got);
+		if (r < 0)
+			snprintf(why, sizeof(why), "charon refused `load-key`: %s", run.v.err);
+		else
+			run.key_loaded = true;
+	}
+	vici_strv_free(keys);
+	if (r == 0) {
+		snprintf(run.keyid, sizeof(run.keyid), "%s", keyid);
+		r = ipsec_keys_set(&run.next_keys, IPSEC_KEY_PRIVATE, seed, KEY_LEN);
+	}
+	key_wipe(seed, sizeof(seed));
+	key_wipe(der, sizeof(der));
+	if (r < 0 && r != -ENOMEM) {
+		const char *hint = ipsec_hint(r);
+
+		apply_report_failure(a, st, r, NULL, why);
+		if (hint)
+			fprintf(a->err, "  hint: %s\n", hint);
+	}
+	return r;
 }
 
 static bool has_alg(char **algs, const char *name)
@@ -593,15 +770,25 @@ static int charon_can_negotiate(struct vici *v, char *why, size_t whylen)
 int ipsec_apply(struct apply *a)
 {
 	const struct ipsec_live *l = &a->live->ipsec;
+	struct step *first_pub = NULL;
 	bool any = false;
 	int r = 0;
 
-	for (size_t i = 0; i < a->plan->n; i++)
-		any |= a->plan->steps[i].kind == STEP_IPSEC_LOAD || a->plan->steps[i].kind == STEP_IPSEC_UNLOAD;
+	for (size_t i = 0; i < a->plan->n; i++) {
+		struct step *st = &a->plan->steps[i];
+
+		any |= st->kind == STEP_IPSEC_LOAD || st->kind == STEP_IPSEC_UNLOAD;
+		if (st->kind == STEP_IPSEC_LOAD && st->peer->auth == AUTH_PUBKEY && !first_pub)
+			first_pub = st;
+	}
 	if (!any)
 		return 0;
 	memset(&run.next, 0, sizeof(run.next));
+	memset(&run.intent, 0, sizeof(run.intent));
 	run.keyid[0] = '\0';
+	run.did = calloc(a->plan->n, 1);
+	if (!run.did)
+		return -ENOMEM;
 	if ((r = run_open(a)) < 0) {
 		for (size_t i = 0; i < a->plan->n; i++)
 			if (a->plan->steps[i].kind == STEP_IPSEC_LOAD || a->plan->steps[i].kind == STEP_IPSEC_UNLOAD) {
@@ -611,22 +798,38 @@ int ipsec_apply(struct apply *a)
 		fprintf(a->err, "  hint: %s\n", ipsec_hint(r) ? ipsec_hint(r) : "check charon");
 		return r;
 	}
-	/* the connections that stay as they are keep their record */
+	if (ipsec_keys_load(a->site->name, &run.prev_keys) < 0)
+		fprintf(a->err, "%s: site %s: warning: cannot read the keys loaded before from %s; a failed change "
+			"cannot put a changed key back\n", a->cmd, a->site->name, state_private_dir());
+	/* the connections that stay as they are keep their record and key */
 	for (size_t k = 0; k < l->record.n; k++) {
+		const struct ipsec_record_conn *rc = &l->record.conns[k];
+		const struct ipsec_key *key = ipsec_keys_find(&run.prev_keys, rc->name);
 		bool touched = false;
 
+		if (record_add(&run.intent, rc->name, rc->msg_hex, rc->key_hash) < 0)
+			return -ENOMEM;
 		for (size_t i = 0; i < a->plan->n; i++) {
 			const struct step *st = &a->plan->steps[i];
 
-			if ((st->kind == STEP_IPSEC_LOAD || st->kind == STEP_IPSEC_UNLOAD) &&
-			    !strcmp(st->conn, l->record.conns[k].name))
+			if ((st->kind == STEP_IPSEC_LOAD || st->kind == STEP_IPSEC_UNLOAD) && !strcmp(st->conn, rc->name))
 				touched = true;
 		}
-		if (!touched && record_add(&run.next, l->record.conns[k].name, l->record.conns[k].msg_hex,
-					   l->record.conns[k].key_hash) < 0)
+		if (touched)
+			continue;
+		if (record_add(&run.next, rc->name, rc->msg_hex, rc->key_hash) < 0 ||
+		    (key && ipsec_keys_set(&run.next_keys, key->name, key->data, key->len) < 0))
 			return -ENOMEM;
 	}
-	snprintf(run.keyid, sizeof(run.keyid), "%s", l->record.keyid);
+	snprintf(run.intent.keyid, sizeof(run.intent.keyid), "%s", l->record.keyid);
+	if (uses_pubkey(a->site)) {
+		const struct ipsec_key *old = ipsec_keys_find(&run.prev_keys, IPSEC_KEY_PRIVATE);
+
+		/* kept as it is until a step loads it */
+		snprintf(run.keyid, sizeof(run.keyid), "%s", l->record.keyid);
+		if (old && ipsec_keys_set(&run.next_keys, old->name, old->data, old->len) < 0)
+			return -ENOMEM;
+	}
 	for (size_t i = 0; i < a->plan->n; i++)
 		if (a->plan->steps[i].kind == STEP_IPSEC_LOAD) {
 			char why[1024];
@@ -641,6 +844,8 @@ int ipsec_apply(struct apply *a)
 			}
 			break;
 		}
+	if (first_pub)
+		r = load_private(a, first_pub);
 	for (size_t i = 0; i < a->plan->n && r == 0; i++)
 		if (a->plan->steps[i].kind == STEP_IPSEC_LOAD)
 			r = load_one(a, &a->plan->steps[i]);
@@ -650,13 +855,44 @@ int ipsec_apply(struct apply *a)
 	return r;
 }
 
+/* Put back the PSK charon had for CONN before this run: 1 when it differs from
+ * the one this run loaded, 0 when they are the same, or -EIO said on A->err. */
+static int restore_psk(struct apply *a, struct step *st, const struct ipsec_record_conn *old)
+{
+	const struct ipsec_key *key = ipsec_keys_find(&run.prev_keys, st->conn);
+	char hash[65] = "", why[600];
+	struct vici_msg m;
+	bool changed;
+
+	vici_msg_init(&m);
+	changed = ipsec_conn_message(a->site, st->peer, &m, hash, why, sizeof(why)) < 0 ||
+		  strcmp(hash, old->key_hash);
+	vici_msg_free(&m);
+	if (key) {
+		if (load_psk(a->site, st->peer, st->conn, key->data, key->len, NULL, why, sizeof(why)) < 0) {
+			fprintf(a->err, "  cannot put back the previous key of %s: %s\n", st->conn, why);
+			return -EIO;
+		}
+		return changed;
+	}
+	/* not kept (an older gatewayctl loaded it): fine when it did not change */
+	if (changed) {
+		fprintf(a->err, "  cannot put back the previous key of %s: it is not kept in %s; charon holds the "
+			"new one\n", st->conn, state_private_dir());
+		return -EIO;
+	}
+	return 0;
+}
+
 int ipsec_undo(struct apply *a, struct step *st)
 {
 	const struct ipsec_record_conn *old = record_find(&a->live->ipsec.record, st->conn);
-	int r;
+	int r, changed;
 
-	if (!run.open && run_open(a) < 0)
-		return -ENOTCONN;
+	if (!run.open && run_open(a) < 0) {
+		fprintf(a->err, "  cannot undo %s: %s\n", st->conn, run.v.err);
+		return -EIO;
+	}
 	if (st->kind == STEP_IPSEC_LOAD && !st->value) {
 		/* new: remove it, and its key */
 		r = vici_unload_conn(&run.v, st->conn);
@@ -668,26 +904,31 @@ int ipsec_undo(struct apply *a, struct step *st)
 			if (r == -ENOENT)
 				r = 0;
 		}
-		return r;
+		if (r < 0) {
+			fprintf(a->err, "  cannot remove IKE connection %s and its key again: %s\n", st->conn, run.v.err);
+			return -EIO;
+		}
+		return 0;
 	}
 	/* replaced or unloaded: put back what gatewayctl had loaded */
 	if (!old) {
 		fprintf(a->err, "  cannot put back IKE connection %s: no record of it\n", st->conn);
-		return -ENOENT;
+		return -EIO;
 	}
-	r = send_hex(&run.v, old->msg_hex);
-	if (r == 0 && st->kind == STEP_IPSEC_LOAD && strcmp(old->key_hash, "")) {
-		/* a changed key file: the old key is not kept anywhere, say so */
-		char hash[65], why[600];
-		struct vici_msg m;
-
-		vici_msg_init(&m);
-		if (ipsec_conn_message(a->site, st->peer, &m, hash, why, sizeof(why)) == 0 &&
-		    strcmp(hash, old->key_hash))
-			fprintf(a->err, "  note: the key of %s changed and stays the new one in charon\n", st->conn);
-		vici_msg_free(&m);
+	changed = st->kind == STEP_IPSEC_LOAD && done_what(a, st, DID_PSK) ? restore_psk(a, st, old) : 0;
+	if (changed < 0)
+		return -EIO;
+	if (st->kind == STEP_IPSEC_UNLOAD || done_what(a, st, DID_CONN)) {
+		r = send_hex(&run.v, old->msg_hex);
+		if (r < 0) {
+			fprintf(a->err, "  cannot put back IKE connection %s: %s\n", st->conn, run.v.err);
+			return -EIO;
+		}
 	}
-	return r;
+	/* the SA may have authenticated with the new key meanwhile */
+	if (changed > 0)
+		vici_rekey(&run.v, st->conn, true);
+	return 0;
 }
 
 void ipsec_commit(struct apply *a)
@@ -711,13 +952,28 @@ void ipsec_commit(struct apply *a)
 					a->cmd, a->site->name, st->conn, run.v.err);
 		}
 	}
-	if (!ipsec_site_uses(a->site) || !strcmp(run.keyid, "")) {
-		/* the private key: only while a peer authenticates by public key */
+	/* the private key: the old one goes when another replaced it or no peer
+	 * authenticates by public key any more */
+	{
+		const char *old = a->live->ipsec.record.keyid;
+
+		if (!uses_pubkey(a->site))
+			run.keyid[0] = '\0';
+		if (old[0] && strcmp(old, run.keyid)) {
+			int r = vici_unload_key(&run.v, old);
+
+			if (r < 0 && r != -ENOENT)
+				fprintf(a->err, "%s: site %s: warning: the old private key %s stays loaded in charon: %s\n",
+					a->cmd, a->site->name, old, run.v.err);
+		}
 	}
 	snprintf(run.next.keyid, sizeof(run.next.keyid), "%s", run.keyid);
 	if (record_write(a->site->name, &run.next) < 0)
 		fprintf(a->err, "%s: site %s: warning: cannot write the IPsec record in %s\n", a->cmd,
 			a->site->name, state_private_dir());
+	if (ipsec_keys_store(a->site->name, &run.next_keys) < 0)
+		fprintf(a->err, "%s: site %s: warning: cannot keep the keys loaded in %s: a rollback of a later "
+			"change cannot put them back\n", a->cmd, a->site->name, state_private_dir());
 	/* charon initiates on traffic too (trap policies); ask it now, without waiting */
 	for (size_t i = 0; i < a->plan->n; i++) {
 		const struct step *st = &a->plan->steps[i];
@@ -729,9 +985,29 @@ void ipsec_commit(struct apply *a)
 	run_close();
 }
 
-void ipsec_release(void)
+int ipsec_release(struct apply *a)
 {
+	int failures = 0;
+	bool left = false;
+
+	if (run.open && run.key_loaded) {
+		int r = vici_unload_key(&run.v, run.keyid);
+
+		if (r < 0 && r != -ENOENT) {
+			fprintf(a->err, "  cannot unload the private key %s loaded meanwhile: %s\n", run.keyid, run.v.err);
+			failures++;
+		}
+	}
+	for (size_t i = 0; i < a->plan->n; i++) {
+		const struct step *st = &a->plan->steps[i];
+
+		left |= (st->kind == STEP_IPSEC_LOAD || st->kind == STEP_IPSEC_UNLOAD) && st->done;
+	}
+	/* the record as before, but owning the connections left behind */
+	if (run.intent_written)
+		record_write(a->site->name, left ? &run.intent : &a->live->ipsec.record);
 	run_close();
+	return failures;
 }
 
 const struct vici_child_sa *ipsec_installed_child(const struct vici_ike_sa *sa)
@@ -823,6 +1099,7 @@ int ipsec_down(const char *site, const struct site *s, FILE *out, FILE *err, int
 	if (n == 0 && !rec.keyid[0]) {
 		free(names);
 		record_free(&rec);
+		ipsec_keys_forget(site);
 		return 0;
 	}
 	r = vici_open(&v, ipsec_socket());
@@ -833,6 +1110,7 @@ int ipsec_down(const char *site, const struct site *s, FILE *out, FILE *err, int
 		free(names);
 		record_free(&rec);
 		record_write(site, &rec);
+		ipsec_keys_forget(site);
 		return 0;
 	}
 	if (r < 0) {
@@ -847,6 +1125,34 @@ int ipsec_down(const char *site, const struct site *s, FILE *out, FILE *err, int
 		free(names);
 		record_free(&rec);
 		return 0; /* charon absent and nothing recorded: nothing of ours there */
+	}
+	/* only what is the site's: a connection whose local identity is another
+	 * site's is not (the old names "gatewayctl-SITE-PEER" could collide), nor a
+	 * same-named one of the file that the record does not own and that was
+	 * loaded for other identities */
+	{
+		struct vici_conn_info *conns = NULL;
+		size_t n_conns = 0, kept = 0;
+
+		if (vici_list_conns(&v, NULL, &conns, &n_conns) == 0) {
+			for (size_t i = 0; i < n; i++) {
+				const struct vici_conn_info *c = vici_conn_find(conns, n_conns, names[i]);
+				bool recorded = record_find(&rec, names[i]) != NULL;
+				bool legacy = !strchr(names[i] + strlen(IPSEC_PREFIX), '_');
+
+				if (c ? strcmp(c->local_id, site) != 0 : (legacy || !recorded)) {
+					if (c)
+						fprintf(out, "# IKE connection %s is not site %s's (its identity is %s): "
+							"left alone\n", names[i], site, c->local_id);
+					continue;
+				}
+				if (kept != i)
+					memcpy(names[kept], names[i], sizeof(*names));
+				kept++;
+			}
+			n = kept;
+			free(conns);
+		}
 	}
 	/* the CHILD_SAs' reqids and endpoints, before charon forgets them */
 	{
@@ -950,6 +1256,7 @@ int ipsec_down(const char *site, const struct site *s, FILE *out, FILE *err, int
 	if (!failures) {
 		record_free(&rec);
 		record_write(site, &rec);
+		ipsec_keys_forget(site);
 		return 0;
 	}
 	record_free(&rec);

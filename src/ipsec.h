@@ -20,7 +20,11 @@
 /* The VICI socket: $GATEWAYCTL_VICI or charon's default /run/charon.vici. */
 const char *ipsec_socket(void);
 bool ipsec_site_uses(const struct site *s);
-/* "gatewayctl-SITE-PEER": the connection, its child and its shared key's id. */
+/* "gatewayctl-SITE_PEER": the connection, its child and its shared key's id.
+ * Site and peer names hold letters, digits and '-' only (site_name_valid), so
+ * the '_' tells where the site ends: two (site, peer) pairs never share a name.
+ * (Before, "gatewayctl-SITE-PEER" made a/b-c and a-b/c one name; such
+ * connections, found in the record, are replaced on the next up.) */
 void ipsec_conn_name(const struct site *s, const struct peer *p, char *out, size_t len);
 
 /* One peer's connection as gatewayctl loaded it last (RUNDIR/private/SITE.ipsec). */
@@ -37,7 +41,10 @@ struct ipsec_record {
 
 struct ipsec_peer_live {
 	bool loaded;		/* charon has a connection of this name */
-	bool same;		/* ... loaded by gatewayctl exactly as the file asks now */
+	bool foreign;		/* ... that the site's record does not own: up refuses */
+	bool conn_same;		/* ... ours, as the file asks now (record and charon agree) */
+	bool key_loaded;	/* charon holds the peer's key (PSK, or the site's private key) */
+	bool same;		/* conn_same and key_loaded: nothing to do */
 	const struct vici_ike_sa *sa;	/* its established IKE_SA, NULL if none */
 };
 
@@ -52,6 +59,8 @@ struct ipsec_live {
 	char (*stale)[VICI_NAME_MAX + 1];	/* our connections that no peer asks for any more */
 	size_t n_stale;
 	struct ipsec_record record;
+	char keyid[41];		/* the site's private key's id in charon ("" none or unreadable) */
+	bool key_loaded;	/* charon holds it */
 };
 
 /* Read what charon has of SITE's (nothing is asked when the site has no ipsec
@@ -59,6 +68,11 @@ struct ipsec_live {
  * false and error says why. -ENOMEM only. */
 int ipsec_live_read(const struct site *s, struct ipsec_live *l);
 void ipsec_live_free(struct ipsec_live *l);
+
+/* up's check before any change: a connection of one of S's names that charon
+ * holds and the record does not own (loaded by hand, or by something else) is
+ * never replaced. The number of such problems, each said on ERR. */
+int ipsec_preflight(const struct site *s, const struct ipsec_live *l, FILE *err);
 
 /* The load-conn message of peer P, and the SHA-256 of its key material (hex).
  * 0, or -errno with the reason in WHY (a key file that cannot be read). */
@@ -73,12 +87,16 @@ struct apply;
  * it on A->err and return -errno (the caller rolls back). */
 int ipsec_apply(struct apply *a);
 struct step;
+/* Undo step ST: 0, or -EIO when it could not be undone (said on A->err):
+ * the rollback then failed, and says so. */
 int ipsec_undo(struct apply *a, struct step *st);
 /* After every step succeeded: forget the stale shared keys, write the record,
  * ask charon to initiate the new connections (not waiting for them). */
 void ipsec_commit(struct apply *a);
-/* After a rollback: close what ipsec_apply opened. */
-void ipsec_release(void);
+/* After a rollback: unload a private key this run loaded, keep in the record
+ * what could not be undone, close what ipsec_apply opened. The number of
+ * changes that could not be undone (said on A->err). */
+int ipsec_release(struct apply *a);
 
 /* `down`: terminate and unload every connection and credential of SITE
  * (names from the record and from the site file S, which may be NULL).

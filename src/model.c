@@ -615,7 +615,7 @@ static void plan_ipsec(struct plan *plan, const struct site *s, const struct liv
 		free(text);
 		st->peer = p;
 		ipsec_conn_name(s, p, st->conn, sizeof(st->conn));
-		st->value = pl && pl->loaded;	/* replaced, not new */
+		st->value = pl && pl->loaded && !pl->foreign;	/* replaced, not new */
 		if (live && il->reachable && !(pl && pl->loaded) && ipsec_recorded(il, st->conn))
 			/* loaded by an earlier up, gone since: charon restarted, or a
 			 * `swanctl --load-all` (strongswan.service) unloaded it */
@@ -623,8 +623,12 @@ static void plan_ipsec(struct plan *plan, const struct site *s, const struct liv
 				 "`swanctl --load-all` unloaded it (see ENCRYPTION in gatewayctl(8))", st->conn);
 		else if (live)
 			step_why(st, !il->reachable ? "charon is not reachable: %s" :
-				pl && pl->loaded ? "IKE connection %s differs from the file" :
-				"IKE connection %s is not loaded in charon", !il->reachable ? il->error : st->conn);
+				 !pl || !pl->loaded ? "IKE connection %s is not loaded in charon" :
+				 pl->foreign ? "charon holds an IKE connection %s that gatewayctl did not load: up refuses "
+					       "to replace it" :
+				 pl->conn_same ? "charon lacks the key of IKE connection %s (restarted, or swanctl "
+						 "--load-creds)" :
+				 "IKE connection %s differs from the file", !il->reachable ? il->error : st->conn);
 	}
 	for (size_t k = 0; il && k < il->n_stale; k++) {
 		st = plan_add_step(plan, STEP_IPSEC_UNLOAD, "swanctl --terminate --ike %s; swanctl --unload-conn %s",

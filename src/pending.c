@@ -31,6 +31,7 @@
 #include <unistd.h>
 
 #include "gatewayctl.h"
+#include "ipsec_keys.h"
 #include "proc.h"
 #include "state.h"
 
@@ -414,6 +415,8 @@ int pending_clear(const char *site)
 	/* the record first: without it, a stray .pending.ini means nothing */
 	file_name(name, sizeof(name), site, ".pending");
 	if ((r = lib_remove_file(name)) < 0)
+		return r;
+	if ((r = ipsec_keys_pending_clear(site)) < 0)
 		return r;
 	file_name(name, sizeof(name), site, ".pending.ini");
 	return lib_remove_file(name);

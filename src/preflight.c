@@ -69,6 +69,13 @@ static int check_charon(const struct site *s, const struct live *live, FILE *err
 	return 1;
 }
 
+/* No connection of one of the site's names in charon that the site's record
+ * does not own (it would be replaced) */
+static int check_ipsec_owner(const struct site *s, const struct live *live, FILE *err)
+{
+	return ipsec_preflight(s, &live->ipsec, err);
+}
+
 /* No link of somebody else's carries the peer's tunnel name. */
 static int check_tunnel_name(const struct site *s, const struct peer *p, const struct live *live, FILE *err)
 {
@@ -132,6 +139,7 @@ static int check_wan_shared(const struct site *s, const struct live *live, FILE 
 static int (*const checks[])(const struct site *, const struct live *, FILE *) = {
 	check_interfaces,
 	check_charon,
+	check_ipsec_owner,
 	check_peers,
 	check_wan_shared,
 };

@@ -38,6 +38,7 @@
 #include <unistd.h>
 
 #include "gatewayctl.h"
+#include "ipsec_keys.h"
 #include "model.h"
 #include "proc.h"
 #include "state.h"
@@ -240,6 +241,12 @@ int pending_begin(const struct site *site, const struct live *live, unsigned sec
 		fprintf(err, "%s up: cannot read /proc/sys/kernel/random/boot_id\n", prog);
 		return -1;
 	}
+	/* the keys charon holds now: a rollback puts them back, whatever the key
+	 * files hold by then */
+	if ((r = ipsec_keys_pending_begin(site->name)) < 0) {
+		fprintf(err, "%s up: cannot keep the keys in force in %s: %s\n", prog, lib_dir(), lib_strerror(r));
+		return -1;
+	}
 	snprintf(name, sizeof(name), "%s.pending.ini", site->name);
 	if ((r = lib_write_file(name, site->text, site->text_len)) < 0) {
 		fprintf(err, "%s up: cannot record the pending change in %s: %s\n", prog, lib_dir(), lib_strerror(r));
@@ -326,8 +333,14 @@ int pending_rollback(struct pending *p, const char *why, FILE *out, FILE *err)
 		r = confirmed_load(p->site, &s, me);
 		if (r == 0) {
 			struct up_opts o = { .cmd = cmd, .out = mo, .err = me };
+			int k = ipsec_keys_pending_use(p->site);
 
+			/* the keys in force before the change, not what the files hold now */
+			if (k < 0)
+				fprintf(me, "%s: warning: cannot read the keys kept in %s (%s): the key files are used\n",
+					cmd, lib_dir(), lib_strerror(k));
 			r = up_site(&s, &o);
+			ipsec_keys_pending_end();
 			config_free(&s);
 		}
 	} else {

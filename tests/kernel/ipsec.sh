@@ -53,13 +53,13 @@ M=$(site_m m-psk "psk_file = $PSK")
 B=$(site_b b-psk 0 "psk_file = $PSK")
 out=$(igw m-gw check "$M" 2>&1) && ok "check accepts the ipsec site file" || { fail "check"; t_note <<<"$out"; }
 out=$(igw m-gw plan "$M" 2>&1)
-expect_grep "plan shows the IKE connection as swanctl.conf" 'gatewayctl-manhattan-brooklyn \{' "$out"
+expect_grep "plan shows the IKE connection as swanctl.conf" 'gatewayctl-manhattan_brooklyn \{' "$out"
 expect_grep "... transport mode" 'mode = transport' "$out"
 if grep -qF "$(cat "$PSK")" <<<"$out"; then fail "plan never prints the key"; else ok "plan never prints the key"; fi
 expect_grep "plan: the tunnel's MTU leaves room for ESP" 'ip link change gw-brooklyn mtu 1432|mtu 1432' "$out"
 out=$(igw m-gw up "$M" 2>&1) && ok "up manhattan (ipsec)" || { fail "up manhattan (ipsec)"; t_note <<<"$out"; }
 out=$(igw b-gw up "$B" 2>&1) && ok "up brooklyn (ipsec)" || { fail "up brooklyn (ipsec)"; t_note <<<"$out"; }
-expect_eq "$(ours_in_charon m-gw)" 1 "charon in m-gw lists gatewayctl-manhattan-brooklyn"
+expect_eq "$(ours_in_charon m-gw)" 1 "charon in m-gw lists gatewayctl-manhattan_brooklyn"
 wait_established m-gw manhattan 30 && ok "the SA is established (status --json)" || fail "the SA is established (status --json)"
 prove_protected psk esp
 out=$(igw m-gw status manhattan 2>&1) && rc=0 || rc=$?
