@@ -18,18 +18,18 @@
 #     down removes the key.
 # charon's own view comes from vici-list.py (VICI, no gatewayctl code).
 set -eu
-# shellcheck source=tests/kernel/lib.sh
-. "$(dirname "$0")/lib.sh"
+# shellcheck source=tests/kernel/lib/lib.sh
+. "$(dirname "$0")/lib/lib.sh"
 t_need_ipip
-# shellcheck source=tests/kernel/gw.sh
-. "$(dirname "$0")/gw.sh"
-# shellcheck source=tests/kernel/lib-ipsec.sh
-. "$(dirname "$0")/lib-ipsec.sh"
+# shellcheck source=tests/kernel/lib/gw.sh
+. "$(dirname "$0")/lib/gw.sh"
+# shellcheck source=tests/kernel/lib/lib-ipsec.sh
+. "$(dirname "$0")/lib/lib-ipsec.sh"
 ipsec_need
-# shellcheck source=tests/kernel/lib-gwipsec.sh
-. "$(dirname "$0")/lib-gwipsec.sh"
+# shellcheck source=tests/kernel/lib/lib-gwipsec.sh
+. "$(dirname "$0")/lib/lib-gwipsec.sh"
 
-VICI_LIST=$(dirname "$0")/vici-list.py
+VICI_LIST=$(dirname "$0")/lib/vici-list.py
 CONN_M=gatewayctl-manhattan_brooklyn
 
 # what GW's charon holds: conns (NAME LOCAL_ID REMOTE_ID), shared, keys
