@@ -6,6 +6,8 @@
  */
 #define _GNU_SOURCE
 #include "config.h"
+#include "confighint.h"
+#include "gatewayctl.h"
 #include "keys.h"
 #include "gatewayctl.h"
 
@@ -24,6 +26,7 @@
 #define MAX_FILE_SIZE (1 << 20)
 #define MAX_PEERS 4096
 #define MAX_NETWORKS 64
+#define MAX_ERRORS 20		/* shown of a file's errors; then how many more */
 
 enum sec_kind { SEC_SITE, SEC_PEER, SEC_RELAY, SEC_UNKNOWN };
 
@@ -66,6 +69,7 @@ static const struct key_def keys[] = {
 
 struct section {
 	char name[128];		/* as iniparser keys it: trimmed, lowercased */
+	char written[128];	/* as the file writes it, for messages */
 	enum sec_kind kind;
 	int line;
 	size_t first_ent, n_ents;	/* its keys: ents[first_ent ...], in file order */
@@ -93,6 +97,10 @@ struct loader {
 	struct diag *diags;
 	size_t n_diags;
 	bool fatal;		/* iniparser cannot load this file */
+	int *dup_lines;		/* lines of duplicate keys, hidden from iniparser */
+	size_t n_dup_lines;
+	bool have_seed;		/* this site's private key, read: peers' keys are compared */
+	uint8_t seed[KEY_LEN], own_pub[KEY_LEN];
 	dictionary *dict;
 };
 
@@ -147,34 +155,6 @@ static void lower(char *s)
 		*s = (char)tolower((unsigned char)*s);
 }
 
-/* Edit distance, for "did you mean" hints. Short strings only. */
-static size_t distance(const char *a, const char *b)
-{
-	size_t la = strlen(a), lb = strlen(b), row[64] = { 0 };
-
-	if (la >= 63 || lb >= 63)
-		return 99;
-	for (size_t j = 0; j <= lb; j++)
-		row[j] = j;
-	for (size_t i = 1; i <= la; i++) {
-		size_t prev = row[0];
-
-		row[0] = i;
-		for (size_t j = 1; j <= lb; j++) {
-			size_t cur = row[j];
-			size_t best = prev + (a[i - 1] != b[j - 1]);
-
-			if (row[j] + 1 < best)
-				best = row[j] + 1;
-			if (row[j - 1] + 1 < best)
-				best = row[j - 1] + 1;
-			row[j] = best;
-			prev = cur;
-		}
-	}
-	return row[lb];
-}
-
 static const char *suggest_key(enum sec_kind kind, const char *key)
 {
 	const char *best = NULL;
@@ -185,7 +165,7 @@ static const char *suggest_key(enum sec_kind kind, const char *key)
 
 		if (keys[i].kind != kind)
 			continue;
-		d = distance(key, keys[i].key);
+		d = edit_distance(key, keys[i].key);
 		/* "address" for "lan_address": a suffix is a good hint too */
 		if (strlen(key) >= 3 && strstr(keys[i].key, key))
 			d = d < 2 ? d : 2;
@@ -220,34 +200,35 @@ static void scan_section(struct loader *ld, int line, char *p, char *end)
 {
 	struct section sec = { .line = line, .kind = SEC_UNKNOWN, .first_ent = ld->n_ents, .dup_of = -1 };
 	char *close = memchr(p, ']', (size_t)(end - p));
-	char *n, *ne;
+	char *n = p + 1, *ne = close ? close : end;
+	bool broken = false;
 
+	/* A broken header is said once; its keys still belong to the section it
+	 * names (not to the section above it), so that nothing cascades. */
 	if (!close) {
 		error_at(ld, line, "section header lacks its closing `]`");
-		ld->fatal = true;
-		return;
-	}
-	if (close + 1 != end) {
+		ld->fatal = broken = true;
+	} else if (close + 1 != end) {
 		error_at(ld, line, "text after the section header `%.*s`; put comments on a line of their own",
 			 (int)(close + 1 - p), p);
-		ld->fatal = true;
-		return;
+		ld->fatal = broken = true;
 	}
-	n = p + 1;
-	ne = close;
 	trim(&n, &ne);
 	if ((size_t)(ne - n) >= sizeof(sec.name)) {
-		error_at(ld, line, "section name too long");
-		ld->fatal = true;
-		return;
+		if (!broken)
+			error_at(ld, line, "section name too long");
+		ld->fatal = broken = true;
+		ne = n + sizeof(sec.name) - 1;
 	}
+	memcpy(sec.written, n, (size_t)(ne - n));
+	sec.written[ne - n] = '\0';
 	memcpy(sec.name, n, (size_t)(ne - n));
 	sec.name[ne - n] = '\0';
 	lower(sec.name);
 	if (strchr(sec.name, ':')) {
-		error_at(ld, line, "section name `%s` contains `:`", sec.name);
-		ld->fatal = true;
-		return;
+		if (!broken)
+			error_at(ld, line, "section name `%s` contains `:`", sec.written);
+		ld->fatal = broken = true;
 	}
 	if (!strcmp(sec.name, "site"))
 		sec.kind = SEC_SITE;
@@ -263,22 +244,23 @@ static void scan_section(struct loader *ld, int line, char *p, char *end)
 			error_at(ld, line, "a peer section needs a name: `[peer NAME]`");
 		else if (!site_name_valid(name))
 			error_at(ld, line, "peer name `%s` is invalid: use letters, digits and `-`, at most %d",
-				 name, SITE_NAME_MAX);
-	} else {
-		const char *hint = distance(sec.name, "site") <= 2 ? "site" :
-				   distance(sec.name, "relay") <= 2 ? "relay" :
-				   !strncmp(sec.name, "peers", 5) || distance(sec.name, "peer") <= 1 ? "peer NAME" : NULL;
+				 sec.written + (name - sec.name), SITE_NAME_MAX);
+	} else if (!broken) {
+		const char *hint = edit_distance(sec.name, "site") <= 2 ? "site" :
+				   edit_distance(sec.name, "relay") <= 2 ? "relay" :
+				   !strncmp(sec.name, "peers", 5) || edit_distance(sec.name, "peer") <= 1 ? "peer NAME" : NULL;
 
 		if (hint)
-			error_at(ld, line, "unknown section `[%s]`; did you mean `[%s]`?", sec.name, hint);
+			error_at(ld, line, "unknown section `[%s]`; did you mean `[%s]`?", sec.written, hint);
 		else
 			error_at(ld, line, "unknown section `[%s]`; sections are [site], [peer NAME] and [relay]",
-				 sec.name);
+				 sec.written);
 	}
 	for (size_t i = 0; i < ld->n_secs; i++) {
 		if (!strcmp(ld->secs[i].name, sec.name)) {
-			error_at(ld, line, "duplicate section `[%s]` (first at line %d); merge the two",
-				 sec.name, ld->secs[i].line);
+			if (!broken)
+				error_at(ld, line, "duplicate section `[%s]` (first at line %d); merge the two",
+					 sec.written, ld->secs[i].line);
 			sec.dup_of = (long)i;
 			break;
 		}
@@ -290,7 +272,7 @@ static void scan_section(struct loader *ld, int line, char *p, char *end)
 static void scan_key(struct loader *ld, int line, char *p, char *end)
 {
 	char *eq = memchr(p, '=', (size_t)(end - p));
-	char *k = p, *ke;
+	char *k = p, *ke, written[64];
 	struct entry ent = { .line = line };
 	struct section *sec;
 
@@ -317,6 +299,7 @@ static void scan_key(struct loader *ld, int line, char *p, char *end)
 	}
 	memcpy(ent.key, k, (size_t)(ke - k));
 	ent.key[ke - k] = '\0';
+	memcpy(written, ent.key, sizeof(written));
 	lower(ent.key);
 	if (ld->n_secs == 0) {
 		error_at(ld, line, "key `%s` before any section; start with `[site]`", ent.key);
@@ -336,10 +319,10 @@ static void scan_key(struct loader *ld, int line, char *p, char *end)
 
 			if (hint)
 				error_at(ld, line, "unknown key `%s` in %s; did you mean `%s`?",
-					 ent.key, kind_name(sec->kind), hint);
+					 written, kind_name(sec->kind), hint);
 			else
 				error_at(ld, line, "unknown key `%s` in %s (see gatewayctl.ini(5))",
-					 ent.key, kind_name(sec->kind));
+					 written, kind_name(sec->kind));
 		}
 	}
 	/* Duplicates: in the same section, or in an earlier section of that name
@@ -356,8 +339,12 @@ static void scan_key(struct loader *ld, int line, char *p, char *end)
 
 			for (size_t i = c->first_ent; i < c->first_ent + c->n_ents; i++) {
 				if (!strcmp(ld->ents[i].key, ent.key)) {
-					error_at(ld, line, "duplicate key `%s` (first at line %d); keep one", ent.key,
-						 ld->ents[i].line);
+					/* the first is the one used (and checked): iniparser
+					 * is not shown the later ones */
+					error_at(ld, line, "duplicate key `%s` (first at line %d, whose value is the "
+						 "one used); keep one", written, ld->ents[i].line);
+					ld->dup_lines = xrealloc(ld->dup_lines, (ld->n_dup_lines + 1) * sizeof(int));
+					ld->dup_lines[ld->n_dup_lines++] = line;
 					return;
 				}
 			}
@@ -448,7 +435,7 @@ static bool required(struct loader *ld, size_t sec, const char *key, const char 
 {
 	*v = value(ld, sec, key, line);
 	if (!*v) {
-		error_at(ld, *line, "[%s] lacks the required key `%s`", ld->secs[sec].name, key);
+		error_at(ld, *line, "[%s] lacks the required key `%s`", ld->secs[sec].written, key);
 		return false;
 	}
 	if (!**v) {
@@ -533,8 +520,11 @@ static bool get_host_prefix(struct loader *ld, size_t sec, const char *key, stru
 	if (!required(ld, sec, key, &v, &line))
 		return false;
 	if (parse_net4(v, out) < 0) {
-		error_at(ld, line, "`%s = %s`: expected an address with its prefix length, like 192.168.1.126/24",
-			 key, v);
+		char hint[200];
+
+		confighint_address(v, hint, sizeof(hint));
+		error_at(ld, line, "`%s = %s`: expected an address with its prefix length, like 192.168.1.126/24%s",
+			 key, v, hint);
 		return false;
 	}
 	if (out->len == 0 || out->len > 30) {
@@ -556,8 +546,9 @@ static bool unicast(uint32_t a)
 	return a != 0 && (a >> 24) != 127 && (a >> 28) != 14 && (a >> 28) != 15 && (a >> 24) != 0;
 }
 
-/* Split a comma-separated list in place; returns the count or -1 for an empty item. */
-static int split(char *s, char **items, int max)
+/* Split a comma-separated list in place: the count; -1 for an empty item
+ * (*EMPTY: which, from 1), -2 for more than MAX items. */
+static int split(char *s, char **items, int max, int *empty)
 {
 	int n = 0;
 
@@ -566,8 +557,12 @@ static int split(char *s, char **items, int max)
 		char *b = tok, *e = comma ? comma : tok + strlen(tok);
 
 		trim(&b, &e);
-		if (b == e || n == max)
+		if (b == e) {
+			*empty = n + 1;
 			return -1;
+		}
+		if (n == max)
+			return -2;
 		*e = '\0';
 		items[n++] = b;
 		if (!comma)
@@ -577,12 +572,31 @@ static int split(char *s, char **items, int max)
 	return n;
 }
 
+/* The error for a list that split() refused: which item is empty, or too many. */
+static void split_error(struct loader *ld, int line, const char *key, const char *v, int r, int empty, int max,
+			const char *what)
+{
+	size_t len = strlen(v);
+
+	if (r == -2)
+		error_at(ld, line, "`%s`: more than %d %s", key, max, what);
+	else if (!len)
+		error_at(ld, line, "`%s` is empty", key);
+	else
+		error_at(ld, line, "`%s = %s`: an empty item (item %d, %s); remove the extra comma", key, v, empty,
+			 v[len - 1] == ',' ? "after a trailing comma" : v[0] == ',' ? "before a leading comma" :
+			 "between two commas");
+}
+
 /* KEY = V at LINE: one unicast IPv4 address (EXPECTED says what it is), in *OUT */
 static bool get_unicast(struct loader *ld, int line, const char *key, const char *v, const char *expected,
 			uint32_t *out)
 {
+	char hint[200];
+
 	if (parse_ip4(v, out) < 0)
-		error_at(ld, line, "`%s = %s`: expected %s", key, v, expected);
+		error_at(ld, line, "`%s = %s`: expected %s%s", key, v, expected,
+			 (confighint_address(v, hint, sizeof(hint)), hint));
 	else if (!unicast(*out) || *out == 0xffffffffu)
 		error_at(ld, line, "`%s = %s`: not a unicast address", key, v);
 	else
@@ -630,8 +644,11 @@ static void load_site(struct loader *ld, size_t sec, struct site *site, bool *wa
 	if (v) {
 		char buf[20];
 
+		char hint[200];
+
 		if (parse_ip4(v, &site->gateway) < 0)
-			error_at(ld, line, "`gateway = %s`: expected an IPv4 address like 172.16.1.30", v);
+			error_at(ld, line, "`gateway = %s`: expected an IPv4 address like 172.16.1.30%s", v,
+				 (confighint_address(v, hint, sizeof(hint)), hint));
 		else if (*wan_ok && (!net4_contains(site->wan_address, site->gateway) ||
 				     site->gateway == site->wan_address.addr ||
 				     site->gateway == net4_broadcast(site->wan_address) ||
@@ -666,6 +683,11 @@ static void load_site(struct loader *ld, size_t sec, struct site *site, bool *wa
 		else if ((r = key_private_read(v, seed, why, sizeof(why))) < 0 && !unprivileged_denial(r))
 			error_at(ld, line, "`private_key = %s`: %s", v, why);
 		else {
+			/* kept until the peers' public keys are compared with it */
+			if (r == 0 && key_public(seed, ld->own_pub) == 0) {
+				memcpy(ld->seed, seed, sizeof(ld->seed));
+				ld->have_seed = true;
+			}
 			snprintf(site->private_key, sizeof(site->private_key), "%s", v);
 			site->private_key_unread = r < 0;
 		}
@@ -731,7 +753,12 @@ static void load_peer_ipsec(struct loader *ld, size_t sec, struct peer *p)
 	} else {
 		p->key_line = pub_line;
 		p->auth = AUTH_PUBKEY;
-		if (key_b64_decode(pub, p->public_key) < 0)
+		/* the base64 of an Ed25519 PKCS#8 private key starts so: never echoed */
+		if (!strncmp(pub, "MC4CAQAwBQYDK2VwBCIEI", 21))
+			error_at(ld, pub_line, "peer %s: `public_key` holds a private key (PKCS#8), which must never "
+				 "be in a site file: remove it, and give the peer's public key (`gatewayctl pubkey` "
+				 "on the peer)", p->name);
+		else if (key_b64_decode(pub, p->public_key) < 0)
 			error_at(ld, pub_line, "`public_key = %s`: expected the base64 of a 32-byte Ed25519 public "
 				 "key (44 characters, what `gatewayctl pubkey` prints)", pub);
 	}
@@ -742,7 +769,7 @@ static void load_peer(struct loader *ld, size_t sec, struct peer *p)
 	const char *name = ld->secs[sec].name + 4;
 	const char *v;
 	char *items[MAX_NETWORKS + 1], *copy;
-	int line, n;
+	int line, n, empty = 0;
 	long num;
 
 	while (isspace((unsigned char)*name))
@@ -757,9 +784,9 @@ static void load_peer(struct loader *ld, size_t sec, struct peer *p)
 	if (required(ld, sec, "networks", &v, &line)) {
 		p->networks_line = line;
 		copy = strdup(v);
-		n = copy ? split(copy, items, MAX_NETWORKS) : -1;
+		n = copy ? split(copy, items, MAX_NETWORKS, &empty) : -2;
 		if (n < 0) {
-			error_at(ld, line, "`networks`: an empty item or more than %d networks", MAX_NETWORKS);
+			split_error(ld, line, "networks", v, n, empty, MAX_NETWORKS, "networks");
 		} else {
 			p->networks = xrealloc(NULL, (size_t)n * sizeof(*p->networks));
 			for (int i = 0; i < n; i++) {
@@ -767,7 +794,11 @@ static void load_peer(struct loader *ld, size_t sec, struct peer *p)
 				char buf[20];
 
 				if (parse_net4(items[i], &net) < 0) {
-					error_at(ld, line, "`%s` in `networks`: expected a network like 192.168.2.0/24", items[i]);
+					char hint[200];
+
+					confighint_address(items[i], hint, sizeof(hint));
+					error_at(ld, line, "`%s` in `networks`: expected a network like 192.168.2.0/24%s",
+						 items[i], hint);
 					continue;
 				}
 				if (net.addr & ~net4_mask(net.len)) {
@@ -796,6 +827,7 @@ next:;
 	}
 	get_bool(ld, sec, "masquerade", true, &p->masquerade);
 	v = value(ld, sec, "tunnel", &line);
+	p->tunnel_line = line;
 	if (v) {
 		if (!ifname_valid(v))
 			error_at(ld, line, "`tunnel = %s`: not a valid interface name (1 to %d characters, no `/`, `:` or spaces)",
@@ -814,8 +846,12 @@ next:;
 	v = value(ld, sec, "lan_address", &line);
 	p->lan_address_line = line;
 	if (v) {
+		char hint[200];
+
 		if (parse_ip4(v, &p->lan_address) < 0) {
-			error_at(ld, line, "`lan_address = %s`: expected the peer gateway's LAN address, like 192.168.2.126", v);
+			confighint_address(v, hint, sizeof(hint));
+			error_at(ld, line, "`lan_address = %s`: expected the peer gateway's LAN address, like 192.168.2.126%s",
+				 v, hint);
 		} else {
 			bool inside = false;
 
@@ -841,15 +877,15 @@ static void load_relay(struct loader *ld, size_t sec, struct site *site)
 	struct relay_conf *r = &site->relay;
 	char *items[RELAY_PORTS_MAX + 1], *copy;
 	const char *v;
-	int line, n;
+	int line, n, empty = 0;
 	long num;
 
 	r->enabled = true;
 	if (required(ld, sec, "ports", &v, &line)) {
 		copy = strdup(v);
-		n = copy ? split(copy, items, RELAY_PORTS_MAX) : -1;
+		n = copy ? split(copy, items, RELAY_PORTS_MAX, &empty) : -2;
 		if (n < 0)
-			error_at(ld, line, "`ports`: an empty item or more than %d ports", RELAY_PORTS_MAX);
+			split_error(ld, line, "ports", v, n, empty, RELAY_PORTS_MAX, "ports");
 		for (int i = 0; i < n; i++) {
 			if (!number(items[i], 1, 65535, &num)) {
 				error_at(ld, line, "`%s` in `ports`: expected a UDP port from 1 to 65535", items[i]);
@@ -907,9 +943,9 @@ next:;
 		for (size_t i = 0; i < site->n_peers; i++)
 			site->peers[i].relay = false;
 		copy = strdup(v);
-		n = copy ? split(copy, names, MAX_PEERS) : -1;
+		n = copy ? split(copy, names, MAX_PEERS, &empty) : -2;
 		if (n < 0)
-			error_at(ld, line, "`peers`: an empty item in the list");
+			split_error(ld, line, "peers", v, n, empty, MAX_PEERS, "peers");
 		for (int i = 0; i < n; i++) {
 			bool found = false;
 
@@ -940,6 +976,16 @@ static void check_ipsec(struct loader *ld, const struct site *s)
 		if (p->encryption == ENC_IPSEC && p->auth == AUTH_PUBKEY && !s->private_key_given)
 			error_at(ld, p->key_line, "peer %s is authenticated by public key, so this gateway needs "
 				 "its own: `private_key = PATH` in [site] (make one with `gatewayctl genkey`)", p->name);
+		if (p->encryption != ENC_IPSEC || p->auth != AUTH_PUBKEY || !ld->have_seed)
+			continue;
+		/* the key is not printed: it may be the private one */
+		if (!memcmp(p->public_key, ld->own_pub, KEY_LEN))
+			error_at(ld, p->key_line, "peer %s: `public_key` is this site's own public key (of "
+				 "`private_key`); give the peer's: `gatewayctl pubkey` on the peer", p->name);
+		else if (!memcmp(p->public_key, ld->seed, KEY_LEN))
+			error_at(ld, p->key_line, "peer %s: `public_key` is this site's private key (the content "
+				 "of `private_key`), which must never be in a site file: remove it, make a new "
+				 "private key (`gatewayctl genkey`), and give the peer's public key here", p->name);
 	}
 }
 
@@ -1098,12 +1144,15 @@ static void cross_check(struct loader *ld, struct site *s, bool lan_ok, bool wan
 		}
 		if (p->tunnel[0]) {
 			if (!strcmp(p->tunnel, s->lan) || !strcmp(p->tunnel, s->wan))
-				error_at(ld, p->line, "peer %s: tunnel name `%s` is the %s interface", p->name,
+				error_at(ld, p->tunnel_line, "peer %s: tunnel name `%s` is the %s interface", p->name,
 					 p->tunnel, !strcmp(p->tunnel, s->lan) ? "LAN" : "WAN");
 			if (!strcmp(p->tunnel, "tunl0"))
-				error_at(ld, p->line, "peer %s: `tunl0` is the kernel's fallback device; choose another tunnel name",
+				error_at(ld, p->tunnel_line, "peer %s: `tunl0` is the kernel's fallback device; choose another tunnel name",
 					 p->name);
 		}
+		if (s->name[0] && !strcasecmp(p->name, s->name))
+			error_at(ld, p->line, "peer %s has this site's own name (`name = %s`): a site is not its own "
+				 "peer; is this section meant for another site's file?", p->name, s->name);
 	}
 	/* equal endpoints and tunnel names: adjacent once sorted; every earlier
 	 * peer with the same one is named at the later peer's line */
@@ -1116,7 +1165,7 @@ static void cross_check(struct loader *ld, struct site *s, bool lan_ok, bool wan
 	for (size_t a = 0, b; a < s->n_peers; a = b) {
 		for (b = a + 1; b < s->n_peers && !strcmp(by_tun[b].p->tunnel, by_tun[a].p->tunnel); b++)
 			for (size_t j = a; j < b && by_tun[a].p->tunnel[0]; j++)
-				error_at(ld, by_tun[b].p->line, "peers %s and %s both use the tunnel name `%s`",
+				error_at(ld, by_tun[b].p->tunnel_line, "peers %s and %s both use the tunnel name `%s`",
 					 by_tun[j].p->name, by_tun[b].p->name, by_tun[b].p->tunnel);
 	}
 	free(nets);
@@ -1211,6 +1260,33 @@ static int read_file(const char *path, char **buf, size_t *len, FILE *err)
 	return 0;
 }
 
+/* A copy of TEXT where the LINES (ascending) are comments: the duplicate keys
+ * after the first, which iniparser would otherwise let win. */
+static char *hide_lines(const char *text, size_t len, const int *lines, size_t n)
+{
+	char *c = xrealloc(NULL, len + 1);
+	size_t k = 0;
+	int line = 1;
+
+	memcpy(c, text, len);
+	c[len] = '\0';
+	for (size_t i = 0; i < len && k < n; line++) {
+		size_t at = i;
+
+		while (at < len && (c[at] == ' ' || c[at] == '\t'))
+			at++;
+		if (line == lines[k]) {
+			if (at < len && c[at] != '\n')
+				c[at] = ';';
+			k++;
+		}
+		while (i < len && c[i] != '\n')
+			i++;
+		i++;
+	}
+	return c;
+}
+
 /* iniparser 4.1 reads only by path: give it the checked bytes through a sealed
  * memory file, never the site file's path again. */
 static dictionary *ini_from_memory(const char *buf, size_t len)
@@ -1258,6 +1334,7 @@ int config_parse(const char *text, size_t text_len, const char *path, struct sit
 	struct loader ld = { .path = path };
 	char *buf;
 	size_t len = text_len, site_sec = 0, relay_sec = 0, n_valid = 0;
+	char why[100];
 	int n_site = 0;
 	bool lan_ok = false, wan_ok = false;
 
@@ -1272,15 +1349,24 @@ int config_parse(const char *text, size_t text_len, const char *path, struct sit
 	memcpy(site->text, text, len);
 	site->text[len] = '\0';
 	site->text_len = len;
-	buf = xrealloc(NULL, len + 1);
-	memcpy(buf, text, len);
-	buf[len] = '\0';
-	scan(&ld, buf, len);
-	free(buf);
+	if (confighint_binary(site->text, len, why, sizeof(why))) {
+		/* one error, not one a line */
+		error_at(&ld, 1, "not a text file (%s); is this the site file?", why);
+		ld.fatal = true;
+	} else {
+		buf = xrealloc(NULL, len + 1);
+		memcpy(buf, text, len);
+		buf[len] = '\0';
+		scan(&ld, buf, len);
+		free(buf);
+	}
 
 	if (!ld.fatal) {
+		char *shown = hide_lines(site->text, site->text_len, ld.dup_lines, ld.n_dup_lines);
+
 		iniparser_set_error_callback(iniparser_errors_ignored);
-		ld.dict = ini_from_memory(site->text, site->text_len);
+		ld.dict = ini_from_memory(shown, site->text_len);
+		free(shown);
 		if (!ld.dict) {
 			error_at(&ld, 1, "iniparser cannot load the file");
 			ld.fatal = true;
@@ -1327,13 +1413,20 @@ int config_parse(const char *text, size_t text_len, const char *path, struct sit
 		iniparser_freedict(ld.dict);
 	if (ld.n_diags)
 		qsort(ld.diags, ld.n_diags, sizeof(*ld.diags), diag_cmp);
+	/* the first errors: more would bury them (and a wrong file has thousands) */
 	for (size_t i = 0; i < ld.n_diags; i++) {
-		fprintf(err, "%s:%d: error: %s\n", path, ld.diags[i].line, ld.diags[i].text);
+		if (i < MAX_ERRORS)
+			fprintf(err, "%s:%d: error: %s\n", path, ld.diags[i].line, ld.diags[i].text);
 		free(ld.diags[i].text);
 	}
+	if (ld.n_diags > MAX_ERRORS)
+		fprintf(err, "%s: error: %zu more errors not shown; fix the ones above first\n", path,
+			ld.n_diags - MAX_ERRORS);
 	free(ld.diags);
 	free(ld.secs);
 	free(ld.ents);
+	free(ld.dup_lines);
+	key_wipe(ld.seed, sizeof(ld.seed));
 	if (ld.n_diags) {
 		config_free(site);
 		return -1;

@@ -29,6 +29,7 @@ struct peer {
 	size_t n_networks;
 	bool masquerade;
 	char tunnel[IFNAME_MAX + 1];
+	int tunnel_line;	/* of `tunnel =`, or the header's when derived */
 	int ttl;		/* 1..255 */
 	int mtu;		/* 0 = auto: the WAN link's MTU - 20 */
 	bool relay;		/* named by [relay] peers (or all peers) */

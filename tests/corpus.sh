@@ -11,22 +11,30 @@ pass=0 fail=0
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:exitcode=99 UBSAN_OPTIONS=halt_on_error=1:exitcode=99
 
 # The output must hold a line that starts "FILE:LINE: error: " and contains TEXT.
-expect_error() { # FILE "LINE: error: TEXT"
-	local f=$1 line=${2%%: error: *} text=${2#*: error: } out rc
+# RULES (a .expect file's further lines): "!TEXT", TEXT appears nowhere in the
+# output; "errors N", exactly N lines say ": error: ".
+expect_error() { # FILE "LINE: error: TEXT" [RULES]
+	local f=$1 line=${2%%: error: *} text=${2#*: error: } rules=${3:-} out rc r ok=1
 	out=$("$bin" check "$f" 2>&1)
 	rc=$?
-	if [ $rc -eq 2 ] && grep -F -- "$f${line:+:$line}: error: " <<<"$out" | grep -qF -- "$text" &&
+	while IFS= read -r r; do
+		case $r in
+		'!'*) ! grep -qF -- "${r#!}" <<<"$out" || ok=0 ;;
+		'errors '*) [ "$(grep -c ': error: ' <<<"$out")" = "${r#errors }" ] || ok=0 ;;
+		esac
+	done <<<"$rules"
+	if [ $rc -eq 2 ] && [ $ok = 1 ] && grep -F -- "$f${line:+:$line}: error: " <<<"$out" | grep -qF -- "$text" &&
 		! grep -q 'Sanitizer\|runtime error' <<<"$out"; then
 		pass=$((pass + 1))
 	else
 		fail=$((fail + 1))
-		printf 'FAIL corpus %s: exit %d, wanted 2 and "%s:%s: error: ...%s..."; got:\n%s\n' \
-			"$f" "$rc" "$f" "$line" "$text" "$out"
+		printf 'FAIL corpus %s: exit %d, wanted 2 and "%s:%s: error: ...%s..."%s; got:\n%s\n' \
+			"$f" "$rc" "$f" "$line" "$text" "${rules:+ and $rules}" "$out"
 	fi
 }
 
 for f in tests/corpus/*.ini; do
-	expect_error "$f" "$(cat "${f%.ini}.expect")"
+	expect_error "$f" "$(head -n 1 "${f%.ini}.expect")" "$(tail -n +2 "${f%.ini}.expect")"
 done
 
 scratch=$(mktemp -d)
@@ -99,5 +107,32 @@ expect_error "$(ipsec_site ipsec-bad-mode 'encryption = wireguard')" "18: error:
 f=$(ipsec_site ipsec-good 'encryption = ipsec' "psk_file = $scratch/keys/psk")
 if out=$("$bin" check "$f" 2>&1) && [ -z "$out" ]; then pass=$((pass + 1)); else
 	fail=$((fail + 1)); echo "FAIL corpus: a valid ipsec site file is refused: $out"; fi
+# issue 21: a file that is not text gets one error, not one a line
+python3 - "$scratch" <<'PY'
+import sys
+d = sys.argv[1]
+with open(d + "/binary-nul.ini", "wb") as f:          # like an executable: NULs on many lines
+    f.write(b"".join(b"\x7fELF\x02\x01\x00\x00" + bytes([i % 256]) * 20 + b"\n" for i in range(300)))
+with open(d + "/binary-noise.ini", "wb") as f:        # no NUL, but control bytes and invalid UTF-8
+    f.write(b"".join(bytes([1 + (i * 7) % 8, 0x80 + i % 64, 0xff, 0x41]) + b"\n" for i in range(400)))
+with open("sites/manhattan.ini", encoding="utf-8") as src, open(d + "/utf16.ini", "wb") as f:
+    f.write(src.read().encode("utf-16"))              # Notepad's "Unicode"
+PY
+expect_error "$scratch/binary-nul.ini" "1: error: not a text file (640 NUL bytes); is this the site file?" "errors 1"
+expect_error "$scratch/binary-noise.ini" "1: error: not a text file (" "errors 1"
+expect_error "$scratch/utf16.ini" "1: error: not a text file (UTF-16 text: save it as UTF-8)" "errors 1"
+# issue 21: a peer's public_key that is this site's own public key, or its private key (never echoed)
+(umask 077 && "$bin" genkey >"$scratch/keys/own")
+own_pub=$("$bin" pubkey <"$scratch/keys/own")
+own_seed=$(cat "$scratch/keys/own")
+ipsec_own() { # NAME PUBLIC_KEY: the file, with private_key in [site]
+	local f
+	f=$(ipsec_site "$1" 'encryption = ipsec' "public_key = $2")
+	sed -i "s|^gateway = |private_key = $scratch/keys/own\ngateway = |" "$f"
+	echo "$f"
+}
+expect_error "$(ipsec_own ipsec-own-pub "$own_pub")" "20: error: peer brooklyn: \`public_key\` is this site's own public key"
+expect_error "$(ipsec_own ipsec-own-private "$own_seed")" "20: error: peer brooklyn: \`public_key\` is this site's private key" \
+	"!$own_seed"
 echo "corpus: $pass passed, $fail failed"
 [ $fail -eq 0 ]
