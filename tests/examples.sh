@@ -152,5 +152,6 @@ for want in README.md: docs/gatewayctl.ini.5: templates/site.ini.example; do
 	if grep -qF "$want" "$tmp"/ex/*.from; then pass=$((pass + 1)); echo "ok - an example found in ${want%:}"
 	else fail=$((fail + 1)); echo "FAIL - no example found in ${want%:}"; fi
 done
-echo "examples: $pass passed, $fail failed ($examples examples)"
+echo "# $examples example site files"
+echo "examples: $pass passed, $fail failed"
 [ $fail = 0 ]
