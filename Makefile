@@ -113,10 +113,10 @@ check: deps
 
 # make unit (or check-quick): the quick suites, no root and no VM, under two
 # minutes: unit tests, the corpus of bad site files, the cross-site checks, the
-# build's own checks (tests/build.sh)
+# build's own checks (tests/build.sh), the command line (tests/cli.sh), the examples in the docs
 unit check-quick:
 	$(MAKE) WERROR=-Werror test-build gatewayctl
-	tests/run-all unit corpus crosscheck build
+	tests/run-all unit corpus crosscheck cli examples build
 
 demo: deps
 	$(MAKE) gatewayctl
