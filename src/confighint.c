@@ -110,7 +110,7 @@ void confighint_address(const char *v, char *hint, size_t len)
 {
 	uint32_t addr, mask;
 	bool zeros, mask_zeros;
-	const char *rest = loose_quad(v, &addr, &zeros);
+	const char *rest = loose_quad(v, &addr, &zeros), *mask_end;
 	char a[16];
 	int plen;
 
@@ -125,7 +125,8 @@ void confighint_address(const char *v, char *hint, size_t len)
 	}
 	if (*rest != '/')
 		return;
-	if (loose_quad(rest + 1, &mask, &mask_zeros) && *loose_quad(rest + 1, &mask, &mask_zeros) == '\0') {
+	mask_end = loose_quad(rest + 1, &mask, &mask_zeros);
+	if (mask_end && *mask_end == '\0') {
 		plen = mask_len(mask);
 		if (plen < 0)
 			snprintf(hint, len, "; `%s` is not a netmask (its ones are not contiguous): give the prefix "
