@@ -13,15 +13,17 @@ lab_setup
 trap 't_cleanup; gw_cleanup' EXIT
 
 # two sites on m-gw: x with 6 peers, y with 3; foreign links in group 203
-site() { # NAME PEERPREFIX COUNT NET
+# (each site its own WAN address: two sites on one address are refused)
+site() { # NAME PEERPREFIX COUNT NET WANADDR
 	local i
-	printf '[site]\nname = %s\nlan = eth0\nlan_address = 192.168.1.126/24\nwan = eth1\nwan_address = 172.16.1.12/27\n' "$1"
+	printf '[site]\nname = %s\nlan = eth0\nlan_address = 192.168.1.126/24\nwan = eth1\nwan_address = %s/27\n' "$1" "$5"
 	for i in $(seq 1 "$3"); do
 		printf '\n[peer %s%d]\nendpoint = 198.51.%d.%d\nnetworks = 10.%d.%d.0/24\n' "$2" "$i" "$4" "$i" "$4" "$i"
 	done
 }
-X=$(site x p 6 100 | site_file x)
-Y=$(site y q 3 101 | site_file y)
+X=$(site x p 6 100 172.16.1.12 | site_file x)
+Y=$(site y q 3 101 172.16.1.13 | site_file y)
+lab_exec m-gw ip addr add 172.16.1.13/27 dev eth1
 
 # foreign links in gatewayctl's group: an ipip tunnel and a dummy
 lab_exec m-gw ip link add foreign0 group 203 type ipip local 172.16.1.12 remote 198.51.102.7
