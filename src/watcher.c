@@ -42,7 +42,7 @@
 #include "model.h"
 #include "proc.h"
 #include "state.h"
-#include "updown.h"
+#include "site.h"
 
 #define READY_TIMEOUT_MS 5000
 
@@ -332,19 +332,19 @@ int pending_rollback(struct pending *p, const char *why, FILE *out, FILE *err)
 
 		r = confirmed_load(p->site, &s, me);
 		if (r == 0) {
-			struct up_opts o = { .cmd = cmd, .out = mo, .err = me };
+			struct site_up_opts o = { .cmd = cmd, .out = mo, .err = me };
 			int k = ipsec_keys_pending_use(p->site);
 
 			/* the keys in force before the change, not what the files hold now */
 			if (k < 0)
 				fprintf(me, "%s: warning: cannot read the keys kept in %s (%s): the key files are used\n",
 					cmd, lib_dir(), lib_strerror(k));
-			r = up_site(&s, &o);
+			r = site_up(&s, &o);
 			ipsec_keys_pending_end();
 			config_free(&s);
 		}
 	} else {
-		r = down_site_named(p->site, mo, me);
+		r = site_down(p->site, NULL, mo, me);
 	}
 	fclose(mo);
 	fclose(me);
