@@ -115,6 +115,16 @@ static void *xrealloc(void *p, size_t n)
 	return q;
 }
 
+/* Room for element N of an array of N elements of SIZE bytes: it grows by
+ * doubling (when N is 0 or a power of two), so a file of thousands of sections
+ * or keys costs O(n) copies, not O(n^2) (64 s under ASan for 5000 peers). */
+static void *grow(void *p, size_t n, size_t size)
+{
+	if (n & (n - 1))
+		return p;
+	return xrealloc(p, (n ? 2 * n : 1) * size);
+}
+
 __attribute__((format(printf, 3, 4)))
 static void error_at(struct loader *ld, int line, const char *fmt, ...)
 {
@@ -127,7 +137,7 @@ static void error_at(struct loader *ld, int line, const char *fmt, ...)
 	va_end(ap);
 	if (!text)
 		return;
-	ld->diags = xrealloc(ld->diags, (ld->n_diags + 1) * sizeof(*ld->diags));
+	ld->diags = grow(ld->diags, ld->n_diags, sizeof(*ld->diags));
 	ld->diags[ld->n_diags] = (struct diag){ line, ld->n_diags, text };
 	ld->n_diags++;
 }
@@ -265,7 +275,7 @@ static void scan_section(struct loader *ld, int line, char *p, char *end)
 			break;
 		}
 	}
-	ld->secs = xrealloc(ld->secs, (ld->n_secs + 1) * sizeof(*ld->secs));
+	ld->secs = grow(ld->secs, ld->n_secs, sizeof(*ld->secs));
 	ld->secs[ld->n_secs++] = sec;
 }
 
@@ -343,7 +353,7 @@ static void scan_key(struct loader *ld, int line, char *p, char *end)
 					 * is not shown the later ones */
 					error_at(ld, line, "duplicate key `%s` (first at line %d, whose value is the "
 						 "one used); keep one", written, ld->ents[i].line);
-					ld->dup_lines = xrealloc(ld->dup_lines, (ld->n_dup_lines + 1) * sizeof(int));
+					ld->dup_lines = grow(ld->dup_lines, ld->n_dup_lines, sizeof(int));
 					ld->dup_lines[ld->n_dup_lines++] = line;
 					return;
 				}
@@ -352,7 +362,7 @@ static void scan_key(struct loader *ld, int line, char *p, char *end)
 				break;
 		}
 	}
-	ld->ents = xrealloc(ld->ents, (ld->n_ents + 1) * sizeof(*ld->ents));
+	ld->ents = grow(ld->ents, ld->n_ents, sizeof(*ld->ents));
 	ld->ents[ld->n_ents++] = ent;
 	sec->n_ents++;
 }
