@@ -23,9 +23,9 @@
 
 #include "config.h"
 #include "gatewayctl.h"
+#include "health.h"
 #include "ipsec.h"
 #include "model.h"
-#include "probe.h"
 #include "relay.h"
 #include "sitearg.h"
 #include "state.h"
@@ -53,7 +53,7 @@ static const struct {
 	[M_SITE_LOADED] = { "gatewayctl_site_loaded", "gauge",
 		"1 when the site's file and its kernel state could be read; 0: the site's other metrics are missing." },
 	[M_SITE_HEALTHY] = { "gatewayctl_site_healthy", "gauge",
-		"1 when `gatewayctl status SITE` reports the site healthy: no drift from its file, IPsec established." },
+		"1 when `gatewayctl status SITE` (with the same --probe) reports the site healthy: no problem at all." },
 	[M_DRIFT] = { "gatewayctl_site_drift_steps", "gauge",
 		"Changes `gatewayctl up` would make for the kernel to match the site file (0: as configured)." },
 	[M_FORWARDING] = { "gatewayctl_forwarding_enabled", "gauge", "1 when net.ipv4.ip_forward is on." },
@@ -234,9 +234,9 @@ static void print_all(const struct metrics *m, FILE *f)
 
 /* ---- one site ------------------------------------------------------------------ */
 
-static void peer_metrics(struct metrics *m, const struct site *s, const struct peer *p, const struct live *live,
-			 bool probe, bool *healthy)
+static void peer_metrics(struct metrics *m, const struct site *s, const struct peer *p, const struct health *h)
 {
+	const struct live *live = &h->live;
 	const struct link_info *l = live_link(live, p->tunnel);
 	const char *site = s->name, *peer = p->name;
 	char b[24], net[20];
@@ -264,8 +264,6 @@ static void peer_metrics(struct metrics *m, const struct site *s, const struct p
 
 		add(m, M_IPSEC_LOADED, flag(pl && pl->loaded), L(.site = site, .peer = peer));
 		add(m, M_IPSEC_ESTABLISHED, flag(c), L(.site = site, .peer = peer));
-		if (!c)
-			*healthy = false;
 		if (c) {
 			add(m, M_ESP_RX_PACKETS, u64(b, c->packets_in), L(.site = site, .peer = peer));
 			add(m, M_ESP_TX_PACKETS, u64(b, c->packets_out), L(.site = site, .peer = peer));
@@ -273,20 +271,25 @@ static void peer_metrics(struct metrics *m, const struct site *s, const struct p
 			add(m, M_ESP_TX_BYTES, u64(b, c->bytes_out), L(.site = site, .peer = peer));
 		}
 	}
-	if (probe && p->lan_address) {
-		struct probe pr;
+	if (h->probes && h->probed && p->lan_address) {
+		const struct probe *pr = &h->probes[p - s->peers];
 		char v[32];
 
-		probe_peer(s, p, &pr);
-		if (pr.error[0]) {
-			fprintf(stderr, "%s status: site %s: probe of peer %s: %s\n", prog, site, peer, pr.error);
+		/* not tried (our tunnel missing or down): no answer, as status says */
+		if (!h->probed[p - s->peers]) {
+			add(m, M_PROBE_SUCCESS, "0", L(.site = site, .peer = peer));
+			add(m, M_PROBE_LOSS, "1", L(.site = site, .peer = peer));
 			return;
 		}
-		add(m, M_PROBE_SUCCESS, flag(pr.received > 0), L(.site = site, .peer = peer));
-		snprintf(v, sizeof(v), "%.4g", pr.sent ? 1.0 - (double)pr.received / pr.sent : 1.0);
+		if (pr->error[0]) {
+			fprintf(stderr, "%s status: site %s: probe of peer %s: %s\n", prog, site, peer, pr->error);
+			return;
+		}
+		add(m, M_PROBE_SUCCESS, flag(pr->received > 0), L(.site = site, .peer = peer));
+		snprintf(v, sizeof(v), "%.4g", pr->sent ? 1.0 - (double)pr->received / pr->sent : 1.0);
 		add(m, M_PROBE_LOSS, v, L(.site = site, .peer = peer));
-		if (pr.received) {
-			snprintf(v, sizeof(v), "%.6f", pr.avg / 1000.0);
+		if (pr->received) {
+			snprintf(v, sizeof(v), "%.6f", pr->avg / 1000.0);
 			add(m, M_PROBE_RTT, v, L(.site = site, .peer = peer));
 		}
 	}
@@ -330,46 +333,40 @@ static void relay_metrics(struct metrics *m, const struct site *s)
 	relay_stats_free(&rs);
 }
 
-/* The metrics of site S. 0, or -1 when its kernel state could not be read. */
+/* The metrics of site S. 0, or -1 when its kernel state could not be read.
+ * Its health is status's own judgement (health.c). */
 static int site_metrics(struct metrics *m, struct nl *rt, struct nl *nf, struct site *s, bool probe)
 {
-	struct plan plan = { 0 };
-	struct live live;
-	bool healthy;
+	struct health h;
+	const struct live *live = &h.live;
 	char b[24];
 
-	if (live_read(rt, nf, s, &plan, &live, stderr) < 0) {
-		plan_free(&plan);
+	if (health_read(rt, nf, s, probe, &h, stderr) < 0) {
 		add(m, M_SITE_LOADED, "0", L(.site = s->name));
 		return -1;
 	}
-	plan_build(&plan, s, &live);
-	healthy = plan.n == 0;
 	add(m, M_SITE_LOADED, "1", L(.site = s->name));
-	add(m, M_DRIFT, u64(b, plan.n), L(.site = s->name));
-	add(m, M_FORWARDING, flag(live.ip_forward == 1), L(.site = s->name));
-	add(m, M_NFT_PRESENT, flag(live.nft.present), L(.site = s->name));
-	add(m, M_NFT_MATCHES, flag(live.nft_match == 1), L(.site = s->name));
-	for (size_t i = 0; i < live.nft.n_counters; i++) {
-		add(m, M_NFT_PACKETS, u64(b, live.nft.counters[i].packets),
-		    L(.site = s->name, .key = "rule", .value = live.nft.counters[i].rule));
-		add(m, M_NFT_BYTES, u64(b, live.nft.counters[i].bytes),
-		    L(.site = s->name, .key = "rule", .value = live.nft.counters[i].rule));
+	add(m, M_DRIFT, u64(b, h.plan.n), L(.site = s->name));
+	add(m, M_FORWARDING, flag(live->ip_forward == 1), L(.site = s->name));
+	add(m, M_NFT_PRESENT, flag(live->nft.present), L(.site = s->name));
+	add(m, M_NFT_MATCHES, flag(live->nft_match == 1), L(.site = s->name));
+	for (size_t i = 0; i < live->nft.n_counters; i++) {
+		add(m, M_NFT_PACKETS, u64(b, live->nft.counters[i].packets),
+		    L(.site = s->name, .key = "rule", .value = live->nft.counters[i].rule));
+		add(m, M_NFT_BYTES, u64(b, live->nft.counters[i].bytes),
+		    L(.site = s->name, .key = "rule", .value = live->nft.counters[i].rule));
 	}
 	if (ipsec_site_uses(s)) {
-		add(m, M_IPSEC_CHARON, flag(live.ipsec.reachable), L(.site = s->name));
-		add(m, M_BLOCK_PRESENT, u64(b, live.block.present), L(.site = s->name));
-		add(m, M_BLOCK_WANTED, u64(b, live.block.wanted), L(.site = s->name));
-		if (!live.ipsec.reachable)
-			healthy = false;
+		add(m, M_IPSEC_CHARON, flag(live->ipsec.reachable), L(.site = s->name));
+		add(m, M_BLOCK_PRESENT, u64(b, live->block.present), L(.site = s->name));
+		add(m, M_BLOCK_WANTED, u64(b, live->block.wanted), L(.site = s->name));
 	}
 	for (size_t i = 0; i < s->n_peers; i++)
-		peer_metrics(m, s, &s->peers[i], &live, probe, &healthy);
+		peer_metrics(m, s, &s->peers[i], &h);
 	if (s->relay.enabled)
 		relay_metrics(m, s);
-	add(m, M_SITE_HEALTHY, flag(healthy), L(.site = s->name));
-	live_free(&live);
-	plan_free(&plan);
+	add(m, M_SITE_HEALTHY, flag(health_ok(&h)), L(.site = s->name));
+	health_free(&h);
 	return 0;
 }
 

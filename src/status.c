@@ -6,7 +6,6 @@
 #include <linux/netlink.h>
 #include <linux/rtnetlink.h>
 #include <netinet/in.h>
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -15,12 +14,11 @@
 
 #include "config.h"
 #include "gatewayctl.h"
+#include "health.h"
 #include "ipsec.h"
 #include "metrics.h"
 #include "model.h"
-#include "probe.h"
 #include "pending.h"
-#include "preflight.h"
 #include "relay.h"
 #include "sitearg.h"
 #include "state.h"
@@ -60,38 +58,6 @@ static const char *c_off(const struct out *o) { return o->color ? "\033[0m" : ""
 
 /* ---- one site ---------------------------------------------------------- */
 
-struct reason {
-	char text[300];
-	char fix[300];
-};
-
-struct site_status {
-	char name[SITE_NAME_MAX + 1];
-	char file[4096];
-	bool have_file;
-	struct reason *reasons;
-	size_t n_reasons;
-};
-
-__attribute__((format(printf, 3, 4)))
-static void reason(struct site_status *ss, const char *fix, const char *fmt, ...)
-{
-	struct reason *r;
-	va_list ap;
-
-	ss->reasons = realloc(ss->reasons, (ss->n_reasons + 1) * sizeof(*ss->reasons));
-	if (!ss->reasons) {
-		fprintf(stderr, "gatewayctl: out of memory\n");
-		exit(1);
-	}
-	r = &ss->reasons[ss->n_reasons++];
-	va_start(ap, fmt);
-	vsnprintf(r->text, sizeof(r->text), fmt, ap);
-	va_end(ap);
-	snprintf(r->fix, sizeof(r->fix), "%s", fix ? fix : "");
-}
-
-/* A /32 route to the endpoint whose device is an ipip link */
 static void json_u64(FILE *f, const char *key, uint64_t v, bool comma)
 {
 	fprintf(f, "\"%s\": %llu%s", key, (unsigned long long)v, comma ? ", " : "");
@@ -165,391 +131,289 @@ static void human_ipsec(FILE *f, const struct live *live, size_t i, const char *
 	}
 }
 
-/* Preflight's findings (what up would refuse for) as reasons; how many. A
- * "  hint: ..." line is the fix of the finding above it. */
-static int preflight_reasons(struct site_status *ss, const struct site *s, const struct live *live)
+/* One site's report: its health (judged in health.c) and the relay's counters. */
+struct report {
+	const struct site *s;
+	struct health h;
+	struct relay_stats rs;
+	bool have_rs;
+	pid_t relay_pid;
+	time_t relay_started;
+};
+
+/* ---- JSON ---- */
+
+static void json_tunnel(FILE *f, const struct link_info *l)
 {
-	char *text = NULL, *line, *next;
-	size_t len = 0;
-	FILE *m = open_memstream(&text, &len);
-	int n;
+	char ip[16], ip2[16];
 
-	if (!m)
-		return 0;
-	n = preflight(s, live, m);
-	fclose(m);
-	for (line = text; line && *line; line = next) {
-		const char *msg = strstr(line, ": error: ");
+	fprintf(f, ", \"present\": %s", l ? "true" : "false");
+	if (!l)
+		return;
+	fprintf(f, ", \"up\": %s, \"local\": \"%s\", \"remote\": \"%s\", \"ttl\": %u, \"mtu\": %u, ",
+		(l->flags & IFF_UP) ? "true" : "false", ip4_str(l->local, ip), ip4_str(l->remote, ip2), l->ttl,
+		l->mtu);
+	json_u64(f, "rx_packets", l->rx_packets, true);
+	json_u64(f, "tx_packets", l->tx_packets, true);
+	json_u64(f, "rx_bytes", l->rx_bytes, true);
+	json_u64(f, "tx_bytes", l->tx_bytes, true);
+	json_u64(f, "rx_errors", l->rx_errors, true);
+	json_u64(f, "tx_errors", l->tx_errors, true);
+	json_u64(f, "rx_dropped", l->rx_dropped, true);
+	json_u64(f, "tx_dropped", l->tx_dropped, false);
+}
 
-		next = strchr(line, '\n');
-		if (next)
-			*next++ = '\0';
-		if (!strncmp(line, "  hint: ", 8) && ss->n_reasons)
-			snprintf(ss->reasons[ss->n_reasons - 1].fix, sizeof(ss->reasons[0].fix), "%s", line + 8);
-		else
-			reason(ss, NULL, "up would refuse: %s", msg ? msg + 9 : line);
+static void json_probe(FILE *f, const struct peer *p, const struct probe *pr)
+{
+	char ip[16];
+
+	fprintf(f, ",\n        \"probe\": {\"target\": \"%s\", \"sent\": %d, \"received\": %d, "
+		"\"loss\": %.2f, \"rtt_ms\": {\"min\": %.3f, \"avg\": %.3f, \"max\": %.3f}",
+		p->lan_address ? ip4_str(p->lan_address, ip) : "", pr->sent, pr->received,
+		pr->sent ? 1.0 - (double)pr->received / pr->sent : 1.0, pr->min, pr->avg, pr->max);
+	if (pr->error[0]) {
+		fprintf(f, ", \"error\": ");
+		json_str(f, pr->error);
 	}
-	free(text);
-	return n;
+	fprintf(f, "}");
 }
 
-/* Whether anything of the site is in the kernel: its state, table, tunnels or relay. */
-static bool site_is_up(const struct site *s, const struct live *live)
+static void json_peer(FILE *f, const struct report *r, size_t i)
 {
-	struct state st;
-
-	if (live->nft.present || live->relay_pid || (state_read(s->name, &st) == 0 && !state_empty(&st)))
-		return true;
-	for (size_t i = 0; i < live->n_links; i++)
-		if (model_owns_link(s, &live->links[i], NULL))
-			return true;
-	return false;
-}
-
-/* Whether a probe of peer P can tell anything about the peer and the path:
- * our own tunnel must be there and up. If not, why in PR->error. */
-static bool probe_path(const struct site *s, const struct peer *p, const struct live *live, struct probe *pr,
-		       bool up)
-{
+	const struct site *s = r->s;
+	const struct peer *p = &s->peers[i];
+	const struct live *live = &r->h.live;
 	const struct link_info *l = live_link(live, p->tunnel);
+	char ip[16], net[20];
 
-	memset(pr, 0, sizeof(*pr));
-	if (!up)
-		snprintf(pr->error, sizeof(pr->error), "site %s is not up", s->name);
-	else if (!l || !model_owns_link(s, l, NULL))
-		snprintf(pr->error, sizeof(pr->error), "our own tunnel %s is missing on this gateway", p->tunnel);
-	else if (!(l->flags & IFF_UP))
-		snprintf(pr->error, sizeof(pr->error), "our own tunnel %s is down", p->tunnel);
-	else
-		return true;
-	return false;
+	fprintf(f, "%s\n       {\"name\": ", i ? "," : "");
+	json_str(f, p->name);
+	fprintf(f, ", \"endpoint\": \"%s\", \"tunnel\": {\"name\": ", ip4_str(p->endpoint, ip));
+	json_str(f, p->tunnel);
+	json_tunnel(f, l);
+	fprintf(f, "},\n        \"routes\": [");
+	for (size_t k = 0; k < p->n_networks; k++)
+		fprintf(f, "%s{\"network\": \"%s\", \"present\": %s}", k ? ", " : "", net4_str(p->networks[k], net),
+			live_route_present(live, l, p->networks[k], s->lan_address.addr) ? "true" : "false");
+	fprintf(f, "], \"bogus_host_route\": %s", live_bogus_route(live, p->endpoint) ? "true" : "false");
+	json_ipsec(f, s, p, live, r->h.ipsec_why ? r->h.ipsec_why[i] : "");
+	if (r->h.probes)
+		json_probe(f, p, &r->h.probes[i]);
+	fprintf(f, "}");
 }
 
-/* The command that brings site S up: "gatewayctl up FILE" into FIX. */
-static const char *up_fix(const struct site *s, char *fix, size_t len)
+static void json_drops(FILE *f, const uint64_t *dropped)
 {
-	char word[200];
-
-	shell_word(s->path, word, sizeof(word));
-	snprintf(fix, len, "%s up %s", prog, word);
-	return fix;
+	fprintf(f, "\"dropped\": {");
+	for (int d = 0; d < DROP_REASONS; d++)
+		json_u64(f, relay_drop_name(d), dropped[d], d + 1 < DROP_REASONS);
+	fprintf(f, "}}");
 }
 
-/* Status of one site whose file is known. Prints it; returns 0 healthy, 1 degraded. */
+static void json_relay(FILE *f, const struct report *r)
+{
+	const struct relay_stats *rs = &r->rs;
+
+	fprintf(f, ",\n     \"relay\": {\"configured\": %s, \"running\": %s",
+		r->s->relay.enabled ? "true" : "false", r->relay_pid ? "true" : "false");
+	if (r->relay_pid)
+		fprintf(f, ", \"pid\": %d, \"uptime_s\": %lld", (int)r->relay_pid,
+			(long long)(time(NULL) - r->relay_started));
+	if (r->have_rs) {
+		fprintf(f, ", \"ports\": [");
+		for (size_t i = 0; i < rs->n_ports; i++) {
+			fprintf(f, "%s{\"port\": %u, ", i ? ", " : "", rs->ports[i].port);
+			json_u64(f, "received", rs->ports[i].received, true);
+			json_u64(f, "relayed", rs->ports[i].relayed, true);
+			json_u64(f, "rebroadcast", rs->ports[i].rebroadcast, true);
+			json_drops(f, rs->ports[i].dropped);
+		}
+		fprintf(f, "], \"peers\": [");
+		for (size_t i = 0; i < rs->n_peers; i++) {
+			fprintf(f, "%s{\"name\": ", i ? ", " : "");
+			json_str(f, rs->peers[i].name);
+			fprintf(f, ", ");
+			json_u64(f, "sent", rs->peers[i].sent, true);
+			json_u64(f, "received", rs->peers[i].received, true);
+			json_drops(f, rs->peers[i].dropped);
+		}
+		fprintf(f, "]");
+	}
+	fprintf(f, "}");
+}
+
+static void json_site(FILE *f, const struct report *r, bool first)
+{
+	const struct site *s = r->s;
+	const struct live *live = &r->h.live;
+
+	fprintf(f, "%s    {\"site\": ", first ? "" : ",\n");
+	json_str(f, s->name);
+	fprintf(f, ", \"file\": ");
+	json_str(f, s->path);
+	fprintf(f, ", \"healthy\": %s,\n     \"forwarding\": %s, \"rp_filter_all\": %u,\n",
+		health_ok(&r->h) ? "true" : "false", live->ip_forward == 1 ? "true" : "false", live->rp_filter_all);
+	fprintf(f, "     \"pending\": ");
+	pending_json(f, r->h.have_pending ? &r->h.pending : NULL);
+	fprintf(f, ",\n");
+	fprintf(f, "     \"nftables\": {\"table\": \"" NFT_TABLE_PREFIX "%s\", \"present\": %s, \"matches\": %s, \"rules\": {",
+		s->name, live->nft.present ? "true" : "false", live->nft_match == 1 ? "true" : "false");
+	for (size_t i = 0; i < live->nft.n_counters; i++) {
+		fprintf(f, "%s", i ? ", " : "");
+		json_str(f, live->nft.counters[i].rule);
+		fprintf(f, ": {");
+		json_u64(f, "packets", live->nft.counters[i].packets, true);
+		json_u64(f, "bytes", live->nft.counters[i].bytes, false);
+		fprintf(f, "}");
+	}
+	fprintf(f, "}},\n     \"block_policies\": {\"readable\": %s, \"wanted\": %u, \"present\": %u},\n",
+		live->block.read ? "true" : "false", live->block.wanted, live->block.present);
+	fprintf(f, "     \"peers\": [");
+	for (size_t i = 0; i < s->n_peers; i++)
+		json_peer(f, r, i);
+	fprintf(f, "]");
+	json_relay(f, r);
+	fprintf(f, ",\n     \"reasons\": [");
+	for (size_t i = 0; i < r->h.n_reasons; i++) {
+		fprintf(f, "%s\n       {\"problem\": ", i ? "," : "");
+		json_str(f, r->h.reasons[i].text);
+		fprintf(f, ", \"fix\": ");
+		json_str(f, r->h.reasons[i].fix);
+		fprintf(f, "}");
+	}
+	fprintf(f, "]}");
+}
+
+/* ---- text ---- */
+
+static void text_peer(FILE *f, const struct report *r, size_t i)
+{
+	const struct site *s = r->s;
+	const struct peer *p = &s->peers[i];
+	const struct live *live = &r->h.live;
+	const struct link_info *l = live_link(live, p->tunnel);
+	const struct probe *pr = r->h.probes ? &r->h.probes[i] : NULL;
+	char ip[16], ip2[16], net[20];
+
+	fprintf(f, "  peer %s (endpoint %s)\n", p->name, ip4_str(p->endpoint, ip));
+	if (!l) {
+		fprintf(f, "    %-12s %s missing\n", "tunnel", p->tunnel);
+	} else {
+		fprintf(f, "    %-12s %s %s, local %s remote %s ttl %u mtu %u\n", "tunnel", p->tunnel,
+			(l->flags & IFF_UP) ? "up" : "DOWN", ip4_str(l->local, ip), ip4_str(l->remote, ip2), l->ttl,
+			l->mtu);
+		fprintf(f, "    %-12s rx %llu packets %llu bytes %llu errors, tx %llu packets %llu bytes %llu errors\n",
+			"traffic", (unsigned long long)l->rx_packets, (unsigned long long)l->rx_bytes,
+			(unsigned long long)l->rx_errors, (unsigned long long)l->tx_packets,
+			(unsigned long long)l->tx_bytes, (unsigned long long)l->tx_errors);
+	}
+	for (size_t k = 0; k < p->n_networks; k++)
+		fprintf(f, "    %-12s %s %s\n", k ? "" : "routes", net4_str(p->networks[k], net),
+			live_route_present(live, l, p->networks[k], s->lan_address.addr) ? "present" : "MISSING");
+	if (live_bogus_route(live, p->endpoint))
+		fprintf(f, "    %-12s %s/32 routed into a tunnel\n", "BOGUS ROUTE", ip4_str(p->endpoint, ip));
+	if (p->encryption == ENC_IPSEC)
+		human_ipsec(f, live, i, r->h.ipsec_why ? r->h.ipsec_why[i] : "");
+	if (pr && pr->error[0])
+		fprintf(f, "    %-12s %s\n", "probe", pr->error);
+	else if (pr)
+		fprintf(f, "    %-12s %s: %d/%d answered, rtt min/avg/max %.3f/%.3f/%.3f ms\n", "probe",
+			ip4_str(p->lan_address, ip), pr->received, pr->sent, pr->min, pr->avg, pr->max);
+}
+
+static void text_drops(FILE *f, const uint64_t *dropped)
+{
+	for (int d = 0; d < DROP_REASONS; d++)
+		if (dropped[d])
+			fprintf(f, "      dropped %-14s %llu\n", relay_drop_name(d), (unsigned long long)dropped[d]);
+}
+
+static void text_relay(FILE *f, const struct report *r)
+{
+	const struct relay_stats *rs = &r->rs;
+
+	if (r->relay_pid)
+		fprintf(f, "  %-14s running, pid %d, up %llds\n", "relay", (int)r->relay_pid,
+			(long long)(time(NULL) - r->relay_started));
+	else
+		fprintf(f, "  %-14s NOT RUNNING\n", "relay");
+	for (size_t i = 0; r->have_rs && i < rs->n_ports; i++) {
+		uint64_t dropped = 0;
+
+		for (int d = 0; d < DROP_REASONS; d++)
+			dropped += rs->ports[i].dropped[d];
+		fprintf(f, "    port %-7u received %llu, relayed %llu, rebroadcast %llu, dropped %llu\n",
+			rs->ports[i].port, (unsigned long long)rs->ports[i].received,
+			(unsigned long long)rs->ports[i].relayed, (unsigned long long)rs->ports[i].rebroadcast,
+			(unsigned long long)dropped);
+		text_drops(f, rs->ports[i].dropped);
+	}
+	for (size_t i = 0; r->have_rs && i < rs->n_peers; i++) {
+		fprintf(f, "    peer %-7s frames sent %llu, received %llu\n", rs->peers[i].name,
+			(unsigned long long)rs->peers[i].sent, (unsigned long long)rs->peers[i].received);
+		text_drops(f, rs->peers[i].dropped);
+	}
+}
+
+static void text_site(const struct out *o, const struct report *r, bool first)
+{
+	const struct site *s = r->s;
+	const struct live *live = &r->h.live;
+	const struct health *h = &r->h;
+	const char *ok = !h->up ? "NOT UP" : !health_ok(h) ? "DEGRADED" : "healthy";
+	FILE *f = o->f;
+
+	fprintf(f, "%s%ssite %s%s: %s%s%s  (%s)\n", first ? "" : "\n", c_bold(o), s->name, c_off(o),
+		health_ok(h) ? c_green(o) : c_red(o), ok, c_off(o), s->path);
+	if (h->have_pending)
+		fprintf(f, "  %s\n", h->pending.line);
+	fprintf(f, "  %-14s %s\n", "forwarding", live->ip_forward == 1 ? "on" : "off");
+	fprintf(f, "  %-14s all=%u\n", "rp_filter", live->rp_filter_all);
+	fprintf(f, "  %-14s " NFT_TABLE_PREFIX "%s %s\n", "nftables", s->name,
+		!live->nft.present ? "missing" : live->nft_match == 1 ? "as configured" : "differs from the file");
+	for (size_t i = 0; i < live->nft.n_counters; i++)
+		fprintf(f, "  %-14s %-12s %12llu packets %14llu bytes\n", i ? "" : "rules", live->nft.counters[i].rule,
+			(unsigned long long)live->nft.counters[i].packets, (unsigned long long)live->nft.counters[i].bytes);
+	if (live->block.wanted || live->block.n_stale)
+		fprintf(f, "  %-14s %u of %u xfrm block policies for IP protocol 4%s%s\n", "fail-closed",
+			live->block.present, live->block.wanted, live->block.read ? "" : ": ", live->block.error);
+	for (size_t i = 0; i < s->n_peers; i++)
+		text_peer(f, r, i);
+	if (s->relay.enabled)
+		text_relay(f, r);
+	if (h->n_reasons) {
+		fprintf(f, "  %s%zu problem%s:%s\n", c_red(o), h->n_reasons, h->n_reasons == 1 ? "" : "s", c_off(o));
+		for (size_t i = 0; i < h->n_reasons; i++) {
+			fprintf(f, "    - %s\n", h->reasons[i].text);
+			if (h->reasons[i].fix[0])
+				fprintf(f, "      fix: %s\n", h->reasons[i].fix);
+		}
+	}
+}
+
+/* Status of one site whose file is known: gather (health.c judges), print.
+ * 0 healthy, 1 degraded, -1 its kernel state could not be read. */
 static int site_report(struct nl *rt, struct nl *nf, struct site *s, bool probe, struct out *o,
 		       bool first)
 {
-	struct plan plan = { 0 };
-	struct live live;
-	struct site_status ss = { 0 };
-	struct relay_stats rs = { 0 };
-	bool have_rs = false;
-	pid_t relay_pid = 0;
-	time_t relay_started = 0;
-	uint64_t relay_hash = 0;
-	struct probe *probes = NULL;
-	struct { char reason[1024], fix[300]; bool failed; } *diag = NULL;
-	struct pending_view pv;
-	bool have_pending, up;
-	int refusals;
-	char ip[16], ip2[16], net[20];
-	FILE *f = o->f;
+	struct report r = { .s = s };
+	int ret;
 
-	snprintf(ss.name, sizeof(ss.name), "%s", s->name);
-	if (live_read(rt, nf, s, &plan, &live, stderr) < 0) {
-		plan_free(&plan);
+	if (health_read(rt, nf, s, probe, &r.h, stderr) < 0)
 		return -1;
-	}
-	plan_build(&plan, s, &live);
-	/* what up would refuse for, as up says it */
-	refusals = preflight_reasons(&ss, s, &live);
-	up = site_is_up(s, &live);
-	if (!up) {
-		/* nothing of the site in the kernel: one fix, not one per missing piece */
-		char fix[240];
-
-		up_fix(s, fix, sizeof(fix));
-		reason(&ss, NULL, "site %s is not up: nothing of it is in the kernel", s->name);
-		snprintf(ss.reasons[ss.n_reasons - 1].fix, sizeof(ss.reasons[0].fix), "%s%s", fix,
-			 refusals ? " (once the above is fixed)" : "");
-	}
-	/* drift: every step up would take */
-	for (size_t i = 0; up && i < plan.n; i++) {
-		const struct step *st = &plan.steps[i];
-		size_t len = strcspn(st->text, "\n");
-		char fix[300];
-
-		snprintf(fix, sizeof(fix), "%.*s%s", (int)len, st->text, st->text[len] ? " (...)" : "");
-		if (st->kind == STEP_IPSEC_LOAD)
-			/* the step's text is swanctl.conf: the fix is up */
-			snprintf(fix, sizeof(fix), "gatewayctl up %.150s (or systemctl reload gatewayctl@%s, "
-				 "which follows strongSwan's reloads)", s->path, s->name);
-		reason(&ss, fix, "%s", st->why[0] ? st->why : st->text);
-	}
-	/* IPsec: a peer whose connection is loaded but has no SA is asked for now,
-	 * which tells charon's reason when it cannot be established */
-	diag = calloc(s->n_peers ? s->n_peers : 1, sizeof(*diag));
-	if (diag && live.ipsec.wanted && !live.ipsec.reachable && ipsec_site_uses(s))
-		reason(&ss, ipsec_hint(-ENOENT), "%s", live.ipsec.error);
-	if (diag && live.ipsec.reachable) {
-		bool again = false;
-
-		for (size_t i = 0; i < s->n_peers; i++) {
-			char name[VICI_NAME_MAX + 1];
-
-			if (s->peers[i].encryption != ENC_IPSEC || !live.ipsec.peers[i].loaded ||
-			    ipsec_installed_child(live.ipsec.peers[i].sa))
-				continue;
-			ipsec_conn_name(s, &s->peers[i], name, sizeof(name));
-			if (ipsec_diagnose(name, 5000, diag[i].reason, sizeof(diag[i].reason), diag[i].fix,
-					   sizeof(diag[i].fix)) == 0)
-				again = true;
-			else
-				diag[i].failed = true;
-		}
-		if (again) {
-			ipsec_live_free(&live.ipsec);
-			ipsec_live_read(s, &live.ipsec);
-		}
-		for (size_t i = 0; i < s->n_peers; i++)
-			if (s->peers[i].encryption == ENC_IPSEC && live.ipsec.peers && live.ipsec.peers[i].loaded &&
-			    !ipsec_installed_child(live.ipsec.peers[i].sa))
-				reason(&ss, diag[i].fix, "peer %s: IPsec not established: %s", s->peers[i].name,
-				       diag[i].failed ? diag[i].reason : "charon is still negotiating");
-	}
-	/* a change made by up --confirm: shown; a problem only when nothing will end it */
-	have_pending = pending_view(s->name, &pv) == 0;
-	if (have_pending && pv.problem[0])
-		reason(&ss, pv.fix, "%s", pv.problem);
-	/* (a relay that is not running, or with other settings, is drift above) */
 	if (s->relay.enabled) {
-		relay_pid = relay_running(s->name, &relay_started, &relay_hash);
-		have_rs = relay_read_stats(s->name, &rs) == 0;
+		r.relay_pid = relay_running(s->name, &r.relay_started, NULL);
+		r.have_rs = relay_read_stats(s->name, &r.rs) == 0;
 	}
-	if (probe) {
-		probes = calloc(s->n_peers ? s->n_peers : 1, sizeof(*probes));
-		for (size_t i = 0; probes && i < s->n_peers; i++) {
-			if (!probe_path(s, &s->peers[i], &live, &probes[i], up)) {
-				char fix[240];
-
-				if (up)
-					reason(&ss, up_fix(s, fix, sizeof(fix)), "peer %s: not probed: %s",
-					       s->peers[i].name, probes[i].error);
-				continue;
-			}
-			probe_peer(s, &s->peers[i], &probes[i]);
-			if (probes[i].error[0])
-				reason(&ss, NULL, "probe of peer %s: %s", s->peers[i].name, probes[i].error);
-			else if (probes[i].received == 0)
-				reason(&ss, "check the peer gateway and the path between the sites",
-				       "peer %s: no answer from %s through %s (%d sent)", s->peers[i].name,
-				       ip4_str(s->peers[i].lan_address, ip), s->peers[i].tunnel, probes[i].sent);
-		}
-	}
-
-	if (o->json) {
-		fprintf(f, "%s    {\"site\": ", first ? "" : ",\n");
-		json_str(f, s->name);
-		fprintf(f, ", \"file\": ");
-		json_str(f, s->path);
-		fprintf(f, ", \"healthy\": %s,\n     \"forwarding\": %s, \"rp_filter_all\": %u,\n",
-			ss.n_reasons ? "false" : "true", live.ip_forward == 1 ? "true" : "false", live.rp_filter_all);
-		fprintf(f, "     \"pending\": ");
-		pending_json(f, have_pending ? &pv : NULL);
-		fprintf(f, ",\n");
-		fprintf(f, "     \"nftables\": {\"table\": \"" NFT_TABLE_PREFIX "%s\", \"present\": %s, \"matches\": %s, \"rules\": {",
-			s->name, live.nft.present ? "true" : "false", live.nft_match == 1 ? "true" : "false");
-		for (size_t i = 0; i < live.nft.n_counters; i++) {
-			fprintf(f, "%s", i ? ", " : "");
-			json_str(f, live.nft.counters[i].rule);
-			fprintf(f, ": {");
-			json_u64(f, "packets", live.nft.counters[i].packets, true);
-			json_u64(f, "bytes", live.nft.counters[i].bytes, false);
-			fprintf(f, "}");
-		}
-		fprintf(f, "}},\n     \"block_policies\": {\"readable\": %s, \"wanted\": %u, \"present\": %u},\n",
-			live.block.read ? "true" : "false", live.block.wanted, live.block.present);
-		fprintf(f, "     \"peers\": [");
-		for (size_t i = 0; i < s->n_peers; i++) {
-			const struct peer *p = &s->peers[i];
-			const struct link_info *l = live_link(&live, p->tunnel);
-
-			fprintf(f, "%s\n       {\"name\": ", i ? "," : "");
-			json_str(f, p->name);
-			fprintf(f, ", \"endpoint\": \"%s\", \"tunnel\": {\"name\": ", ip4_str(p->endpoint, ip));
-			json_str(f, p->tunnel);
-			fprintf(f, ", \"present\": %s", l ? "true" : "false");
-			if (l) {
-				fprintf(f, ", \"up\": %s, \"local\": \"%s\", \"remote\": \"%s\", \"ttl\": %u, \"mtu\": %u, ",
-					(l->flags & IFF_UP) ? "true" : "false", ip4_str(l->local, ip),
-					ip4_str(l->remote, ip2), l->ttl, l->mtu);
-				json_u64(f, "rx_packets", l->rx_packets, true);
-				json_u64(f, "tx_packets", l->tx_packets, true);
-				json_u64(f, "rx_bytes", l->rx_bytes, true);
-				json_u64(f, "tx_bytes", l->tx_bytes, true);
-				json_u64(f, "rx_errors", l->rx_errors, true);
-				json_u64(f, "tx_errors", l->tx_errors, true);
-				json_u64(f, "rx_dropped", l->rx_dropped, true);
-				json_u64(f, "tx_dropped", l->tx_dropped, false);
-			}
-			fprintf(f, "},\n        \"routes\": [");
-			for (size_t k = 0; k < p->n_networks; k++)
-				fprintf(f, "%s{\"network\": \"%s\", \"present\": %s}", k ? ", " : "",
-					net4_str(p->networks[k], net),
-					live_route_present(&live, l, p->networks[k], s->lan_address.addr) ? "true" : "false");
-			fprintf(f, "], \"bogus_host_route\": %s", live_bogus_route(&live, p->endpoint) ? "true" : "false");
-			json_ipsec(f, s, p, &live, diag ? diag[i].reason : "");
-			if (probes) {
-				fprintf(f, ",\n        \"probe\": {\"target\": \"%s\", \"sent\": %d, \"received\": %d, "
-					"\"loss\": %.2f, \"rtt_ms\": {\"min\": %.3f, \"avg\": %.3f, \"max\": %.3f}",
-					p->lan_address ? ip4_str(p->lan_address, ip) : "", probes[i].sent,
-					probes[i].received,
-					probes[i].sent ? 1.0 - (double)probes[i].received / probes[i].sent : 1.0,
-					probes[i].min, probes[i].avg, probes[i].max);
-				if (probes[i].error[0]) {
-					fprintf(f, ", \"error\": ");
-					json_str(f, probes[i].error);
-				}
-				fprintf(f, "}");
-			}
-			fprintf(f, "}");
-		}
-		fprintf(f, "],\n     \"relay\": {\"configured\": %s, \"running\": %s",
-			s->relay.enabled ? "true" : "false", relay_pid ? "true" : "false");
-		if (relay_pid) {
-			fprintf(f, ", \"pid\": %d, \"uptime_s\": %lld", (int)relay_pid,
-				(long long)(time(NULL) - relay_started));
-		}
-		if (have_rs) {
-			fprintf(f, ", \"ports\": [");
-			for (size_t i = 0; i < rs.n_ports; i++) {
-				fprintf(f, "%s{\"port\": %u, ", i ? ", " : "", rs.ports[i].port);
-				json_u64(f, "received", rs.ports[i].received, true);
-				json_u64(f, "relayed", rs.ports[i].relayed, true);
-				json_u64(f, "rebroadcast", rs.ports[i].rebroadcast, true);
-				fprintf(f, "\"dropped\": {");
-				for (int d = 0; d < DROP_REASONS; d++)
-					json_u64(f, relay_drop_name(d), rs.ports[i].dropped[d], d + 1 < DROP_REASONS);
-				fprintf(f, "}}");
-			}
-			fprintf(f, "], \"peers\": [");
-			for (size_t i = 0; i < rs.n_peers; i++) {
-				fprintf(f, "%s{\"name\": ", i ? ", " : "");
-				json_str(f, rs.peers[i].name);
-				fprintf(f, ", ");
-				json_u64(f, "sent", rs.peers[i].sent, true);
-				json_u64(f, "received", rs.peers[i].received, true);
-				fprintf(f, "\"dropped\": {");
-				for (int d = 0; d < DROP_REASONS; d++)
-					json_u64(f, relay_drop_name(d), rs.peers[i].dropped[d], d + 1 < DROP_REASONS);
-				fprintf(f, "}}");
-			}
-			fprintf(f, "]");
-		}
-		fprintf(f, "},\n     \"reasons\": [");
-		for (size_t i = 0; i < ss.n_reasons; i++) {
-			fprintf(f, "%s\n       {\"problem\": ", i ? "," : "");
-			json_str(f, ss.reasons[i].text);
-			fprintf(f, ", \"fix\": ");
-			json_str(f, ss.reasons[i].fix);
-			fprintf(f, "}");
-		}
-		fprintf(f, "]}");
-	} else {
-		const char *ok = !up ? "NOT UP" : ss.n_reasons ? "DEGRADED" : "healthy";
-
-		fprintf(f, "%s%ssite %s%s: %s%s%s  (%s)\n", first ? "" : "\n", c_bold(o), s->name, c_off(o),
-			ss.n_reasons ? c_red(o) : c_green(o), ok, c_off(o), s->path);
-		if (have_pending)
-			fprintf(f, "  %s\n", pv.line);
-		fprintf(f, "  %-14s %s\n", "forwarding", live.ip_forward == 1 ? "on" : "off");
-		fprintf(f, "  %-14s all=%u\n", "rp_filter", live.rp_filter_all);
-		fprintf(f, "  %-14s " NFT_TABLE_PREFIX "%s %s\n", "nftables", s->name,
-			!live.nft.present ? "missing" : live.nft_match == 1 ? "as configured" : "differs from the file");
-		for (size_t i = 0; i < live.nft.n_counters; i++)
-			fprintf(f, "  %-14s %-12s %12llu packets %14llu bytes\n", i ? "" : "rules", live.nft.counters[i].rule,
-				(unsigned long long)live.nft.counters[i].packets, (unsigned long long)live.nft.counters[i].bytes);
-		if (live.block.wanted || live.block.n_stale)
-			fprintf(f, "  %-14s %u of %u xfrm block policies for IP protocol 4%s%s\n", "fail-closed",
-				live.block.present, live.block.wanted, live.block.read ? "" : ": ", live.block.error);
-		for (size_t i = 0; i < s->n_peers; i++) {
-			const struct peer *p = &s->peers[i];
-			const struct link_info *l = live_link(&live, p->tunnel);
-
-			fprintf(f, "  peer %s (endpoint %s)\n", p->name, ip4_str(p->endpoint, ip));
-			if (!l) {
-				fprintf(f, "    %-12s %s missing\n", "tunnel", p->tunnel);
-			} else {
-				fprintf(f, "    %-12s %s %s, local %s remote %s ttl %u mtu %u\n", "tunnel", p->tunnel,
-					(l->flags & IFF_UP) ? "up" : "DOWN", ip4_str(l->local, ip),
-					ip4_str(l->remote, ip2), l->ttl, l->mtu);
-				fprintf(f, "    %-12s rx %llu packets %llu bytes %llu errors, tx %llu packets %llu bytes %llu errors\n",
-					"traffic", (unsigned long long)l->rx_packets, (unsigned long long)l->rx_bytes,
-					(unsigned long long)l->rx_errors, (unsigned long long)l->tx_packets,
-					(unsigned long long)l->tx_bytes, (unsigned long long)l->tx_errors);
-			}
-			for (size_t k = 0; k < p->n_networks; k++)
-				fprintf(f, "    %-12s %s %s\n", k ? "" : "routes", net4_str(p->networks[k], net),
-					live_route_present(&live, l, p->networks[k], s->lan_address.addr) ? "present" : "MISSING");
-			if (live_bogus_route(&live, p->endpoint))
-				fprintf(f, "    %-12s %s/32 routed into a tunnel\n", "BOGUS ROUTE", ip4_str(p->endpoint, ip));
-			if (p->encryption == ENC_IPSEC)
-				human_ipsec(f, &live, i, diag ? diag[i].reason : "");
-			if (probes) {
-				if (probes[i].error[0])
-					fprintf(f, "    %-12s %s\n", "probe", probes[i].error);
-				else
-					fprintf(f, "    %-12s %s: %d/%d answered, rtt min/avg/max %.3f/%.3f/%.3f ms\n",
-						"probe", ip4_str(p->lan_address, ip), probes[i].received, probes[i].sent,
-						probes[i].min, probes[i].avg, probes[i].max);
-			}
-		}
-		if (s->relay.enabled) {
-			if (relay_pid)
-				fprintf(f, "  %-14s running, pid %d, up %llds\n", "relay", (int)relay_pid,
-					(long long)(time(NULL) - relay_started));
-			else
-				fprintf(f, "  %-14s NOT RUNNING\n", "relay");
-			for (size_t i = 0; have_rs && i < rs.n_ports; i++) {
-				uint64_t dropped = 0;
-
-				for (int d = 0; d < DROP_REASONS; d++)
-					dropped += rs.ports[i].dropped[d];
-				fprintf(f, "    port %-7u received %llu, relayed %llu, rebroadcast %llu, dropped %llu\n",
-					rs.ports[i].port, (unsigned long long)rs.ports[i].received,
-					(unsigned long long)rs.ports[i].relayed, (unsigned long long)rs.ports[i].rebroadcast,
-					(unsigned long long)dropped);
-				for (int d = 0; d < DROP_REASONS; d++)
-					if (rs.ports[i].dropped[d])
-						fprintf(f, "      dropped %-14s %llu\n", relay_drop_name(d),
-							(unsigned long long)rs.ports[i].dropped[d]);
-			}
-			for (size_t i = 0; have_rs && i < rs.n_peers; i++) {
-				fprintf(f, "    peer %-7s frames sent %llu, received %llu\n", rs.peers[i].name,
-					(unsigned long long)rs.peers[i].sent, (unsigned long long)rs.peers[i].received);
-				for (int d = 0; d < DROP_REASONS; d++)
-					if (rs.peers[i].dropped[d])
-						fprintf(f, "      dropped %-14s %llu\n", relay_drop_name(d),
-							(unsigned long long)rs.peers[i].dropped[d]);
-			}
-		}
-		if (ss.n_reasons) {
-			fprintf(f, "  %s%zu problem%s:%s\n", c_red(o), ss.n_reasons, ss.n_reasons == 1 ? "" : "s", c_off(o));
-			for (size_t i = 0; i < ss.n_reasons; i++) {
-				fprintf(f, "    - %s\n", ss.reasons[i].text);
-				if (ss.reasons[i].fix[0])
-					fprintf(f, "      fix: %s\n", ss.reasons[i].fix);
-			}
-		}
-	}
-	if (have_rs)
-		relay_stats_free(&rs);
-	free(probes);
-	free(diag);
-	free(ss.reasons);
-	live_free(&live);
-	plan_free(&plan);
-	return ss.n_reasons ? 1 : 0;
+	if (o->json)
+		json_site(o->f, &r, first);
+	else
+		text_site(o, &r, first);
+	ret = health_ok(&r.h) ? 0 : 1;
+	if (r.have_rs)
+		relay_stats_free(&r.rs);
+	health_free(&r.h);
+	return ret;
 }
 
 /* A site known by name only: its file from the state file, if any. NAMED:

@@ -2,7 +2,9 @@
 # tests/kernel/status.sh - `status`: healthy after up; each injected fault gives
 # exit 1 with its reason and the fix, and up makes it healthy again; --json
 # parses and its fields hold; --probe pings through the tunnel; status reads only
-# and works with CAP_NET_ADMIN alone.
+# and works with CAP_NET_ADMIN alone. --json's healthy and --prometheus'
+# gatewayctl_site_healthy agree on every fault, a pending change whose watcher
+# is gone and a probe without answer included.
 #
 #   tests/vm/run -- tests/kernel/status.sh
 set -eu
@@ -68,6 +70,21 @@ json=$(gw m-gw status --probe --json "$M")
 check_json "json: probe 3 sent, 3 received, no loss" \
 	'p["probe"]["sent"]==3 and p["probe"]["received"]==3 and p["probe"]["loss"]==0 and p["probe"]["rtt_ms"]["avg"]>0'
 
+# --- status --json and status --prometheus judge alike (one health function):
+# healthy and gatewayctl_site_healthy are both EXPECTED (1 healthy, 0 not)
+agree() { # MSG EXPECTED [--probe]
+	local j p
+	j=$(gw m-gw status --json ${3:-} "$M" 2>/dev/null |
+		python3 -c 'import json, sys; print(1 if json.load(sys.stdin)["sites"][0]["healthy"] else 0)' 2>/dev/null) || j=unreadable
+	p=$(gw m-gw status --prometheus ${3:-} "$M" 2>/dev/null |
+		awk '$1 == "gatewayctl_site_healthy{site=\"manhattan\"}" { print $2 }')
+	if [ "$j" = "$2" ] && [ "$p" = "$2" ]; then ok "$1: --json healthy and --prometheus gatewayctl_site_healthy agree ($2)"
+	else fail "$1: --json healthy and --prometheus gatewayctl_site_healthy agree"
+		echo "json healthy: '$j', gatewayctl_site_healthy: '$p', expected $2" | t_note; fi
+}
+agree "healthy" 1
+agree "healthy, probed" 1 --probe
+
 # --- faults: exit 1 with the reason and the fix, then up heals
 fault() { # MSG REASON-REGEX FIX-REGEX
 	local rc=0 out
@@ -75,6 +92,7 @@ fault() { # MSG REASON-REGEX FIX-REGEX
 	expect_eq "$rc" 1 "$1: status exits 1"
 	expect_grep "$1: the reason is given" "$2" "$out"
 	expect_grep "$1: with the fix" "fix: $3" "$out"
+	agree "$1" 0
 	gw m-gw up "$M" >/dev/null 2>&1 || fail "$1: up"
 	rc=0
 	gw m-gw status "$M" >/dev/null 2>&1 || rc=$?
@@ -98,6 +116,30 @@ if [ -n "$pid" ]; then
 else
 	fail "up started the relay (a pid file)"
 fi
+
+# a change made by up --confirm: healthy while its watcher runs, a problem once
+# the watcher is gone (nothing would end it)
+lab_exec m-gw ip route del 192.168.2.0/24
+gw m-gw up --confirm 300 "$M" >/dev/null 2>&1 || fail "up --confirm (the route back)"
+agree "a change pending, its watcher running" 1
+w=$(sed -n 's/^watcher_pid //p' "$(gw_libdir m-gw)/manhattan.pending" 2>/dev/null || true)
+if [ -n "$w" ]; then
+	kill -KILL "$w" 2>/dev/null || true
+	wait_for 5 sh -c "! grep -q '^[^)]*) [^Z]' /proc/$w/stat 2>/dev/null" || true
+	rc=0
+	out=$(gw m-gw status "$M" 2>&1) || rc=$?
+	expect_eq "$rc" 1 "a change pending, its watcher killed: status exits 1"
+	agree "a change pending, its watcher killed" 0
+else
+	fail "up --confirm recorded its watcher's pid"
+fi
+gw m-gw confirm manhattan >/dev/null 2>&1 || fail "confirm the pending change"
+agree "confirmed" 1
+# a failed probe: the peer's tunnel down, so no answer comes back
+lab_exec b-gw ip link set gw-manhattan down
+agree "a probe without answer" 0 --probe
+gw b-gw up "$B" >/dev/null 2>&1 || fail "up brooklyn again"
+agree "brooklyn back: probed" 1 --probe
 
 # --- every site, found by its marks; CAP_NET_ADMIN alone is enough
 out=$(gw m-gw status 2>&1) || true
