@@ -20,7 +20,7 @@ static int confirm_help(void)
 
 int confirm_main(int argc, char **argv)
 {
-	char name[SITE_NAME_MAX + 1];
+	char name[SITE_NAME_MAX + 1], cmd[64];
 	struct pending p;
 	int lock, r;
 
@@ -40,24 +40,13 @@ int confirm_main(int argc, char **argv)
 	if ((r = pending_stop_watcher(&p)) < 0)
 		fprintf(stderr, "%s confirm: warning: cannot stop the watcher (pid %d): %s; it will find the change "
 			"confirmed and do nothing\n", prog, (int)p.watcher_pid, strerror(-r));
-	r = pending_promote(name);
-	if (r < 0) {
-		/* a stale copy must not be rolled back to later: forget it */
-		fprintf(stderr, "%s confirm: warning: the unconfirmed copy %s/%s.pending.ini cannot become the "
-			"confirmed one (%s); the next `up --confirm` needs a plain `up` first\n", prog, lib_dir(), name,
-			lib_strerror(r));
-		confirmed_forget(name);
-	}
-	if ((r = pending_clear(name)) < 0) {
-		fprintf(stderr, "%s confirm: cannot remove the pending change of %s in %s: %s\n", prog, name, lib_dir(),
-			lib_strerror(r));
+	snprintf(cmd, sizeof(cmd), "%s confirm", prog);
+	if (pending_confirm(name, &p, cmd, "", stderr) < 0) {
 		close(lock);
 		return EXIT_FAIL;
 	}
 	printf("site %s: change confirmed: %s stays in force%s\n", name, p.file[0] ? p.file : "the change",
 	       p.failed_at ? " (its rollback had failed: `gatewayctl status` shows whether the kernel matches it)" : "");
-	openlog("gatewayctl", LOG_PID, LOG_DAEMON);
-	syslog(LOG_NOTICE, "site %s: change applied from %s confirmed", name, p.file[0] ? p.file : "?");
 	close(lock);
 	return EXIT_OK;
 }

@@ -27,6 +27,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <syslog.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -89,6 +90,13 @@ int lib_dirfd(bool create)
 	}
 	lib_fd = fd;
 	return fd;
+}
+
+void lib_dir_close(void)
+{
+	if (lib_fd >= 0)
+		close(lib_fd);
+	lib_fd = -1;
 }
 
 const char *lib_strerror(int r)
@@ -235,6 +243,38 @@ static void put_line(FILE *f, const char *key, const char *value)
 	fputc('\n', f);
 }
 
+/* --probe: "probe 1", "probe_from ADDR", "probe_peer NAME ADDR ANSWERED" */
+static void format_probe(FILE *f, const struct pending_probe *pp)
+{
+	char ip[16];
+
+	if (!pp->on)
+		return;
+	fprintf(f, "probe 1\nprobe_from %s\n", ip4_str(pp->from, ip));
+	for (size_t i = 0; i < pp->n && i < PENDING_PROBE_MAX; i++)
+		fprintf(f, "probe_peer %s %s %d\n", pp->peers[i].name, ip4_str(pp->peers[i].addr, ip),
+			pp->peers[i].answered ? 1 : 0);
+}
+
+/* "NAME ADDR 0|1" into the next peer of PP. 0 or -1. */
+static int parse_probe_peer(char *v, struct pending_probe *pp)
+{
+	char *addr = strchr(v, ' '), *flag;
+
+	if (!addr || pp->n >= PENDING_PROBE_MAX)
+		return -1;
+	*addr++ = '\0';
+	flag = strchr(addr, ' ');
+	if (!flag)
+		return -1;
+	*flag++ = '\0';
+	if (!site_name_valid(v) || parse_ip4(addr, &pp->peers[pp->n].addr) < 0 || (strcmp(flag, "0") && strcmp(flag, "1")))
+		return -1;
+	snprintf(pp->peers[pp->n].name, sizeof(pp->peers[pp->n].name), "%s", v);
+	pp->peers[pp->n++].answered = flag[0] == '1';
+	return 0;
+}
+
 char *pending_format(const struct pending *p, size_t *len)
 {
 	char *text = NULL;
@@ -258,6 +298,9 @@ char *pending_format(const struct pending *p, size_t *len)
 		fprintf(f, "failed_at %lld\n", (long long)p->failed_at);
 		put_line(f, "failure", p->failure);
 	}
+	if (p->started)
+		fprintf(f, "started 1\n");
+	format_probe(f, &p->probe);
 	if (fclose(f) != 0) {
 		free(text);
 		return NULL;
@@ -359,10 +402,22 @@ int pending_parse(const char *text, size_t len, struct pending *p)
 			p->failed_at = (int64_t)u;
 		} else if (!strcmp(line, "failure")) {
 			snprintf(p->failure, sizeof(p->failure), "%s", v);
+		} else if (!strcmp(line, "started")) {
+			bad = strcmp(v, "1");
+			p->started = !bad;
+		} else if (!strcmp(line, "probe")) {
+			bad = strcmp(v, "1");
+			p->probe.on = !bad;
+		} else if (!strcmp(line, "probe_from")) {
+			bad = parse_ip4(v, &p->probe.from) < 0;
+		} else if (!strcmp(line, "probe_peer")) {
+			bad = parse_probe_peer(v, &p->probe) < 0;
 		} /* other keys: written by a newer version, ignored */
 		if (bad)
 			return -EINVAL;
 	}
+	if (!p->probe.on) /* peers without `probe 1` mean nothing */
+		memset(&p->probe, 0, sizeof(p->probe));
 	return have == HAVE_ALL ? 0 : -EINVAL;
 }
 
@@ -552,6 +607,46 @@ void pending_refuse(const struct pending *p, const char *cmd, FILE *err)
 		     "             or  %s rollback %s  (undo it now)\n", prog, p->site, prog, p->site);
 }
 
+/* NAMES of the probed peers that answered through the change (ANSWERED) or
+ * not yet, comma-separated ("" when none). */
+static void probe_names(const struct pending_probe *pp, bool answered, char *buf, size_t len)
+{
+	size_t o = 0;
+
+	buf[0] = '\0';
+	for (size_t i = 0; i < pp->n && o + 1 < len; i++) {
+		if (pp->peers[i].answered != answered)
+			continue;
+		int k = snprintf(buf + o, len - o, "%s%s", o ? ", " : "", pp->peers[i].name);
+
+		if (k < 0 || (size_t)k >= len - o) {
+			snprintf(buf + (len > 5 ? len - 5 : 0), len > 5 ? 5 : len, "...");
+			return;
+		}
+		o += (size_t)k;
+	}
+}
+
+/* The status line of a change made with --probe, its watcher running. */
+static void probe_line(struct pending_view *v, const char *site)
+{
+	char a[16], waiting[400], done[400];
+
+	clock_str(v->p.applied, a, sizeof(a));
+	probe_names(&v->p.probe, false, waiting, sizeof(waiting));
+	probe_names(&v->p.probe, true, done, sizeof(done));
+	if (!v->p.probe.n) {
+		snprintf(v->line, sizeof(v->line), "change pending: rolls back in %lld s unless `%s confirm %s` (applied "
+			 "from %.200s at %s)\n    not confirming by probe: no peer answered probes before the change",
+			 v->remaining > 0 ? v->remaining : 0, prog, site, shown(v->p.file), a);
+		return;
+	}
+	snprintf(v->line, sizeof(v->line), "change pending: confirming by probe: waiting for %s to answer through it%s%s%s; "
+		 "else rolls back in %lld s unless `%s confirm %s` (applied from %.200s at %s)", waiting[0] ? waiting : "-",
+		 done[0] ? " (answered: " : "", done, done[0] ? ")" : "", v->remaining > 0 ? v->remaining : 0, prog, site,
+		 shown(v->p.file), a);
+}
+
 int pending_view(const char *site, struct pending_view *v)
 {
 	char a[16], d[16];
@@ -590,6 +685,8 @@ int pending_view(const char *site, struct pending_view *v)
 		snprintf(v->problem, sizeof(v->problem), "the change applied from %.300s at %s is pending, but its "
 			 "watcher (pid %d) is gone: nothing rolls it back by itself", shown(v->p.file), a,
 			 (int)v->p.watcher_pid);
+	} else if (v->p.probe.on) {
+		probe_line(v, site);
 	} else {
 		snprintf(v->line, sizeof(v->line), "change pending: rolls back in %lld s unless `%s confirm %s` "
 			 "(applied from %.300s at %s)", v->remaining > 0 ? v->remaining : 0, prog, site, shown(v->p.file),
@@ -617,6 +714,19 @@ void pending_json(FILE *f, const struct pending_view *v)
 	} else {
 		fprintf(f, "null");
 	}
+	fprintf(f, ", \"probe\": ");
+	if (v->p.probe.on) {
+		char ip[16];
+
+		fprintf(f, "{\"confirming\": %s, \"peers\": [", v->alive && v->p.probe.n && !v->p.failed_at ? "true" : "false");
+		for (size_t i = 0; i < v->p.probe.n; i++)
+			fprintf(f, "%s{\"name\": \"%s\", \"address\": \"%s\", \"answered\": %s}", i ? ", " : "",
+				v->p.probe.peers[i].name, ip4_str(v->p.probe.peers[i].addr, ip),
+				v->p.probe.peers[i].answered ? "true" : "false");
+		fprintf(f, "]}");
+	} else {
+		fprintf(f, "null");
+	}
 	fprintf(f, "}");
 }
 
@@ -631,6 +741,26 @@ int pending_promote(const char *site)
 	file_name(to, sizeof(to), site, ".confirmed.ini");
 	if (renameat(dfd, from, dfd, to) < 0)
 		return -errno;
+	return 0;
+}
+
+int pending_confirm(const char *site, const struct pending *p, const char *cmd, const char *how, FILE *err)
+{
+	int r = pending_promote(site);
+
+	if (r < 0) {
+		/* a stale copy must not be rolled back to later: forget it */
+		fprintf(err, "%s: warning: the unconfirmed copy %s/%s.pending.ini cannot become the confirmed one "
+			"(%s); the next `up --confirm` needs a plain `up` first\n", cmd, lib_dir(), site, lib_strerror(r));
+		confirmed_forget(site);
+	}
+	if ((r = pending_clear(site)) < 0) {
+		fprintf(err, "%s: cannot remove the pending change of %s in %s: %s\n", cmd, site, lib_dir(),
+			lib_strerror(r));
+		return -1;
+	}
+	openlog("gatewayctl", LOG_PID, LOG_DAEMON);
+	syslog(LOG_NOTICE, "site %s: change applied from %s confirmed%s", site, p->file[0] ? p->file : "?", how);
 	return 0;
 }
 

@@ -22,6 +22,8 @@ const char *lib_dir(void);
 /* A checked descriptor of it (created 0700 when CREATE); owned by this module.
  * -1 with errno (ENOENT when absent) and state_dir_error() saying why. */
 int lib_dirfd(bool create);
+/* Close that descriptor (a long-lived process holds nothing between reads). */
+void lib_dir_close(void);
 /* NAME's bytes (malloc'd, NUL-terminated, at most 1 MiB). 0, -ENOENT or -errno. */
 int lib_read_file(const char *name, char **buf, size_t *len);
 /* Replace NAME atomically (0600). 0 or -errno. */
@@ -43,6 +45,20 @@ int confirmed_load(const char *site_name, struct site *site, FILE *err);
 
 /* ---- the pending change: LIBDIR/SITE.pending and LIBDIR/SITE.pending.ini ---- */
 
+/* `up --confirm --probe`: the peers that answered before the change, which
+ * confirm it by answering through it (watcher.c, probewatch.c) */
+#define PENDING_PROBE_MAX 128
+struct pending_probe {
+	bool on;			/* --probe was given */
+	uint32_t from;			/* our lan_address (host order) */
+	size_t n;
+	struct {
+		char name[SITE_NAME_MAX + 1];
+		uint32_t addr;		/* its lan_address (host order) */
+		bool answered;		/* through the change */
+	} peers[PENDING_PROBE_MAX];
+};
+
 struct pending {
 	char site[SITE_NAME_MAX + 1];
 	char id[33];			/* 128 random bits in hex: which change this is */
@@ -57,6 +73,8 @@ struct pending {
 	bool was_up;			/* the site was up before: roll back to the confirmed copy */
 	int64_t failed_at;		/* a rollback that failed (0: none) ... */
 	char failure[1024];		/* ... and why, on one line */
+	bool started;			/* the change is applied (pending_started) */
+	struct pending_probe probe;	/* records without it: off */
 };
 
 /* 0 (a change is pending), -ENOENT (none), -EINVAL (the record is garbled: P
@@ -65,6 +83,11 @@ int pending_read(const char *site, struct pending *p);
 int pending_write(const struct pending *p);
 /* `confirm`: the unconfirmed bytes become the confirmed copy (a rename). */
 int pending_promote(const char *site);
+/* Keep the change P of SITE (its lock held): the unconfirmed bytes become the
+ * confirmed copy, the record goes, syslog says so with HOW appended ("" or
+ * " by probe: ..."). What `confirm` does, and the watcher on its probes'
+ * answers. 0, or -1 with the reason on ERR (CMD names who speaks). */
+int pending_confirm(const char *site, const struct pending *p, const char *cmd, const char *how, FILE *err);
 /* `confirm`/`rollback` ARG: the site ARG names (a name or a site file), its lock
  * taken (*LOCK) and its pending change read into P (also when garbled). 0, or
  * the exit status to return, the reason printed ("no change is pending": 1). */
@@ -107,11 +130,11 @@ void pending_json(FILE *f, const struct pending_view *v);
 /* ---- `up --confirm` (watcher.c) ---- */
 
 /* Called by `up --confirm` once it knows it will change the kernel, before any
- * change: records the pending change (the bytes of SITE, whether it was up),
- * starts the watcher. 0, or -1 with the reason on ERR (nothing changed). */
+ * change: records the pending change (the bytes of SITE, whether it was up,
+ * PROBE: what --probe found before the change, or NULL), starts the watcher. 0, or -1 with the reason on ERR (nothing changed). */
 struct live;
-int pending_begin(const struct site *site, const struct live *live, unsigned seconds, struct pending *p,
-		  FILE *err);
+int pending_begin(const struct site *site, const struct live *live, unsigned seconds,
+		  const struct pending_probe *probe, struct pending *p, FILE *err);
 /* After the change was applied: the deadline counts from now. */
 int pending_started(struct pending *p);
 /* The change failed (and was undone): forget it and stop the watcher. */

@@ -3,6 +3,7 @@
  * watcher and `up --confirm --probe` */
 #define _GNU_SOURCE
 #include "probe.h"
+#include "probeset.h"
 
 #include <errno.h>
 #include <netinet/in.h>
@@ -21,20 +22,6 @@ static double now_ms(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (double)ts.tv_sec * 1000.0 + (double)ts.tv_nsec / 1e6;
-}
-
-static uint16_t icmp_sum(const void *data, size_t len)
-{
-	const uint8_t *p = data;
-	uint32_t sum = 0;
-
-	for (size_t i = 0; i + 1 < len; i += 2)
-		sum += (uint32_t)(p[i] << 8 | p[i + 1]);
-	if (len & 1)
-		sum += (uint32_t)(p[len - 1] << 8);
-	while (sum >> 16)
-		sum = (sum & 0xffff) + (sum >> 16);
-	return htons((uint16_t)~sum);
 }
 
 /* Three ICMP echoes from lan_address to the peer gateway's LAN address, which
@@ -72,7 +59,7 @@ void probe_peer(const struct site *s, const struct peer *p, struct probe *pr)
 	for (int i = 0; i < 3; i++) {
 		struct icmphdr h = { .type = ICMP_ECHO, .un.echo.id = htons(ident), .un.echo.sequence = htons((uint16_t)i) };
 
-		h.checksum = icmp_sum(&h, sizeof(h));
+		h.checksum = icmp_checksum(&h, sizeof(h));
 		sent_at[i] = now_ms();
 		if (sendto(fd, &h, sizeof(h), 0, (struct sockaddr *)&dst, sizeof(dst)) == (ssize_t)sizeof(h))
 			pr->sent++;

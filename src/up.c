@@ -9,13 +9,14 @@
 #include "config.h"
 #include "gatewayctl.h"
 #include "pending.h"
+#include "probewatch.h"
 #include "site.h"
 #include "sitearg.h"
 #include "state.h"
 
 static int up_help(void)
 {
-	printf("Usage: %s up [-v] [--confirm [SECONDS]] FILE|SITE\n"
+	printf("Usage: %s up [-v] [--confirm [SECONDS] [--probe]] FILE|SITE\n"
 	       "       %s up --boot FILE\n\n"
 	       "Make the kernel match the site file (or, given a site's name, the file its\n"
 	       "last up used): the ipip tunnel to every peer, routes to\n"
@@ -29,6 +30,9 @@ static int up_help(void)
 	       "                         also --confirm=SECONDS)\n"
 	       "                         unless `gatewayctl confirm SITE` runs first; safe for\n"
 	       "                         changes made through the tunnel being changed\n"
+	       "  --probe                with --confirm: ping every peer's lan_address before\n"
+	       "                         the change; the change confirms itself as soon as all\n"
+	       "                         that answered answer through it (none: it waits)\n"
 	       "  --boot                 what gatewayctl@.service runs: when a change was left\n"
 	       "                         unconfirmed (the machine restarted), bring up the last\n"
 	       "                         confirmed configuration instead of FILE; with IPsec\n"
@@ -45,6 +49,7 @@ static int up_help(void)
  * the plan is known to change something, before the first change. */
 struct confirm_ctx {
 	unsigned seconds;
+	bool probe;			/* --probe */
 	struct pending p;
 	bool begun;
 };
@@ -53,7 +58,12 @@ static int begin_pending(void *ctx, const struct site *site, const struct live *
 {
 	struct confirm_ctx *c = ctx;
 
-	if (pending_begin(site, live, c->seconds, &c->p, stderr) < 0)
+	struct pending_probe pp;
+
+	/* the peers that answer now, through the configuration in force */
+	if (c->probe && probe_before_change(site, &pp, stdout, stderr) < 0)
+		return -1;
+	if (pending_begin(site, live, c->seconds, c->probe ? &pp : NULL, &c->p, stderr) < 0)
 		return -1;
 	c->begun = true;
 	return 0;
@@ -108,7 +118,7 @@ static int parse_seconds(const char *s, unsigned *out)
 int up_main(int argc, char **argv)
 {
 	const char *file = NULL;
-	bool verbose = false, boot = false, loaded;
+	bool verbose = false, boot = false, probe = false, loaded;
 	unsigned confirm = 0;
 	struct site site;
 	struct pending p;
@@ -124,6 +134,8 @@ int up_main(int argc, char **argv)
 			verbose = true;
 		else if (!strcmp(argv[i], "--boot"))
 			boot = true;
+		else if (!strcmp(argv[i], "--probe"))
+			probe = true;
 		else if (!strcmp(argv[i], "--confirm")) {
 			confirm = CONFIRM_DEFAULT_SECONDS;
 			/* --confirm 30: seconds given as the next word */
@@ -147,6 +159,8 @@ int up_main(int argc, char **argv)
 		return usage_error("up", "no site file given");
 	if (boot && confirm)
 		return usage_error("up", "--boot and --confirm do not go together");
+	if (probe && !confirm)
+		return usage_error("up", "--probe confirms a change by itself: it goes with --confirm SECONDS");
 	snprintf(cmd, sizeof(cmd), "%s up", prog);
 	o.verbose = verbose;
 	/* a site's name: the file its last up recorded (at boot, the name may
@@ -192,6 +206,7 @@ int up_main(int argc, char **argv)
 	}
 	if (confirm) {
 		cc.seconds = confirm;
+		cc.probe = probe;
 		o.before_change = begin_pending;
 		o.ctx = &cc;
 	}

@@ -40,6 +40,7 @@
 #include "gatewayctl.h"
 #include "ipsec_keys.h"
 #include "model.h"
+#include "probewatch.h"
 #include "proc.h"
 #include "state.h"
 #include "site.h"
@@ -206,8 +207,8 @@ static bool site_was_up(const struct site *site, const struct live *live)
 	return false;
 }
 
-int pending_begin(const struct site *site, const struct live *live, unsigned seconds, struct pending *p,
-		  FILE *err)
+int pending_begin(const struct site *site, const struct live *live, unsigned seconds,
+		  const struct pending_probe *probe, struct pending *p, FILE *err)
 {
 	unsigned char rnd[16];
 	char name[SITE_NAME_MAX + 32], msg[300], *abs;
@@ -216,6 +217,8 @@ int pending_begin(const struct site *site, const struct live *live, unsigned sec
 	memset(p, 0, sizeof(*p));
 	snprintf(p->site, sizeof(p->site), "%s", site->name);
 	p->was_up = site_was_up(site, live);
+	if (probe)
+		p->probe = *probe;
 	if (p->was_up && !confirmed_exists(site->name)) {
 		fprintf(err, "%s up: site %s is up, but its last confirmed configuration is unknown (no %s/%s.confirmed.ini: "
 			"it was brought up by an older gatewayctl, or the copy is gone), so it could not be rolled back; "
@@ -268,6 +271,7 @@ int pending_begin(const struct site *site, const struct live *live, unsigned sec
 
 int pending_started(struct pending *p)
 {
+	p->started = true;
 	p->applied = (int64_t)time(NULL);
 	p->deadline = p->applied + p->seconds;
 	p->deadline_boot_ms = boottime_ms() + (uint64_t)p->seconds * 1000;
@@ -386,7 +390,7 @@ int pending_rollback(struct pending *p, const char *why, FILE *out, FILE *err)
 
 /* ---- the watcher process ------------------------------------------------- */
 
-static void sleep_until(uint64_t target_ms)
+void watcher_sleep_until(uint64_t target_ms)
 {
 	struct timespec ts = { .tv_sec = (time_t)(target_ms / 1000), .tv_nsec = (long)(target_ms % 1000) * 1000000 };
 	int r;
@@ -441,7 +445,9 @@ int watcher_main(int argc, char **argv)
 		sigset_t term;
 		int lock, r;
 
-		sleep_until(target);
+		/* with --probe, it may confirm the change before its deadline */
+		bool answered = probewatch_wait(site, id, &target) == 1;
+
 		lock = state_lock(site);
 		if (lock < 0) {
 			if (++tries >= 12) {
@@ -463,6 +469,15 @@ int watcher_main(int argc, char **argv)
 			       "`%s rollback %s` does it", site, lib_dir(), lib_strerror(r), prog, site);
 			close(lock);
 			return EXIT_FAIL;
+		}
+		if (answered && p.probe.on) {
+			sigemptyset(&term);
+			sigaddset(&term, SIGTERM);
+			sigaddset(&term, SIGINT);
+			sigprocmask(SIG_BLOCK, &term, NULL);
+			r = probewatch_confirm(&p);
+			close(lock);
+			return r < 0 ? EXIT_FAIL : EXIT_OK;
 		}
 		if (p.deadline_boot_ms > boottime_ms()) {
 			/* the deadline moved: up counts it from the end of its work */

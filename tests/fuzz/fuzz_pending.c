@@ -26,7 +26,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (strcmp(p.site, q.site) || strcmp(p.id, q.id) || p.seconds != q.seconds || p.applied != q.applied ||
 	    p.deadline != q.deadline || p.deadline_boot_ms != q.deadline_boot_ms || strcmp(p.boot_id, q.boot_id) ||
 	    p.watcher_pid != q.watcher_pid || p.watcher_start != q.watcher_start || p.was_up != q.was_up ||
-	    p.failed_at != q.failed_at || strlen(p.file) != strlen(q.file))
+	    p.failed_at != q.failed_at || strlen(p.file) != strlen(q.file) || p.started != q.started ||
+	    memcmp(&p.probe, &q.probe, sizeof(p.probe)))
 		abort();
 	free(text);
 	return 0;

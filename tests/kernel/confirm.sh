@@ -16,41 +16,9 @@ t_need_ipip
 lab_setup
 trap 't_cleanup; gw_cleanup; rm -f "$T_ASAN_LOG".*' EXIT
 
-# --- syslog: gatewayctl in the gateways runs in a mount namespace of its own
-# whose /dev is a copy with /dev/log a socket of ours (the watcher is detached
-# but keeps its mount namespace): every line it logs lands in $SYSLOG.
-DEVDIR=$T_TMP/dev
-SYSLOG=$T_TMP/syslog.txt
-mkdir -p "$DEVDIR"
-for n in null zero full random urandom tty; do : >"$DEVDIR/$n"; done
-ln -s /proc/self/fd "$DEVDIR/fd"
-: >"$SYSLOG"
-python3 -c '
-import socket, sys
-s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-s.bind(sys.argv[1])
-with open(sys.argv[2], "a", buffering=1) as f:
-    while True:
-        f.write(s.recv(65536).decode(errors="replace").rstrip("\n") + "\n")
-' "$DEVDIR/log" "$SYSLOG" &
-T_PIDS="$T_PIDS $!"
-wait_for 5 test -S "$DEVDIR/log" || fail "the syslog listener did not start"
-
-# the command line that runs gatewayctl in gateway NS (for gw and for setsid)
-gw_argv() { # NS: sets GW_ARGV
-	GW_ARGV=(unshare -m --propagation private sh -c '
-		d=$1; shift
-		for n in null zero full random urandom tty; do mount --bind "/dev/$n" "$d/$n"; done
-		mount --rbind "$d" /dev
-		exec "$@"' sh "$DEVDIR" ip netns exec "${LAB_PREFIX}$1"
-		env GATEWAYCTL_RUNDIR="$(gw_rundir "$1")" GATEWAYCTL_LIBDIR="$(gw_libdir "$1")" "$GWCTL")
-	mkdir -p "$(gw_rundir "$1")"
-}
-gw() { # NS ARGS...
-	gw_argv "$1"
-	shift
-	"${GW_ARGV[@]}" "$@"
-}
+# --- syslog: every line gatewayctl logs lands in $SYSLOG (lib/syslog.sh)
+. "$(dirname "$0")/lib/syslog.sh"
+syslog_setup
 
 now_ms() { date +%s%3N; }
 sleep_until() { # MS (epoch)
@@ -192,7 +160,7 @@ expect_grep "status shows the pending change" \
 	'^  change pending: rolls back in (2[0-9][0-9]|300) s unless `gatewayctl confirm manhattan` \(applied from '"$V2"' at [0-9:]+\)$' "$out"
 run "status --json" status --json manhattan
 expect_grep "status --json has the pending change" \
-	"\"pending\": \\{\"file\": \"$V2\", \"applied\": [0-9]+, \"deadline\": [0-9]+, \"rolls_back_in_s\": (2[0-9][0-9]|300), \"rolls_back_to\": \"confirmed\", \"watcher\": \\{\"pid\": $W, \"running\": true\\}, \"rollback_failed\": null\\}" "$out"
+	"\"pending\": \\{\"file\": \"$V2\", \"applied\": [0-9]+, \"deadline\": [0-9]+, \"rolls_back_in_s\": (2[0-9][0-9]|300), \"rolls_back_to\": \"confirmed\", \"watcher\": \\{\"pid\": $W, \"running\": true\\}, \"rollback_failed\": null, \"probe\": null\\}" "$out"
 if python3 -c 'import json, sys; json.loads(sys.stdin.read())' <<<"$out"; then ok "... valid JSON"; else fail "status --json is not JSON"; fi
 # a user with CAP_NET_ADMIN alone (monitoring) cannot read the persistent
 # directory: status must not call that a problem (a file it can read: $PUB)

@@ -132,6 +132,66 @@ static void test_bad_records(void **state)
 	free(longline);
 }
 
+/* --probe (issue 20): the flag, our address and the peers waited for go
+ * through the text; a record without them (an older gatewayctl's) is a change
+ * without --probe; a bad peer line makes the record garbled. */
+static void test_probe_record(void **state)
+{
+	const char *head = "site m\nid 0123456789abcdef0123456789abcdef\n" GOOD_TAIL;
+	struct pending p, q;
+	char text[400];
+	size_t len;
+	char *t;
+
+	(void)state;
+	sample(&p);
+	p.started = true;
+	p.probe.on = true;
+	p.probe.from = 0xc0a8017e;
+	p.probe.n = 2;
+	strcpy(p.probe.peers[0].name, "brooklyn");
+	p.probe.peers[0].addr = 0xc0a8027e;
+	strcpy(p.probe.peers[1].name, "queens");
+	p.probe.peers[1].addr = 0xc0a8037e;
+	p.probe.peers[1].answered = true;
+	t = pending_format(&p, &len);
+	assert_non_null(t);
+	assert_non_null(strstr(t, "\nprobe 1\nprobe_from 192.168.1.126\nprobe_peer brooklyn 192.168.2.126 0\n"
+				 "probe_peer queens 192.168.3.126 1\n"));
+	assert_int_equal(pending_parse(t, len, &q), 0);
+	assert_memory_equal(&p, &q, sizeof(p));
+	free(t);
+	/* an older record: no probe, not started */
+	assert_int_equal(pending_parse(head, strlen(head), &q), 0);
+	assert_false(q.probe.on);
+	assert_false(q.started);
+	assert_int_equal(q.probe.n, 0);
+	/* --probe with no peer that answered */
+	snprintf(text, sizeof(text), "%sprobe 1\nprobe_from 10.0.0.1\n", head);
+	assert_int_equal(pending_parse(text, strlen(text), &q), 0);
+	assert_true(q.probe.on);
+	assert_int_equal(q.probe.n, 0);
+	expect_bad("site m\nid 0123456789abcdef0123456789abcdef\n" GOOD_TAIL "probe 2\n");
+	expect_bad("site m\nid 0123456789abcdef0123456789abcdef\n" GOOD_TAIL "probe_from 10.0.0.256\n");
+	expect_bad("site m\nid 0123456789abcdef0123456789abcdef\n" GOOD_TAIL "probe_peer b 10.0.0.1\n");
+	expect_bad("site m\nid 0123456789abcdef0123456789abcdef\n" GOOD_TAIL "probe_peer b 10.0.0.1 2\n");
+	expect_bad("site m\nid 0123456789abcdef0123456789abcdef\n" GOOD_TAIL "probe_peer b/c 10.0.0.1 0\n");
+	expect_bad("site m\nid 0123456789abcdef0123456789abcdef\n" GOOD_TAIL "probe_peer b x 0\n");
+	expect_bad("site m\nid 0123456789abcdef0123456789abcdef\n" GOOD_TAIL "started 0\n");
+	/* more peers than a record holds */
+	{
+		size_t cap = 200 + (PENDING_PROBE_MAX + 1) * 32, o;
+		char *many = malloc(cap);
+
+		assert_non_null(many);
+		o = (size_t)snprintf(many, cap, "%s", head);
+		for (int i = 0; i <= PENDING_PROBE_MAX; i++)
+			o += (size_t)snprintf(many + o, cap - o, "probe_peer p%d 10.0.0.1 0\n", i);
+		expect_bad(many);
+		free(many);
+	}
+}
+
 /* The directory: created 0700; files 0600, written by rename; a record that
  * is a planted link is not followed; an unsafe directory is refused. */
 static void lib_layout(void)
@@ -298,6 +358,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_round_trip),
 		cmocka_unit_test(test_bad_records),
+		cmocka_unit_test(test_probe_record),
 		cmocka_unit_test(test_lib_layout),
 		cmocka_unit_test(test_lib_unsafe),
 		cmocka_unit_test(test_watcher_identity),
