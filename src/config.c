@@ -48,6 +48,7 @@ static const struct key_def keys[] = {
 	{ SEC_SITE, "mss_clamp", false },
 	{ SEC_SITE, "private_key", false },
 	{ SEC_SITE, "public_address", false },
+	{ SEC_SITE, "probe_interval", false },
 	{ SEC_PEER, "endpoint", true },
 	{ SEC_PEER, "networks", true },
 	{ SEC_PEER, "masquerade", false },
@@ -627,6 +628,7 @@ static bool unprivileged_denial(int r)
 static void load_site(struct loader *ld, size_t sec, struct site *site, bool *wan_ok, bool *lan_ok)
 {
 	int line;
+	long num;
 	const char *v;
 
 	if (required(ld, sec, "name", &v, &line)) {
@@ -680,6 +682,13 @@ static void load_site(struct loader *ld, size_t sec, struct site *site, bool *wa
 	get_bool(ld, sec, "manage_interfaces", false, &site->manage_interfaces);
 	get_bool(ld, sec, "forwarding", true, &site->forwarding);
 	get_bool(ld, sec, "mss_clamp", true, &site->mss_clamp);
+	/* the watcher's probes of the peers (probe_interval = 0: none) */
+	site->probe_interval = PROBE_INTERVAL_DEFAULT;
+	if ((v = value(ld, sec, "probe_interval", &line)) && !number(v, 0, PROBE_INTERVAL_MAX, &num))
+		error_at(ld, line, "`probe_interval = %s`: expected seconds from 1 to %d, or 0 for no periodic probes", v,
+			 PROBE_INTERVAL_MAX);
+	else if (v)
+		site->probe_interval = (int)num;
 	v = value(ld, sec, "private_key", &line);
 	site->private_key_line = line;
 	site->private_key_given = v != NULL;

@@ -44,6 +44,9 @@ struct peer {
 	uint8_t public_key[32];		/* AUTH_PUBKEY: the peer's raw Ed25519 key */
 };
 
+#define PROBE_INTERVAL_DEFAULT 10
+#define PROBE_INTERVAL_MAX 3600
+
 #define RELAY_PORTS_MAX 64
 #define RELAY_DEFAULT_TRANSPORT 6798
 #define RELAY_DEFAULT_RATE 1000	/* datagrams per second per port */
@@ -73,6 +76,7 @@ struct site {
 	bool manage_interfaces;
 	bool forwarding;
 	bool mss_clamp;
+	int probe_interval;		/* s between the watcher's probes of each peer (0: none) */
 	char private_key[4096];		/* this gateway's Ed25519 key file ("" = none) */
 	bool private_key_given;
 	bool private_key_unread;	/* not readable by this (unprivileged) caller */

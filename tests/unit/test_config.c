@@ -118,6 +118,45 @@ static void defaults(void **state)
 	config_free(&s);
 }
 
+/* [site] probe_interval (issue 20): default 10 s, 0 = no periodic probes,
+ * decimal up to 3600 (bad values: tests/corpus/probe-interval-*) */
+static int probe_interval_of(const char *value)
+{
+	struct site s;
+	char *errs, *text;
+	const char *at = strstr(manhattan, "[peer");
+	int r;
+
+	assert_true(asprintf(&text, "%.*sprobe_interval = %s\n%s", (int)(at - manhattan), manhattan, value, at) > 0);
+	r = load_text(text, &s, &errs);
+	free(text);
+	if (r < 0) {
+		fprintf(stderr, "%s", errs);
+		free(errs);
+		return -1;
+	}
+	free(errs);
+	r = s.probe_interval;
+	config_free(&s);
+	return r;
+}
+
+static void probe_interval_values(void **state)
+{
+	struct site s;
+	char *errs;
+
+	(void)state;
+	assert_int_equal(load_text(manhattan, &s, &errs), 0);
+	free(errs);
+	assert_int_equal(s.probe_interval, 10);
+	config_free(&s);
+	assert_int_equal(probe_interval_of("0"), 0);
+	assert_int_equal(probe_interval_of("1"), 1);
+	assert_int_equal(probe_interval_of("3600"), 3600);
+	assert_int_equal(probe_interval_of("030"), 30);
+}
+
 static void values_quoted_commented_and_cased(void **state)
 {
 	struct site s;
@@ -237,6 +276,7 @@ int main(void)
 		cmocka_unit_test(loads_reference_files),
 		cmocka_unit_test(defaults),
 		cmocka_unit_test(values_quoted_commented_and_cased),
+		cmocka_unit_test(probe_interval_values),
 		cmocka_unit_test(relay_peers_subset),
 		cmocka_unit_test(reports_every_error),
 		cmocka_unit_test(many_peers),
