@@ -81,11 +81,16 @@ void block_live_read(const struct site *s, struct block_live *bl)
 			bl->wanted += BLOCK_PER_PEER;
 	if ((r = nl_open(&x, NETLINK_XFRM)) < 0) {
 		snprintf(bl->error, sizeof(bl->error), "cannot open NETLINK_XFRM: %s", strerror(-r));
+		/* no xfrm in this kernel: no policy can exist */
+		bl->failed = r != -EPROTONOSUPPORT;
 		return;
 	}
 	r = xfrm_pols(&x, &all, &n_all);
-	if (r < 0)
+	if (r < 0) {
 		snprintf(bl->error, sizeof(bl->error), "reading the xfrm policies: %s", nl_strerror(&x));
+		/* without CAP_NET_ADMIN (plan, status as a user) they stay unknown */
+		bl->failed = r != -EPERM && r != -EACCES;
+	}
 	nl_close(&x);
 	if (r < 0 || !bl->have)
 		return;

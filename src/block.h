@@ -23,6 +23,8 @@ struct step;
 struct block_live {
 	bool read;		/* the kernel's policies could be read */
 	char error[160];	/* why not */
+	bool failed;		/* ... a failure (not a kernel without xfrm): the site's
+				 * state is unknown, so live_read fails */
 	unsigned wanted;	/* policies the site's ipsec peers need */
 	unsigned present;	/* ... of them in the kernel */
 	uint8_t *have;		/* per site peer: a bit per policy present (block_wanted's order) */

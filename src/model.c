@@ -742,6 +742,12 @@ int live_read(struct nl *rt, struct nl *nf, const struct site *s, struct plan *p
 		return -ENOMEM;
 	}
 	block_live_read(s, &live->block);
+	if (live->block.failed) {
+		/* stale block policies would go unseen (and block a plain tunnel) */
+		fprintf(err, "gatewayctl: %s: try again\n", live->block.error);
+		live_free(live);
+		return -EIO;
+	}
 	/* the link dump carries each link's rp_filter: no request per tunnel */
 	live->peer_rp_filter = xcalloc(s->n_peers, sizeof(*live->peer_rp_filter));
 	for (size_t i = 0; i < s->n_peers; i++) {

@@ -146,6 +146,25 @@ else
 fi
 gw m-gw down manhattan >/dev/null 2>&1 || true
 
+# --- a failed read of the xfrm policies fails up, changing nothing: unseen, a
+# stale block policy of a former ipsec peer would silently block its tunnel.
+# The receive to fail: the first after the NETLINK_XFRM socket's opening.
+trace=$(lab_exec m-gw env GATEWAYCTL_RUNDIR="$(gw_rundir m-gw)" strace -qq -o /dev/stdout \
+	-e trace=socket,recvmsg "$GWCTL" up "$M" 2>/dev/null) || true
+gw m-gw down manhattan >/dev/null 2>&1 || true
+k=$(awk '/^recvmsg\(/ { n++ } /NETLINK_XFRM/ { print n + 1; exit }' <<<"$trace")
+if [ -z "$k" ]; then
+	fail "up reads the xfrm policies (no NETLINK_XFRM socket in its trace)"
+else
+	rc=0
+	out=$(lab_exec m-gw env GATEWAYCTL_RUNDIR="$(gw_rundir m-gw)" ASAN_OPTIONS=detect_leaks=0:exitcode=99 \
+		strace -qq -o /dev/null -e trace=recvmsg -e inject=recvmsg:error=ENOBUFS:when=$k "$GWCTL" up "$M" 2>&1) || rc=$?
+	expect_eq "$rc" 1 "up fails when the xfrm policies cannot be read (receive #$k)"
+	expect_grep "... and says so" 'reading the xfrm policies: .*try again' "$out"
+	expect_same "... changing nothing" "$before" "$(snap m-gw)"
+fi
+gw m-gw down manhattan >/dev/null 2>&1 || true
+
 # --- control characters in the file name (a terminal escape, a tab): escaped
 odd=$T_TMP/$'odd\e[31mname\t'.ini
 cp "$M" "$odd"
