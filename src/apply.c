@@ -173,6 +173,11 @@ static int undo_one(struct apply *a, struct step *st)
 	case STEP_NFT_REPLACE:
 	case STEP_NFT_DELETE:
 	case STEP_RELAY_STOP:
+	/* down's steps: never undone (down is best effort, apply_down.c) */
+	case STEP_ADDR_DEL:
+	case STEP_LINK_DOWN:
+	case STEP_IPSEC_KEY_UNLOAD:
+	case STEP_IPSEC_FORGET:
 		break;
 	}
 	if (r == 0 && rtnl_batch_count(b))

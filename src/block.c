@@ -284,14 +284,14 @@ int block_undo(struct apply *a, struct step *st)
 	return first;
 }
 
-int block_down(const char *site, FILE *out, FILE *err, int *changes)
+int block_plan_down(const char *site, struct plan *plan, FILE *err)
 {
 	struct xfrm_pol *all = NULL;
 	uint32_t prio = block_priority(site), pr;
 	size_t n = 0;
 	char line[200];
 	struct nl x;
-	int r, first = 0;
+	int r;
 
 	if (nl_open(&x, NETLINK_XFRM) < 0)
 		return 0;	/* no xfrm here: no policy either */
@@ -303,18 +303,40 @@ int block_down(const char *site, FILE *out, FILE *err, int *changes)
 	for (size_t i = 0; i < n; i++) {
 		if (!xfrm_block_shape(&all[i], &pr) || pr != prio)
 			continue;
-		pol_text(&all[i], "delete", line, sizeof(line));
-		r = xfrm_pol_del(&x, &all[i]);
+		plan_add_step(plan, STEP_BLOCK_DEL, "%s", pol_text(&all[i], "delete", line, sizeof(line)))->pol = all[i];
+	}
+	free(all);
+	nl_close(&x);
+	return 0;
+}
+
+int block_remove(const struct plan *plan, FILE *out, FILE *err, int *changes)
+{
+	struct nl x;
+	bool open = false;
+	int r, first = 0;
+
+	for (size_t i = 0; i < plan->n; i++) {
+		const struct step *st = &plan->steps[i];
+
+		if (st->kind != STEP_BLOCK_DEL)
+			continue;
+		if (!open && (r = nl_open(&x, NETLINK_XFRM)) < 0) {
+			fprintf(err, "%s down: %s: failed: %s\n", prog, st->text, strerror(-r));
+			return r;
+		}
+		open = true;
+		r = xfrm_pol_del(&x, &st->pol);
 		if (r == 0 || r == -ENOENT) {
-			fprintf(out, "%s\n", line);
+			fprintf(out, "%s\n", st->text);
 			(*changes)++;
 		} else {
-			fprintf(err, "%s down: %s: failed: %s\n", prog, line, nl_strerror(&x));
+			fprintf(err, "%s down: %s: failed: %s\n", prog, st->text, nl_strerror(&x));
 			if (!first)
 				first = r;
 		}
 	}
-	free(all);
-	nl_close(&x);
+	if (open)
+		nl_close(&x);
 	return first;
 }

@@ -49,8 +49,11 @@ void block_plan(struct plan *plan, const struct site *s, const struct live *live
 int block_apply(struct apply *a);
 int block_undo(struct apply *a, struct step *st);
 
-/* `down`: delete every block policy of SITE, each printed on OUT (failures on
- * ERR). 0 or -errno (the first failure); *CHANGES counts the deletions. */
-int block_down(const char *site, FILE *out, FILE *err, int *changes);
+/* `down`: a step per block policy of SITE in the kernel (plan_down). 0, or
+ * -errno when they cannot be read (said on ERR). */
+int block_plan_down(const char *site, struct plan *plan, FILE *err);
+/* Delete PLAN's block policies, each printed on OUT (failures on ERR). 0 or
+ * -errno (the first failure); *CHANGES counts the deletions. */
+int block_remove(const struct plan *plan, FILE *out, FILE *err, int *changes);
 
 #endif

@@ -13,7 +13,7 @@
 
 static int down_help(void)
 {
-	printf("Usage: %s down [FILE|SITE]\n\n"
+	printf("Usage: %s down [--dry-run] [FILE|SITE]\n\n"
 	       "Remove everything gatewayctl created for a site, and nothing else: its tunnels\n"
 	       "(found by their alias gatewayctl:SITE/PEER) and the routes through them, its\n"
 	       "nftables table (gatewayctl-SITE), the relay, and what the state file in\n"
@@ -21,12 +21,17 @@ static int down_help(void)
 	       "route it added, the forwarding setting it changed. The site is named by its\n"
 	       "file or by its name; without either, every site gatewayctl manages here.\n"
 	       "Running it twice is fine. Refused while a change made by `up --confirm` is\n"
-	       "pending (confirm or roll it back first). Needs CAP_NET_ADMIN.\n", prog, state_dir());
+	       "pending (confirm or roll it back first). Needs CAP_NET_ADMIN.\n\n"
+	       "  -n, --dry-run   print what down would do, one line per change, exactly as\n"
+	       "                  down prints them, and change nothing\n\n"
+	       "Best effort: a step that fails does not stop the others; every failure is\n"
+	       "said, and the exit status is then 1. IPsec stays while a tunnel is left.\n",
+	       prog, state_dir());
 	return EXIT_OK;
 }
 
 /* Site NAME under its lock, unless a change is pending. 0, or -1. */
-static int down_one(const char *name, const struct site *conf)
+static int down_one(const char *name, const struct site *conf, bool dry_run)
 {
 	struct pending p;
 	int lock = state_lock(name), r;
@@ -39,7 +44,7 @@ static int down_one(const char *name, const struct site *conf)
 		close(lock);
 		return -1;
 	}
-	r = site_down(name, conf, stdout, stderr);
+	r = dry_run ? site_down_plan(name, conf, stdout, stderr) : site_down(name, conf, stdout, stderr);
 	close(lock);
 	return r;
 }
@@ -49,17 +54,20 @@ int down_main(int argc, char **argv)
 	const char *arg = NULL;
 	char site[SITE_NAME_MAX + 1] = "";
 	struct site conf;
-	bool have_conf = false;
+	bool have_conf = false, dry_run = false;
 	int r, failures = 0;
 
 	for (int i = 1; i < argc; i++) {
 		if (is_help(argv[i]))
 			return down_help();
-		if (argv[i][0] == '-' && argv[i][1])
+		if (!strcmp(argv[i], "-n") || !strcmp(argv[i], "--dry-run"))
+			dry_run = true;
+		else if (argv[i][0] == '-' && argv[i][1])
 			return usage_error("down", "unknown option `%s`", argv[i]);
-		if (arg)
+		else if (arg)
 			return usage_error("down", "one site at a time (or none: every site)");
-		arg = argv[i];
+		else
+			arg = argv[i];
 	}
 	if (arg && sitearg_is_file(arg)) {
 		if (config_load(arg, &conf, stderr) < 0) {
@@ -80,7 +88,7 @@ int down_main(int argc, char **argv)
 		return EXIT_FAIL;
 	}
 	if (site[0]) {
-		failures += down_one(site, have_conf ? &conf : NULL) < 0;
+		failures += down_one(site, have_conf ? &conf : NULL, dry_run) < 0;
 	} else {
 		char (*names)[SITE_NAME_MAX + 1] = NULL;
 		size_t n = 0;
@@ -92,7 +100,7 @@ int down_main(int argc, char **argv)
 		if (r == 0 && n == 0)
 			printf("no site of gatewayctl's here: nothing to remove\n");
 		for (size_t i = 0; i < n; i++)
-			failures += down_one(names[i], NULL) < 0;
+			failures += down_one(names[i], NULL, dry_run) < 0;
 		free(names);
 	}
 	if (have_conf)

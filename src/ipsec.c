@@ -12,7 +12,6 @@
 #define _GNU_SOURCE
 #include "ipsec.h"
 
-#include <arpa/inet.h>
 #include <ctype.h>
 #include <linux/netlink.h>
 #include <errno.h>
@@ -28,7 +27,6 @@
 #include "keys.h"
 #include "model.h"
 #include "state.h"
-#include "xfrm.h"
 
 const char *ipsec_socket(void)
 {
@@ -122,7 +120,7 @@ static int sha256_hex(const void *data, size_t len, char out[65])
 
 /* ---- the record ---------------------------------------------------------------- */
 
-static void record_free(struct ipsec_record *r)
+void ipsec_record_free(struct ipsec_record *r)
 {
 	for (size_t i = 0; i < r->n; i++)
 		free(r->conns[i].msg_hex);
@@ -130,7 +128,7 @@ static void record_free(struct ipsec_record *r)
 	memset(r, 0, sizeof(*r));
 }
 
-static const struct ipsec_record_conn *record_find(const struct ipsec_record *r, const char *name)
+const struct ipsec_record_conn *ipsec_record_find(const struct ipsec_record *r, const char *name)
 {
 	for (size_t i = 0; i < r->n; i++)
 		if (!strcmp(r->conns[i].name, name))
@@ -166,7 +164,7 @@ static int record_add(struct ipsec_record *r, const char *name, const char *msg_
 #pragma GCC diagnostic pop
 #endif
 
-static int record_read(const char *site, struct ipsec_record *r)
+int ipsec_record_read(const char *site, struct ipsec_record *r)
 {
 	char name[SITE_NAME_MAX + 8], *line = NULL;
 	size_t cap = 0;
@@ -195,7 +193,7 @@ static int record_read(const char *site, struct ipsec_record *r)
 	return 0;
 }
 
-static int record_write(const char *site, const struct ipsec_record *r)
+int ipsec_record_write(const char *site, const struct ipsec_record *r)
 {
 	char name[SITE_NAME_MAX + 8], *text = NULL;
 	size_t len = 0;
@@ -371,7 +369,7 @@ int ipsec_live_read(const struct site *s, struct ipsec_live *l)
 	int r = 0;
 
 	memset(l, 0, sizeof(*l));
-	record_read(s->name, &l->record);
+	ipsec_record_read(s->name, &l->record);
 	l->wanted = ipsec_site_uses(s) || l->record.n || l->record.keyid[0];
 	if (!l->wanted)
 		return 0;
@@ -410,7 +408,7 @@ int ipsec_live_read(const struct site *s, struct ipsec_live *l)
 
 		ipsec_conn_name(s, p, name, sizeof(name));
 		c = vici_conn_find(conns, n_conns, name);
-		rc = record_find(&l->record, name);
+		rc = ipsec_record_find(&l->record, name);
 		pl->loaded = c != NULL;
 		pl->foreign = c && !rc;
 		for (size_t k = 0; k < l->n_sas; k++)
@@ -484,7 +482,7 @@ void ipsec_live_free(struct ipsec_live *l)
 	vici_sas_free(l->sas, l->n_sas);
 	free(l->peers);
 	free(l->stale);
-	record_free(&l->record);
+	ipsec_record_free(&l->record);
 	memset(l, 0, sizeof(*l));
 }
 
@@ -539,8 +537,8 @@ static void run_close(void)
 	if (run.open)
 		vici_close(&run.v);
 	run.open = false;
-	record_free(&run.next);
-	record_free(&run.intent);
+	ipsec_record_free(&run.next);
+	ipsec_record_free(&run.intent);
 	ipsec_keys_free(&run.prev_keys);
 	ipsec_keys_free(&run.next_keys);
 	run.intent_written = false;
@@ -612,7 +610,7 @@ static int load_one(struct apply *a, struct step *st)
 			vici_msg_free(&m);
 			return -ENOMEM;
 		}
-		record_write(s->name, &run.intent);
+		ipsec_record_write(s->name, &run.intent);
 		run.intent_written = true;
 	}
 	/* from the first change on, a failure is undone */
@@ -647,7 +645,7 @@ static int load_one(struct apply *a, struct step *st)
 	/* a changed key is used only from the next authentication: reauthenticate
 	 * now, so that `up` with a new key really puts it in use */
 	if (st->value) {
-		const struct ipsec_record_conn *old = record_find(&a->live->ipsec.record, st->conn);
+		const struct ipsec_record_conn *old = ipsec_record_find(&a->live->ipsec.record, st->conn);
 
 		if (old && strcmp(old->key_hash, hash)) {
 			r = vici_rekey(&run.v, st->conn, true);
@@ -886,7 +884,7 @@ static int restore_psk(struct apply *a, struct step *st, const struct ipsec_reco
 
 int ipsec_undo(struct apply *a, struct step *st)
 {
-	const struct ipsec_record_conn *old = record_find(&a->live->ipsec.record, st->conn);
+	const struct ipsec_record_conn *old = ipsec_record_find(&a->live->ipsec.record, st->conn);
 	int r, changed;
 
 	if (!run.open && run_open(a) < 0) {
@@ -968,7 +966,7 @@ void ipsec_commit(struct apply *a)
 		}
 	}
 	snprintf(run.next.keyid, sizeof(run.next.keyid), "%s", run.keyid);
-	if (record_write(a->site->name, &run.next) < 0)
+	if (ipsec_record_write(a->site->name, &run.next) < 0)
 		fprintf(a->err, "%s: site %s: warning: cannot write the IPsec record in %s\n", a->cmd,
 			a->site->name, state_private_dir());
 	if (ipsec_keys_store(a->site->name, &run.next_keys) < 0)
@@ -1005,7 +1003,7 @@ int ipsec_release(struct apply *a)
 	}
 	/* the record as before, but owning the connections left behind */
 	if (run.intent_written)
-		record_write(a->site->name, left ? &run.intent : &a->live->ipsec.record);
+		ipsec_record_write(a->site->name, left ? &run.intent : &a->live->ipsec.record);
 	run_close();
 	return failures;
 }
@@ -1059,206 +1057,3 @@ int ipsec_diagnose(const char *conn, int timeout_ms, char *reason, size_t len, c
 	return r;
 }
 
-/* ---- down ------------------------------------------------------------------------- */
-
-static int add_name(char (**names)[VICI_NAME_MAX + 1], size_t *n, const char *name)
-{
-	void *q;
-
-	for (size_t i = 0; i < *n; i++)
-		if (!strcmp((*names)[i], name))
-			return 0;
-	q = realloc(*names, (*n + 1) * sizeof(**names));
-	if (!q)
-		return -ENOMEM;
-	*names = q;
-	snprintf((*names)[(*n)++], sizeof(**names), "%s", name);
-	return 0;
-}
-
-int ipsec_down(const char *site, const struct site *s, FILE *out, FILE *err, int *changes)
-{
-	struct ipsec_record rec;
-	char (*names)[VICI_NAME_MAX + 1] = NULL;
-	size_t n = 0, n_left = 0;
-	struct leftover { uint32_t reqid, local, remote; } left[64];
-	struct vici v;
-	int r, failures = 0;
-
-	record_read(site, &rec);
-	for (size_t i = 0; i < rec.n; i++)
-		add_name(&names, &n, rec.conns[i].name);
-	for (size_t i = 0; s && i < s->n_peers; i++) {
-		char name[VICI_NAME_MAX + 1];
-
-		if (s->peers[i].encryption != ENC_IPSEC)
-			continue;
-		ipsec_conn_name(s, &s->peers[i], name, sizeof(name));
-		add_name(&names, &n, name);
-	}
-	if (n == 0 && !rec.keyid[0]) {
-		free(names);
-		record_free(&rec);
-		ipsec_keys_forget(site);
-		return 0;
-	}
-	r = vici_open(&v, ipsec_socket());
-	if (r < 0 && (r == -ENOENT || r == -ECONNREFUSED) && (rec.n || rec.keyid[0])) {
-		/* charon keeps what it was given in memory only: gone with it */
-		fprintf(out, "# charon is not running (%s): gatewayctl's IKE connections went with it\n",
-			ipsec_socket());
-		free(names);
-		record_free(&rec);
-		record_write(site, &rec);
-		ipsec_keys_forget(site);
-		return 0;
-	}
-	if (r < 0) {
-		if (rec.n || rec.keyid[0]) {
-			fprintf(err, "%s down: site %s: cannot remove gatewayctl's IKE connections: charon is not "
-				"reachable at %s: %s\n  hint: %s\n", prog, site, ipsec_socket(), strerror(-r),
-				ipsec_hint(r));
-			free(names);
-			record_free(&rec);
-			return r;
-		}
-		free(names);
-		record_free(&rec);
-		return 0; /* charon absent and nothing recorded: nothing of ours there */
-	}
-	/* only what is the site's: a connection whose local identity is another
-	 * site's is not (the old names "gatewayctl-SITE-PEER" could collide), nor a
-	 * same-named one of the file that the record does not own and that was
-	 * loaded for other identities */
-	{
-		struct vici_conn_info *conns = NULL;
-		size_t n_conns = 0, kept = 0;
-
-		if (vici_list_conns(&v, NULL, &conns, &n_conns) == 0) {
-			for (size_t i = 0; i < n; i++) {
-				const struct vici_conn_info *c = vici_conn_find(conns, n_conns, names[i]);
-				bool recorded = record_find(&rec, names[i]) != NULL;
-				bool legacy = !strchr(names[i] + strlen(IPSEC_PREFIX), '_');
-
-				if (c ? strcmp(c->local_id, site) != 0 : (legacy || !recorded)) {
-					if (c)
-						fprintf(out, "# IKE connection %s is not site %s's (its identity is %s): "
-							"left alone\n", names[i], site, c->local_id);
-					continue;
-				}
-				if (kept != i)
-					memcpy(names[kept], names[i], sizeof(*names));
-				kept++;
-			}
-			n = kept;
-			free(conns);
-		}
-	}
-	/* the CHILD_SAs' reqids and endpoints, before charon forgets them */
-	{
-		struct vici_ike_sa *sas = NULL;
-		size_t n_sas = 0;
-
-		if (vici_list_sas(&v, NULL, &sas, &n_sas) == 0) {
-			for (size_t k = 0; k < n_sas; k++) {
-				bool ours = false;
-
-				for (size_t i = 0; i < n; i++)
-					ours |= !strcmp(sas[k].name, names[i]);
-				for (size_t c = 0; ours && c < sas[k].n_children && n_left < 64; c++) {
-					struct in_addr la, ra;
-
-					if (inet_pton(AF_INET, sas[k].local_host, &la) != 1 ||
-					    inet_pton(AF_INET, sas[k].remote_host, &ra) != 1)
-						continue;
-					left[n_left++] = (struct leftover){ sas[k].children[c].reqid, ntohl(la.s_addr),
-									    ntohl(ra.s_addr) };
-				}
-			}
-			vici_sas_free(sas, n_sas);
-		}
-	}
-	for (size_t i = 0; i < n; i++) {
-		bool did = false;
-
-		/* unload first: a peer that initiates again meanwhile finds no
-		 * connection here; then end the SAs, which unloading leaves in place */
-		r = vici_unload_conn(&v, names[i]);
-		if (r == 0)
-			did = true;
-		else if (r != -ENOENT) {
-			fprintf(err, "%s down: unload IKE connection %s: %s\n", prog, names[i], v.err);
-			failures++;
-		}
-		r = vici_terminate(&v, names[i], 10000);
-		if (r == 0)
-			did = true;
-		else if (r != -ENOENT) {
-			fprintf(err, "%s down: terminate IKE SA %s: %s\n", prog, names[i], v.err);
-			failures++;
-		}
-		r = vici_unload_shared(&v, names[i]);
-		if (r == 0)
-			did = true;
-		else if (r != -ENOENT && r != -EREMOTEIO) {
-			fprintf(err, "%s down: unload shared key %s: %s\n", prog, names[i], v.err);
-			failures++;
-		}
-		if (did) {
-			fprintf(out, "swanctl --terminate --ike %s; unload connection and key %s\n", names[i], names[i]);
-			(*changes)++;
-		}
-	}
-	if (rec.keyid[0]) {
-		r = vici_unload_key(&v, rec.keyid);
-		if (r == 0) {
-			fprintf(out, "unload private key %s\n", rec.keyid);
-			(*changes)++;
-		} else if (r != -ENOENT && r != -EREMOTEIO) {
-			fprintf(err, "%s down: unload private key %s: %s\n", prog, rec.keyid, v.err);
-			failures++;
-		}
-	}
-	vici_close(&v);
-	free(names);
-	/* ESP states of those CHILD_SAs that charon lost track of (a CHILD_SA the
-	 * peer negotiated while the IKE_SA was being terminated) */
-	if (n_left) {
-		struct nl x;
-		struct xfrm_sa *ks = NULL;
-		size_t n_ks = 0;
-
-		if (nl_open(&x, NETLINK_XFRM) == 0) {
-			if (xfrm_sas(&x, &ks, &n_ks) == 0) {
-				for (size_t k = 0; k < n_ks; k++)
-					for (size_t j = 0; j < n_left; j++) {
-						const struct leftover *lo = &left[j];
-
-						if (ks[k].reqid != lo->reqid ||
-						    !((ks[k].src == lo->local && ks[k].dst == lo->remote) ||
-						      (ks[k].src == lo->remote && ks[k].dst == lo->local)))
-							continue;
-						if (xfrm_del_sa(&x, &ks[k]) == 0) {
-							char a[16], b[16];
-
-							fprintf(out, "ip xfrm state delete src %s dst %s proto esp spi 0x%08x   "
-								"# of a CHILD_SA of gatewayctl's\n", ip4_str(ks[k].src, a),
-								ip4_str(ks[k].dst, b), ks[k].spi);
-							(*changes)++;
-						}
-						break;
-					}
-				free(ks);
-			}
-			nl_close(&x);
-		}
-	}
-	if (!failures) {
-		record_free(&rec);
-		record_write(site, &rec);
-		ipsec_keys_forget(site);
-		return 0;
-	}
-	record_free(&rec);
-	return -EIO;
-}

@@ -38,6 +38,12 @@ struct ipsec_record {
 	size_t n;
 	char keyid[41];		/* the private key loaded for the site ("" none) */
 };
+/* The record of SITE (empty when none): 0 or -errno. Written back (removed
+ * when empty), freed, searched by connection name. */
+int ipsec_record_read(const char *site, struct ipsec_record *r);
+int ipsec_record_write(const char *site, const struct ipsec_record *r);
+void ipsec_record_free(struct ipsec_record *r);
+const struct ipsec_record_conn *ipsec_record_find(const struct ipsec_record *r, const char *name);
 
 struct ipsec_peer_live {
 	bool loaded;		/* charon has a connection of this name */
@@ -98,10 +104,20 @@ void ipsec_commit(struct apply *a);
  * changes that could not be undone (said on A->err). */
 int ipsec_release(struct apply *a);
 
-/* `down`: terminate and unload every connection and credential of SITE
- * (names from the record and from the site file S, which may be NULL).
- * Prints each change on OUT; 0, or -errno with the reason on ERR. */
-int ipsec_down(const char *site, const struct site *s, FILE *out, FILE *err, int *changes);
+/* `down` (ipsec_down.c). Plan: a step per connection of SITE that charon
+ * holds (names from the record and from the site file S, which may be NULL;
+ * one whose local identity is another site's is left alone, said on NOTES),
+ * one for the site's private key; when charon is gone with what it held, one
+ * that forgets the record. 0, or -errno when charon holds something of the
+ * record and cannot be asked (said on ERR). */
+struct plan;
+int ipsec_plan_down(const char *site, const struct site *s, struct plan *plan, FILE *notes, FILE *err);
+/* Run PLAN's IPsec steps: each connection unloaded, its SAs terminated, its
+ * key unloaded; the private key; ESP states charon lost track of meanwhile.
+ * Each change on OUT (counted in *CHANGES), each failure on ERR: 0 or -EIO. */
+int ipsec_remove(const char *site, const struct plan *plan, FILE *out, FILE *err, int *changes);
+/* After a down that removed everything: the record and the kept keys go. */
+void ipsec_forget(const char *site);
 
 /* `status`: ask charon to establish CONN now (up to TIMEOUT_MS) and, when it
  * cannot, why (charon's reason) and what to do. 0 when it is established. */

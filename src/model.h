@@ -47,6 +47,11 @@ enum step_kind {
 	STEP_IPSEC_UNLOAD,	/* one of ours that no ipsec peer asks for any more */
 	STEP_BLOCK_ADD,		/* an ipsec peer's xfrm block policies for IP protocol 4 */
 	STEP_BLOCK_DEL,		/* one of ours that no ipsec peer asks for any more */
+	/* down only (plan_down.c, run by apply_removal) */
+	STEP_ADDR_DEL,		/* an address the state file says up assigned */
+	STEP_LINK_DOWN,		/* a link the state file says up brought up */
+	STEP_IPSEC_KEY_UNLOAD,	/* the site's private key in charon (its id in conn) */
+	STEP_IPSEC_FORGET,	/* charon is gone, and what it held with it: forget the record */
 };
 
 struct step {
@@ -99,6 +104,17 @@ __attribute__((format(printf, 3, 4)))
 struct step *plan_add_step(struct plan *plan, enum step_kind kind, const char *fmt, ...);
 __attribute__((format(printf, 2, 3)))
 void step_why(struct step *st, const char *fmt, ...);
+
+/* down's plan (plan_down.c): the steps that remove what gatewayctl created for
+ * site NAME, from what the kernel, the state file, charon and the site's file
+ * (CONF, or the one the state file records; NULL: none) tell, in down's order:
+ * the relay, the nftables table, the tunnels, IPsec, the xfrm block policies,
+ * the default route, addresses, links, forwarding. LIVE gets the links, routes
+ * and addresses read (apply_removal needs them). Notes (a connection left
+ * alone, charon gone) go to NOTES. The number of things that could not be read
+ * (each said on ERR; what they hide is missing from the plan). */
+int plan_down(struct nl *rt, struct nl *nf, const char *name, const struct site *conf, struct plan *plan,
+	      struct live *live, FILE *notes, FILE *err);
 
 /* Read the kernel state relevant to SITE. 0 or -errno (with a message on ERR). */
 int live_read(struct nl *rt, struct nl *nf, const struct site *site, struct plan *plan,

@@ -31,12 +31,19 @@ struct site_up_opts {
  * o->err (the kernel is then as before). */
 int site_up(struct site *site, const struct site_up_opts *o);
 
-/* Remove everything gatewayctl created for site NAME, best effort: every step
- * is tried, each change narrated on OUT (and the audit log), each failure on
- * ERR. CONF, when not NULL, is the site's parsed file (it names tunnels an
+/* Remove everything gatewayctl created for site NAME, best effort: down's
+ * plan (plan_down), every step tried, each change narrated on OUT (and the
+ * audit log), each failure on ERR; once nothing is left, its state file,
+ * confirmed copy and IPsec record go too. CONF, when not NULL, is the site's parsed file (it names tunnels an
  * interrupted up left without alias); otherwise the file the state file
  * records is read when it can be. 0, or -1 when something failed. */
 int site_down(const char *name, const struct site *conf, FILE *out, FILE *err);
+
+/* What site_down would do, changing nothing: the steps of down's plan, one
+ * line each, exactly as site_down narrates them (notes first), on OUT; "site
+ * NAME: nothing to remove" when there are none. 0, or -1 when something could
+ * not be read (said on ERR). */
+int site_down_plan(const char *name, const struct site *conf, FILE *out, FILE *err);
 
 /* The sites gatewayctl manages here, found by their nftables tables, tunnels
  * and state files (sorted as found, without duplicates): 0 with *NAMES (to

@@ -1,7 +1,8 @@
 #!/bin/bash
 # tests/kernel/updown.sh - `up` and `down` on the article's two offices:
 # the scenario works, up is idempotent and repairs drift, the bogus host route
-# goes, down restores the kernel exactly, foreign state is never touched.
+# goes, down restores the kernel exactly, foreign state is never touched;
+# down --dry-run prints exactly what down then does, and changes nothing.
 #
 #   tests/vm/run -- tests/kernel/updown.sh
 set -eu
@@ -136,14 +137,27 @@ expect_eq "$(lab_exec m-gw sysctl -n net.ipv4.conf.gw-brooklyn.rp_filter)" 2 "rp
 expect_eq "$(gw m-gw up "$M" 2>&1)" "site manhattan: no changes" "... and the next up sees it so (no changes)"
 lab_exec m-gw sysctl -qw net.ipv4.conf.all.rp_filter=0
 
-# --- down: exactly as before up, twice is fine, and without a file
+# --- down --dry-run: what down would do, changing nothing (kernel, state file)
+kernel=$(snap_nocount m-gw) state=$(cat "$(gw_statedir m-gw)/manhattan.state" 2>&1)
+dry=$(gw m-gw down --dry-run "$M" 2>&1) && ok "down --dry-run manhattan" ||
+	{ fail "down --dry-run manhattan"; printf '%s\n' "$dry" | t_note; }
+expect_same "down --dry-run changes nothing in the kernel" "$kernel" "$(snap_nocount m-gw)"
+expect_eq "$(cat "$(gw_statedir m-gw)/manhattan.state" 2>&1)" "$state" "... nor the state file"
+expect_grep "down --dry-run lists the tunnel's deletion" '^ip link delete gw-brooklyn$' "$dry"
+expect_grep "... and the table's" '^nft delete table ip gatewayctl-manhattan$' "$dry"
+
+# --- down: exactly what --dry-run said, then exactly as before up, twice is
+# fine, and without a file
 out=$(gw m-gw down "$M" 2>&1) && ok "down manhattan" || { fail "down manhattan"; printf '%s\n' "$out" | t_note; }
+expect_same "down prints exactly what down --dry-run printed" "$dry" "$out"
 expect_same "after down, m-gw is exactly as before up (links, addresses, routes, rules, nft, forwarding)" \
 	"$before_m" "$(snap m-gw)"
 out=$(gw m-gw down "$M" 2>&1)
 expect_eq "$out" "site manhattan: nothing to remove" "down twice is fine"
 
+dry=$(gw b-gw down --dry-run 2>&1) || true
 out=$(gw b-gw down 2>&1) && ok "down without a file" || { fail "down without a file"; printf '%s\n' "$out" | t_note; }
+expect_same "... prints exactly what down --dry-run printed" "$dry" "$out"
 expect_grep "down without a file finds the site by its marks" 'ip link delete gw-manhattan' "$out"
 expect_same "after down, b-gw is exactly as before up" "$before_b" "$(snap b-gw)"
 expect_no_ping b-ws 192.168.1.5 "after down the offices are apart again"

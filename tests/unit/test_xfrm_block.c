@@ -24,6 +24,7 @@
 
 #include "block.h"
 #include "config.h"
+#include "model.h"
 #include "xfrm_block.h"
 
 #define IP4(a, b, c, d) (((uint32_t)(a) << 24) | ((uint32_t)(b) << 16) | ((uint32_t)(c) << 8) | (uint32_t)(d))
@@ -191,6 +192,7 @@ static void test_kernel(void **state)
 	char *out;
 	int changes = 0;
 	FILE *null;
+	struct plan pb = { 0 }, pm = { 0 };
 
 	(void)state;
 	if (!in_netns)
@@ -237,10 +239,20 @@ static void test_kernel(void **state)
 	free(all);
 	/* another site's down takes nothing of ours; ours takes all four and not charon's */
 	null = fopen("/dev/null", "w");
-	assert_int_equal(block_down("brooklyn", null, stderr, &changes), 0);
+	assert_int_equal(block_plan_down("brooklyn", &pb, stderr), 0);
+	assert_int_equal(pb.n, 0);
+	assert_int_equal(block_remove(&pb, null, stderr, &changes), 0);
 	assert_int_equal(changes, 0);
-	assert_int_equal(block_down("manhattan", null, stderr, &changes), 0);
+	assert_int_equal(block_plan_down("manhattan", &pm, stderr), 0);
+	assert_int_equal(pm.n, 4);
+	/* planning changes nothing */
+	out = capture("ip xfrm policy list proto 4");
+	assert_int_equal(count_lines(out, "action block"), 4);
+	free(out);
+	assert_int_equal(block_remove(&pm, null, stderr, &changes), 0);
 	assert_int_equal(changes, 4);
+	plan_free(&pb);
+	plan_free(&pm);
 	fclose(null);
 	out = capture("ip xfrm policy list proto 4");
 	assert_int_equal(count_lines(out, "action block"), 0);

@@ -1,0 +1,180 @@
+/* plan_down.c - down as a plan: what removing a site would take, read from the
+ * kernel, the state file, charon and the site's file, as steps that
+ * `down --dry-run` prints and apply_removal (apply_down.c) carries out. Only
+ * what carries gatewayctl's marks (docs/DESIGN.md, "Ownership marks"). */
+#include <linux/if.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "block.h"
+#include "config.h"
+#include "gatewayctl.h"
+#include "ipsec.h"
+#include "model.h"
+#include "relay.h"
+#include "state.h"
+
+/* The site's file when the caller has none: the one its last up recorded (the
+ * names of tunnels an interrupted up left without alias). */
+static bool load_recorded(const char *name, const struct state *st, struct site *conf)
+{
+	FILE *devnull = fopen("/dev/null", "we");
+	bool ok = false;
+
+	memset(conf, 0, sizeof(*conf));
+	if (!devnull || !st->file[0]) {
+		if (devnull)
+			fclose(devnull);
+		return false;
+	}
+	if (config_load(st->file, conf, devnull) == 0) {
+		ok = !strcmp(conf->name, name);
+		if (!ok)
+			config_free(conf);
+	} else if (conf->peers) {
+		config_free(conf);
+	}
+	fclose(devnull);
+	return ok;
+}
+
+/* The relay first (it sends through the tunnels), then the nftables table. */
+static void plan_relay_nft(struct plan *plan, struct nl *nf, const char *name)
+{
+	pid_t pid = relay_running(name, NULL, NULL);
+	struct nft_state ns;
+
+	if (pid)
+		plan_add_step(plan, STEP_RELAY_STOP, "kill %d   # the relay of site %s", (int)pid, name)->value =
+			(uint32_t)pid;
+	if (nft_table_read(nf, name, &ns) == 0 && ns.present)
+		plan_add_step(plan, STEP_NFT_DELETE, "nft delete table ip " NFT_TABLE_PREFIX "%s", name);
+}
+
+/* Tunnels, by their alias (or, without one, by group and a name of CONF's). */
+static void plan_tunnels_down(struct plan *plan, const char *name, const struct site *conf,
+			      const struct live *live)
+{
+	char alias[128];
+
+	snprintf(alias, sizeof(alias), RTNL_ALIAS_PREFIX "%s/", name);
+	for (size_t i = 0; i < live->n_links; i++) {
+		const struct link_info *l = &live->links[i];
+		struct step *st;
+
+		if (strncmp(l->alias, alias, strlen(alias)) && !(conf && model_owns_link(conf, l, NULL)))
+			continue;
+		st = plan_add_step(plan, STEP_TUNNEL_DEL, "ip link delete %s", l->name);
+		st->ifindex = l->ifindex;
+		snprintf(st->ifname, sizeof(st->ifname), "%s", l->name);
+		st->old = *l;
+	}
+}
+
+static const struct link_info *link_by_index(const struct live *live, int ifindex)
+{
+	for (size_t j = 0; j < live->n_links; j++)
+		if (live->links[j].ifindex == ifindex)
+			return &live->links[j];
+	return NULL;
+}
+
+/* What the state file says up added: the default route (still ours),
+ * addresses, links it brought up. */
+static void plan_recorded(struct plan *plan, const struct state *st, const struct live *live)
+{
+	char buf[20];
+
+	for (size_t i = 0; st->default_route.gateway && i < live->n_routes; i++) {
+		const struct route_info *ri = &live->routes[i];
+
+		if (ri->dst_len != 0 || ri->protocol != RTPROT_GATEWAYCTL || ri->gateway != st->default_route.gateway)
+			continue;
+		plan_add_step(plan, STEP_ROUTE_DEL, "ip route del default via %s proto %d", ip4_str(ri->gateway, buf),
+			      RTPROT_GATEWAYCTL)->route = *ri;
+	}
+	for (int k = 0; k < st->n_addrs; k++) {
+		for (size_t i = 0; i < live->n_addrs; i++) {
+			const struct addr_info *a = &live->addrs[i];
+			const struct link_info *l = link_by_index(live, a->ifindex);
+			struct step *s;
+
+			if (!l || strcmp(l->name, st->addrs[k].ifname) || a->local != st->addrs[k].addr.addr ||
+			    a->prefixlen != st->addrs[k].addr.len)
+				continue;
+			s = plan_add_step(plan, STEP_ADDR_DEL, "ip address del %s dev %s",
+					  net4_str(st->addrs[k].addr, buf), l->name);
+			s->ifindex = a->ifindex;
+			s->addr = a->local;
+			s->plen = a->prefixlen;
+		}
+	}
+	for (int k = 0; k < st->n_links_up; k++) {
+		for (size_t j = 0; j < live->n_links; j++) {
+			const struct link_info *l = &live->links[j];
+
+			if (strcmp(l->name, st->links_up[k]) || !(l->flags & IFF_UP))
+				continue;
+			plan_add_step(plan, STEP_LINK_DOWN, "ip link set %s down", l->name)->ifindex = l->ifindex;
+		}
+	}
+}
+
+/* Forwarding back to what it was, unless another site here still needs it. */
+static void plan_forwarding(struct plan *plan, const char *name, const struct state *st)
+{
+	char (*others)[SITE_NAME_MAX + 1] = NULL;
+	size_t n_others = 0;
+	bool shared = false;
+	uint32_t now;
+
+	if (st->forwarding_was < 0)
+		return;
+	if (state_sites(&others, &n_others) == 0)
+		for (size_t i = 0; i < n_others; i++)
+			if (strcmp(others[i], name))
+				shared = true;
+	free(others);
+	if (!shared && sysctl_read_u32("/proc/sys/net/ipv4/ip_forward", &now) == 0 &&
+	    now != (uint32_t)st->forwarding_was) {
+		struct step *s = plan_add_step(plan, STEP_FORWARDING, "sysctl -w net.ipv4.ip_forward=%d",
+					       st->forwarding_was);
+
+		s->value = (uint32_t)st->forwarding_was;
+		s->old_value = now;
+	}
+}
+
+int plan_down(struct nl *rt, struct nl *nf, const char *name, const struct site *conf, struct plan *plan,
+	      struct live *live, FILE *notes, FILE *err)
+{
+	struct site loaded;
+	struct state st;
+	int failures = 0;
+
+	memset(live, 0, sizeof(*live));
+	if (state_read(name, &st) < 0)
+		state_init(&st, name);
+	if (!conf && load_recorded(name, &st, &loaded))
+		conf = &loaded;
+	plan_relay_nft(plan, nf, name);
+	if (rtnl_links(rt, &live->links, &live->n_links) < 0 || rtnl_routes(rt, &live->routes, &live->n_routes) < 0 ||
+	    rtnl_addrs(rt, 0, &live->addrs, &live->n_addrs) < 0) {
+		fprintf(err, "%s down: reading links, routes and addresses: %s\n", prog, nl_strerror(rt));
+		failures++;
+		goto out;
+	}
+	plan_tunnels_down(plan, name, conf, live);
+	/* IPsec after the tunnels: their packets stay protected to the end */
+	if (ipsec_plan_down(name, conf, plan, notes, err) < 0)
+		failures++;
+	/* the xfrm block policies last of the tunnels' guards */
+	if (block_plan_down(name, plan, err) < 0)
+		failures++;
+	plan_recorded(plan, &st, live);
+	plan_forwarding(plan, name, &st);
+out:
+	if (conf == &loaded)
+		config_free(&loaded);
+	return failures;
+}
