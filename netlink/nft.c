@@ -444,138 +444,170 @@ static struct nftnl_rule *new_rule(struct want *w, int chain, const char *name)
 	return r;
 }
 
+/* SNAT of the masqueraded networks out of the LAN to the LAN address, sparing
+ * the LAN's broadcast (the relay's rebroadcasts keep the remote sender's source) */
+static int rule_snat(const struct nft_spec *spec, struct want *w, int *oom)
+{
+	struct nftnl_rule *r = new_rule(w, CH_POSTROUTING, "snat");
+	struct nftnl_expr *e;
+	uint8_t addr[4];
+
+	if (!r)
+		return -ENOMEM;
+	x_oifname(r, spec->lan ? spec->lan : "", oom);
+	x_payload(r, NFT_PAYLOAD_NETWORK_HEADER, 12, 4, oom);
+	x_lookup(r, SET_MASQ, oom);
+	if (spec->lan_broadcast) {
+		x_payload(r, NFT_PAYLOAD_NETWORK_HEADER, 16, 4, oom);
+		put_be32(addr, spec->lan_broadcast);
+		x_cmp(r, NFT_CMP_NEQ, addr, 4, oom);
+	}
+	x_counter(r, oom);
+	e = add_expr(r, "immediate", oom);
+	if (e) {
+		put_be32(addr, spec->lan_addr);
+		nftnl_expr_set_u32(e, NFTNL_EXPR_IMM_DREG, NFT_REG_1);
+		nftnl_expr_set(e, NFTNL_EXPR_IMM_DATA, addr, 4);
+	}
+	e = add_expr(r, "nat", oom);
+	if (e) {
+		nftnl_expr_set_u32(e, NFTNL_EXPR_NAT_TYPE, NFT_NAT_SNAT);
+		nftnl_expr_set_u32(e, NFTNL_EXPR_NAT_FAMILY, NFPROTO_IPV4);
+		nftnl_expr_set_u32(e, NFTNL_EXPR_NAT_REG_ADDR_MIN, NFT_REG_1);
+	}
+	return 0;
+}
+
+/* IKE, NAT-T and ESP to us from others than the encrypted peers */
+static int rules_ike_other(const struct nft_spec *spec, struct want *w, int *oom)
+{
+	static const char *const names[] = { "ike-other", "natt-other", "esp-other" };
+	uint8_t esp = IPPROTO_ESP;
+
+	for (int k = 0; k < 3; k++) {
+		struct nftnl_rule *r = new_rule(w, CH_INPUT, names[k]);
+
+		if (!r)
+			return -ENOMEM;
+		x_daddr(r, spec->wan_addr, oom);
+		if (k < 2) {
+			x_udp_dport(r, k == 0 ? 500 : 4500, oom);
+		} else {
+			x_payload(r, NFT_PAYLOAD_NETWORK_HEADER, 9, 1, oom);
+			x_cmp(r, NFT_CMP_EQ, &esp, 1, oom);
+		}
+		x_payload(r, NFT_PAYLOAD_NETWORK_HEADER, 12, 4, oom);
+		x_lookup_inv(r, SET_IPSEC, oom);
+		x_counter(r, oom);
+		x_verdict(r, NF_DROP, oom);
+	}
+	return 0;
+}
+
+/* The encrypted peers: IPIP in without ESP, IPIP out without a policy, and
+ * IKE/NAT-T/ESP from anyone else, dropped */
+static int rules_ipsec(const struct nft_spec *spec, struct want *w, int *oom)
+{
+	/* IPIP from an encrypted peer that ESP did not carry */
+	struct nftnl_rule *r = new_rule(w, CH_INPUT, "ipsec-in");
+	struct nftnl_expr *e;
+
+	if (!r)
+		return -ENOMEM;
+	x_ipproto4(r, oom);
+	x_payload(r, NFT_PAYLOAD_NETWORK_HEADER, 12, 4, oom);
+	x_lookup(r, SET_IPSEC, oom);
+	x_meta(r, NFT_META_SECPATH, oom);
+	x_missing(r, oom);
+	x_counter(r, oom);
+	x_verdict(r, NF_DROP, oom);
+	if (spec->wan_addr && rules_ike_other(spec, w, oom) < 0)
+		return -ENOMEM;
+	/* IPIP to an encrypted peer that no IPsec policy takes (charon gone) */
+	r = new_rule(w, CH_OUTPUT, "ipsec-out");
+	if (!r)
+		return -ENOMEM;
+	x_ipproto4(r, oom);
+	x_payload(r, NFT_PAYLOAD_NETWORK_HEADER, 16, 4, oom);
+	x_lookup(r, SET_IPSEC, oom);
+	e = add_expr(r, "rt", oom);
+	if (e) {
+		nftnl_expr_set_u32(e, NFTNL_EXPR_RT_DREG, NFT_REG_1);
+		nftnl_expr_set_u32(e, NFTNL_EXPR_RT_KEY, NFT_RT_XFRM);
+	}
+	x_missing(r, oom);
+	x_counter(r, oom);
+	x_verdict(r, NF_DROP, oom);
+	return 0;
+}
+
+/* IPIP from the peers' endpoints accepted, other IPIP to the WAN address dropped */
+static int rules_ipip(const struct nft_spec *spec, struct want *w, int *oom)
+{
+	struct nftnl_rule *r = new_rule(w, CH_INPUT, "ipip-peers");
+	uint8_t addr[4];
+
+	if (!r)
+		return -ENOMEM;
+	x_ipproto4(r, oom);
+	x_payload(r, NFT_PAYLOAD_NETWORK_HEADER, 12, 4, oom);
+	x_lookup(r, SET_ENDPOINTS, oom);
+	x_counter(r, oom);
+	x_verdict(r, NF_ACCEPT, oom);
+	if (!spec->wan_addr)
+		return 0;
+	r = new_rule(w, CH_INPUT, "ipip-other");
+	if (!r)
+		return -ENOMEM;
+	x_ipproto4(r, oom);
+	x_payload(r, NFT_PAYLOAD_NETWORK_HEADER, 16, 4, oom);
+	put_be32(addr, spec->wan_addr);
+	x_cmp(r, NFT_CMP_EQ, addr, 4, oom);
+	x_counter(r, oom);
+	x_verdict(r, NF_DROP, oom);
+	return 0;
+}
+
+/* A rule on the tunnels (SET_TUNNELS): the MSS clamp (forward), or the source
+ * check (prerouting): a packet out of a tunnel whose source is not routed back
+ * into that tunnel (not the peer's networks) is spoofed, dropped */
+static int rule_tunnels(struct want *w, int chain, const char *name, int *oom)
+{
+	struct nftnl_rule *r = new_rule(w, chain, name);
+
+	if (!r)
+		return -ENOMEM;
+	if (chain == CH_FORWARD) {
+		x_meta(r, NFT_META_OIFNAME, oom);
+		x_lookup(r, SET_TUNNELS, oom);
+		x_mss_clamp(r, oom);
+		return 0;
+	}
+	x_meta(r, NFT_META_IIFNAME, oom);
+	x_lookup(r, SET_TUNNELS, oom);
+	x_fib_oif_missing(r, oom);
+	x_counter(r, oom);
+	x_verdict(r, NF_DROP, oom);
+	return 0;
+}
+
 static int build_rules(const struct nft_spec *spec, struct want *w)
 {
-	struct nftnl_rule *r;
-	uint8_t addr[4];
 	int oom = 0;
-	size_t i;
 
-	if (w->nel[SET_MASQ] > 0) {
-		r = new_rule(w, CH_POSTROUTING, "snat");
-		if (!r)
-			return -ENOMEM;
-		x_oifname(r, spec->lan ? spec->lan : "", &oom);
-		x_payload(r, NFT_PAYLOAD_NETWORK_HEADER, 12, 4, &oom);
-		x_lookup(r, SET_MASQ, &oom);
-		if (spec->lan_broadcast) {
-			/* the relay's rebroadcasts keep the remote sender's source */
-			x_payload(r, NFT_PAYLOAD_NETWORK_HEADER, 16, 4, &oom);
-			put_be32(addr, spec->lan_broadcast);
-			x_cmp(r, NFT_CMP_NEQ, addr, 4, &oom);
-		}
-		x_counter(r, &oom);
-		struct nftnl_expr *e = add_expr(r, "immediate", &oom);
-		if (e) {
-			put_be32(addr, spec->lan_addr);
-			nftnl_expr_set_u32(e, NFTNL_EXPR_IMM_DREG, NFT_REG_1);
-			nftnl_expr_set(e, NFTNL_EXPR_IMM_DATA, addr, 4);
-		}
-		e = add_expr(r, "nat", &oom);
-		if (e) {
-			nftnl_expr_set_u32(e, NFTNL_EXPR_NAT_TYPE, NFT_NAT_SNAT);
-			nftnl_expr_set_u32(e, NFTNL_EXPR_NAT_FAMILY, NFPROTO_IPV4);
-			nftnl_expr_set_u32(e, NFTNL_EXPR_NAT_REG_ADDR_MIN, NFT_REG_1);
-		}
-	}
-	if (spec->mss_clamp && w->nel[SET_TUNNELS] > 0) {
-		r = new_rule(w, CH_FORWARD, "mss-clamp");
-		if (!r)
-			return -ENOMEM;
-		x_meta(r, NFT_META_OIFNAME, &oom);
-		x_lookup(r, SET_TUNNELS, &oom);
-		x_mss_clamp(r, &oom);
-	}
-	if (w->nel[SET_IPSEC] > 0) {
-		uint8_t esp = IPPROTO_ESP;
-
-		/* IPIP from an encrypted peer that ESP did not carry */
-		r = new_rule(w, CH_INPUT, "ipsec-in");
-		if (!r)
-			return -ENOMEM;
-		x_ipproto4(r, &oom);
-		x_payload(r, NFT_PAYLOAD_NETWORK_HEADER, 12, 4, &oom);
-		x_lookup(r, SET_IPSEC, &oom);
-		x_meta(r, NFT_META_SECPATH, &oom);
-		x_missing(r, &oom);
-		x_counter(r, &oom);
-		x_verdict(r, NF_DROP, &oom);
-		/* IKE, NAT-T and ESP to us from others than the encrypted peers */
-		if (spec->wan_addr) {
-			static const char *const names[] = { "ike-other", "natt-other", "esp-other" };
-
-			for (int k = 0; k < 3; k++) {
-				r = new_rule(w, CH_INPUT, names[k]);
-				if (!r)
-					return -ENOMEM;
-				x_daddr(r, spec->wan_addr, &oom);
-				if (k < 2) {
-					x_udp_dport(r, k == 0 ? 500 : 4500, &oom);
-				} else {
-					x_payload(r, NFT_PAYLOAD_NETWORK_HEADER, 9, 1, &oom);
-					x_cmp(r, NFT_CMP_EQ, &esp, 1, &oom);
-				}
-				x_payload(r, NFT_PAYLOAD_NETWORK_HEADER, 12, 4, &oom);
-				x_lookup_inv(r, SET_IPSEC, &oom);
-				x_counter(r, &oom);
-				x_verdict(r, NF_DROP, &oom);
-			}
-		}
-		/* IPIP to an encrypted peer that no IPsec policy takes (charon gone) */
-		r = new_rule(w, CH_OUTPUT, "ipsec-out");
-		if (!r)
-			return -ENOMEM;
-		x_ipproto4(r, &oom);
-		x_payload(r, NFT_PAYLOAD_NETWORK_HEADER, 16, 4, &oom);
-		x_lookup(r, SET_IPSEC, &oom);
-		{
-			struct nftnl_expr *e = add_expr(r, "rt", &oom);
-
-			if (e) {
-				nftnl_expr_set_u32(e, NFTNL_EXPR_RT_DREG, NFT_REG_1);
-				nftnl_expr_set_u32(e, NFTNL_EXPR_RT_KEY, NFT_RT_XFRM);
-			}
-		}
-		x_missing(r, &oom);
-		x_counter(r, &oom);
-		x_verdict(r, NF_DROP, &oom);
-	}
-	if (w->nel[SET_ENDPOINTS] > 0) {
-		r = new_rule(w, CH_INPUT, "ipip-peers");
-		if (!r)
-			return -ENOMEM;
-		x_ipproto4(r, &oom);
-		x_payload(r, NFT_PAYLOAD_NETWORK_HEADER, 12, 4, &oom);
-		x_lookup(r, SET_ENDPOINTS, &oom);
-		x_counter(r, &oom);
-		x_verdict(r, NF_ACCEPT, &oom);
-		if (spec->wan_addr) {
-			r = new_rule(w, CH_INPUT, "ipip-other");
-			if (!r)
-				return -ENOMEM;
-			x_ipproto4(r, &oom);
-			x_payload(r, NFT_PAYLOAD_NETWORK_HEADER, 16, 4, &oom);
-			put_be32(addr, spec->wan_addr);
-			x_cmp(r, NFT_CMP_EQ, addr, 4, &oom);
-			x_counter(r, &oom);
-			x_verdict(r, NF_DROP, &oom);
-		}
-	}
-	if (w->nel[SET_TUNNELS] > 0) {
-		/* a packet out of a tunnel whose source is not routed back into
-		 * that tunnel (not the peer's networks): spoofed, dropped */
-		r = new_rule(w, CH_PREROUTING, "src-check");
-		if (!r)
-			return -ENOMEM;
-		x_meta(r, NFT_META_IIFNAME, &oom);
-		x_lookup(r, SET_TUNNELS, &oom);
-		x_fib_oif_missing(r, &oom);
-		x_counter(r, &oom);
-		x_verdict(r, NF_DROP, &oom);
-	}
-	for (i = 0; i < w->nrules; i++)
-		if (set_comment_udata(rule_setter, w->rule[i], NFTNL_RULE_USERDATA,
-				      NFTNL_UDATA_RULE_COMMENT, w->rule_name[i]) < 0)
+	if (w->nel[SET_MASQ] > 0 && rule_snat(spec, w, &oom) < 0)
+		return -ENOMEM;
+	if (spec->mss_clamp && w->nel[SET_TUNNELS] > 0 && rule_tunnels(w, CH_FORWARD, "mss-clamp", &oom) < 0)
+		return -ENOMEM;
+	if (w->nel[SET_IPSEC] > 0 && rules_ipsec(spec, w, &oom) < 0)
+		return -ENOMEM;
+	if (w->nel[SET_ENDPOINTS] > 0 && rules_ipip(spec, w, &oom) < 0)
+		return -ENOMEM;
+	if (w->nel[SET_TUNNELS] > 0 && rule_tunnels(w, CH_PREROUTING, "src-check", &oom) < 0)
+		return -ENOMEM;
+	for (size_t i = 0; i < w->nrules; i++)
+		if (set_comment_udata(rule_setter, w->rule[i], NFTNL_RULE_USERDATA, NFTNL_UDATA_RULE_COMMENT,
+				      w->rule_name[i]) < 0)
 			oom = 1;
 	return oom ? -ENOMEM : 0;
 }
@@ -1127,142 +1159,181 @@ static void cmd_end(struct cmd *c, FILE *out)
 
 #define PRINT_ELEMS_PER_LINE 64
 
-void nft_spec_print(const struct nft_spec *spec, FILE *out)
-{
-	char table[TABLE_NAME_MAX];
-	struct nft_net *nets;
+/* What nft_spec_print prints into: the table's name, the output. */
+struct printer {
 	struct cmd c;
-	size_t nn = 0, i, j;
+	char table[TABLE_NAME_MAX];
+	FILE *out;
+};
+
+/* "add rule TABLE TEXT", one line. */
+static void print_rule(struct printer *p, const char *text)
+{
+	FILE *f = cmd_start(&p->c, p->table, "add rule");
+
+	if (!f)
+		return;
+	fputs(text, f);
+	cmd_end(&p->c, p->out);
+}
+
+/* One element of set SET, at index I. */
+static void print_element(FILE *f, const struct nft_spec *spec, const struct nft_net *nets, int set, size_t i)
+{
+	switch (set) {
+	case SET_MASQ:
+		put_addr(f, nets[i].addr);
+		fprintf(f, "/%u", nets[i].len);
+		break;
+	case SET_TUNNELS:
+		fprintf(f, "\"%.16s\"", spec->tunnels[i]);
+		break;
+	case SET_ENDPOINTS:
+		put_addr(f, spec->endpoints[i]);
+		break;
+	default:
+		put_addr(f, spec->ipsec[i]);
+		break;
+	}
+}
+
+/* The N elements of set SET (named NAME), PRINT_ELEMS_PER_LINE a line. */
+static void print_elements(struct printer *p, const struct nft_spec *spec, const struct nft_net *nets, int set,
+			   const char *name, size_t n)
+{
+	for (size_t i = 0; i < n; i += PRINT_ELEMS_PER_LINE) {
+		FILE *f = cmd_start(&p->c, p->table, "add element");
+
+		if (!f)
+			continue;
+		fprintf(f, " %s { ", name);
+		for (size_t j = i; j < n && j < i + PRINT_ELEMS_PER_LINE; j++) {
+			if (j > i)
+				fputs(", ", f);
+			print_element(f, spec, nets, set, j);
+		}
+		fputs(" }", f);
+		cmd_end(&p->c, p->out);
+	}
+}
+
+/* As the transaction does: whatever is there goes, then the table, its sets
+ * and chains are built anew. */
+static void print_skeleton(struct printer *p, const struct nft_spec *spec)
+{
 	FILE *f;
 
-	if (nft_table_name(spec->site, table, sizeof(table)) < 0)
-		return;
-	nets = norm_nets(spec, &nn);
-
-	/* As the transaction does: whatever is there goes, then all is built anew. */
-	if ((f = cmd_start(&c, table, "add table")))
-		cmd_end(&c, out);
-	if ((f = cmd_start(&c, table, "delete table")))
-		cmd_end(&c, out);
-	if ((f = cmd_start(&c, table, "add table"))) {
+	if (cmd_start(&p->c, p->table, "add table"))
+		cmd_end(&p->c, p->out);
+	if (cmd_start(&p->c, p->table, "delete table"))
+		cmd_end(&p->c, p->out);
+	if ((f = cmd_start(&p->c, p->table, "add table"))) {
 		fprintf(f, " { comment \"%s%s\"; }", NFT_OWNER_COMMENT_PREFIX, spec->site);
-		cmd_end(&c, out);
+		cmd_end(&p->c, p->out);
 	}
-	for (i = 0; i < N_SETS; i++) {
-		if (!(f = cmd_start(&c, table, "add set")))
+	for (size_t i = 0; i < N_SETS; i++) {
+		if (!(f = cmd_start(&p->c, p->table, "add set")))
 			continue;
 		fprintf(f, " %s { type %s;%s }", nft_set_defs[i].name, nft_set_defs[i].nft_type,
 			nft_set_defs[i].flags & NFT_SET_INTERVAL ? " flags interval;" : "");
-		cmd_end(&c, out);
+		cmd_end(&p->c, p->out);
 	}
-	for (i = 0; i < nn; i += PRINT_ELEMS_PER_LINE) {
-		if (!(f = cmd_start(&c, table, "add element")))
-			continue;
-		fputs(" masq { ", f);
-		for (j = i; j < nn && j < i + PRINT_ELEMS_PER_LINE; j++) {
-			if (j > i)
-				fputs(", ", f);
-			put_addr(f, nets[j].addr);
-			fprintf(f, "/%u", nets[j].len);
-		}
-		fputs(" }", f);
-		cmd_end(&c, out);
-	}
-	for (i = 0; i < spec->n_tunnels; i += PRINT_ELEMS_PER_LINE) {
-		if (!(f = cmd_start(&c, table, "add element")))
-			continue;
-		fputs(" tunnels { ", f);
-		for (j = i; j < spec->n_tunnels && j < i + PRINT_ELEMS_PER_LINE; j++)
-			fprintf(f, "%s\"%.16s\"", j > i ? ", " : "", spec->tunnels[j]);
-		fputs(" }", f);
-		cmd_end(&c, out);
-	}
-	for (i = 0; i < spec->n_endpoints; i += PRINT_ELEMS_PER_LINE) {
-		if (!(f = cmd_start(&c, table, "add element")))
-			continue;
-		fputs(" endpoints { ", f);
-		for (j = i; j < spec->n_endpoints && j < i + PRINT_ELEMS_PER_LINE; j++) {
-			if (j > i)
-				fputs(", ", f);
-			put_addr(f, spec->endpoints[j]);
-		}
-		fputs(" }", f);
-		cmd_end(&c, out);
-	}
-	for (i = 0; i < N_CHAINS; i++) {
-		if (!(f = cmd_start(&c, table, "add chain")))
-			continue;
-		fprintf(f, " %s { type %s hook %s priority %d; policy accept; }",
-			nft_chain_defs[i].name, nft_chain_defs[i].type, nft_chain_defs[i].hook_name,
-			(int)nft_chain_defs[i].prio);
-		cmd_end(&c, out);
-	}
-	if (nn > 0 && (f = cmd_start(&c, table, "add rule"))) {
-		fprintf(f, " postrouting oifname \"%.16s\" ip saddr @masq ",
-			spec->lan ? spec->lan : "");
-		if (spec->lan_broadcast) {
-			fputs("ip daddr != ", f);
-			put_addr(f, spec->lan_broadcast);
-			fputc(' ', f);
-		}
-		fputs("counter snat to ", f);
-		put_addr(f, spec->lan_addr);
-		fputs(" comment \"snat\"", f);
-		cmd_end(&c, out);
-	}
-	if (spec->mss_clamp && spec->n_tunnels > 0 && (f = cmd_start(&c, table, "add rule"))) {
-		fputs(" forward oifname @tunnels tcp flags syn counter"
-		      " tcp option maxseg size set rt mtu comment \"mss-clamp\"", f);
-		cmd_end(&c, out);
-	}
-	for (i = 0; i < spec->n_ipsec; i += PRINT_ELEMS_PER_LINE) {
-		if (!(f = cmd_start(&c, table, "add element")))
-			continue;
-		fputs(" encrypted { ", f);
-		for (j = i; j < spec->n_ipsec && j < i + PRINT_ELEMS_PER_LINE; j++) {
-			if (j > i)
-				fputs(", ", f);
-			put_addr(f, spec->ipsec[j]);
-		}
-		fputs(" }", f);
-		cmd_end(&c, out);
-	}
-	if (spec->n_ipsec > 0 && (f = cmd_start(&c, table, "add rule"))) {
-		fputs(" input ip protocol 4 ip saddr @encrypted meta secpath missing counter drop"
-		      " comment \"ipsec-in\"", f);
-		cmd_end(&c, out);
-	}
-	for (int k = 0; spec->n_ipsec > 0 && spec->wan_addr && k < 3; k++) {
-		static const char *const what[] = { "udp dport 500", "udp dport 4500", "ip protocol esp" };
-		static const char *const names[] = { "ike-other", "natt-other", "esp-other" };
+}
 
-		if (!(f = cmd_start(&c, table, "add rule")))
+static void print_chains(struct printer *p)
+{
+	for (size_t i = 0; i < N_CHAINS; i++) {
+		FILE *f = cmd_start(&p->c, p->table, "add chain");
+
+		if (!f)
+			continue;
+		fprintf(f, " %s { type %s hook %s priority %d; policy accept; }", nft_chain_defs[i].name,
+			nft_chain_defs[i].type, nft_chain_defs[i].hook_name, (int)nft_chain_defs[i].prio);
+		cmd_end(&p->c, p->out);
+	}
+}
+
+static void print_snat(struct printer *p, const struct nft_spec *spec)
+{
+	FILE *f = cmd_start(&p->c, p->table, "add rule");
+
+	if (!f)
+		return;
+	fprintf(f, " postrouting oifname \"%.16s\" ip saddr @masq ", spec->lan ? spec->lan : "");
+	if (spec->lan_broadcast) {
+		fputs("ip daddr != ", f);
+		put_addr(f, spec->lan_broadcast);
+		fputc(' ', f);
+	}
+	fputs("counter snat to ", f);
+	put_addr(f, spec->lan_addr);
+	fputs(" comment \"snat\"", f);
+	cmd_end(&p->c, p->out);
+}
+
+/* The encrypted peers' set and rules (nothing when there are none). */
+static void print_ipsec(struct printer *p, const struct nft_spec *spec)
+{
+	static const char *const what[] = { "udp dport 500", "udp dport 4500", "ip protocol esp" };
+	static const char *const names[] = { "ike-other", "natt-other", "esp-other" };
+
+	print_elements(p, spec, NULL, SET_IPSEC, "encrypted", spec->n_ipsec);
+	if (spec->n_ipsec == 0)
+		return;
+	print_rule(p, " input ip protocol 4 ip saddr @encrypted meta secpath missing counter drop"
+		   " comment \"ipsec-in\"");
+	for (int k = 0; spec->wan_addr && k < 3; k++) {
+		FILE *f = cmd_start(&p->c, p->table, "add rule");
+
+		if (!f)
 			continue;
 		fputs(" input ip daddr ", f);
 		put_addr(f, spec->wan_addr);
 		fprintf(f, " %s ip saddr != @encrypted counter drop comment \"%s\"", what[k], names[k]);
-		cmd_end(&c, out);
+		cmd_end(&p->c, p->out);
 	}
-	if (spec->n_ipsec > 0 && (f = cmd_start(&c, table, "add rule"))) {
-		fputs(" output ip protocol 4 ip daddr @encrypted rt ipsec missing counter drop"
-		      " comment \"ipsec-out\"", f);
-		cmd_end(&c, out);
-	}
-	if (spec->n_endpoints > 0 && (f = cmd_start(&c, table, "add rule"))) {
-		fputs(" input ip protocol 4 ip saddr @endpoints counter accept"
-		      " comment \"ipip-peers\"", f);
-		cmd_end(&c, out);
-	}
-	if (spec->n_endpoints > 0 && spec->wan_addr && (f = cmd_start(&c, table, "add rule"))) {
-		fputs(" input ip protocol 4 ip daddr ", f);
-		put_addr(f, spec->wan_addr);
-		fputs(" counter drop comment \"ipip-other\"", f);
-		cmd_end(&c, out);
-	}
-	if (spec->n_tunnels > 0 && (f = cmd_start(&c, table, "add rule"))) {
-		fputs(" prerouting iifname @tunnels fib saddr . iif oif missing counter drop"
-		      " comment \"src-check\"", f);
-		cmd_end(&c, out);
-	}
+	print_rule(p, " output ip protocol 4 ip daddr @encrypted rt ipsec missing counter drop"
+		   " comment \"ipsec-out\"");
+}
+
+static void print_ipip_other(struct printer *p, const struct nft_spec *spec)
+{
+	FILE *f = cmd_start(&p->c, p->table, "add rule");
+
+	if (!f)
+		return;
+	fputs(" input ip protocol 4 ip daddr ", f);
+	put_addr(f, spec->wan_addr);
+	fputs(" counter drop comment \"ipip-other\"", f);
+	cmd_end(&p->c, p->out);
+}
+
+void nft_spec_print(const struct nft_spec *spec, FILE *out)
+{
+	struct printer p = { .out = out };
+	struct nft_net *nets;
+	size_t nn = 0;
+
+	if (nft_table_name(spec->site, p.table, sizeof(p.table)) < 0)
+		return;
+	nets = norm_nets(spec, &nn);
+	print_skeleton(&p, spec);
+	print_elements(&p, spec, nets, SET_MASQ, "masq", nn);
+	print_elements(&p, spec, nets, SET_TUNNELS, "tunnels", spec->n_tunnels);
+	print_elements(&p, spec, nets, SET_ENDPOINTS, "endpoints", spec->n_endpoints);
+	print_chains(&p);
+	if (nn > 0)
+		print_snat(&p, spec);
+	if (spec->mss_clamp && spec->n_tunnels > 0)
+		print_rule(&p, " forward oifname @tunnels tcp flags syn counter"
+			   " tcp option maxseg size set rt mtu comment \"mss-clamp\"");
+	print_ipsec(&p, spec);
+	if (spec->n_endpoints > 0)
+		print_rule(&p, " input ip protocol 4 ip saddr @endpoints counter accept comment \"ipip-peers\"");
+	if (spec->n_endpoints > 0 && spec->wan_addr)
+		print_ipip_other(&p, spec);
+	if (spec->n_tunnels > 0)
+		print_rule(&p, " prerouting iifname @tunnels fib saddr . iif oif missing counter drop"
+			   " comment \"src-check\"");
 	free(nets);
 }

@@ -262,38 +262,28 @@ static int flush(struct apply *a, struct queued *q)
 	return r;
 }
 
-int apply_plan(struct apply *a)
+/* 1. addresses, links, tunnels, deletions: queued, sent as one batch */
+static int apply_links(struct apply *a, struct queued *q)
 {
-	struct queued q = { .b = rtnl_batch_new() };
-	struct live now = { 0 };	/* links after step 1 */
 	struct plan *plan = a->plan;
 	char alias[128];
 	int r = 0;
 
-	if (!q.b)
-		return -ENOMEM;
-	/* 0. IPsec first: the kernel's policies for protocol 4 exist before a tunnel
-	 * can carry anything, so nothing ever leaves in clear (fail closed); our
-	 * own block policies before them, for when charon is gone (block.h) */
-	r = block_apply(a);
-	if (r == 0)
-		r = ipsec_apply(a);
-	/* 1. addresses, links, tunnels, deletions */
 	for (size_t i = 0; i < plan->n && r == 0; i++) {
 		struct step *st = &plan->steps[i];
-		size_t before = rtnl_batch_count(q.b);
+		size_t before = rtnl_batch_count(q->b);
 		struct ipip_spec spec;
 
 		switch (st->kind) {
 		case STEP_ADDR_ADD:
 			if (!st->ifindex)
 				st->ifindex = ifindex_of(a, st->ifname);
-			rtnl_add_addr(q.b, st->ifindex, st->addr, st->plen, st->brd);
+			rtnl_add_addr(q->b, st->ifindex, st->addr, st->plen, st->brd);
 			break;
 		case STEP_LINK_UP:
 			if (!st->ifindex)
 				st->ifindex = ifindex_of(a, st->ifname);
-			rtnl_set_link(q.b, st->ifindex, true, 0);
+			rtnl_set_link(q->b, st->ifindex, true, 0);
 			break;
 		case STEP_FORWARDING:
 			if ((r = sysctl_read_u32(FORWARD_PATH, &st->old_value)) == 0 &&
@@ -303,69 +293,83 @@ int apply_plan(struct apply *a)
 				apply_report_failure(a, st, r, NULL, "cannot write " FORWARD_PATH);
 			break;
 		case STEP_TUNNEL_DEL:
-			rtnl_del_link(q.b, st->ifindex);
+			rtnl_del_link(q->b, st->ifindex);
 			break;
 		case STEP_TUNNEL_ADD:
 			ipip_spec_of(a, st, &spec, alias, sizeof(alias));
-			rtnl_add_ipip(q.b, &spec);
+			rtnl_add_ipip(q->b, &spec);
 			break;
 		case STEP_TUNNEL_CHANGE:
 			ipip_spec_of(a, st, &spec, alias, sizeof(alias));
-			rtnl_change_ipip(q.b, st->ifindex, &spec, true);
+			rtnl_change_ipip(q->b, st->ifindex, &spec, true);
 			break;
 		case STEP_ROUTE_DEL:
-			rtnl_del_route(q.b, &st->route);
+			rtnl_del_route(q->b, &st->route);
 			break;
 		case STEP_ROUTE_ADD:
 			if (st->peer)
 				break; /* through a tunnel: once it is up, below */
 			st->route.oif = ifindex_of(a, st->ifname);
-			rtnl_add_route(q.b, &st->route);
+			rtnl_add_route(q->b, &st->route);
 			break;
 		default:
 			break;
 		}
-		note(&q, i, before);
+		note(q, i, before);
 	}
-	if (r == 0)
-		r = flush(a, &q);
+	return r ? r : flush(a, q);
+}
 
-	/* 2. new tunnels up; rp_filter; routes into tunnels. The new tunnels'
-	 * ifindexes come from one link dump, not a request per step. */
-	if (r == 0 && (r = rtnl_links(a->rt, &now.links, &now.n_links)) < 0)
+/* 2. new tunnels up; rp_filter; routes into tunnels. The new tunnels'
+ * ifindexes come from one link dump, not a request per step. */
+static int apply_tunnels_up(struct apply *a, struct queued *q)
+{
+	struct live now = { 0 };	/* links after step 1 */
+	struct plan *plan = a->plan;
+	int r;
+
+	if ((r = rtnl_links(a->rt, &now.links, &now.n_links)) < 0) {
 		fprintf(a->err, "%s: site %s: failed: reading the links after creating the tunnels: %s\n",
 			a->cmd, a->site->name, nl_strerror(a->rt));
+		return r;
+	}
 	live_index(&now);
-	for (size_t i = 0; i < plan->n && r == 0; i++) {
+	for (size_t i = 0; i < plan->n; i++) {
 		struct step *st = &plan->steps[i];
-		size_t before = rtnl_batch_count(q.b);
+		size_t before = rtnl_batch_count(q->b);
 		const struct link_info *l = live_link(&now, st->ifname);
 
 		switch (st->kind) {
 		case STEP_TUNNEL_ADD:
 			st->ifindex = l ? l->ifindex : 0;
-			rtnl_set_link(q.b, st->ifindex, true, 0);
+			rtnl_set_link(q->b, st->ifindex, true, 0);
 			break;
 		case STEP_RP_FILTER:
 			if (!st->ifindex)
 				st->ifindex = l ? l->ifindex : 0;
-			rtnl_set_inet_conf(q.b, st->ifindex, IPV4_DEVCONF_RP_FILTER, st->value);
+			rtnl_set_inet_conf(q->b, st->ifindex, IPV4_DEVCONF_RP_FILTER, st->value);
 			break;
 		case STEP_ROUTE_ADD:
 			if (!st->peer)
 				break;
 			st->route.oif = l ? l->ifindex : 0;
-			rtnl_add_route(q.b, &st->route);
+			rtnl_add_route(q->b, &st->route);
 			break;
 		default:
 			break;
 		}
-		note(&q, i, before);
+		note(q, i, before);
 	}
-	if (r == 0)
-		r = flush(a, &q);
+	live_free(&now);
+	return flush(a, q);
+}
 
-	/* 3. the relay, then nftables last: one transaction that needs no undo */
+/* 3. the relay: stopped, (re)started */
+static int apply_relay(struct apply *a)
+{
+	struct plan *plan = a->plan;
+	int r = 0;
+
 	for (size_t i = 0; i < plan->n && r == 0; i++) {
 		struct step *st = &plan->steps[i];
 		char msg[512] = "";
@@ -383,6 +387,15 @@ int apply_plan(struct apply *a)
 				st->done = true;
 		}
 	}
+	return r;
+}
+
+/* 4. nftables last: one transaction that needs no undo */
+static int apply_nft(struct apply *a)
+{
+	struct plan *plan = a->plan;
+	int r = 0;
+
 	for (size_t i = 0; i < plan->n && r == 0; i++) {
 		struct step *st = &plan->steps[i];
 		char msg[512] = "";
@@ -402,24 +415,50 @@ int apply_plan(struct apply *a)
 			st->done = true;
 		}
 	}
+	return r;
+}
+
+/* After a failure: undo what was done, say how that went. */
+static void undo_all(struct apply *a)
+{
+	int left = rollback(a) + ipsec_release(a);
+
+	if (left)
+		fprintf(a->err, "%s: site %s: failed rollback: %d change(s) could not be undone (above); "
+			"`gatewayctl down %s` removes everything gatewayctl made\n",
+			a->cmd, a->site->name, left, a->site->name);
+	else
+		fprintf(a->err, "%s: site %s: rolled back; the kernel is as it was before\n",
+			a->cmd, a->site->name);
+}
+
+int apply_plan(struct apply *a)
+{
+	struct queued q = { .b = rtnl_batch_new() };
+	int r;
+
+	if (!q.b)
+		return -ENOMEM;
+	/* 0. IPsec first: the kernel's policies for protocol 4 exist before a tunnel
+	 * can carry anything, so nothing ever leaves in clear (fail closed); our
+	 * own block policies before them, for when charon is gone (block.h) */
+	r = block_apply(a);
+	if (r == 0)
+		r = ipsec_apply(a);
+	if (r == 0)
+		r = apply_links(a, &q);
+	if (r == 0)
+		r = apply_tunnels_up(a, &q);
+	if (r == 0)
+		r = apply_relay(a);
+	if (r == 0)
+		r = apply_nft(a);
 	rtnl_batch_free(q.b);
 	free(q.map);
-	live_free(&now);
 	if (r == 0)
 		ipsec_commit(a);
-	if (r < 0) {
-		int left;
-
-		left = rollback(a);
-		left += ipsec_release(a);
-		if (left)
-			fprintf(a->err, "%s: site %s: failed rollback: %d change(s) could not be undone (above); "
-				"`gatewayctl down %s` removes everything gatewayctl made\n",
-				a->cmd, a->site->name, left, a->site->name);
-		else
-			fprintf(a->err, "%s: site %s: rolled back; the kernel is as it was before\n",
-				a->cmd, a->site->name);
-	}
-	audit_plan(a->cmd, a->site->name, plan, r);
+	else
+		undo_all(a);
+	audit_plan(a->cmd, a->site->name, a->plan, r);
 	return r;
 }
