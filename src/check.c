@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "commands.h"
 #include "config.h"
 #include "crosscheck.h"
 #include "gatewayctl.h"

@@ -4,6 +4,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "commands.h"
 #include "config.h"
 #include "gatewayctl.h"
 #include "pending.h"

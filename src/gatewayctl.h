@@ -1,4 +1,4 @@
-/* gatewayctl.h - the commands */
+/* gatewayctl.h - what every command shares: exit codes, usage errors, small helpers */
 #ifndef GATEWAYCTL_H
 #define GATEWAYCTL_H
 
@@ -11,13 +11,7 @@
 
 extern const char *prog;
 
-int check_main(int argc, char **argv);
-int plan_main(int argc, char **argv);
-int up_main(int argc, char **argv);
-int down_main(int argc, char **argv);
-int confirm_main(int argc, char **argv);
-int rollback_main(int argc, char **argv);
-int status_main(int argc, char **argv);
+/* the commands' entry points: commands.h */
 
 /* "gatewayctl CMD: bad usage..." + hint; returns EXIT_USAGE */
 int usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -58,7 +58,4 @@ int key_public_of_file(const char *path, uint8_t pub[KEY_LEN], char *why, size_t
 /* Overwrite LEN bytes of secret at P. */
 void key_wipe(void *p, size_t len);
 
-int genkey_main(int argc, char **argv);
-int pubkey_main(int argc, char **argv);
-
 #endif

@@ -2,9 +2,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "commands.h"
 #include "gatewayctl.h"
-#include "keys.h"
-#include "relay.h"
 
 static const struct {
 	const char *name;

@@ -147,8 +147,6 @@ void pending_abort(struct pending *p);
  * them, syslog a line either way. 0 or -1. */
 int pending_rollback(struct pending *p, const char *why, FILE *out, FILE *err);
 
-/* The watcher process: `gatewayctl confirm --watcher SITE ID DEADLINE_MS
- * --ready-fd N` (started by pending_begin, never by hand). */
-int watcher_main(int argc, char **argv);
+/* (The watcher process, watcher_main: commands.h.) */
 
 #endif

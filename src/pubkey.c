@@ -4,6 +4,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "commands.h"
 #include "gatewayctl.h"
 #include "keys.h"
 

@@ -27,6 +27,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "commands.h"
 #include "gatewayctl.h"
 #include "relay_daemon.h"
 #include "state.h"

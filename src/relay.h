@@ -10,10 +10,10 @@
 
 #include "config.h"
 
-/* `gatewayctl relay -f FILE [-d]`: the daemon in the foreground (-d: diagnostics
- * per datagram on stderr). `up` starts it detached with --daemon, handing it
- * the validated site file's bytes in a sealed memory file (--config-fd). */
-int relay_main(int argc, char **argv);
+/* (`gatewayctl relay -f FILE [-d]`, relay_main in commands.h: the daemon in the
+ * foreground, -d: diagnostics per datagram on stderr. `up` starts it detached
+ * with --daemon, handing it the validated site file's bytes in a sealed memory
+ * file, --config-fd.) */
 
 /* Start the relay of SITE detached, with the bytes site->text (never the file
  * again). Returns once it has opened its sockets and dropped its privileges

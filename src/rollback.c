@@ -2,6 +2,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "commands.h"
 #include "gatewayctl.h"
 #include "pending.h"
 

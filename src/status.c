@@ -12,6 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "commands.h"
 #include "config.h"
 #include "gatewayctl.h"
 #include "health.h"

@@ -5,6 +5,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "commands.h"
 #include "charonwait.h"
 #include "config.h"
 #include "gatewayctl.h"

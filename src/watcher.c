@@ -20,6 +20,7 @@
  * also stop it (pending.c), but correctness never depends on that.
  */
 #define _GNU_SOURCE
+#include "commands.h"
 #include "pending.h"
 
 #include <errno.h>

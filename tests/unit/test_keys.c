@@ -17,6 +17,7 @@
 #include <cmocka.h>
 #include <openssl/evp.h>
 
+#include "commands.h"
 #include "keys.h"
 
 static char dir[64];
