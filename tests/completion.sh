@@ -51,7 +51,7 @@ expect "the commands, from gatewayctl help" "$(lines check confirm down genkey h
 expect "a command's prefix" "status" gatewayctl st
 expect "the program's options" "$(lines --help --version)" gatewayctl -
 expect "status's options, from status --help" "$(lines --help --json --output --probe --prometheus)" gatewayctl status --
-expect "up's options" "$(lines --boot --confirm --help --verbose -v)" gatewayctl up -
+expect "up's options" "$(lines --boot --confirm --help --probe --verbose -v)" gatewayctl up -
 expect "relay's options" "$(lines --config-fd --config-name --daemon --debug --file --help --ready-fd -d -f)" gatewayctl relay -
 expect "up: site files here, directories, and those of the configuration directory" \
 	"$(lines "$tmp/etc/brooklyn.ini" "$tmp/etc/manhattan.ini" "local.ini" "my site.ini" other sub)" gatewayctl up ''
