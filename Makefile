@@ -9,7 +9,7 @@ MANDIR     ?= $(PREFIX)/share/man
 SYSCONFDIR ?= /etc
 UNITDIR    ?= /lib/systemd/system
 BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
-UNITS      := gatewayctl@.service gatewayctl-metrics.service gatewayctl-metrics.timer
+UNITS      := gatewayctl@.service gatewayctl-watch@.service gatewayctl-metrics.service gatewayctl-metrics.timer
 DESTDIR    ?=
 
 CC       ?= cc

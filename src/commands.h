@@ -12,6 +12,7 @@ int down_main(int argc, char **argv);
 int confirm_main(int argc, char **argv);
 int rollback_main(int argc, char **argv);
 int status_main(int argc, char **argv);
+int watch_main(int argc, char **argv);
 int relay_main(int argc, char **argv);
 int genkey_main(int argc, char **argv);
 int pubkey_main(int argc, char **argv);

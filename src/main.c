@@ -16,6 +16,7 @@ static const struct {
 	{ "confirm", confirm_main, "keep a change made by `up --confirm`" },
 	{ "rollback", rollback_main, "undo a change made by `up --confirm` now" },
 	{ "down", down_main, "remove everything gatewayctl created for a site" },
+	{ "watch", watch_main, "keep a site as configured: repair drift as it happens" },
 	{ "status", status_main, "health, drift from the file, counters; --json, --probe" },
 	{ "relay", relay_main, "the UDP broadcast relay (started by up)" },
 	{ "genkey", genkey_main, "print a new Ed25519 private key (IPsec)" },

@@ -29,6 +29,7 @@
 #include "relay.h"
 #include "sitearg.h"
 #include "state.h"
+#include "watchstate.h"
 
 enum fam {
 	M_BUILD_INFO,
@@ -43,6 +44,7 @@ enum fam {
 	M_RELAY_RUNNING, M_RELAY_START,
 	M_RELAY_RECEIVED, M_RELAY_RELAYED, M_RELAY_REBROADCAST, M_RELAY_DROPPED,
 	M_RELAY_PEER_SENT, M_RELAY_PEER_RECEIVED, M_RELAY_PEER_DROPPED, M_RELAY_OTHER_DROPPED,
+	M_WATCH_RUNNING, M_WATCH_REPAIRS, M_WATCH_FAILURES, M_WATCH_LAST_REPAIR, M_WATCH_FAILING,
 	M_FAMILIES
 };
 
@@ -131,6 +133,16 @@ static const struct {
 		"Frames from or to a peer the relay dropped, by reason." },
 	[M_RELAY_OTHER_DROPPED] = { "gatewayctl_relay_unattributed_dropped_frames_total", "counter",
 		"Frames the relay dropped that belong to no configured peer or port, by reason." },
+	[M_WATCH_RUNNING] = { "gatewayctl_watch_running", "gauge",
+		"1 when `gatewayctl watch` keeps the site (gatewayctl-watch@SITE.service)." },
+	[M_WATCH_REPAIRS] = { "gatewayctl_watch_repairs_total", "counter",
+		"Repairs of drift the running watcher made (since it started)." },
+	[M_WATCH_FAILURES] = { "gatewayctl_watch_failures_total", "counter",
+		"Repairs the running watcher tried that failed (since it started)." },
+	[M_WATCH_LAST_REPAIR] = { "gatewayctl_watch_last_repair_time_seconds", "gauge",
+		"When the running watcher last repaired drift, in seconds since the epoch (0: not yet)." },
+	[M_WATCH_FAILING] = { "gatewayctl_watch_failing", "gauge",
+		"1 while the watcher's repairs fail (it retries, backing off up to 60 s)." },
 };
 
 struct sample {
@@ -333,6 +345,22 @@ static void relay_metrics(struct metrics *m, const struct site *s)
 	relay_stats_free(&rs);
 }
 
+/* The watcher's (watchstate.h): running or not, and its counters when it runs. */
+static void watch_metrics(struct metrics *m, const char *site)
+{
+	struct watch_state ws;
+	bool alive = watchstate_read(site, &ws) == 0 && watchstate_alive(&ws);
+	char b[24];
+
+	add(m, M_WATCH_RUNNING, flag(alive), L(.site = site));
+	if (!alive)
+		return;
+	add(m, M_WATCH_REPAIRS, u64(b, ws.repairs), L(.site = site));
+	add(m, M_WATCH_FAILURES, u64(b, ws.failures), L(.site = site));
+	add(m, M_WATCH_LAST_REPAIR, u64(b, (uint64_t)ws.last_repair), L(.site = site));
+	add(m, M_WATCH_FAILING, flag(ws.failing_since != 0), L(.site = site));
+}
+
 /* The metrics of site S. 0, or -1 when its kernel state could not be read.
  * Its health is status's own judgement (health.c). */
 static int site_metrics(struct metrics *m, struct nl *rt, struct nl *nf, struct site *s, bool probe)
@@ -365,6 +393,7 @@ static int site_metrics(struct metrics *m, struct nl *rt, struct nl *nf, struct 
 		peer_metrics(m, s, &s->peers[i], &h);
 	if (s->relay.enabled)
 		relay_metrics(m, s);
+	watch_metrics(m, s->name);
 	add(m, M_SITE_HEALTHY, flag(health_ok(&h)), L(.site = s->name));
 	health_free(&h);
 	return 0;

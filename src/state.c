@@ -276,6 +276,23 @@ int state_lock(const char *site)
 	return fd;
 }
 
+int state_trylock(const char *site)
+{
+	char name[SITE_NAME_MAX + 8];
+	int fd, e;
+
+	snprintf(name, sizeof(name), "%s.lock", site);
+	fd = state_open(true, name, O_RDWR | O_CREAT, 0600);
+	if (fd < 0)
+		return -errno;
+	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+		e = errno;
+		close(fd);
+		return e == EWOULDBLOCK ? -EWOULDBLOCK : -e;
+	}
+	return fd;
+}
+
 void state_init(struct state *st, const char *site)
 {
 	memset(st, 0, sizeof(*st));

@@ -56,6 +56,9 @@ int state_check_dir(int at, const char *name, const char *shown, mode_t mode, bo
 /* Take the site's lock, waiting for another gatewayctl working on it.
  * Returns the lock's fd (closing it releases), or -1 with a message on stderr. */
 int state_lock(const char *site);
+/* The same without waiting (a process that must stay responsive: watch):
+ * the fd, -EWOULDBLOCK when another gatewayctl holds it, or -errno. */
+int state_trylock(const char *site);
 
 /* Read the site's state; an absent file gives an empty state. 0 or -errno. */
 int state_read(const char *site, struct state *st);

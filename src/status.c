@@ -23,6 +23,7 @@
 #include "relay.h"
 #include "sitearg.h"
 #include "state.h"
+#include "watchstate.h"
 
 static int status_help(void)
 {
@@ -256,6 +257,8 @@ static void json_site(FILE *f, const struct report *r, bool first)
 		health_ok(&r->h) ? "true" : "false", live->ip_forward == 1 ? "true" : "false", live->rp_filter_all);
 	fprintf(f, "     \"pending\": ");
 	pending_json(f, r->h.have_pending ? &r->h.pending : NULL);
+	fprintf(f, ",\n     \"watch\": ");
+	watchstate_json(f, s->name);
 	fprintf(f, ",\n");
 	fprintf(f, "     \"nftables\": {\"table\": \"" NFT_TABLE_PREFIX "%s\", \"present\": %s, \"matches\": %s, \"rules\": {",
 		s->name, live->nft.present ? "true" : "false", live->nft_match == 1 ? "true" : "false");
@@ -368,6 +371,7 @@ static void text_site(const struct out *o, const struct report *r, bool first)
 		health_ok(h) ? c_green(o) : c_red(o), ok, c_off(o), s->path);
 	if (h->have_pending)
 		fprintf(f, "  %s\n", h->pending.line);
+	watchstate_print(f, s->name);
 	fprintf(f, "  %-14s %s\n", "forwarding", live->ip_forward == 1 ? "on" : "off");
 	fprintf(f, "  %-14s all=%u\n", "rp_filter", live->rp_filter_all);
 	fprintf(f, "  %-14s " NFT_TABLE_PREFIX "%s %s\n", "nftables", s->name,

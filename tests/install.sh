@@ -47,12 +47,24 @@ if command -v systemd-analyze >/dev/null; then
 	check "systemd-analyze verify gatewayctl@manhattan.service" \
 		systemd-analyze verify --man=no "$tmp/gatewayctl@manhattan.service"
 fi
+# the watcher's unit (issue 20): runs watch, leaves the site and the relay at stop
+wunit=$dest/lib/systemd/system/gatewayctl-watch@.service
+check "installed the watcher's unit" test -s "$wunit"
+check "the watcher's unit runs watch" grep -q '^ExecStart=/usr/sbin/gatewayctl watch /etc/gatewayctl/%i.ini$' "$wunit"
+check "the watcher's unit starts after nftables and strongSwan" sh -c "grep '^After=' '$wunit' | grep -q nftables.service && grep '^After=' '$wunit' | grep -q strongswan.service"
+check "the watcher's stop signals only the watcher (KillMode=process)" grep -qx 'KillMode=process' "$wunit"
+check "the watcher's unit conflicts with gatewayctl@" grep -qx 'Conflicts=gatewayctl@%i.service' "$wunit"
+if command -v systemd-analyze >/dev/null; then
+	sed "s|/usr/sbin/|$dest/usr/sbin/|" "$wunit" >"$tmp/gatewayctl-watch@manhattan.service"
+	check "systemd-analyze verify gatewayctl-watch@manhattan.service" \
+		systemd-analyze verify --man=no "$tmp/gatewayctl-watch@manhattan.service"
+fi
 check "the template site file is valid" ./gatewayctl check templates/site.ini.example
 check "make uninstall removes it all" sh -c "make -s uninstall PREFIX=/usr DESTDIR='$dest' && ! find '$dest' -type f | grep -q ."
 for m in docs/gatewayctl.8 docs/gatewayctl.ini.5; do
 	check "$m renders without warnings" sh -c "groff -man -ww -z '$m' 2>&1 | { ! grep -q .; }"
 done
-for c in check plan up down confirm rollback; do
+for c in check plan up down confirm rollback watch; do
 	check "gatewayctl $c --help" sh -c "./gatewayctl $c --help | grep -q '^Usage: gatewayctl $c'"
 done
 check "gatewayctl --version" sh -c "./gatewayctl --version | grep -q '^gatewayctl [0-9]'"

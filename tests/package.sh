@@ -65,6 +65,8 @@ inside() {
 	check "gatewayctl check of the example site file" gatewayctl check /etc/gatewayctl/site.ini.example
 	check "systemd-analyze verify gatewayctl@manhattan.service (binary and man pages found)" \
 		systemd-analyze verify gatewayctl@manhattan.service
+	check "systemd-analyze verify gatewayctl-watch@manhattan.service" \
+		systemd-analyze verify gatewayctl-watch@manhattan.service
 	check "systemd-analyze verify gatewayctl-metrics.timer and .service" \
 		systemd-analyze verify gatewayctl-metrics.timer gatewayctl-metrics.service
 	check "man gatewayctl and man gatewayctl.ini find the pages" sh -c 'man -w gatewayctl && man -w 5 gatewayctl.ini'
@@ -160,7 +162,8 @@ else
 fi
 contents=$(dpkg-deb -c "$A" | awk '{ print $6 }' | sed 's|^\./|/|')
 for f in /usr/sbin/gatewayctl /usr/share/man/man8/gatewayctl.8.gz /usr/share/man/man5/gatewayctl.ini.5.gz \
-	/lib/systemd/system/gatewayctl@.service /lib/systemd/system/gatewayctl-metrics.service \
+	/lib/systemd/system/gatewayctl@.service /lib/systemd/system/gatewayctl-watch@.service \
+	/lib/systemd/system/gatewayctl-metrics.service \
 	/lib/systemd/system/gatewayctl-metrics.timer /etc/iproute2/rt_protos.d/gatewayctl.conf \
 	/usr/share/bash-completion/completions/gatewayctl /etc/gatewayctl/site.ini.example \
 	/usr/share/doc/gatewayctl/examples/gatewayctl.rules.yml /usr/share/doc/gatewayctl/copyright; do
