@@ -32,6 +32,7 @@ struct watch {
 	uint32_t *endpoints;		/* peers' endpoints (a bogus host route): sorted */
 	size_t n_endpoints;
 	char table[64];			/* our nftables table */
+	unsigned long fail_streak;	/* failed runs in a row */
 	char last_log[700];		/* the last failure or hold logged (logged once) */
 };
 

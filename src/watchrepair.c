@@ -1,7 +1,7 @@
 /* watchrepair.c - one repair of `gatewayctl watch`: with the site's lock held,
  * read which configuration is current (what up, up --confirm, confirm and
  * rollback last set), let the sources adjust it, and apply it through the
- * engine (up_site: all or nothing, only what gatewayctl owns). Logged to
+ * engine (site_up: all or nothing, only what gatewayctl owns). Logged to
  * syslog when it changed something or when its outcome changed; recorded in
  * RUNDIR/SITE.watch for status. */
 #define _GNU_SOURCE
@@ -23,7 +23,7 @@
 #include "relay.h"
 #include "sitearg.h"
 #include "state.h"
-#include "updown.h"
+#include "site.h"
 
 /* What load_current found. */
 enum current { CUR_SITE, CUR_DOWN, CUR_HELD, CUR_ERROR };
@@ -159,7 +159,7 @@ static enum current load_current(struct watch *w, struct site *site, bool *from_
 	return CUR_DOWN;
 }
 
-/* The "# why" lines up_site printed before each step, joined: what it repaired. */
+/* The "# why" lines site_up printed before each step, joined: what it repaired. */
 static void whys(const char *out, char *dst, size_t len)
 {
 	size_t o = 0;
@@ -197,9 +197,9 @@ static int apply_site(struct watch *w, struct site *site, char **out, char **err
 	if (wl_prepare(&w->loop, site, why, sizeof(why)) < 0) {
 		fprintf(me, "%s", why);
 	} else {
-		struct up_opts o = { .cmd = cmd, .out = mo, .err = me };
+		struct site_up_opts o = { .cmd = cmd, .out = mo, .err = me };
 
-		r = up_site(site, &o);
+		r = site_up(site, &o);
 	}
 	fclose(mo);
 	fclose(me);
@@ -225,6 +225,7 @@ static enum wl_result report(struct watch *w, int r, const char *why, const char
 	if (r < 0) {
 		one_line(err && *err ? err : "no reason given", line, sizeof(line));
 		w->ws.failures++;
+		w->fail_streak++;
 		snprintf(w->ws.last_error, sizeof(w->ws.last_error), "%s", line);
 		w->ws.backoff_ms = w->loop.backoff_ms ? w->loop.backoff_ms * 2 : WL_BACKOFF_MIN_MS;
 		if (w->ws.backoff_ms > WL_BACKOFF_MAX_MS)
@@ -241,7 +242,9 @@ static enum wl_result report(struct watch *w, int r, const char *why, const char
 		return WL_FAILED;
 	}
 	if (w->ws.failing_since)
-		watch_log(w, LOG_NOTICE, "repair works again after %llu failed tries", (unsigned long long)w->ws.failures);
+		watch_log(w, LOG_NOTICE, "repair works again after %lu failed tr%s", w->fail_streak,
+			  w->fail_streak == 1 ? "y" : "ies");
+	w->fail_streak = 0;
 	w->ws.failing_since = 0;
 	w->ws.backoff_ms = 0;
 	w->ws.last_error[0] = '\0';

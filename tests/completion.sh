@@ -47,7 +47,7 @@ expect() { # MSG EXPECTED(lines) WORD...
 }
 lines() { printf '%s\n' "$@"; }
 
-expect "the commands, from gatewayctl help" "$(lines check confirm down genkey help plan pubkey relay rollback status up)" gatewayctl ''
+expect "the commands, from gatewayctl help" "$(lines check confirm down genkey help plan pubkey relay rollback status up watch)" gatewayctl ''
 expect "a command's prefix" "status" gatewayctl st
 expect "the program's options" "$(lines --help --version)" gatewayctl -
 expect "status's options, from status --help" "$(lines --help --json --output --probe --prometheus)" gatewayctl status --
@@ -56,6 +56,7 @@ expect "relay's options" "$(lines --config-fd --config-name --daemon --debug --f
 expect "up: site files here, directories, and those of the configuration directory" \
 	"$(lines "$tmp/etc/brooklyn.ini" "$tmp/etc/manhattan.ini" "local.ini" "my site.ini" other sub)" gatewayctl up ''
 expect "up man: the site's file in the configuration directory" "$tmp/etc/manhattan.ini" gatewayctl up man
+expect "watch man: a site file too" "$tmp/etc/manhattan.ini" gatewayctl watch man
 expect "plan sub/: *.ini below a directory" "sub/deep.ini" gatewayctl plan sub/
 expect "check: a file name with a space is one word" "my site.ini" gatewayctl check my
 expect "check takes several files" "local.ini" gatewayctl check "my site.ini" lo

@@ -89,7 +89,7 @@ _gatewayctl() {
 		compopt -o filenames 2>/dev/null
 		COMPREPLY=($(_gatewayctl_files "$cur"))
 		;;
-	plan | up)
+	plan | up | watch)
 		[ $args = 0 ] || return 0
 		compopt -o filenames 2>/dev/null
 		COMPREPLY=($(_gatewayctl_files "$cur"))

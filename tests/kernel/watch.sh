@@ -235,7 +235,11 @@ if [ -x "$PWD/gatewayctl" ]; then
 	watch_start "$PWD/gatewayctl"
 	wait_for 10 test -f "$(gw_statedir m-gw)/manhattan.watch" || true
 	kill_relay "relay killed with SIGKILL"
-	repair_ok "relay killed with SIGKILL" "$RELAY_MS" "kill to a new relay running"
+	# a new process: exec, dynamic linking, the relay's set-up (about 20 ms on
+	# hardware; this VM emulates the CPU and is slower by 20 to 50 times)
+	echo "# relay killed with SIGKILL: kill to a new relay running $RELAY_MS ms"
+	if [ "$RELAY_MS" -lt 2000 ]; then ok "relay killed: a new relay within 2 s under emulation ($RELAY_MS ms)"; else
+		fail "relay killed: a new relay within 2 s under emulation ($RELAY_MS ms)"; fi
 	# quiet first: the checks counter of its state file stays for 2 s
 	prev='' cur=''
 	for _ in $(seq 20); do
@@ -264,5 +268,5 @@ fi
 
 expect_grep "the foreign nat table survived everything" 'ip saddr 10.77.0.0/16 oifname "eth1" masquerade' \
 	"$(lab_exec m-gw nft list table ip nat)"
-[ "${VERBOSE:-0}" = 0 ] || sed 's/^/# watch: /' "$T_TMP/watch1.log"
+[ "${VERBOSE:-0}" = 0 ] || sed 's/^/# watch: /' "$T_TMP/watch1.log" "$LOG"
 t_done
