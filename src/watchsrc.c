@@ -52,16 +52,13 @@ void watch_interest(struct watch *w, const struct site *site)
 		return;
 	}
 	n = site->n_peers + 2;
-	if (n > w->n_names + w->n_endpoints + 2 || !w->names) {
-		watch_free(w);
-		w->names = calloc(n, sizeof(*w->names));
-		w->endpoints = calloc(n, sizeof(*w->endpoints));
-		if (!w->names || !w->endpoints) {
-			watch_free(w);	/* then every link and route event counts */
-			return;
-		}
+	watch_free(w);
+	w->names = calloc(n, sizeof(*w->names));
+	w->endpoints = calloc(n, sizeof(*w->endpoints));
+	if (!w->names || !w->endpoints) {
+		watch_free(w);	/* out of memory: only our table counts, until the next repair */
+		return;
 	}
-	w->n_names = w->n_endpoints = 0;
 	snprintf(w->names[w->n_names++], IFNAME_MAX + 1, "%s", site->lan);
 	snprintf(w->names[w->n_names++], IFNAME_MAX + 1, "%s", site->wan);
 	for (size_t i = 0; i < site->n_peers; i++) {

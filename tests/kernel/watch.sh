@@ -108,15 +108,18 @@ drift() {
 }
 
 # --- foreign state that must come through untouched
-lab_exec m-gw ip route add 10.99.0.0/16 via 172.16.1.30
-lab_exec m-gw nft -f - <<-'EOF'
-	table ip nat {
-		chain postrouting {
-			type nat hook postrouting priority srcnat; policy accept;
-			ip saddr 10.77.0.0/16 oifname "eth1" masquerade
+foreign_nat() {
+	lab_exec m-gw nft -f - <<-'EOF'
+		table ip nat {
+			chain postrouting {
+				type nat hook postrouting priority srcnat; policy accept;
+				ip saddr 10.77.0.0/16 oifname "eth1" masquerade
+			}
 		}
-	}
-EOF
+	EOF
+}
+lab_exec m-gw ip route add 10.99.0.0/16 via 172.16.1.30
+foreign_nat
 
 monitors_start
 out=$(gw b-gw up "$B" 2>&1) && ok "up brooklyn" || { fail "up brooklyn"; printf '%s\n' "$out" | t_note; }
@@ -134,14 +137,7 @@ drift "tunnel deleted" ip link del gw-brooklyn
 drift "table deleted" nft delete table ip gatewayctl-manhattan
 drift "table flushed (all of nftables)" nft flush ruleset
 # (the flush took the foreign table too: put it back for what follows)
-lab_exec m-gw nft -f - <<-'EOF'
-	table ip nat {
-		chain postrouting {
-			type nat hook postrouting priority srcnat; policy accept;
-			ip saddr 10.77.0.0/16 oifname "eth1" masquerade
-		}
-	}
-EOF
+foreign_nat
 drift "forwarding off" sysctl -qw net.ipv4.ip_forward=0
 # kill_relay NAME: the relay has no notification: polled with builtins from the
 # kill on (here the sanitizers' build starts the new relay: timed with the
@@ -182,6 +178,9 @@ expect_grep "... and the last repair" '^    last repair ' "$st"
 js=$(gw m-gw status --json manhattan 2>&1 || true)
 expect_grep "status --json: watch.running" '"watch": \{"running": true, "pid": '"$WPID" "$js"
 expect_grep "status --json: watch.repairs" '"repairs": (8|9|[1-9][0-9])' "$js"
+pm=$(gw m-gw status --prometheus manhattan 2>&1 || true)
+expect_grep "metrics: gatewayctl_watch_running 1" '^gatewayctl_watch_running\{site="manhattan"\} 1$' "$pm"
+expect_grep "metrics: gatewayctl_watch_repairs_total" '^gatewayctl_watch_repairs_total\{site="manhattan"\} (8|9|[1-9][0-9])$' "$pm"
 
 # --- a repair that cannot succeed backs off and is logged once
 # (the watcher stopped meanwhile: it would re-create the tunnel between the two)
@@ -227,6 +226,8 @@ site_whole && ok "the site stays up after the watcher" || fail "the site stays u
 expect_ping b-ws 192.168.1.5 "b-ws still pings the server"
 [ ! -e "$(gw_statedir m-gw)/manhattan.watch" ] && ok "its state file is gone" || fail "its state file is gone"
 expect_grep "status: no watcher" '"watch": null' "$(gw m-gw status --json manhattan 2>&1 || true)"
+expect_grep "metrics: gatewayctl_watch_running 0" '^gatewayctl_watch_running\{site="manhattan"\} 0$' \
+	"$(gw m-gw status --prometheus manhattan 2>&1 || true)"
 
 cp "$LOG" "$T_TMP/watch1.log"
 

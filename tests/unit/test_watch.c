@@ -303,6 +303,33 @@ static void test_events(void **state)
 	config_free(&site);
 }
 
+/* the lists follow the configuration: one peer, then three (ASan watches the sizes) */
+static void test_interest_grows(void **state)
+{
+	static const char head[] = "[site]\nname = manhattan\nlan = eth0\nlan_address = 192.168.1.126/24\n"
+				   "wan = eth1\nwan_address = 172.16.1.12/27\n";
+	struct watch w = { .name = "manhattan" };
+	char text[1024], why[160];
+	struct mon_event ev;
+
+	(void)state;
+	for (int peers = 1; peers <= 3; peers += 2) {
+		struct site site;
+		size_t n = (size_t)snprintf(text, sizeof(text), "%s", head);
+
+		for (int i = 0; i < peers; i++)
+			n += (size_t)snprintf(text + n, sizeof(text) - n, "[peer p%d]\nendpoint = 172.18.%d.10\n"
+					      "networks = 10.%d.0.0/16\n", i, i, i);
+		assert_int_equal(config_parse(text, n, "m.ini", &site, stderr), 0);
+		watch_interest(&w, &site);
+		assert_int_equal(w.n_names, (size_t)peers + 2);
+		ev = link_ev(peers == 3 ? "gw-p2" : "gw-p0", true);
+		assert_true(watch_event_ours(&w, &ev, why, sizeof(why)));
+		config_free(&site);
+	}
+	watch_free(&w);
+}
+
 /* ---- the state file -------------------------------------------------------- */
 
 static void test_state_text(void **state)
@@ -359,6 +386,7 @@ int main(void)
 		cmocka_unit_test(test_busy),
 		cmocka_unit_test(test_deadline_source),
 		cmocka_unit_test(test_events),
+		cmocka_unit_test(test_interest_grows),
 		cmocka_unit_test(test_state_text),
 	};
 
