@@ -214,6 +214,15 @@ wait_for 5 site_whole || true
 expect_grep "after rollback the watcher keeps the confirmed copy (ttl 64)" 'ttl 64' \
 	"$(lab_exec m-gw ip -d link show gw-brooklyn)"
 
+# --- down beside the watcher: the site stays down; the next up is watched again
+out=$(gw m-gw down manhattan 2>&1) && ok "down beside the watcher" || { fail "down beside the watcher"; printf '%s\n' "$out" | t_note; }
+sleep 2
+expect_eq "$(lab_exec m-gw ip -o link show gw-brooklyn 2>&1 | grep -c gw-brooklyn || true)" 0 \
+	"after down the watcher does not bring the tunnel back"
+expect_grep "... and says the site is down" 'the site is down' "$(cat "$LOG")"
+out=$(gw m-gw up "$M" 2>&1) && ok "up again beside the watcher" || { fail "up again"; printf '%s\n' "$out" | t_note; }
+drift "after down and up: route deleted" ip route del 192.168.2.0/24
+
 # --- SIGTERM: out within 1 s, the site stays
 t0=$(now_ms)
 kill -TERM "$WPID"
