@@ -88,6 +88,7 @@ int watch_main(int argc, char **argv)
 	}
 	w.arg = arg;
 	w.to_stderr = !getenv("JOURNAL_STREAM");
+	openlog("gatewayctl", LOG_PID, LOG_DAEMON);
 	wl_init(&w.loop, watch_repair, &w);
 	if ((r = watch_sources(&w)) < 0) {
 		fprintf(stderr, "%s watch: cannot subscribe to the kernel's notifications: %s\n", prog, strerror(-r));
