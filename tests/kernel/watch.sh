@@ -242,7 +242,10 @@ cp "$LOG" "$T_TMP/watch1.log"
 
 # --- idle cost, with the plain binary (the sanitizers' own memory is not ours)
 if [ -x "$PWD/gatewayctl" ]; then
+	# down first: a relay of the other build is not this one's (another executable)
+	gw m-gw down manhattan >/dev/null 2>&1 || fail "down before the plain build's watcher"
 	watch_start "$PWD/gatewayctl"
+	wait_for 15 site_whole || fail "the plain build's watcher brings the site up"
 	wait_for 10 test -f "$(gw_statedir m-gw)/manhattan.watch" || true
 	kill_relay "relay killed with SIGKILL"
 	# a new process: exec, dynamic linking, the relay's set-up (about 20 ms on
