@@ -320,7 +320,9 @@ enum wl_result watch_repair(struct wl *l, void *ctx, const char *why)
 		if (r >= 0)
 			w->apply_arg = false;
 	}
-	watch_interest(w, c == CUR_SITE ? &site : NULL);
+	/* (what could not be read keeps the events that concern the last one read) */
+	if (c == CUR_SITE || c == CUR_DOWN)
+		watch_interest(w, c == CUR_SITE ? &site : NULL);
 	watch_relay_rearm(w);
 	if (c == CUR_SITE)
 		wl_after(&w->loop, &site, r);
