@@ -59,7 +59,7 @@ PRIV=''
 relay_pid() {
 	local p='' st=''
 	read -r p <"$PRIV/manhattan.relay.pid" 2>/dev/null || [ -n "$p" ] || return 1
-	read -r st <"/proc/$p/stat" 2>/dev/null || return 1
+	{ read -r st <"/proc/$p/stat"; } 2>/dev/null || return 1
 	st=${st##*) }
 	case ${st%% *} in S | R) echo "$p" ;; *) return 1 ;; esac
 }

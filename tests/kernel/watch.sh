@@ -1,12 +1,16 @@
 #!/bin/bash
 # tests/kernel/watch.sh - `gatewayctl watch` on the article's two offices: it
 # brings Manhattan up, then each drift (route deleted, tunnel down, tunnel
-# deleted, table deleted, forwarding off, relay killed) is repaired within 1 s,
-# measured here and by the watcher itself, and the tunnel carries pings again;
-# foreign routes and tables are untouched; status shows the watcher and its
+# deleted, table deleted or flushed, forwarding off, bogus host route, relay
+# killed) is repaired and the tunnel carries pings again; foreign routes and
+# tables are untouched; status, --json and the metrics show the watcher and its
 # repairs; a repair that cannot succeed (a foreign link holding the tunnel's
-# name) backs off and is logged once; idle it does not wake up; SIGTERM ends it
-# within 1 s and the site stays up.
+# name) backs off and is logged once; a pending change is kept as pending, down
+# stays down; SIGTERM ends it within 1 s and the site stays up. That run uses
+# the sanitizers' build; then the plain build (what gateways run) repairs each
+# drift again, timed from the kernel's own notifications and bound to 1 s (a
+# killed relay, a new process to start under this emulated CPU: 2 s), and idle
+# it must not wake up.
 #
 #   tests/vm/run -- tests/kernel/watch.sh
 set -eu
@@ -54,7 +58,7 @@ site_whole() {
 relay_pid() {
 	local p='' stat=''
 	read -r p <"$(gw_privdir m-gw)/manhattan.relay.pid" 2>/dev/null || [ -n "$p" ] || return 1
-	read -r stat <"/proc/$p/stat" 2>/dev/null || return 1
+	{ read -r stat <"/proc/$p/stat"; } 2>/dev/null || return 1
 	stat=${stat##*) }
 	# alive, not a zombie (the killed one may wait for a parent to reap it)
 	[ "${stat%% *}" = S ] || [ "${stat%% *}" = R ] || return 1
@@ -77,10 +81,13 @@ monitors_start() {
 	sleep 1
 }
 
+# The bound: 1 s for the plain build (what runs on gateways); the sanitizers'
+# build, several times slower, is held to 3 s (its run is for correctness)
+LIMIT_MS=3000 PING=1
 repair_ok() { # NAME MS WHAT
 	echo "# $1: $3 $2 ms"
-	if [ "$2" -ge 0 ] && [ "$2" -lt 1000 ]; then ok "$1: repaired within 1 s ($3 $2 ms)"; else
-		fail "$1: repaired within 1 s ($3 $2 ms)"; fi
+	if [ "$2" -ge 0 ] && [ "$2" -lt "$LIMIT_MS" ]; then ok "$1: repaired within $LIMIT_MS ms ($3 $2 ms)"; else
+		fail "$1: repaired within $LIMIT_MS ms ($3 $2 ms)"; fi
 }
 
 # drift NAME CMD...: break something in Manhattan, wait for the watcher to
@@ -104,7 +111,17 @@ drift() {
 	wait_for 3 sh -c "[ \$(grep -c 'repaired [0-9]* ms' '$LOG') -gt $n_before ]" || true
 	own=$(grep -o 'repaired [0-9]* ms' "$LOG" | tail -n 1 | tr -dc 0-9)
 	repair_ok "$name" "${own:--1}" "the watcher's log: first event to repaired"
-	expect_ping b-ws 192.168.1.5 "$name: b-ws pings the server again"
+	[ "$PING" = 0 ] || expect_ping b-ws 192.168.1.5 "$name: b-ws pings the server again"
+}
+
+# every drift once (the relay's is kill_relay's)
+drifts() {
+	drift "route deleted" ip route del 192.168.2.0/24
+	drift "tunnel set down" ip link set gw-brooklyn down
+	drift "tunnel deleted" ip link del gw-brooklyn
+	drift "table deleted" nft delete table ip gatewayctl-manhattan
+	drift "forwarding off" sysctl -qw net.ipv4.ip_forward=0
+	drift "bogus host route added" ip route add 172.17.2.10/32 dev gw-brooklyn
 }
 
 # --- foreign state that must come through untouched
@@ -130,15 +147,11 @@ wait_for 5 test -f "$(gw_statedir m-gw)/manhattan.watch" && ok "the watcher's st
 	fail "the watcher's state file is there"
 expect_eq "$(gw m-gw up "$M" 2>&1)" "site manhattan: no changes" "up after watch: no changes"
 
-# --- each drift, repaired
-drift "route deleted" ip route del 192.168.2.0/24
-drift "tunnel set down" ip link set gw-brooklyn down
-drift "tunnel deleted" ip link del gw-brooklyn
-drift "table deleted" nft delete table ip gatewayctl-manhattan
+# --- each drift, repaired (the sanitizers' build: correctness; timed below)
+drifts
 drift "table flushed (all of nftables)" nft flush ruleset
 # (the flush took the foreign table too: put it back for what follows)
 foreign_nat
-drift "forwarding off" sysctl -qw net.ipv4.ip_forward=0
 # kill_relay NAME: the relay has no notification: polled with builtins from the
 # kill on (here the sanitizers' build starts the new relay: timed with the
 # plain one below)
@@ -158,7 +171,6 @@ kill_relay() {
 	expect_ping b-ws 192.168.1.5 "$1: b-ws pings the server"
 }
 kill_relay "relay killed with SIGKILL (sanitizers' build)"
-drift "bogus host route added" ip route add 172.17.2.10/32 dev gw-brooklyn
 expect_eq "$(lab_exec m-gw ip -4 route show exact 172.17.2.10/32)" "" "the bogus host route is gone"
 
 # --- foreign state untouched by all of that
@@ -217,8 +229,8 @@ expect_grep "after rollback the watcher keeps the confirmed copy (ttl 64)" 'ttl 
 # --- down beside the watcher: the site stays down; the next up is watched again
 out=$(gw m-gw down manhattan 2>&1) && ok "down beside the watcher" || { fail "down beside the watcher"; printf '%s\n' "$out" | t_note; }
 sleep 2
-expect_eq "$(lab_exec m-gw ip -o link show gw-brooklyn 2>&1 | grep -c gw-brooklyn || true)" 0 \
-	"after down the watcher does not bring the tunnel back"
+lab_exec m-gw ip link show gw-brooklyn >/dev/null 2>&1 && fail "after down the watcher does not bring the tunnel back" ||
+	ok "after down the watcher does not bring the tunnel back"
 expect_grep "... and says the site is down" 'the site is down' "$(cat "$LOG")"
 out=$(gw m-gw up "$M" 2>&1) && ok "up again beside the watcher" || { fail "up again"; printf '%s\n' "$out" | t_note; }
 drift "after down and up: route deleted" ip route del 192.168.2.0/24
@@ -246,13 +258,15 @@ if [ -x "$PWD/gatewayctl" ]; then
 	gw m-gw down manhattan >/dev/null 2>&1 || fail "down before the plain build's watcher"
 	watch_start "$PWD/gatewayctl"
 	wait_for 15 site_whole || fail "the plain build's watcher brings the site up"
+	# the repairs timed: the plain build, bound to 1 s
+	LIMIT_MS=1000 PING=0
+	drifts
 	wait_for 10 test -f "$(gw_statedir m-gw)/manhattan.watch" || true
 	kill_relay "relay killed with SIGKILL"
 	# a new process: exec, dynamic linking, the relay's set-up (about 20 ms on
 	# hardware; this VM emulates the CPU and is slower by 20 to 50 times)
-	echo "# relay killed with SIGKILL: kill to a new relay running $RELAY_MS ms"
-	if [ "$RELAY_MS" -lt 2000 ]; then ok "relay killed: a new relay within 2 s under emulation ($RELAY_MS ms)"; else
-		fail "relay killed: a new relay within 2 s under emulation ($RELAY_MS ms)"; fi
+	LIMIT_MS=2000
+	repair_ok "relay killed with SIGKILL (a new process)" "$RELAY_MS" "kill to a new relay running"
 	# quiet first: the checks counter of its state file stays for 2 s
 	prev='' cur=''
 	for _ in $(seq 20); do
