@@ -102,7 +102,8 @@ for kind in route table relay; do
 	for _ in $(seq "$reps"); do one $kind up; done | median >"$tmp/up-$kind"
 done
 # then the watcher
-in_ns "$bin" watch "$tmp/m.ini" 2>"$tmp/watch.log" &
+# (ip netns exec execs the watcher: $! is its pid)
+ip netns exec "$ns" "$bin" watch "$tmp/m.ini" 2>"$tmp/watch.log" &
 wpid=$!
 pids="$pids $wpid"
 for _ in $(seq 100); do [ -n "$(ls "$tmp"/run/ns-*/manhattan.watch 2>/dev/null)" ] && break; sleep 0.1; done
@@ -112,6 +113,7 @@ for kind in route table relay; do
 done
 rss=$(awk '/^VmRSS/ {print $2}' "/proc/$wpid/status")
 kill "$wpid"
+wait "$wpid" 2>/dev/null || true
 
 printf '# watch: repair latency, median of %d, ms (from the kernel'"'"'s notifications; relay: kill to new relay)\n' "$reps"
 printf '%-8s %10s %22s %8s\n' drift watch "up at once (by hand)" ratio
