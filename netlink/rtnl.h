@@ -41,6 +41,7 @@ struct addr_info {
 	uint32_t peer;		/* IFA_ADDRESS (differs from local on point-to-point) */
 	uint32_t broadcast;	/* 0 if none */
 	uint8_t prefixlen;
+	uint32_t flags;		/* IFA_F_* (IFA_F_SECONDARY...) */
 };
 
 struct route_info {

@@ -1,6 +1,7 @@
 /* addr.c - IPv4 addresses and networks, interface names */
 #include "config.h"
 
+#include <ctype.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -111,4 +112,36 @@ bool ifname_valid(const char *s)
 		if (*s <= ' ' || *s > '~' || *s == '/' || *s == ':')
 			return false;
 	return true;
+}
+
+bool ip4_unicast(uint32_t a)
+{
+	return a != 0 && (a >> 24) != 127 && (a >> 28) != 14 && (a >> 28) != 15 && (a >> 24) != 0;
+}
+
+bool dns_name_valid(const char *s)
+{
+	size_t len = strlen(s), label = 0;
+	bool letter = false;
+
+	if (len && s[len - 1] == '.')
+		len--;
+	if (len == 0 || len > DNS_NAME_MAX)
+		return false;
+	for (size_t i = 0; i <= len; i++) {
+		char c = i < len ? s[i] : '.';
+
+		if (c == '.') {
+			/* a label: 1..63, no '-' at either end */
+			if (label == 0 || label > 63 || s[i - 1] == '-' || s[i - label] == '-')
+				return false;
+			label = 0;
+		} else if (isalnum((unsigned char)c) || c == '-') {
+			letter |= !isdigit((unsigned char)c);
+			label++;
+		} else {
+			return false;
+		}
+	}
+	return letter;
 }

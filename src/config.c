@@ -554,7 +554,7 @@ static bool get_host_prefix(struct loader *ld, size_t sec, const char *key, stru
 
 static bool unicast(uint32_t a)
 {
-	return a != 0 && (a >> 24) != 127 && (a >> 28) != 14 && (a >> 28) != 15 && (a >> 24) != 0;
+	return ip4_unicast(a);
 }
 
 /* Split a comma-separated list in place: the count; -1 for an empty item
@@ -647,13 +647,18 @@ static void load_site(struct loader *ld, size_t sec, struct site *site, bool *wa
 		error_at(ld, (value(ld, sec, "wan", &line), line),
 			 "`wan` and `lan` are both `%s`; they must be two interfaces", site->wan);
 	*lan_ok = get_host_prefix(ld, sec, "lan_address", &site->lan_address);
-	*wan_ok = get_host_prefix(ld, sec, "wan_address", &site->wan_address);
+	v = value(ld, sec, "wan_address", &line);
+	site->wan_auto = v && !strcasecmp(v, "auto");
+	/* auto: the WAN's own address at plan/up time (endpoints_fill checks it) */
+	*wan_ok = !site->wan_auto && get_host_prefix(ld, sec, "wan_address", &site->wan_address);
 	if (*lan_ok && *wan_ok && net4_overlap(site->lan_address, site->wan_address)) {
 		value(ld, sec, "wan_address", &line);
 		error_at(ld, line, "the WAN subnet overlaps the LAN subnet");
 	}
 	v = value(ld, sec, "gateway", &line);
-	if (v) {
+	site->line_gateway = line;
+	site->gateway_auto = v && !strcasecmp(v, "auto");
+	if (v && !site->gateway_auto) {
 		char buf[20];
 
 		char hint[200];
@@ -783,6 +788,61 @@ static void load_peer_ipsec(struct loader *ld, size_t sec, struct peer *p)
 	}
 }
 
+/* `endpoint = A[, B...]` at LINE: addresses and DNS names (checked for syntax
+ * only; endpoints_fill resolves them). p->endpoint is the first address
+ * written, 0 when the list starts with a name. */
+static void load_endpoints(struct loader *ld, int line, const char *v, struct peer *p)
+{
+	char *items[PEER_ENDPOINTS_MAX + 1], *copy = strdup(v);
+	int n, empty = 0;
+
+	n = copy ? split(copy, items, PEER_ENDPOINTS_MAX, &empty) : -2;
+	if (n < 0) {
+		split_error(ld, line, "endpoint", v, n, empty, PEER_ENDPOINTS_MAX, "endpoints");
+		free(copy);
+		return;
+	}
+	p->eps = xrealloc(NULL, (size_t)n * sizeof(*p->eps));
+	memset(p->eps, 0, (size_t)n * sizeof(*p->eps));
+	for (int i = 0; i < n; i++) {
+		struct endpoint_item *e = &p->eps[p->n_eps];
+		const char *it = items[i];
+
+		if (strspn(it, "0123456789.") == strlen(it) || !dns_name_valid(it)) {
+			size_t len = strlen(it) - (it[strlen(it) - 1] == '.');
+
+			if (strspn(it, "0123456789.") != strlen(it) && len > DNS_NAME_MAX)
+				error_at(ld, line, "`endpoint`: the name `%.40s...` is longer than %d characters",
+					 it, DNS_NAME_MAX);
+			else if (strspn(it, "0123456789.") != strlen(it))
+				error_at(ld, line, "`endpoint`: `%s` is neither an IPv4 address nor a DNS name "
+					 "(labels of letters, digits and `-`, 1 to 63 characters each, not starting or "
+					 "ending with `-`, separated by dots)", it);
+			else if (get_unicast(ld, line, "endpoint", it, "the peer gateway's public IPv4 address "
+					     "or DNS name", &e->addr))
+				p->n_eps++;
+			continue;
+		}
+		e->name = xrealloc(NULL, strlen(it) + 1);
+		strcpy(e->name, it);
+		p->n_eps++;
+		p->endpoint_named = true;
+	}
+	for (size_t i = 1; i < p->n_eps; i++)
+		for (size_t k = 0; k < i; k++) {
+			const struct endpoint_item *a = &p->eps[k], *b = &p->eps[i];
+
+			if (!a->name != !b->name || (a->name ? strcasecmp(a->name, b->name) : a->addr != b->addr))
+				continue;
+			error_at(ld, line, "`endpoint = %s`: item %zu repeats item %zu; list each address or "
+					 "name once", v, i + 1, k + 1);
+			break;
+		}
+	if (p->n_eps && !p->eps[0].name)
+		p->endpoint = p->eps[0].addr;
+	free(copy);
+}
+
 static void load_peer(struct loader *ld, size_t sec, struct peer *p)
 {
 	const char *name = ld->secs[sec].name + 4;
@@ -798,7 +858,7 @@ static void load_peer(struct loader *ld, size_t sec, struct peer *p)
 	p->endpoint_line = p->networks_line = p->line;
 	if (required(ld, sec, "endpoint", &v, &line)) {
 		p->endpoint_line = line;
-		get_unicast(ld, line, "endpoint", v, "the peer gateway's public IPv4 address", &p->endpoint);
+		load_endpoints(ld, line, v, p);
 	}
 	if (required(ld, sec, "networks", &v, &line)) {
 		p->networks_line = line;
@@ -1134,16 +1194,20 @@ static void cross_check(struct loader *ld, struct site *s, bool lan_ok, bool wan
 		struct peer *p = &s->peers[i];
 		int eline = p->endpoint_line, nline = p->networks_line;
 
-		if (p->endpoint) {
-			if (lan_ok && net4_contains(lan, p->endpoint))
+		for (size_t e = 0; e < p->n_eps; e++) {
+			uint32_t a = p->eps[e].addr;
+
+			if (p->eps[e].name)
+				continue;
+			if (lan_ok && net4_contains(lan, a))
 				error_at(ld, eline, "endpoint %s is inside the LAN %s; the peer gateway must be reached over the WAN",
-					 ip4_str(p->endpoint, b1), net4_str((struct net4){ lan.addr & net4_mask(lan.len), lan.len }, b2));
-			if (wan_ok && p->endpoint == s->wan_address.addr)
-				error_at(ld, eline, "endpoint %s is this gateway's own wan_address", ip4_str(p->endpoint, b1));
-			n_found = net_matches(nets, n_nets, (struct net4){ p->endpoint, 32 }, true, found, n_nets);
+					 ip4_str(a, b1), net4_str((struct net4){ lan.addr & net4_mask(lan.len), lan.len }, b2));
+			if (wan_ok && a == s->wan_address.addr)
+				error_at(ld, eline, "endpoint %s is this gateway's own wan_address", ip4_str(a, b1));
+			n_found = net_matches(nets, n_nets, (struct net4){ a, 32 }, true, found, n_nets);
 			for (size_t f = 0; f < n_found; f++)
 				error_at(ld, eline, "endpoint %s is inside the tunnelled network %s of peer %s; the tunnel would route into itself",
-					 ip4_str(p->endpoint, b1), net4_str(found[f]->net, b2), s->peers[found[f]->peer].name);
+					 ip4_str(a, b1), net4_str(found[f]->net, b2), s->peers[found[f]->peer].name);
 		}
 		for (size_t k = 0; k < p->n_networks; k++) {
 			struct net4 n = p->networks[k];
@@ -1458,8 +1522,12 @@ void config_free(struct site *site)
 	free(site->text);
 	site->text = NULL;
 	site->text_len = 0;
-	for (size_t i = 0; i < site->n_peers; i++)
+	for (size_t i = 0; i < site->n_peers; i++) {
 		free(site->peers[i].networks);
+		for (size_t k = 0; k < site->peers[i].n_eps; k++)
+			free(site->peers[i].eps[k].name);
+		free(site->peers[i].eps);
+	}
 	free(site->peers);
 	site->peers = NULL;
 	site->n_peers = 0;

@@ -17,6 +17,20 @@ struct net4 {
 	uint8_t len;
 };
 
+/* One item of `endpoint = A, B, ...` as written: an address, or a DNS name
+ * that endpoints_fill() (endpoints.h) resolves before planning. */
+#define PEER_ENDPOINTS_MAX 8
+#define DNS_NAME_MAX 253
+#define ENDPOINT_ADDRS_MAX 8	/* addresses kept of one name (RESOLVE_MAX_ADDRS) */
+struct endpoint_item {
+	char *name;		/* the DNS name (malloc'd), NULL for an address */
+	uint32_t addr;		/* the address written (NULL name) */
+	/* a name, once resolved: its addresses in the DNS's order, and their TTL */
+	uint32_t addrs[ENDPOINT_ADDRS_MAX];
+	size_t n_addrs;
+	unsigned ttl;
+};
+
 enum encryption { ENC_NONE, ENC_IPSEC };
 enum ipsec_auth { AUTH_NONE, AUTH_PSK, AUTH_PUBKEY };
 
@@ -24,7 +38,12 @@ struct peer {
 	char name[SITE_NAME_MAX + 1];
 	int line;		/* line of the [peer NAME] header */
 	int endpoint_line, networks_line;
-	uint32_t endpoint;	/* public address of the peer gateway */
+	uint32_t endpoint;	/* public address of the peer gateway in use: the first
+				 * address written, or (names) what endpoints_fill chose;
+				 * 0 while a name is not resolved */
+	struct endpoint_item *eps;	/* `endpoint` as written (malloc'd) */
+	size_t n_eps;
+	bool endpoint_named;	/* some item is a DNS name */
 	struct net4 *networks;	/* private networks behind it */
 	size_t n_networks;
 	bool masquerade;
@@ -69,8 +88,10 @@ struct site {
 	char lan[IFNAME_MAX + 1];
 	struct net4 lan_address;	/* host address + prefix length */
 	char wan[IFNAME_MAX + 1];
-	struct net4 wan_address;
-	uint32_t gateway;		/* 0 = none */
+	struct net4 wan_address;	/* wan_auto: 0 until endpoints_fill */
+	uint32_t gateway;		/* 0 = none (gateway_auto: until endpoints_fill) */
+	bool wan_auto, gateway_auto;	/* `wan_address = auto`, `gateway = auto` */
+	int line_gateway;
 	uint32_t public_address;	/* behind NAT: the NAT's address its peers use (0 = wan_address) */
 	int line_public_address;
 	bool manage_interfaces;
@@ -115,6 +136,12 @@ const char *net4_str(struct net4 n, char *dst);
 int parse_ip4(const char *s, uint32_t *addr);
 int parse_net4(const char *s, struct net4 *n);
 bool ifname_valid(const char *s);
+/* not 0/8, 127/8, multicast, 240/4 nor the broadcast address */
+bool ip4_unicast(uint32_t a);
+/* a DNS host name as RFC 1123 has it: labels of letters, digits and '-' (not
+ * at either end), 1 to 63 characters, at most 253 in all, an optional final
+ * '.'; a name of digits and dots only is not one (an address's typo) */
+bool dns_name_valid(const char *s);
 /* letters, digits and '-', 1 to SITE_NAME_MAX: site and peer names */
 bool site_name_valid(const char *s);
 

@@ -2,7 +2,9 @@
  *
  * Each file alone was validated by config_load. Here, for every peer that names
  * another site of the set, the two files must describe the same tunnel:
- *   - the endpoint is the other's wan_address, or its public_address (behind NAT);
+ *   - the endpoint is the other's wan_address, or its public_address (behind NAT)
+ *     (one of them, for a list; a DNS name or a site with `wan_address = auto`
+ *     cannot be checked without the network: a warning says so);
  *   - the networks include the other's LAN, and nothing the other cannot
  *     deliver: its LAN, or a network it routes on to another of its peers
  *     (a hub carries its spokes' LANs);
@@ -268,12 +270,49 @@ static void check_unique(struct xc *x)
 	for (size_t k = 1; k < x->n; k++) {
 		const struct site *a = &x->sites[by_wan[k - 1]], *b = &x->sites[by_wan[k]];
 
-		if (reached_at(a) == reached_at(b))
+		if (reached_at(a) && reached_at(a) == reached_at(b)) /* 0: auto */
 			ERROR(x, by_wan[k], reached_line(b), "%s %s of site %s is also that of site %s (%s:%d)",
 			      reached_key(b), ip4_str(reached_at(b), ip), b->name, a->name, a->path,
 			      reached_line(a));
 	}
 	free(by_wan);
+}
+
+/* A's peer P reaches site B at one of its endpoints. A DNS name is not
+ * resolved here (plan and up do it), nor is the address of a site with
+ * `wan_address = auto`: what cannot be checked is said as a warning. */
+static void check_endpoint(struct xc *x, size_t ia, const struct peer *p, const struct site *b)
+{
+	const struct endpoint_item *name = NULL;
+	char s1[20], s2[20];
+
+	for (size_t e = 0; e < p->n_eps; e++) {
+		if (!p->eps[e].name && p->eps[e].addr == reached_at(b) && reached_at(b))
+			return;
+		if (p->eps[e].name && !name)
+			name = &p->eps[e];
+	}
+	if (!reached_at(b)) {
+		if (!name)
+			WARN(x, ia, p->endpoint_line, "peer %s: endpoint %s not checked: site %s takes its "
+			     "address from its WAN interface (`wan_address = auto`, %s:%d); a DNS name follows it, "
+			     "a fixed address may not", p->name, ip4_str(p->endpoint, s1), b->name, b->path,
+			     b->line_wan_address);
+	} else if (name) {
+		WARN(x, ia, p->endpoint_line, "peer %s: endpoint %s is a DNS name, not resolved by check: it "
+		     "must resolve to %s, the %s of site %s (%s:%d); `gatewayctl plan` resolves it", p->name,
+		     name->name, ip4_str(reached_at(b), s2), reached_key(b), b->name, b->path, reached_line(b));
+	} else if (b->public_address) {
+		ERROR(x, ia, p->endpoint_line, "peer %s: endpoint %s is not the %s of site %s, %s (%s:%d)",
+		      p->name, ip4_str(p->endpoint, s1), reached_key(b), b->name, ip4_str(reached_at(b), s2),
+		      b->path, reached_line(b));
+	} else {
+		ERROR(x, ia, p->endpoint_line,
+		      "peer %s: endpoint %s is not the wan_address of site %s, %s (%s:%d); if site %s is "
+		      "behind NAT at %s, say so in its [site]: `public_address = %s`", p->name,
+		      ip4_str(p->endpoint, s1), b->name, ip4_str(b->wan_address.addr, s2), b->path,
+		      b->line_wan_address, b->name, s1, s1);
+	}
 }
 
 /* A's view of B: where it sends, what it routes to B */
@@ -284,16 +323,7 @@ static void check_direction(struct xc *x, size_t ia, const struct peer *p, size_
 	bool covered = false;
 	char s1[20], s2[20];
 
-	if (p->endpoint != reached_at(b) && b->public_address)
-		ERROR(x, ia, p->endpoint_line, "peer %s: endpoint %s is not the %s of site %s, %s (%s:%d)",
-		      p->name, ip4_str(p->endpoint, s1), reached_key(b), b->name, ip4_str(reached_at(b), s2),
-		      b->path, reached_line(b));
-	else if (p->endpoint != reached_at(b))
-		ERROR(x, ia, p->endpoint_line,
-		      "peer %s: endpoint %s is not the wan_address of site %s, %s (%s:%d); if site %s is "
-		      "behind NAT at %s, say so in its [site]: `public_address = %s`", p->name,
-		      ip4_str(p->endpoint, s1), b->name, ip4_str(b->wan_address.addr, s2), b->path,
-		      b->line_wan_address, b->name, s1, s1);
+	check_endpoint(x, ia, p, b);
 	if (p->lan_address && p->lan_address != b->lan_address.addr)
 		ERROR(x, ia, p->lan_address_line,
 		      "peer %s: lan_address %s is not the lan_address of site %s, %s (%s:%d)", p->name,

@@ -2,6 +2,7 @@
  * output: gather (kernel, plan, pending change, IPsec, probes), then every
  * fault as a reason with its fix. */
 #define _GNU_SOURCE
+#include "endpoints.h"
 #include "health.h"
 
 #include <errno.h>
@@ -206,6 +207,9 @@ static void probe_reasons(struct health *h, const struct site *s)
 int health_read(struct nl *rt, struct nl *nf, struct site *s, bool probe, struct health *h, FILE *err)
 {
 	memset(h, 0, sizeof(*h));
+	/* endpoint names: the addresses up recorded; auto: as the WAN has it now */
+	if (endpoints_fill(s, rt, EP_DNS_RECORDED, err) < 0)
+		return -1;
 	if (live_read(rt, nf, s, &h->plan, &h->live, err) < 0) {
 		plan_free(&h->plan);
 		return -1;

@@ -9,6 +9,7 @@
 #include "config.h"
 #include "gatewayctl.h"
 #include "model.h"
+#include "endpoints.h"
 #include "preflight.h"
 #include "sitearg.h"
 
@@ -151,6 +152,12 @@ int plan_main(int argc, char **argv)
 		return usage_error("plan", "no site file given");
 	if (sitearg_file("plan", file, path, sizeof(path)) < 0 || config_load(path, &site, stderr) < 0)
 		return EXIT_USAGE;
+	/* what up would use: names resolved now, auto addresses as the WAN has them */
+	if (endpoints_fill(&site, NULL, EP_DNS_RESOLVE, stderr) < 0) {
+		fprintf(stderr, "%s plan: site %s: nothing to plan\n", prog, site.name);
+		config_free(&site);
+		return EXIT_FAIL;
+	}
 	if (!full && have_net_admin())
 		ret = plan_live(&site, path, &plan);
 	if (ret == PLAN_FALL_BACK) {	/* not privileged, --full, or nftables not readable */

@@ -6,6 +6,7 @@
 
 #include "apply.h"
 #include "config.h"
+#include "endpoints.h"
 #include "model.h"
 #include "preflight.h"
 #include "site.h"
@@ -63,6 +64,11 @@ int site_up(struct site *site, const struct site_up_opts *o)
 		fprintf(o->err, "%s: cannot open nfnetlink: %s\n", o->cmd, strerror(-r));
 		goto out_rt;
 	}
+	/* names resolved, auto addresses read: before anything is planned */
+	if (endpoints_fill(site, &rt, EP_DNS_RESOLVE, o->err) < 0) {
+		fprintf(o->err, "%s: site %s: nothing changed\n", o->cmd, site->name);
+		goto out_nf;
+	}
 	if (live_read(&rt, &nf, site, &plan, &live, o->err) < 0)
 		goto out_nf;
 	if (preflight(site, &live, o->err)) {
@@ -82,6 +88,7 @@ int site_up(struct site *site, const struct site_up_opts *o)
 	if (state_read(site->name, &before) < 0)
 		state_init(&before, site->name);
 	st = before;
+	endpoints_record(site, &st);
 	abs = realpath(site->path, NULL);
 	snprintf(st.file, sizeof(st.file), "%s", abs ? abs : site->path);
 	free(abs);

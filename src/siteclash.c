@@ -1,5 +1,6 @@
 /* siteclash.c - a WAN address shared by two sites on one gateway */
 #include "siteclash.h"
+#include "endpoints.h"
 #include "gatewayctl.h"
 #include "state.h"
 
@@ -25,6 +26,11 @@ int siteclash_check(const struct site *s, FILE *err)
 		/* its file as it is now (a file gone or broken: nothing to compare) */
 		if (config_load(st.file, &other, quiet) < 0)
 			continue;
+		/* its automatic WAN address is the one its WAN has now */
+		if (other.wan_auto && endpoints_fill(&other, NULL, EP_DNS_RECORDED, quiet) < 0) {
+			config_free(&other);
+			continue;
+		}
 		if (!strcmp(other.name, sites[i]) && other.wan_address.addr == s->wan_address.addr) {
 			fprintf(err, "%s:%d: error: wan_address %s is also the WAN address of site %s (%s:%d), "
 				"which is up on this gateway: two sites with one WAN address drop each other's "

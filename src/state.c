@@ -334,6 +334,7 @@ int state_read(const char *site, struct state *st)
 		return errno == ENOENT ? 0 : -errno;
 	while (fgets(line, sizeof(line), f)) {
 		int v;
+		unsigned ttl;
 
 		line[strcspn(line, "\n")] = '\0';
 		if (!strncmp(line, "file ", 5)) {
@@ -348,6 +349,12 @@ int state_read(const char *site, struct state *st)
 		} else if (sscanf(line, "link_up %63s", a) == 1 && st->n_links_up < STATE_MAX_ITEMS) {
 			if (ifname_valid(a))
 				strcpy(st->links_up[st->n_links_up++], a);
+		} else if (sscanf(line, "endpoint %63s %63s %u", a, b, &ttl) == 3 &&
+			   st->n_endpoints < STATE_MAX_ENDPOINTS) {
+			if (site_name_valid(a) && parse_ip4(b, &st->endpoints[st->n_endpoints].addr) == 0) {
+				strcpy(st->endpoints[st->n_endpoints].peer, a);
+				st->endpoints[st->n_endpoints++].ttl = ttl;
+			}
 		} else if (sscanf(line, "default_route %63s %63s", a, b) == 2) {
 			if (parse_ip4(a, &st->default_route.gateway) == 0 && ifname_valid(b))
 				strcpy(st->default_route.ifname, b);
@@ -384,6 +391,9 @@ int state_write(const struct state *st)
 	if (st->default_route.gateway)
 		fprintf(f, "default_route %s %s\n", ip4_str(st->default_route.gateway, buf),
 			st->default_route.ifname);
+	for (int i = 0; i < st->n_endpoints; i++)
+		fprintf(f, "endpoint %s %s %u\n", st->endpoints[i].peer, ip4_str(st->endpoints[i].addr, buf),
+			st->endpoints[i].ttl);
 	if (fclose(f) != 0) {
 		free(text);
 		return -ENOMEM;

@@ -12,6 +12,7 @@
 #include "config.h"
 
 #define STATE_MAX_ITEMS 8
+#define STATE_MAX_ENDPOINTS 64
 
 struct state {
 	char site[SITE_NAME_MAX + 1];
@@ -22,6 +23,11 @@ struct state {
 	char links_up[STATE_MAX_ITEMS][IFNAME_MAX + 1];
 	int n_links_up;
 	struct { uint32_t gateway; char ifname[IFNAME_MAX + 1]; } default_route;	/* gateway 0: none */
+	/* the address in use of the peers whose endpoint is a name or a list (with
+	 * the name's TTL, 0 for a list of addresses): what status shows and what
+	 * the next up keeps while it is still among the choices */
+	struct { char peer[SITE_NAME_MAX + 1]; uint32_t addr; unsigned ttl; } endpoints[STATE_MAX_ENDPOINTS];
+	int n_endpoints;
 };
 
 /* The run directory of the caller's network namespace (see state.c for the

@@ -14,6 +14,7 @@
 
 #include "commands.h"
 #include "config.h"
+#include "endpoints.h"
 #include "gatewayctl.h"
 #include "health.h"
 #include "ipsec.h"
@@ -180,6 +181,19 @@ static void json_probe(FILE *f, const struct peer *p, const struct probe *pr)
 	fprintf(f, "}");
 }
 
+/* A named endpoint: its name and TTL ("endpoint_name", "endpoint_ttl") */
+static void status_json_endpoint(FILE *f, const struct peer *p)
+{
+	for (size_t e = 0; e < p->n_eps; e++)
+		for (size_t k = 0; p->eps[e].name && k < p->eps[e].n_addrs; k++)
+			if (p->eps[e].addrs[k] == p->endpoint) {
+				fprintf(f, "\"endpoint_name\": ");
+				json_str(f, p->eps[e].name);
+				fprintf(f, ", \"endpoint_ttl\": %u, ", p->eps[e].ttl);
+				return;
+			}
+}
+
 static void json_peer(FILE *f, const struct report *r, size_t i)
 {
 	const struct site *s = r->s;
@@ -190,7 +204,9 @@ static void json_peer(FILE *f, const struct report *r, size_t i)
 
 	fprintf(f, "%s\n       {\"name\": ", i ? "," : "");
 	json_str(f, p->name);
-	fprintf(f, ", \"endpoint\": \"%s\", \"tunnel\": {\"name\": ", ip4_str(p->endpoint, ip));
+	fprintf(f, ", \"endpoint\": \"%s\", ", ip4_str(p->endpoint, ip));
+	status_json_endpoint(f, p);
+	fprintf(f, "\"tunnel\": {\"name\": ");
 	json_str(f, p->tunnel);
 	json_tunnel(f, l);
 	fprintf(f, "},\n        \"routes\": [");
@@ -297,9 +313,9 @@ static void text_peer(FILE *f, const struct report *r, size_t i)
 	const struct live *live = &r->h.live;
 	const struct link_info *l = live_link(live, p->tunnel);
 	const struct probe *pr = r->h.probes ? &r->h.probes[i] : NULL;
-	char ip[16], ip2[16], net[20];
+	char ip[16], ip2[16], net[20], ep[300];
 
-	fprintf(f, "  peer %s (endpoint %s)\n", p->name, ip4_str(p->endpoint, ip));
+	fprintf(f, "  peer %s (endpoint %s)\n", p->name, endpoints_describe(p, ep, sizeof(ep)));
 	if (!l) {
 		fprintf(f, "    %-12s %s missing\n", "tunnel", p->tunnel);
 	} else {

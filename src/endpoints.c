@@ -1,0 +1,153 @@
+/* endpoints.c - names and auto addresses filled in before planning (endpoints.h) */
+#include "endpoints.h"
+
+#include <errno.h>
+#include <linux/if_addr.h>
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "gatewayctl.h"
+#include "resolve.h"
+#include "rtnl.h"
+#include "state.h"
+
+bool endpoints_dynamic(const struct site *s)
+{
+	if (s->wan_auto || s->gateway_auto)
+		return true;
+	for (size_t i = 0; i < s->n_peers; i++)
+		if (s->peers[i].endpoint_named)
+			return true;
+	return false;
+}
+
+int endpoints_wan_auto(int wan_ifindex, const struct addr_info *a, size_t na, const struct route_info *r,
+		       size_t nr, struct net4 *addr, uint32_t *gw, char *why, size_t len)
+{
+	bool found = false;
+
+	for (size_t i = 0; addr && i < na && !found; i++)
+		if (a[i].ifindex == wan_ifindex && !(a[i].flags & IFA_F_SECONDARY) && a[i].local) {
+			*addr = (struct net4){ a[i].local, a[i].prefixlen };
+			found = true;
+		}
+	if (addr && !found) {
+		snprintf(why, len, "it has no IPv4 address");
+		return -ENOENT;
+	}
+	for (size_t i = 0; gw && i < nr; i++)
+		if (r[i].dst_len == 0 && r[i].oif == wan_ifindex && r[i].gateway && r[i].type == RTN_UNICAST) {
+			*gw = r[i].gateway;
+			return 0;
+		}
+	if (gw) {
+		snprintf(why, len, "it has no default route through a gateway");
+		return -ENOENT;
+	}
+	return 0;
+}
+
+bool endpoints_refused(const struct site *s, const struct peer *p, uint32_t addr, char *why, size_t len)
+{
+	char b[20];
+	struct net4 lan = { s->lan_address.addr & net4_mask(s->lan_address.len), s->lan_address.len };
+
+	(void)p;
+	if (!ip4_unicast(addr) || addr == 0xffffffffu)
+		snprintf(why, len, "not a unicast address");
+	else if (addr == s->wan_address.addr || addr == s->public_address || addr == s->lan_address.addr)
+		snprintf(why, len, "this gateway's own address");
+	else if (net4_contains(lan, addr))
+		snprintf(why, len, "inside this site's LAN %s", net4_str(lan, b));
+	else {
+		for (size_t i = 0; i < s->n_peers; i++)
+			for (size_t k = 0; k < s->peers[i].n_networks; k++)
+				if (net4_contains(s->peers[i].networks[k], addr)) {
+					snprintf(why, len, "inside network %s of peer %s, which the tunnels carry",
+						 net4_str(s->peers[i].networks[k], b), s->peers[i].name);
+					return true;
+				}
+		return false;
+	}
+	return true;
+}
+
+int endpoints_take(const struct site *s, struct peer *p, size_t e, const struct resolved *res, char *why,
+		   size_t len)
+{
+	struct endpoint_item *it = &p->eps[e];
+	char b[20], reason[160];
+
+	if (res->status < 0) {
+		snprintf(why, len, "%s", res->error[0] ? res->error : strerror(-res->status));
+		return -1;
+	}
+	for (size_t i = 0; i < res->n; i++)
+		if (endpoints_refused(s, p, res->addr[i], reason, sizeof(reason))) {
+			snprintf(why, len, "it resolves to %s, %s: refused", ip4_str(res->addr[i], b), reason);
+			return -1;
+		}
+	it->n_addrs = res->n < ENDPOINT_ADDRS_MAX ? res->n : ENDPOINT_ADDRS_MAX;
+	memcpy(it->addrs, res->addr, it->n_addrs * sizeof(it->addrs[0]));
+	it->ttl = res->ttl;
+	return 0;
+}
+
+uint32_t endpoints_choose(const struct peer *p, uint32_t keep)
+{
+	uint32_t first = 0;
+
+	for (size_t e = 0; e < p->n_eps; e++) {
+		const struct endpoint_item *it = &p->eps[e];
+		size_t n = it->name ? it->n_addrs : 1;
+
+		for (size_t k = 0; k < n; k++) {
+			uint32_t a = it->name ? it->addrs[k] : it->addr;
+
+			if (keep && a == keep)
+				return keep;
+			if (!first)
+				first = a;
+		}
+	}
+	return first;
+}
+
+void endpoints_record(const struct site *s, struct state *st)
+{
+	st->n_endpoints = 0;
+	for (size_t i = 0; i < s->n_peers && st->n_endpoints < STATE_MAX_ENDPOINTS; i++) {
+		const struct peer *p = &s->peers[i];
+		unsigned ttl = 0;
+
+		if ((!p->endpoint_named && p->n_eps < 2) || !p->endpoint)
+			continue;
+		for (size_t e = 0; e < p->n_eps; e++)
+			if (p->eps[e].name && (!ttl || p->eps[e].ttl < ttl))
+				ttl = p->eps[e].ttl;
+		snprintf(st->endpoints[st->n_endpoints].peer, sizeof(st->endpoints[0].peer), "%s", p->name);
+		st->endpoints[st->n_endpoints].addr = p->endpoint;
+		st->endpoints[st->n_endpoints++].ttl = ttl;
+	}
+}
+
+const char *endpoints_describe(const struct peer *p, char *buf, size_t len)
+{
+	char a[20];
+
+	ip4_str(p->endpoint, a);
+	for (size_t e = 0; e < p->n_eps; e++) {
+		const struct endpoint_item *it = &p->eps[e];
+
+		for (size_t k = 0; it->name && k < it->n_addrs; k++)
+			if (it->addrs[k] == p->endpoint) {
+				snprintf(buf, len, "%s (%s, TTL %u s)", it->name, a, it->ttl);
+				return buf;
+			}
+	}
+	snprintf(buf, len, "%s", p->endpoint ? a : "unresolved");
+	return buf;
+}

@@ -1,0 +1,69 @@
+/* endpoints.h - the parts of a site file known only at run time, filled in
+ * before planning: peers' endpoints given as DNS names (resolved with
+ * resolve.h), `wan_address = auto` (the WAN interface's primary IPv4 address
+ * and prefix) and `gateway = auto` (its default route's gateway), read from
+ * the kernel. Everything downstream (model, nftables sets, IPsec, status)
+ * then reads peer->endpoint, site->wan_address and site->gateway as usual. */
+#ifndef GATEWAYCTL_ENDPOINTS_H
+#define GATEWAYCTL_ENDPOINTS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "config.h"
+
+struct nl;
+struct addr_info;
+struct route_info;
+struct resolved;
+struct state;
+
+enum ep_dns {
+	EP_DNS_RESOLVE,		/* resolve every name now (plan, up) */
+	EP_DNS_RECORDED,	/* a name's address recorded by the last up (status);
+				 * resolved only when there is none */
+};
+
+/* Whether the site has anything to fill (a name or an auto). */
+bool endpoints_dynamic(const struct site *s);
+
+/*
+ * Fill SITE's run-time fields: every name resolved (all at once, each within
+ * RESOLVE_TIMEOUT_MS), auto read from the kernel through RT (NULL: a socket of
+ * its own). A peer keeps the address its last up recorded while that is still
+ * among its choices, else takes the first. 0, or -1 with every problem on ERR
+ * as "FILE:LINE: error: ..." (a name that does not resolve, or resolves to
+ * this gateway's address or into the LAN or a peer's networks; no address on
+ * the WAN) and SITE unchanged.
+ */
+int endpoints_fill(struct site *site, struct nl *rt, enum ep_dns how, FILE *err);
+
+/* The WAN's primary address (the first that is not secondary) and its default
+ * route's gateway, from dumps of WAN_IFINDEX's addresses and of the main
+ * table. 0, or -ENOENT with WHY saying which is missing (ADDR or GW NULL: not
+ * wanted). */
+int endpoints_wan_auto(int wan_ifindex, const struct addr_info *a, size_t na, const struct route_info *r,
+		       size_t nr, struct net4 *addr, uint32_t *gw, char *why, size_t len);
+
+/* Whether ADDR may not be peer P's endpoint: not unicast, this gateway's own
+ * address, inside the LAN or a peer's networks. WHY says so. */
+bool endpoints_refused(const struct site *s, const struct peer *p, uint32_t addr, char *why, size_t len);
+
+/* Name item E of peer P resolved as RES: keep its addresses and TTL. 0, or -1
+ * with WHY (the name does not resolve, or an address is refused): P unchanged. */
+int endpoints_take(const struct site *s, struct peer *p, size_t e, const struct resolved *res, char *why,
+		   size_t len);
+
+/* P's endpoint among its choices (the items in order, a name's addresses in the
+ * DNS's order): KEEP when it is one of them, else the first. */
+uint32_t endpoints_choose(const struct peer *p, uint32_t keep);
+
+/* Record in ST the address in use of every peer with a name or a list. */
+void endpoints_record(const struct site *s, struct state *st);
+
+/* "brooklyn.example.net (172.17.2.10, TTL 60 s)", or the address alone */
+const char *endpoints_describe(const struct peer *p, char *buf, size_t len);
+
+#endif

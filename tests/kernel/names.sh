@@ -1,0 +1,92 @@
+#!/bin/bash
+# tests/kernel/names.sh - addresses that move: Manhattan knows Brooklyn by a DNS
+# name (a lab DNS server in inet: dnsmasq with TTL 2 s, clamped to 5 s by
+# gatewayctl), Brooklyn takes its WAN address and gateway from its WAN
+# interface (`wan_address = auto`, `gateway = auto`).
+#   - up with the name and with auto works, both tunnels carry the right
+#     addresses, traffic crosses, status shows the name, its address and TTL;
+#   - a name that does not resolve, or resolves to the gateway's own address:
+#     an error at its line, the kernel unchanged;
+#   - auto with no address on the WAN: an error at its line, nothing changed.
+#
+#   tests/vm/run -- tests/kernel/names.sh
+set -eu
+. "$(dirname "$0")/lib/lib.sh"
+. "$(dirname "$0")/lib/gw.sh"
+t_need_ipip
+[ -x /usr/sbin/dnsmasq ] || t_skip "dnsmasq is missing (Debian's dnsmasq-base)"
+lab_setup
+trap 't_cleanup; gw_cleanup' EXIT
+
+# --- the lab's DNS server, on the internet router; its records in a hosts file
+# that a SIGHUP makes it read again
+hosts=$T_TMP/hosts
+dns_set() { # NAME ADDR: (re)write the record and tell dnsmasq
+	{ grep -v " $1\$" "$hosts" 2>/dev/null || true; echo "$2 $1"; } >"$hosts.new"
+	mv "$hosts.new" "$hosts"
+	[ ! -s "$T_TMP/dnsmasq.pid" ] || kill -HUP "$(cat "$T_TMP/dnsmasq.pid")"
+}
+dns_set brooklyn.lab.test 172.17.2.10
+dns_set manhattan.lab.test 172.16.1.12
+dns_set self.lab.test 172.16.1.12
+lab_exec inet /usr/sbin/dnsmasq --conf-file=/dev/null --no-resolv --no-hosts --addn-hosts="$hosts" \
+	--local-ttl=2 --bind-interfaces --listen-address=172.16.1.30 --listen-address=172.17.2.14 \
+	--pid-file="$T_TMP/dnsmasq.pid" --user=root --log-facility="$T_TMP/dnsmasq.log" --local=/lab.test/
+wait_for 5 test -s "$T_TMP/dnsmasq.pid" || fail "dnsmasq did not start"
+T_PIDS="$T_PIDS $(cat "$T_TMP/dnsmasq.pid")"
+export GATEWAYCTL_DNS_SERVERS=172.16.1.30
+expect_grep "the lab's DNS answers from m-gw" '172.17.2.10' \
+	"$(lab_exec m-gw python3 -c 'import socket, sys
+# one A query by hand: the lab server, not the machine resolver
+q = b"\x12\x34\x01\x00\x00\x01\x00\x00\x00\x00\x00\x00" + b"".join(bytes([len(l)]) + l.encode() for l in "brooklyn.lab.test".split(".")) + b"\x00\x00\x01\x00\x01"
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.settimeout(2); s.sendto(q, ("172.16.1.30", 53))
+r = s.recv(512); print(".".join(str(b) for b in r[-4:]))' 2>&1)"
+
+M=$(sed 's/^endpoint = 172.17.2.10$/endpoint = brooklyn.lab.test/' sites/manhattan.ini | site_file manhattan)
+B=$(sed 's|^wan_address = .*|wan_address = auto|; s|^gateway = .*|gateway = auto|' sites/brooklyn.ini | site_file brooklyn)
+line=$(grep -n '^endpoint' "$M" | cut -d: -f1)
+expect_ok "check accepts the name" gw m-gw check "$M"
+expect_ok "check accepts auto" gw b-gw check "$B"
+
+# --- a name that does not resolve: an error at its line, nothing changed
+before=$(snap m-gw)
+bad=$(sed 's/^endpoint = .*/endpoint = nothere.lab.test/' "$M" | site_file bad)
+out=$(gw m-gw up "$bad" 2>&1) && fail "up with an unknown name fails" || ok "up with an unknown name fails"
+expect_grep "... at the endpoint's line, naming it" "^$bad:$line: error: peer brooklyn: endpoint nothere.lab.test: .*no such name" "$out"
+expect_grep "... and says nothing changed" 'nothing changed' "$out"
+expect_same "... the kernel is unchanged" "$before" "$(snap m-gw)"
+# a name of this gateway's own address: refused
+bad=$(sed 's/^endpoint = .*/endpoint = self.lab.test/' "$M" | site_file bad)
+out=$(gw m-gw up "$bad" 2>&1) && fail "up with a name of our own address fails" || ok "up with a name of our own address fails"
+expect_grep "... at its line" "^$bad:$line: error: peer brooklyn: endpoint self.lab.test: it resolves to 172.16.1.12, this gateway's own address: refused" "$out"
+expect_same "... the kernel is unchanged" "$before" "$(snap m-gw)"
+
+# --- up with the name, and with auto
+out=$(gw m-gw up "$M" 2>&1) && ok "up manhattan (endpoint by name)" || { fail "up manhattan (endpoint by name)"; printf '%s\n' "$out" | t_note; }
+out=$(GATEWAYCTL_DNS_SERVERS=172.17.2.14 gw b-gw up "$B" 2>&1) && ok "up brooklyn (wan_address = auto)" ||
+	{ fail "up brooklyn (wan_address = auto)"; printf '%s\n' "$out" | t_note; }
+expect_grep "m-gw's tunnel goes to the name's address" 'ipip .*remote 172.17.2.10 local 172.16.1.12' \
+	"$(lab_exec m-gw ip -d link show gw-brooklyn)"
+expect_grep "m-gw's nftables peer set holds it" 'elements = \{ 172.17.2.10 \}' \
+	"$(lab_exec m-gw nft list set ip gatewayctl-manhattan endpoints)"
+expect_grep "b-gw's tunnel starts at the WAN's own address" 'ipip .*remote 172.16.1.12 local 172.17.2.10' \
+	"$(lab_exec b-gw ip -d link show gw-manhattan)"
+expect_grep "b-gw's nftables rules use it" 'ip daddr 172.17.2.10 .*drop' "$(lab_exec b-gw nft list table ip gatewayctl-brooklyn)"
+expect_ping b-ws 192.168.1.5 "b-ws pings the application server"
+expect_ping m-gw 192.168.2.126 "m-gw pings b-gw's private address"
+out=$(gw m-gw status manhattan 2>&1) || true
+expect_grep "status shows the name, its address and TTL" 'peer brooklyn \(endpoint brooklyn.lab.test \(172.17.2.10, TTL 5 s\)\)' "$out"
+out=$(gw m-gw status --json manhattan 2>&1) || true
+expect_grep "status --json too" '"endpoint": "172.17.2.10", "endpoint_name": "brooklyn.lab.test", "endpoint_ttl": 5' "$out"
+out=$(gw m-gw up "$M" 2>&1)
+expect_grep "a second up: no changes" 'no changes' "$out"
+
+# --- auto with nothing on the WAN: an error at its line, nothing changed
+lab_exec b-gw ip addr flush dev eth1
+before=$(snap b-gw)
+aline=$(grep -n '^wan_address' "$B" | cut -d: -f1)
+out=$(gw b-gw up "$B" 2>&1) && fail "up with auto and no WAN address fails" || ok "up with auto and no WAN address fails"
+expect_grep "... at wan_address's line" "^$B:$aline: error: \`wan_address = auto\`: the WAN interface eth1: it has no IPv4 address" "$out"
+expect_same "... the kernel is unchanged" "$before" "$(snap b-gw)"
+
+t_done
