@@ -236,6 +236,14 @@ int health_read(struct nl *rt, struct nl *nf, struct site *s, bool probe, struct
 	/* (a relay that is not running, or with other settings, is drift above) */
 	if (probe)
 		probe_reasons(h, s);
+	/* gatewayctl watch's probes (peerwatch.h): a peer down is a fault */
+	h->have_watch = peerwatch_load(s->name, &h->watch) == 0;
+	for (size_t i = 0; h->have_watch && i < s->n_peers; i++) {
+		char why[300];
+
+		if (peerwatch_down(&h->watch, s->peers[i].name, why, sizeof(why)))
+			reason(h, "check the peer gateway and the path between the sites", "%s", why);
+	}
 	return 0;
 }
 
@@ -245,6 +253,8 @@ void health_free(struct health *h)
 	free(h->probes);
 	free(h->probed);
 	free(h->ipsec_why);
+	if (h->have_watch)
+		pw_file_free(&h->watch);
 	live_free(&h->live);
 	plan_free(&h->plan);
 	memset(h, 0, sizeof(*h));

@@ -12,6 +12,7 @@
 
 #include "config.h"
 #include "model.h"
+#include "peerwatch.h"
 #include "pending.h"
 #include "probe.h"
 
@@ -31,6 +32,8 @@ struct health {
 	bool *probed;		/* ... per peer: the echoes were tried (false: our own
 				 * tunnel is missing or down, or the site is not up) */
 	char (*ipsec_why)[1024];	/* per peer: why IPsec is not established ("": not asked) */
+	bool have_watch;	/* gatewayctl watch runs and probes the peers: WATCH */
+	struct pw_file watch;
 	struct health_reason *reasons;
 	size_t n_reasons;
 	bool lost;		/* a reason could not be kept (out of memory): not healthy */

@@ -41,6 +41,7 @@ enum fam {
 	M_IPSEC_CHARON, M_IPSEC_LOADED, M_IPSEC_ESTABLISHED, M_BLOCK_PRESENT, M_BLOCK_WANTED,
 	M_ESP_RX_PACKETS, M_ESP_TX_PACKETS, M_ESP_RX_BYTES, M_ESP_TX_BYTES,
 	M_PROBE_SUCCESS, M_PROBE_LOSS, M_PROBE_RTT,
+	M_PEER_UP, M_PEER_LOSS, M_PEER_RTT,
 	M_RELAY_RUNNING, M_RELAY_START,
 	M_RELAY_RECEIVED, M_RELAY_RELAYED, M_RELAY_REBROADCAST, M_RELAY_DROPPED,
 	M_RELAY_PEER_SENT, M_RELAY_PEER_RECEIVED, M_RELAY_PEER_DROPPED, M_RELAY_OTHER_DROPPED,
@@ -113,6 +114,12 @@ static const struct {
 		"Share of the 3 probe echo requests left unanswered (--probe)." },
 	[M_PROBE_RTT] = { "gatewayctl_probe_rtt_seconds", "gauge",
 		"Average round trip of the answered probes (--probe)." },
+	[M_PEER_UP] = { "gatewayctl_peer_up", "gauge",
+		"1 when the peer gateway answers gatewayctl watch's probes (0 after 2 unanswered in a row)." },
+	[M_PEER_LOSS] = { "gatewayctl_peer_loss_ratio", "gauge",
+		"Share of gatewayctl watch's last 10 probes of the peer left unanswered." },
+	[M_PEER_RTT] = { "gatewayctl_peer_rtt_seconds", "gauge",
+		"Round trip of the last answered probe of gatewayctl watch through the tunnel." },
 	[M_RELAY_RUNNING] = { "gatewayctl_relay_running", "gauge",
 		"1 when the site's broadcast relay runs (sites with [relay])." },
 	[M_RELAY_START] = { "gatewayctl_relay_start_time_seconds", "gauge",
@@ -363,6 +370,26 @@ static void watch_metrics(struct metrics *m, const char *site)
 
 /* The metrics of site S. 0, or -1 when its kernel state could not be read.
  * Its health is status's own judgement (health.c). */
+/* What gatewayctl watch's probes found (peerwatch.h). */
+static void watch_probe_metrics(struct metrics *m, const struct site *s, const struct pw_file *f)
+{
+	char v[32];
+
+	for (size_t i = 0; i < f->n; i++) {
+		const struct pw_file_peer *p = &f->peers[i];
+
+		if (p->state == PW_UNKNOWN)
+			continue;
+		add(m, M_PEER_UP, flag(p->state == PW_UP), L(.site = s->name, .peer = p->name));
+		snprintf(v, sizeof(v), "%.4g", p->loss);
+		add(m, M_PEER_LOSS, v, L(.site = s->name, .peer = p->name));
+		if (p->received) {
+			snprintf(v, sizeof(v), "%.6f", p->rtt_ms / 1000.0);
+			add(m, M_PEER_RTT, v, L(.site = s->name, .peer = p->name));
+		}
+	}
+}
+
 static int site_metrics(struct metrics *m, struct nl *rt, struct nl *nf, struct site *s, bool probe)
 {
 	struct health h;
@@ -391,6 +418,8 @@ static int site_metrics(struct metrics *m, struct nl *rt, struct nl *nf, struct 
 	}
 	for (size_t i = 0; i < s->n_peers; i++)
 		peer_metrics(m, s, &s->peers[i], &h);
+	if (h.have_watch)
+		watch_probe_metrics(m, s, &h.watch);
 	if (s->relay.enabled)
 		relay_metrics(m, s);
 	watch_metrics(m, s->name);

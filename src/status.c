@@ -217,6 +217,8 @@ static void json_peer(FILE *f, const struct report *r, size_t i)
 	json_ipsec(f, s, p, live, r->h.ipsec_why ? r->h.ipsec_why[i] : "");
 	if (r->h.probes)
 		json_probe(f, p, &r->h.probes[i]);
+	fprintf(f, ",\n        \"watch_probe\": ");
+	peerwatch_json(f, r->h.have_watch ? &r->h.watch : NULL, p->name);
 	fprintf(f, "}");
 }
 
@@ -339,6 +341,8 @@ static void text_peer(FILE *f, const struct report *r, size_t i)
 	else if (pr)
 		fprintf(f, "    %-12s %s: %d/%d answered, rtt min/avg/max %.3f/%.3f/%.3f ms\n", "probe",
 			ip4_str(p->lan_address, ip), pr->received, pr->sent, pr->min, pr->avg, pr->max);
+	if (r->h.have_watch)
+		peerwatch_print(f, &r->h.watch, p->name);
 }
 
 static void text_drops(FILE *f, const uint64_t *dropped)

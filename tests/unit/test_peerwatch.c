@@ -1,0 +1,124 @@
+/* test_peerwatch.c - the watcher's periodic probes (peerwatch.c): a peer's
+ * state, RTT and loss as probes end; the probes file's text and its refusals. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "peerwatch.h"
+
+static void test_account(void **state)
+{
+	struct pw_peer p = { .name = "brooklyn" };
+
+	(void)state;
+	assert_int_equal(p.state, PW_UNKNOWN);
+	assert_true(pw_account(&p, true, 2.0, 100));	/* unknown -> up */
+	assert_int_equal(p.state, PW_UP);
+	assert_int_equal(p.since, 100);
+	assert_false(pw_account(&p, true, 4.0, 110));
+	assert_true(p.rtt_ms == 4.0);
+	assert_true(p.rtt_avg_ms == 3.0);
+	/* one loss: still up (a single lost echo is no outage) */
+	assert_false(pw_account(&p, false, 0, 120));
+	assert_int_equal(p.state, PW_UP);
+	assert_true(p.rtt_avg_ms == 3.0);
+	/* the second in a row: down, once */
+	assert_true(pw_account(&p, false, 0, 130));
+	assert_int_equal(p.state, PW_DOWN);
+	assert_int_equal(p.since, 130);
+	assert_false(pw_account(&p, false, 0, 140));
+	assert_int_equal(p.misses, 3);
+	assert_true(pw_loss(&p) == 3.0 / 5.0);
+	/* an answer: up again */
+	assert_true(pw_account(&p, true, 1.0, 150));
+	assert_int_equal(p.state, PW_UP);
+	assert_int_equal(p.misses, 0);
+	/* the history keeps the last PW_HISTORY: ten answers wipe the losses out */
+	for (int i = 0; i < PW_HISTORY; i++)
+		pw_account(&p, true, 1.0, 160 + i);
+	assert_int_equal(p.n_history, PW_HISTORY);
+	assert_true(pw_loss(&p) == 0.0);
+	assert_true(p.rtt_avg_ms == 1.0);
+	/* a peer never probed: no loss to speak of */
+	memset(&p, 0, sizeof(p));
+	assert_true(pw_loss(&p) == 0.0);
+}
+
+static void test_file_round_trip(void **state)
+{
+	struct pw_peer peers[2] = { { .name = "brooklyn", .addr = 0xc0a8027e }, { .name = "queens", .addr = 0xc0a8037e } };
+	struct peerwatch pw = { .site = "manhattan", .p = peers, .n = 2, .interval_ms = 10000 };
+	struct pw_file f;
+	size_t len;
+	char *text;
+
+	(void)state;
+	pw_account(&peers[0], true, 0.412, 1796000000);
+	peers[0].sent = 1;
+	peers[0].received = 1;
+	pw_account(&peers[1], false, 0, 1796000000);
+	pw_account(&peers[1], false, 0, 1796000010);
+	text = peerwatch_format(&pw, &len);
+	assert_non_null(text);
+	assert_non_null(strstr(text, "\npeer brooklyn 192.168.2.126 up 1796000000 0.412 0.412 0.000 1 1 1\n"));
+	assert_non_null(strstr(text, "\npeer queens 192.168.3.126 down 1796000010 0.000 0.000 1.000 2 0 0\n"));
+	assert_int_equal(peerwatch_parse(text, len, &f), 0);
+	assert_int_equal(f.pid, getpid());
+	assert_int_equal(f.interval, 10);
+	assert_int_equal(f.n, 2);
+	assert_string_equal(pw_file_peer(&f, "queens")->name, "queens");
+	assert_int_equal(pw_file_peer(&f, "queens")->state, PW_DOWN);
+	assert_true(pw_file_peer(&f, "brooklyn")->rtt_ms == 0.412);
+	assert_null(pw_file_peer(&f, "bronx"));
+	pw_file_free(&f);
+	free(text);
+}
+
+static void expect_bad(const char *text)
+{
+	struct pw_file f;
+
+	if (peerwatch_parse(text, strlen(text), &f) != -EINVAL)
+		fail_msg("accepted: %s", text);
+}
+
+static void test_file_refused(void **state)
+{
+	struct pw_file f;
+	const char *good = "pid 1\ninterval 10\npeer b 10.0.0.1 up 5 1.0 1.0 0.0 3 3 3\nnew_key x\n";
+
+	(void)state;
+	assert_int_equal(peerwatch_parse(good, strlen(good), &f), 0);
+	pw_file_free(&f);
+	expect_bad("");						/* no pid */
+	expect_bad("pid x\n");
+	expect_bad("pid 1\ninterval 3601\n");
+	expect_bad("pid 1\npeer b/c 10.0.0.1 up 5 1.0 1.0 0.0 3 3 3\n");
+	expect_bad("pid 1\npeer b 10.0.0 up 5 1.0 1.0 0.0 3 3 3\n");
+	expect_bad("pid 1\npeer b 10.0.0.1 sideways 5 1.0 1.0 0.0 3 3 3\n");
+	expect_bad("pid 1\npeer b 10.0.0.1 up 5 nan 1.0 0.0 3 3 3\n");
+	expect_bad("pid 1\npeer b 10.0.0.1 up 5 1.0 1.0 1.5 3 3 3\n");	/* loss over 1 */
+	expect_bad("pid 1\npeer b 10.0.0.1 up 5 1.0 1.0 0.0 11 3 3\n");	/* more than the history */
+	expect_bad("pid 1\npeer b 10.0.0.1 up 5 1.0 1.0 0.0 3 3 3 extra\n");
+	expect_bad("pid 1\npeer b 10.0.0.1 up\n");
+	expect_bad("pid 1\nnospace\n");
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_account),
+		cmocka_unit_test(test_file_round_trip),
+		cmocka_unit_test(test_file_refused),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
