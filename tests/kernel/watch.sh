@@ -20,7 +20,8 @@ t_need_ipip
 lab_setup
 trap 'watch_stop; t_cleanup; gw_cleanup' EXIT
 
-M=sites/manhattan.ini
+# Manhattan's file is a copy: SIGHUP's test edits it
+M=$(site_file manhattan <sites/manhattan.ini)
 B=sites/brooklyn.ini
 LOG=$T_TMP/watch.log
 WPID=''
@@ -216,6 +217,22 @@ lab_exec m-gw ip link del gw-brooklyn
 wait_for 10 site_whole && ok "the foreign link gone, the next try repairs" || fail "the foreign link gone, the next try repairs"
 expect_grep "... and says it works again" 'repair works again after' "$(cat "$LOG")"
 expect_ping b-ws 192.168.1.5 "b-ws pings the server after the failures"
+
+# --- SIGHUP: the file read again and applied like up; a broken one changes nothing
+sed -i 's/^ttl = 64/ttl = 48/' "$M"
+kill -HUP "$WPID"
+wait_for 5 sh -c "ip netns exec '$(lab_ns m-gw)' ip -d link show gw-brooklyn | grep -q 'ttl 48'" &&
+	ok "SIGHUP applies the edited file (ttl 48)" || fail "SIGHUP applies the edited file (ttl 48)"
+expect_grep "... and says so" 'SIGHUP: reading' "$(cat "$LOG")"
+echo "this line is no ini" >>"$M"
+kill -HUP "$WPID"
+sleep 2
+expect_grep "SIGHUP with a broken file: its error logged with FILE:LINE" "$M:[0-9]+: error" "$(cat "$LOG")"
+expect_grep "... and the site kept as it was (ttl 48)" 'ttl 48' "$(lab_exec m-gw ip -d link show gw-brooklyn)"
+cp sites/manhattan.ini "$M"
+kill -HUP "$WPID"
+wait_for 5 sh -c "ip netns exec '$(lab_ns m-gw)' ip -d link show gw-brooklyn | grep -q 'ttl 64'" &&
+	ok "SIGHUP with the file mended: ttl 64 again" || fail "SIGHUP with the file mended: ttl 64 again"
 
 # --- the watcher and the commands do not fight: up --confirm's change is kept as pending
 sed 's/^ttl = 64/ttl = 32/' "$M" >"$T_TMP/m32.ini"
