@@ -106,6 +106,27 @@ static enum current load_arg(struct watch *w, struct site *site, FILE *err)
 	return CUR_SITE;
 }
 
+/* A pending change whose rollback watcher is gone (the machine restarted, or
+ * it was killed) would never be rolled back: roll it back now, as `up --boot`
+ * does, and say so. The pending record is read again into P: R of that. */
+static int roll_back_orphan(struct watch *w, struct pending *p)
+{
+	char *text = NULL, line[700];
+	size_t len = 0;
+	FILE *m = open_memstream(&text, &len);
+	int r;
+
+	if (!m)
+		return pending_read(w->name, p);
+	r = pending_rollback(p, "it was never confirmed and its watcher is gone", m, m);
+	fclose(m);
+	one_line(text ? text : "", line, sizeof(line));
+	watch_log(w, r == 0 ? LOG_WARNING : LOG_ERR, "a pending change (from %s) whose watcher is gone: %s: %s", p->file,
+		  r == 0 ? "rolled back" : "its rollback FAILED", line);
+	free(text);
+	return pending_read(w->name, p);
+}
+
 /* Which configuration is current, loaded into SITE (CUR_SITE); or why none. */
 static enum current load_current(struct watch *w, struct site *site, bool *from_arg, FILE *err)
 {
@@ -116,6 +137,8 @@ static enum current load_current(struct watch *w, struct site *site, bool *from_
 	*from_arg = false;
 	memset(site, 0, sizeof(*site));
 	r = pending_read(w->name, &p);
+	if (r == 0 && !p.failed_at && !pending_watcher_alive(&p))
+		r = roll_back_orphan(w, &p);
 	if (r == 0 && !p.failed_at) {
 		if (w->apply_arg)	/* like up: refused while a change is pending */
 			watch_log(w, LOG_NOTICE, "a change is pending (from %s): %s is not applied; the pending "

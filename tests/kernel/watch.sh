@@ -247,6 +247,20 @@ wait_for 5 site_whole || true
 expect_grep "after rollback the watcher keeps the confirmed copy (ttl 64)" 'ttl 64' \
 	"$(lab_exec m-gw ip -d link show gw-brooklyn)"
 
+# --- a pending change whose rollback watcher is gone (killed; or the machine
+# restarted): the watcher rolls it back, as up --boot would, not keep it
+out=$(gw m-gw up --confirm 60 "$T_TMP/m32.ini" 2>&1) && ok "up --confirm again" ||
+	{ fail "up --confirm again"; printf '%s\n' "$out" | t_note; }
+rw=$(sed -n 's/^watcher_pid //p' "$(gw_libdir m-gw)/manhattan.pending")
+[ -n "$rw" ] && kill -9 "$rw"
+lab_exec m-gw ip link set gw-brooklyn down
+wait_for 10 sh -c "! test -e '$(gw_libdir m-gw)/manhattan.pending'" &&
+	ok "a pending change whose watcher is gone is rolled back by the watcher" ||
+	fail "a pending change whose watcher is gone is rolled back by the watcher"
+wait_for 5 site_whole || true
+expect_grep "... back to the confirmed copy (ttl 64)" 'ttl 64' "$(lab_exec m-gw ip -d link show gw-brooklyn)"
+expect_grep "... and says so" 'whose watcher is gone: rolled back' "$(cat "$LOG")"
+
 # --- down beside the watcher: the site stays down; the next up is watched again
 out=$(gw m-gw down manhattan 2>&1) && ok "down beside the watcher" || { fail "down beside the watcher"; printf '%s\n' "$out" | t_note; }
 sleep 2
