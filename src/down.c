@@ -4,6 +4,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "cmdopt.h"
 #include "commands.h"
 #include "config.h"
 #include "gatewayctl.h"
@@ -12,24 +13,31 @@
 #include "sitearg.h"
 #include "state.h"
 
-static int down_help(void)
+static void down_about(FILE *out)
 {
-	printf("Usage: %s down [--dry-run] [FILE|SITE]\n\n"
-	       "Remove everything gatewayctl created for a site, and nothing else: its tunnels\n"
-	       "(found by their alias gatewayctl:SITE/PEER) and the routes through them, its\n"
-	       "nftables table (gatewayctl-SITE), the relay, and what the state file in\n"
-	       "%s records: addresses it assigned, links it brought up, the default\n"
-	       "route it added, the forwarding setting it changed. The site is named by its\n"
-	       "file or by its name; without either, every site gatewayctl manages here.\n"
-	       "Running it twice is fine. Refused while a change made by `up --confirm` is\n"
-	       "pending (confirm or roll it back first). Needs CAP_NET_ADMIN.\n\n"
-	       "  -n, --dry-run   print what down would do, one line per change, exactly as\n"
-	       "                  down prints them, and change nothing\n\n"
-	       "Best effort: a step that fails does not stop the others; every failure is\n"
-	       "said, and the exit status is then 1. IPsec stays while a tunnel is left.\n",
-	       prog, state_dir());
-	return EXIT_OK;
+	fprintf(out,
+		"Remove everything gatewayctl created for a site, and nothing else: its tunnels\n"
+		"(found by their alias gatewayctl:SITE/PEER) and the routes through them, its\n"
+		"nftables table (gatewayctl-SITE), the relay, and what the state file in\n"
+		"%s records: addresses it assigned, links it brought up, the default\n"
+		"route it added, the forwarding setting it changed. The site is named by its\n"
+		"file or by its name; without either, every site gatewayctl manages here.\n"
+		"Running it twice is fine. Refused while a change made by `up --confirm` is\n"
+		"pending (confirm or roll it back first). Needs CAP_NET_ADMIN.\n", state_dir());
 }
+
+enum { OPT_DRY_RUN = 1 };
+static const struct cmdopt down_opts[] = {
+	{ OPT_DRY_RUN, "--dry-run", "-n", CMDOPT_FLAG, NULL, NULL,
+	  "print what down would do, one line per change, exactly as\n"
+	  "down prints them, and change nothing" },
+	{ 0 }
+};
+static const struct cmdspec down_spec = {
+	.name = "down", .usage = "[--dry-run] [FILE|SITE]", .about = down_about, .opts = down_opts,
+	.after = "Best effort: a step that fails does not stop the others; every failure is\n"
+		 "said, and the exit status is then 1. IPsec stays while a tunnel is left.\n",
+};
 
 /* Site NAME under its lock, unless a change is pending. 0, or -1. */
 static int down_one(const char *name, const struct site *conf, bool dry_run)
@@ -52,24 +60,19 @@ static int down_one(const char *name, const struct site *conf, bool dry_run)
 
 int down_main(int argc, char **argv)
 {
-	const char *arg = NULL;
+	const char *arg;
 	char site[SITE_NAME_MAX + 1] = "";
 	struct site conf;
-	bool have_conf = false, dry_run = false;
+	struct cmdline cl;
+	bool have_conf = false, dry_run;
 	int r, failures = 0;
 
-	for (int i = 1; i < argc; i++) {
-		if (is_help(argv[i]))
-			return down_help();
-		if (!strcmp(argv[i], "-n") || !strcmp(argv[i], "--dry-run"))
-			dry_run = true;
-		else if (argv[i][0] == '-' && argv[i][1])
-			return usage_error("down", "unknown option `%s`", argv[i]);
-		else if (arg)
-			return usage_error("down", "one site at a time (or none: every site)");
-		else
-			arg = argv[i];
-	}
+	if ((r = cmdopt_parse(&down_spec, argc, argv, &cl)))
+		return r == 1 ? EXIT_OK : EXIT_USAGE;
+	if (cl.n_operands > 1)
+		return usage_error("down", "one site at a time (or none: every site)");
+	arg = cl.n_operands ? cl.operands[0] : NULL;
+	dry_run = cl.given[OPT_DRY_RUN];
 	if (arg && sitearg_is_file(arg)) {
 		if (config_load(arg, &conf, stderr) < 0) {
 			fprintf(stderr, "%s down: give the site's name instead of the file to remove it anyway\n", prog);

@@ -5,6 +5,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "cmdopt.h"
 #include "commands.h"
 #include "config.h"
 #include "gatewayctl.h"
@@ -13,20 +14,28 @@
 #include "preflight.h"
 #include "sitearg.h"
 
-static int plan_help(void)
+static void plan_about(FILE *out)
 {
-	printf("Usage: %s plan [--full] FILE|SITE\n\n"
-	       "Print the kernel changes `up FILE` would make, one per line, each as the\n"
-	       "equivalent ip, nft or sysctl command (comment lines say why).\n"
-	       "With CAP_NET_ADMIN (root) only what differs from the live kernel is shown,\n"
-	       "or \"no changes\"; without it, or with --full, everything `up` would create\n"
-	       "on a gateway that has nothing of this site yet. Changes nothing.\n"
-	       "A site's name instead of FILE: the file its last up used.\n"
-	       "Where `up` would refuse (a missing interface, an address not assigned, a\n"
-	       "foreign route...), plan says why, as up would, plans nothing and exits 1;\n"
-	       "the full plan warns of a LAN or WAN interface missing on this machine.\n", prog);
-	return EXIT_OK;
+	fputs("Print the kernel changes `up FILE` would make, one per line, each as the\n"
+	      "equivalent ip, nft or sysctl command (comment lines say why).\n"
+	      "With CAP_NET_ADMIN (root) only what differs from the live kernel is shown,\n"
+	      "or \"no changes\"; without it, or with --full, everything `up` would create\n"
+	      "on a gateway that has nothing of this site yet. Changes nothing.\n"
+	      "A site's name instead of FILE: the file its last up used.\n"
+	      "Where `up` would refuse (a missing interface, an address not assigned, a\n"
+	      "foreign route...), plan says why, as up would, plans nothing and exits 1;\n"
+	      "the full plan warns of a LAN or WAN interface missing on this machine.\n", out);
 }
+
+enum { OPT_FULL = 1 };
+static const struct cmdopt plan_opts[] = {
+	{ OPT_FULL, "--full", NULL, CMDOPT_FLAG, NULL, NULL,
+	  "everything up would create on a gateway with nothing of\nthe site, whatever this one has" },
+	{ 0 }
+};
+static const struct cmdspec plan_spec = {
+	.name = "plan", .usage = "[--full] FILE|SITE", .about = plan_about, .opts = plan_opts,
+};
 
 /* Refused as `up` would refuse: say so, plan nothing. */
 static int refused(const struct site *s, int problems)
@@ -129,25 +138,20 @@ static int plan_full(struct site *site, struct plan *plan)
 
 int plan_main(int argc, char **argv)
 {
-	const char *file = NULL;
-	bool full = false;
+	const char *file;
+	struct cmdline cl;
+	bool full;
 	struct site site;
 	struct plan plan = { 0 };
 	char path[4096];
-	int ret = PLAN_FALL_BACK;
+	int ret = PLAN_FALL_BACK, r;
 
-	for (int i = 1; i < argc; i++) {
-		if (is_help(argv[i]))
-			return plan_help();
-		if (!strcmp(argv[i], "--full"))
-			full = true;
-		else if (argv[i][0] == '-' && argv[i][1])
-			return usage_error("plan", "unknown option `%s`", argv[i]);
-		else if (file)
-			return usage_error("plan", "one site at a time: `%s` and `%s`", file, argv[i]);
-		else
-			file = argv[i];
-	}
+	if ((r = cmdopt_parse(&plan_spec, argc, argv, &cl)))
+		return r == 1 ? EXIT_OK : EXIT_USAGE;
+	if (cl.n_operands > 1)
+		return usage_error("plan", "one site at a time: `%s` and `%s`", cl.operands[0], cl.operands[1]);
+	file = cl.n_operands ? cl.operands[0] : NULL;
+	full = cl.given[OPT_FULL];
 	if (!file)
 		return usage_error("plan", "no site file given");
 	if (sitearg_file("plan", file, path, sizeof(path)) < 0 || config_load(path, &site, stderr) < 0)

@@ -12,6 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cmdopt.h"
 #include "commands.h"
 #include "config.h"
 #include "endpoints.h"
@@ -26,26 +27,36 @@
 #include "state.h"
 #include "watchstate.h"
 
-static int status_help(void)
+static void status_about(FILE *out)
 {
-	printf("Usage: %s status [FILE|SITE] [--json | --prometheus [--output FILE]] [--probe]\n\n"
-	       "Health of a site: its tunnels (present, up, as configured, traffic and errors),\n"
-	       "routes, no bogus host route, the nftables rules and their counters, forwarding,\n"
-	       "rp_filter, the relay (pid, uptime, counters per port and peer), and the drift\n"
-	       "from the site file, each problem with the `up` step that fixes it.\n"
-	       "Without an argument: every site gatewayctl manages here (with a state file\n"
-	       "naming its site file, drift is checked too). A site that is not up at all\n"
-	       "is NOT UP, with one fix; what `up` would refuse for is listed first.\n\n"
-	       "  --json    machine-readable output (schema in gatewayctl(8))\n"
-	       "  --probe   also ping each peer gateway's LAN address through its tunnel\n"
-	       "            (not when our own tunnel is missing or down: that is said)\n"
-	       "  --prometheus  metrics in Prometheus' text format (not with --json);\n"
-	       "            --output FILE replaces FILE atomically (node_exporter's\n"
-	       "            textfile collector)\n\n"
-	       "Exit status: 0 healthy, 1 degraded (every reason listed), 2 bad usage or\n"
-	       "configuration. Reads only; needs CAP_NET_ADMIN (nftables).\n", prog);
-	return EXIT_OK;
+	fputs("Health of a site: its tunnels (present, up, as configured, traffic and errors),\n"
+	      "routes, no bogus host route, the nftables rules and their counters, forwarding,\n"
+	      "rp_filter, the relay (pid, uptime, counters per port and peer), and the drift\n"
+	      "from the site file, each problem with the `up` step that fixes it.\n"
+	      "Without an argument: every site gatewayctl manages here (with a state file\n"
+	      "naming its site file, drift is checked too). A site that is not up at all\n"
+	      "is NOT UP, with one fix; what `up` would refuse for is listed first.\n", out);
 }
+
+enum { OPT_JSON = 1, OPT_PROBE, OPT_PROMETHEUS, OPT_OUTPUT };
+static const struct cmdopt status_opts[] = {
+	{ OPT_JSON, "--json", NULL, CMDOPT_FLAG, NULL, NULL, "machine-readable output (schema in gatewayctl(8))" },
+	{ OPT_PROBE, "--probe", NULL, CMDOPT_FLAG, NULL, NULL,
+	  "also ping each peer gateway's LAN address through its tunnel\n"
+	  "(not when our own tunnel is missing or down: that is said)" },
+	{ OPT_PROMETHEUS, "--prometheus", NULL, CMDOPT_FLAG, NULL, NULL,
+	  "metrics in Prometheus' text format (not with --json)" },
+	{ OPT_OUTPUT, "--output", NULL, CMDOPT_VALUE, "FILE", "a file name",
+	  "with --prometheus: replace FILE atomically (node_exporter's\n"
+	  "textfile collector)" },
+	{ 0 }
+};
+static const struct cmdspec status_spec = {
+	.name = "status", .usage = "[FILE|SITE] [--json | --prometheus [--output FILE]] [--probe]",
+	.about = status_about, .opts = status_opts,
+	.after = "Exit status: 0 healthy, 1 degraded (every reason listed), 2 bad usage or\n"
+		 "configuration. Reads only; needs CAP_NET_ADMIN (nftables).\n",
+};
 
 /* ---- output helpers ---------------------------------------------------- */
 
@@ -466,38 +477,25 @@ static int load_by_name(const char *name, bool named, struct site *s)
 
 int status_main(int argc, char **argv)
 {
-	const char *arg = NULL;
+	const char *arg, *output;
 	struct out o = { .f = stdout };
-	bool probe = false, prometheus = false;
-	const char *output = NULL;
+	struct cmdline cl;
+	bool probe, prometheus;
 	struct nl rt, nf;
 	int worst = EXIT_OK, r, printed = 0;
 	char (*names)[SITE_NAME_MAX + 1] = NULL;
 	size_t n_names = 0;
 
-	for (int i = 1; i < argc; i++) {
-		if (is_help(argv[i]))
-			return status_help();
-		if (!strcmp(argv[i], "--json"))
-			o.json = true;
-		else if (!strcmp(argv[i], "--probe"))
-			probe = true;
-		else if (!strcmp(argv[i], "--prometheus"))
-			prometheus = true;
-		else if (!strcmp(argv[i], "--output") || !strncmp(argv[i], "--output=", 9)) {
-			const char *v = argv[i][8] == '=' ? argv[i] + 9 : i + 1 < argc ? argv[++i] : "";
-
-			if (!*v || (v[0] == '-' && v[1] == '-'))
-				return usage_error("status", "--output needs a file name: --output FILE");
-			output = v;
-		} else if (argv[i][0] == '-' && argv[i][1])
-			return usage_error("status", "unknown option `%s`", argv[i]);
-		else if (arg)
-			return usage_error("status", "one site at a time (or none: every site): `%s` and `%s`", arg,
-					   argv[i]);
-		else
-			arg = argv[i];
-	}
+	if ((r = cmdopt_parse(&status_spec, argc, argv, &cl)))
+		return r == 1 ? EXIT_OK : EXIT_USAGE;
+	if (cl.n_operands > 1)
+		return usage_error("status", "one site at a time (or none: every site): `%s` and `%s`", cl.operands[0],
+				   cl.operands[1]);
+	arg = cl.n_operands ? cl.operands[0] : NULL;
+	o.json = cl.given[OPT_JSON];
+	probe = cl.given[OPT_PROBE];
+	prometheus = cl.given[OPT_PROMETHEUS];
+	output = cl.value[OPT_OUTPUT];
 	if (o.json && prometheus)
 		return usage_error("status", "--json and --prometheus do not go together: choose one");
 	if (output && !prometheus)

@@ -5,6 +5,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cmdopt.h"
 #include "commands.h"
 #include "charonwait.h"
 #include "config.h"
@@ -15,36 +16,47 @@
 #include "sitearg.h"
 #include "state.h"
 
-static int up_help(void)
+static void up_about(FILE *out)
 {
-	printf("Usage: %s up [-v] [--confirm [SECONDS] [--probe]] FILE|SITE\n"
-	       "       %s up --boot FILE\n\n"
-	       "Make the kernel match the site file (or, given a site's name, the file its\n"
-	       "last up used): the ipip tunnel to every peer, routes to\n"
-	       "the peers' networks, the nftables table (SNAT, MSS clamp, IPIP input filter),\n"
-	       "forwarding, and with manage_interfaces = yes the LAN/WAN addresses and the\n"
-	       "default route. Only what differs is changed; a second up says \"no changes\".\n"
-	       "All or nothing: when a step fails, every step already done is undone and\n"
-	       "the error names the step and quotes the kernel. Needs CAP_NET_ADMIN.\n\n"
-	       "  -v, --verbose          also list what a rollback undid\n"
-	       "  --confirm [SECONDS]    roll the change back by itself after SECONDS (default %d;\n"
-	       "                         also --confirm=SECONDS)\n"
-	       "                         unless `gatewayctl confirm SITE` runs first; safe for\n"
-	       "                         changes made through the tunnel being changed\n"
-	       "  --probe                with --confirm: ping every peer's lan_address before\n"
-	       "                         the change; the change confirms itself as soon as all\n"
-	       "                         that answered answer through it (none: it waits)\n"
-	       "  --boot                 what gatewayctl@.service runs: when a change was left\n"
-	       "                         unconfirmed (the machine restarted), bring up the last\n"
-	       "                         confirmed configuration instead of FILE; with IPsec\n"
-	       "                         peers, first wait up to 90 s for charon to answer\n"
-	       "                         (GATEWAYCTL_CHARON_WAIT=SECONDS)\n\n"
-	       "Before changing anything, up checks the gateway (the interfaces exist, are up\n"
-	       "and carry their addresses; charon answers; no foreign link or route is in the\n"
-	       "way) and refuses with every problem; `plan` and `status` say the same.\n"
-	       "While a change is pending, up and down are refused.\n", prog, prog, CONFIRM_DEFAULT_SECONDS);
-	return EXIT_OK;
+	fputs("Make the kernel match the site file (or, given a site's name, the file its\n"
+	      "last up used): the ipip tunnel to every peer, routes to\n"
+	      "the peers' networks, the nftables table (SNAT, MSS clamp, IPIP input filter),\n"
+	      "forwarding, and with manage_interfaces = yes the LAN/WAN addresses and the\n"
+	      "default route. Only what differs is changed; a second up says \"no changes\".\n"
+	      "All or nothing: when a step fails, every step already done is undone and\n"
+	      "the error names the step and quotes the kernel. Needs CAP_NET_ADMIN.\n", out);
 }
+
+#define STR_(x) #x
+#define STR(x) STR_(x)
+enum { OPT_VERBOSE = 1, OPT_CONFIRM, OPT_PROBE, OPT_BOOT };
+static const struct cmdopt up_opts[] = {
+	{ OPT_VERBOSE, "--verbose", "-v", CMDOPT_FLAG, NULL, NULL, "also list what a rollback undid" },
+	{ OPT_CONFIRM, "--confirm", NULL, CMDOPT_NUMBER_OPT, "SECONDS", NULL,
+	  "roll the change back by itself after SECONDS (default " STR(CONFIRM_DEFAULT_SECONDS) ";\n"
+	  "also --confirm=SECONDS)\n"
+	  "unless `gatewayctl confirm SITE` runs first; safe for\n"
+	  "changes made through the tunnel being changed" },
+	{ OPT_PROBE, "--probe", NULL, CMDOPT_FLAG, NULL, NULL,
+	  "with --confirm: ping every peer's lan_address before\n"
+	  "the change; the change confirms itself as soon as all\n"
+	  "that answered answer through it (none: it waits)" },
+	{ OPT_BOOT, "--boot", NULL, CMDOPT_FLAG, NULL, NULL,
+	  "what gatewayctl@.service runs: when a change was left\n"
+	  "unconfirmed (the machine restarted), bring up the last\n"
+	  "confirmed configuration instead of FILE; with IPsec\n"
+	  "peers, first wait up to 90 s for charon to answer\n"
+	  "(GATEWAYCTL_CHARON_WAIT=SECONDS)" },
+	{ 0 }
+};
+static const struct cmdspec up_spec = {
+	.name = "up", .usage = "[-v] [--confirm [SECONDS] [--probe]] FILE|SITE\n--boot FILE", .about = up_about,
+	.opts = up_opts,
+	.after = "Before changing anything, up checks the gateway (the interfaces exist, are up\n"
+		 "and carry their addresses; charon answers; no foreign link or route is in the\n"
+		 "way) and refuses with every problem; `plan` and `status` say the same.\n"
+		 "While a change is pending, up and down are refused.\n",
+};
 
 /* up --confirm: the pending change is recorded (and its watcher started) once
  * the plan is known to change something, before the first change. */
@@ -118,9 +130,10 @@ static int parse_seconds(const char *s, unsigned *out)
 
 int up_main(int argc, char **argv)
 {
-	const char *file = NULL;
-	bool verbose = false, boot = false, probe = false, loaded;
+	const char *file;
+	bool verbose, boot, probe, loaded;
 	unsigned confirm = 0;
+	struct cmdline cl;
 	struct site site;
 	struct pending p;
 	struct confirm_ctx cc = { 0 };
@@ -128,34 +141,19 @@ int up_main(int argc, char **argv)
 	struct site_up_opts o = { .cmd = cmd, .out = stdout, .err = stderr };
 	int lock, ret = EXIT_FAIL, r;
 
-	for (int i = 1; i < argc; i++) {
-		if (is_help(argv[i]))
-			return up_help();
-		if (!strcmp(argv[i], "-v") || !strcmp(argv[i], "--verbose"))
-			verbose = true;
-		else if (!strcmp(argv[i], "--boot"))
-			boot = true;
-		else if (!strcmp(argv[i], "--probe"))
-			probe = true;
-		else if (!strcmp(argv[i], "--confirm")) {
-			confirm = CONFIRM_DEFAULT_SECONDS;
-			/* --confirm 30: seconds given as the next word */
-			if (i + 1 < argc && argv[i + 1][0] >= '0' && argv[i + 1][0] <= '9' &&
-			    argv[i + 1][strspn(argv[i + 1], "0123456789")] == '\0' &&
-			    parse_seconds(argv[++i], &confirm) < 0)
-				return usage_error("up", "--confirm SECONDS wants a whole number of seconds from 1 to %d, "
-						   "not `%s`", CONFIRM_MAX_SECONDS, argv[i]);
-		} else if (!strncmp(argv[i], "--confirm=", 10)) {
-			if (parse_seconds(argv[i] + 10, &confirm) < 0)
-				return usage_error("up", "--confirm=SECONDS wants a whole number of seconds from 1 to %d, "
-						   "not `%s`", CONFIRM_MAX_SECONDS, argv[i] + 10);
-		} else if (argv[i][0] == '-' && argv[i][1])
-			return usage_error("up", "unknown option `%s`", argv[i]);
-		else if (file)
-			return usage_error("up", "one site at a time: `%s` and `%s`", file, argv[i]);
-		else
-			file = argv[i];
-	}
+	if ((r = cmdopt_parse(&up_spec, argc, argv, &cl)))
+		return r == 1 ? EXIT_OK : EXIT_USAGE;
+	if (cl.n_operands > 1)
+		return usage_error("up", "one site at a time: `%s` and `%s`", cl.operands[0], cl.operands[1]);
+	file = cl.n_operands ? cl.operands[0] : NULL;
+	verbose = cl.given[OPT_VERBOSE];
+	boot = cl.given[OPT_BOOT];
+	probe = cl.given[OPT_PROBE];
+	if (cl.given[OPT_CONFIRM])
+		confirm = CONFIRM_DEFAULT_SECONDS;
+	if (cl.value[OPT_CONFIRM] && parse_seconds(cl.value[OPT_CONFIRM], &confirm) < 0)
+		return usage_error("up", "--confirm SECONDS wants a whole number of seconds from 1 to %d, not `%s`",
+				   CONFIRM_MAX_SECONDS, cl.value[OPT_CONFIRM]);
 	if (!file)
 		return usage_error("up", "no site file given");
 	if (boot && confirm)
