@@ -501,6 +501,30 @@ static int site_names(struct nl *nf, const char *arg, char (**names)[SITE_NAME_M
 	return *names ? 0 : -ENOMEM;
 }
 
+/* Site NAME's file, the one its last up recorded, into *S. NAMED: the name was
+ * given (else found here). 0, or -1 (said on stderr in one line: the file's
+ * errors are `check`'s to tell). */
+static int load_named(const char *name, bool named, struct site *s)
+{
+	struct state st;
+	FILE *devnull;
+	int loaded = -1;
+
+	if (named ? sitearg_recorded("status", name, "gatewayctl status --prometheus FILE", st.file, sizeof(st.file),
+				     stderr) < 0 : state_read(name, &st) < 0 || !st.file[0]) {
+		if (!named)
+			fprintf(stderr, "%s status: site %s: its table or tunnels are here, but no site file "
+				"is recorded\n", prog, name);
+	} else if ((devnull = fopen("/dev/null", "w"))) {
+		loaded = config_load(st.file, s, devnull);
+		fclose(devnull);
+		if (loaded < 0)
+			fprintf(stderr, "%s status: site %s: its file %s is not valid (gatewayctl check %s)\n", prog,
+				name, st.file, st.file);
+	}
+	return loaded < 0 ? -1 : 0;
+}
+
 int metrics_print(const char *arg, bool probe, const char *output)
 {
 	struct metrics m = { 0 };
@@ -545,25 +569,9 @@ int metrics_print(const char *arg, bool probe, const char *output)
 		n_names = 0;
 	}
 	for (size_t i = 0; i < n_names; i++) {
-		struct state st;
 		struct site s;
-		FILE *devnull;
-		int loaded = -1;
 
-		if (arg ? sitearg_recorded("status", names[i], "gatewayctl status --prometheus FILE", st.file,
-					   sizeof(st.file), stderr) < 0 : state_read(names[i], &st) < 0 || !st.file[0]) {
-			if (!arg)
-				fprintf(stderr, "%s status: site %s: its table or tunnels are here, but no site file "
-					"is recorded\n", prog, names[i]);
-		} else if ((devnull = fopen("/dev/null", "w"))) {
-			/* the file's errors are `check`'s to tell; here: one line */
-			loaded = config_load(st.file, &s, devnull);
-			fclose(devnull);
-			if (loaded < 0)
-				fprintf(stderr, "%s status: site %s: its file %s is not valid (gatewayctl check %s)\n",
-					prog, names[i], st.file, st.file);
-		}
-		if (loaded < 0) {
+		if (load_named(names[i], arg != NULL, &s) < 0) {
 			add(&m, M_SITE_LOADED, "0", L(.site = names[i]));
 			ret = EXIT_FAIL;
 			continue;

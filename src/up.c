@@ -113,6 +113,35 @@ static int boot_pending(struct pending *p)
 				stdout, stderr) == 0 ? EXIT_OK : EXIT_FAIL;
 }
 
+/* After a successful up: a pending change's deadline counts from now and the
+ * commands that end it are said; otherwise the file's bytes become the
+ * confirmed copy. The exit status. */
+static int after_up(const struct site *site, struct confirm_ctx *cc, bool confirm)
+{
+	int r;
+
+	if (cc->begun) {
+		char at[32];
+		time_t t;
+
+		if (pending_started(&cc->p) < 0)
+			fprintf(stderr, "%s up: warning: cannot update the deadline in %s: it stays %u s after "
+				"the start of this up\n", prog, lib_dir(), cc->seconds);
+		t = (time_t)cc->p.deadline;
+		strftime(at, sizeof(at), "%H:%M:%S", localtime(&t));
+		printf("change pending: rolls back in %u s (at %s) unless confirmed:\n"
+		       "  %s confirm %s     keep it\n"
+		       "  %s rollback %s    undo it now\n", cc->seconds, at, prog, site->name, prog, site->name);
+	} else if ((r = confirmed_keep(site)) < 0) {
+		fprintf(stderr, "%s up: site %s is up, but its confirmed copy cannot be kept in %s: %s; "
+			"`up --confirm` refuses until it can\n", prog, site->name, lib_dir(), lib_strerror(r));
+		return EXIT_FAIL;
+	} else if (confirm) {
+		printf("site %s: nothing changed, so there is nothing to confirm\n", site->name);
+	}
+	return EXIT_OK;
+}
+
 static int parse_seconds(const char *s, unsigned *out)
 {
 	char *end;
@@ -217,27 +246,7 @@ int up_main(int argc, char **argv)
 			pending_abort(&cc.p);
 		goto out_lock;
 	}
-	if (cc.begun) {
-		char at[32];
-		time_t t;
-
-		if (pending_started(&cc.p) < 0)
-			fprintf(stderr, "%s up: warning: cannot update the deadline in %s: it stays %u s after "
-				"the start of this up\n", prog, lib_dir(), cc.seconds);
-		t = (time_t)cc.p.deadline;
-		strftime(at, sizeof(at), "%H:%M:%S", localtime(&t));
-		printf("change pending: rolls back in %u s (at %s) unless confirmed:\n"
-		       "  %s confirm %s     keep it\n"
-		       "  %s rollback %s    undo it now\n", cc.seconds, at, prog, name, prog, name);
-	} else if ((r = confirmed_keep(&site)) < 0) {
-		fprintf(stderr, "%s up: site %s is up, but its confirmed copy cannot be kept in %s: %s; "
-			"`up --confirm` refuses until it can\n", prog, name, lib_dir(),
-			lib_strerror(r));
-		goto out_lock;
-	} else if (confirm) {
-		printf("site %s: nothing changed, so there is nothing to confirm\n", name);
-	}
-	ret = EXIT_OK;
+	ret = after_up(&site, &cc, confirm != 0);
 out_lock:
 	close(lock);
 out_site:
