@@ -1,6 +1,5 @@
 /* plan.c - gatewayctl plan FILE: what `up` would change, as ip/nft commands */
 #include <errno.h>
-#include <linux/netlink.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -11,7 +10,7 @@
 #include "gatewayctl.h"
 #include "model.h"
 #include "endpoints.h"
-#include "preflight.h"
+#include "site.h"
 #include "sitearg.h"
 
 static void plan_about(FILE *out)
@@ -51,88 +50,40 @@ static int refused(const struct site *s, int problems)
  * PLAN_FALL_BACK when it cannot be read (then the full plan is shown). */
 static int plan_live(const struct site *site, const char *file, struct plan *plan)
 {
-	struct live live;
-	struct nl rt, nf;
-	int r, ret = EXIT_OK;
+	int r = site_plan(site, plan, stderr);
 
-	if (nl_open(&rt, NETLINK_ROUTE) < 0)
-		return PLAN_FALL_BACK;
-	if (nl_open(&nf, NETLINK_NETFILTER) < 0) {
-		nl_close(&rt);
-		return PLAN_FALL_BACK;
-	}
-	r = live_read(&rt, &nf, site, plan, &live, stderr);
-	if (r == 0) {
-		int problems = preflight(site, &live, stderr);
-
-		if (problems) {
-			ret = refused(site, problems);
-		} else {
-			plan_build(plan, site, &live);
-			if (plan->n == 0)
-				printf("# no changes: the kernel matches %s\n", file);
-			else
-				plan_print(plan, stdout);
-		}
-		live_free(&live);
-	} else {
-		ret = r == -EPERM ? PLAN_FALL_BACK : EXIT_FAIL;
-	}
-	nl_close(&nf);
-	nl_close(&rt);
-	return ret;
+	if (r > 0)
+		return refused(site, r);
+	if (r < 0)
+		return r == -EPERM ? PLAN_FALL_BACK : EXIT_FAIL;
+	if (plan->n == 0)
+		printf("# no changes: the kernel matches %s\n", file);
+	else
+		plan_print(plan, stdout);
+	return EXIT_OK;
 }
 
-/* The full plan: everything up would create on a gateway with nothing of the
- * site. The interfaces named are still looked for on this machine: one that is
- * missing is said (`up` here would refuse), and the tunnels' automatic MTU
- * follows the WAN link's when it is here. */
+/* Everything up would create on a gateway with nothing of the site. */
 static int plan_full(struct site *site, struct plan *plan)
 {
-	struct link_info *links = NULL;
-	size_t n_links = 0;
-	const struct link_info *wan = NULL;
-	bool read = false, auto_mtu = false;
-	struct nl rt;
+	struct site_plan_full f;
 
-	if (nl_open(&rt, NETLINK_ROUTE) == 0) {
-		read = rtnl_links(&rt, &links, &n_links) == 0;
-		nl_close(&rt);
-	}
-	for (int i = 0; read && i < 2; i++) {
-		const char *ifname = i ? site->wan : site->lan;
-		const struct link_info *l = NULL;
-
-		for (size_t k = 0; k < n_links && !l; k++)
-			if (!strcmp(links[k].name, ifname))
-				l = &links[k];
-		if (!l)
-			fprintf(stderr, "%s:%d: warning: interface `%s` (%s) does not exist on this machine; "
-				"`up` here would refuse (check the name with `ip link`)\n", site->path,
-				i ? site->line_wan : site->line_lan, ifname, i ? "wan" : "lan");
-		if (i)
-			wan = l;
-	}
+	site_plan_full(site, plan, &f);
+	if (f.lan_missing)
+		fprintf(stderr, "%s:%d: warning: interface `%s` (lan) does not exist on this machine; "
+			"`up` here would refuse (check the name with `ip link`)\n", site->path, site->line_lan, site->lan);
+	if (f.wan_missing)
+		fprintf(stderr, "%s:%d: warning: interface `%s` (wan) does not exist on this machine; "
+			"`up` here would refuse (check the name with `ip link`)\n", site->path, site->line_wan, site->wan);
 	if (!have_net_admin())
 		printf("# not privileged: everything `up` would create on a gateway with nothing of site %s\n",
 		       site->name);
-	for (size_t i = 0; i < site->n_peers; i++)
-		if (!site->peers[i].mtu) {
-			auto_mtu = true;
-			if (wan) {
-				struct live live = { .links = (struct link_info *)wan, .n_links = 1 };
-
-				site->peers[i].mtu = (int)model_tunnel_mtu(site, &site->peers[i], &live);
-			}
-		}
-	if (auto_mtu && wan)
-		printf("# mtu auto: %s has MTU %u\n", site->wan, wan->mtu);
-	else if (auto_mtu)
+	if (f.auto_mtu && f.wan_mtu)
+		printf("# mtu auto: %s has MTU %u\n", site->wan, f.wan_mtu);
+	else if (f.auto_mtu)
 		printf("# mtu auto: %s %s; assuming MTU 1500\n", site->wan,
-		       read ? "does not exist on this machine" : "could not be read");
-	plan_build(plan, site, NULL);
+		       f.read ? "does not exist on this machine" : "could not be read");
 	plan_print(plan, stdout);
-	free(links);
 	return EXIT_OK;
 }
 
