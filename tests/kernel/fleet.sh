@@ -1,15 +1,21 @@
 #!/bin/bash
 # tests/kernel/fleet.sh - the Ansible role (contrib/ansible) on four sites
-# (issue 13), part 1: a full mesh and a hub with spokes come up and every LAN
-# host pings every other site's (through the hub for spokes); a second run
-# reports 0 changed and changes no kernel state. Part 2 (a LAN change, --check)
-# is fleet-lan.sh: tests/run-all runs the two in VMs of their own, in parallel
-# (ansible-playbook in an emulated CPU takes minutes a play). A typo in the
-# inventory stops the play in the cross-site check on the control node, before
-# any task on a gateway: tests/ansible/example.sh shows that without a lab.
+# (issue 13), in one lab and five plays:
+#   1. a partial mesh (a b c meshed, c d) comes up and each LAN host pings its
+#      peers' LAN hosts;
+#   2. a second run reports 0 changed and changes no kernel state;
+#   3. changing a's LAN in the inventory: --check --diff shows the site files'
+#      diffs and gatewayctl plan's changes, and changes nothing;
+#   4. ... then changes exactly a and the gateways that peer with it (b, c), and
+#      d's kernel state not at all;
+#   5. a hub (a) with spokes: every LAN host pings every other (through the hub).
+# ansible-playbook in an emulated CPU takes minutes a play: tests/run-all runs the
+# controller on the host (lib/lib-fleet.sh). A typo in the inventory stops the
+# play in the cross-site check on the control node, before any task on a
+# gateway: tests/ansible/example.sh shows that without a lab.
 #
 #   tests/vm/run --timeout 3600 -- tests/kernel/fleet.sh
-#   FLEET_STOP=mesh: stop after the mesh;  V=1: show the plays
+#   FLEET_STOP=partial: stop after the first two plays;  V=1: show the plays
 set -eu
 . "$(dirname "$0")/lib/lib.sh"
 . "$(dirname "$0")/lib/gw.sh"
@@ -18,25 +24,49 @@ set -eu
 fleet_up
 ansible-playbook --version | head -1 | t_note
 
-# --- full mesh ------------------------------------------------------------------------
-inventory mesh
-play mesh
-expect_play mesh "full mesh of 4 sites: the playbook succeeds"
-expect_eq "$(changed_hosts mesh)" "a b c d" "every gateway changed"
-expect_grep "the role pinged the peers' LAN addresses" 'Ping every peer' "$(cat "$T_TMP/mesh.out")"
-expect_eq "$(lab_exec b-gw ip -o link show type ipip | grep -c 'gw-[acd]')" 3 "b has a tunnel to each of a, c, d"
-expect_all_pings "mesh: every LAN host pings every other site's LAN host"
+# --- a partial mesh, twice -----------------------------------------------------------
+inventory partial
+play partial
+expect_play partial "partial mesh (a b c, c d): the playbook succeeds"
+expect_eq "$(changed_hosts partial)" "a b c d" "every gateway changed"
+expect_grep "the role pinged the peers' LAN addresses" 'Ping every peer' "$(cat "$T_TMP/partial.out")"
+expect_eq "$(lab_exec b-gw ip -o link show type ipip | grep -c 'gw-[ac]')" 2 "b has a tunnel to each of a, c"
+expect_eq "$(lab_exec d-gw ip -o link show type ipip | grep -c 'gw-')" 1 "d peers with c only"
+expect_ping a-host 192.168.2.5 "a's LAN host reaches b's"
+expect_ping b-host 192.168.3.5 "b's LAN host reaches c's"
+expect_ping c-host 192.168.1.5 "c's LAN host reaches a's"
+expect_ping d-host 192.168.3.5 "d's LAN host reaches c's"
 
 after=$(snap_all)
-play mesh-again
-expect_play mesh-again "second run succeeds"
-expect_eq "$(changed_hosts mesh-again)" "" "second run: 0 changed"
-expect_grep "... and its recap says so for a" '^a +: ok=[0-9]+ +changed=0 ' "$(cat "$T_TMP/mesh-again.out")"
+play partial-again
+expect_play partial-again "second run succeeds"
+expect_eq "$(changed_hosts partial-again)" "" "second run: 0 changed"
+expect_grep "... and its recap says so for a" '^a +: ok=[0-9]+ +changed=0 ' "$(cat "$T_TMP/partial-again.out")"
 expect_same "second run changed no kernel state" "$after" "$(snap_all)"
 
-[ "${FLEET_STOP:-}" != mesh ] || t_done
+[ "${FLEET_STOP:-}" != partial ] || t_done
 
-# --- hub and spokes: a is the hub ---------------------------------------------------
+# --- one site's LAN changes: exactly the gateways that peer with it change ----------
+lab_exec a-gw ip addr add 192.168.11.1/24 dev eth0
+lab_exec a-host ip addr add 192.168.11.5/24 dev eth0
+inventory partial a=192.168.11.1/24
+after=$(snap_all)
+files_before=$(files_all)
+play lan-check --check --diff
+expect_play lan-check "--check with a's new LAN"
+expect_grep "--check --diff shows the new networks" '^\+networks = 192\.168\.11\.0/24' "$(cat "$T_TMP/lan-check.out")"
+expect_grep "--check shows gatewayctl plan's route" 'ip route add 192\.168\.11\.0/24 dev gw-a' "$(cat "$T_TMP/lan-check.out")"
+expect_same "--check changed no kernel state" "$after" "$(snap_all)"
+expect_same "... and no site file" "$files_before" "$(files_all)"
+d_before=$(snap_nocount d-gw)
+play lan
+expect_play lan "the playbook with a's new LAN"
+expect_eq "$(changed_hosts lan)" "a b c" "exactly a and its peers b and c changed"
+expect_same "d's kernel state is untouched" "$d_before" "$(snap_nocount d-gw)"
+expect_ping b-host 192.168.11.5 "b's LAN host reaches a's new LAN"
+expect_ping c-host 192.168.11.5 "c's LAN host reaches a's new LAN"
+
+# --- hub and spokes: a is the hub (with its first LAN again) ------------------------
 inventory hub
 play hub
 expect_play hub "hub and spokes: the playbook succeeds"

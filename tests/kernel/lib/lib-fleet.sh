@@ -1,5 +1,5 @@
 # tests/kernel/lib/lib-fleet.sh - the lab and helpers of the Ansible fleet tests
-# (fleet.sh, fleet-lan.sh; issue 13). Four sites a b c d: each a gateway
+# (fleet.sh; issue 13). Four sites a b c d: each a gateway
 # namespace (X-gw, its own GATEWAYCTL_RUNDIR and /etc) and a LAN host (X-host);
 # the gateways' WANs meet in a router (inet) that, like the internet, drops
 # private destinations. ansible-playbook (the machine's ansible-core) reaches
