@@ -91,6 +91,8 @@ struct site {
 	struct net4 wan_address;	/* wan_auto: 0 until endpoints_fill */
 	uint32_t gateway;		/* 0 = none (gateway_auto: until endpoints_fill) */
 	bool wan_auto, gateway_auto;	/* `wan_address = auto`, `gateway = auto` */
+	bool endpoints_chosen;		/* a watcher set the peers' endpoints already:
+					 * endpoints_fill keeps them (see endpoints.h) */
 	int line_gateway;
 	uint32_t public_address;	/* behind NAT: the NAT's address its peers use (0 = wan_address) */
 	int line_public_address;

@@ -31,9 +31,11 @@ bool endpoints_dynamic(const struct site *s);
 
 /*
  * Fill SITE's run-time fields: every name resolved (all at once, each within
- * RESOLVE_TIMEOUT_MS), auto read from the kernel through RT (NULL: a socket of
- * its own). A peer keeps the address its last up recorded while that is still
- * among its choices, else takes the first. 0, or -1 with every problem on ERR
+ * RESOLVE_TIMEOUT_MS) unless its item has addresses already (a watcher's),
+ * auto read from the kernel through RT (NULL: a socket of its own). A peer
+ * keeps the address its last up recorded (with site->endpoints_chosen: the
+ * one in p->endpoint) while that is still among its choices, else takes the
+ * first. 0, or -1 with every problem on ERR
  * as "FILE:LINE: error: ..." (a name that does not resolve, or resolves to
  * this gateway's address or into the LAN or a peer's networks; no address on
  * the WAN) and SITE unchanged.

@@ -86,8 +86,9 @@ static size_t list_jobs(struct site *s, const struct state *st, enum ep_dns how,
 
 		if (how == EP_DNS_RECORDED && p->endpoint_named && recorded(st, p->name, &ttl))
 			continue;
+		/* a name resolved already (by the watcher) is not looked up again */
 		for (size_t e = 0; e < p->n_eps; e++)
-			if (p->eps[e].name)
+			if (p->eps[e].name && !p->eps[e].n_addrs)
 				jobs[n++] = (struct job){ .p = p, .e = e };
 	}
 	return n;
@@ -169,12 +170,12 @@ static void choose_all(const struct site *s, const struct job *jobs, size_t n, c
 		struct endpoint_item items[PEER_ENDPOINTS_MAX];
 		struct peer view = *p;
 		unsigned ttl;
-		uint32_t keep = recorded(st, p->name, &ttl);
+		uint32_t keep = s->endpoints_chosen ? p->endpoint : recorded(st, p->name, &ttl);
 
 		chosen[i] = p->endpoint;
 		if (!p->endpoint_named && p->n_eps < 2)
 			continue;
-		if (how == EP_DNS_RECORDED && keep && p->endpoint_named) {
+		if (how == EP_DNS_RECORDED && keep && p->endpoint_named && !s->endpoints_chosen) {
 			chosen[i] = keep;
 			continue;
 		}
