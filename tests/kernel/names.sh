@@ -101,15 +101,18 @@ if gw m-gw watch --help >/dev/null 2>&1; then
 	lab_exec b-gw ip addr del 172.17.2.10/28 dev eth1
 	lab_exec b-gw ip addr add 172.17.2.11/28 brd 172.17.2.15 dev eth1
 	lab_exec b-gw ip route add default via 172.17.2.14
+	t1=${EPOCHREALTIME/./}
 	dns_set brooklyn.lab.test 172.17.2.11
 	both_moved() {
 		lab_exec b-gw ip -d link show gw-manhattan | grep -q 'remote 172.16.1.12 local 172.17.2.11' &&
 			lab_exec m-gw ip -d link show gw-brooklyn | grep -q 'remote 172.17.2.11 local 172.16.1.12'
 	}
 	if wait_for 20 both_moved; then
-		took=$(( (${EPOCHREALTIME/./} - t0) / 1000 ))
-		ok "both tunnels moved to Brooklyn's new address, ${took} ms after the change"
-		[ "$took" -le 7000 ] && ok "... within the TTL (5 s) + 2 s" || fail "... within the TTL (5 s) + 2 s: ${took} ms"
+		t2=${EPOCHREALTIME/./}
+		took=$(( (t2 - t1) / 1000 ))
+		ok "both tunnels moved to Brooklyn's new address, $(( (t2 - t0) / 1000 )) ms after the ISP's change, ${took} ms after the DNS record's"
+		[ "$took" -le 7000 ] && ok "... within the TTL (5 s) + 2 s of the record's change" ||
+			fail "... within the TTL (5 s) + 2 s of the record's change: ${took} ms"
 	else
 		fail "both tunnels moved to Brooklyn's new address"
 		{ lab_exec b-gw ip -d link show gw-manhattan; lab_exec m-gw ip -d link show gw-brooklyn
