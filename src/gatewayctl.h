@@ -29,6 +29,10 @@ void shell_word(const char *s, char *out, size_t len);
  * that directory in DIR and its stat in *ST. */
 struct stat;
 bool path_unsafe_dir(const char *real, char *dir, size_t dirlen, struct stat *st);
+/* TEXT's lines as one, in OUT: "a; b" (a line's leading blanks dropped,
+ * control characters as spaces, SKIP removed from the start of each line
+ * when not NULL): for syslog and one-line records. */
+void one_line(const char *text, const char *skip, char *out, size_t len);
 /* Whether ARG is -h or --help */
 int is_help(const char *arg);
 /* Edits of one character that turn A into B (99 for long strings): "did you mean" */

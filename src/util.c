@@ -141,3 +141,26 @@ bool path_unsafe_dir(const char *real, char *dir, size_t dirlen, struct stat *st
 		child = *st;
 	}
 }
+
+void one_line(const char *text, const char *skip, char *out, size_t len)
+{
+	size_t o = 0, sn = skip ? strlen(skip) : 0;
+
+	for (const char *c = text; *c && o + 1 < len; c++) {
+		if (sn && (c == text || c[-1] == '\n') && !strncmp(c, skip, sn))
+			c += sn;
+		if (!*c)
+			break;
+		if (*c == '\n') {
+			while (c[1] == ' ' || c[1] == '\t')
+				c++;
+			if (c[1] && o + 3 < len) {
+				out[o++] = ';';
+				out[o++] = ' ';
+			}
+		} else {
+			out[o++] = (unsigned char)*c < 0x20 ? ' ' : *c;
+		}
+	}
+	out[o] = '\0';
+}

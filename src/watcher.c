@@ -288,26 +288,6 @@ void pending_abort(struct pending *p)
 
 /* ---- the rollback ---------------------------------------------------------- */
 
-/* Several lines of messages as one: "a; b; c" (for syslog and the record). */
-static void one_line(const char *text, char *out, size_t len)
-{
-	size_t o = 0;
-
-	for (const char *c = text; *c && o + 1 < len; c++) {
-		if (*c == '\n') {
-			while (c[1] == ' ' || c[1] == '\t')
-				c++;
-			if (c[1] && o + 3 < len) {
-				out[o++] = ';';
-				out[o++] = ' ';
-			}
-		} else {
-			out[o++] = (unsigned char)*c < 0x20 ? ' ' : *c;
-		}
-	}
-	out[o] = '\0';
-}
-
 int pending_rollback(struct pending *p, const char *why, FILE *out, FILE *err)
 {
 	char *otext = NULL, *etext = NULL, cmd[64], at[32], path[4200];
@@ -376,7 +356,7 @@ int pending_rollback(struct pending *p, const char *why, FILE *out, FILE *err)
 		return 0;
 	}
 	p->failed_at = (int64_t)time(NULL);
-	one_line(etext && *etext ? etext : "no reason given", p->failure, sizeof(p->failure));
+	one_line(etext && *etext ? etext : "no reason given", NULL, p->failure, sizeof(p->failure));
 	if ((r = pending_write(p)) < 0)
 		fprintf(err, "%s: cannot record the failure in %s: %s\n", cmd, lib_dir(), lib_strerror(r));
 	fprintf(err, "site %s: the rollback of the change applied from %s at %s FAILED (%s); the change stays "

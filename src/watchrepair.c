@@ -41,28 +41,13 @@ void watch_log(const struct watch *w, int prio, const char *fmt, ...)
 		fprintf(stderr, "%s watch: site %s: %s\n", prog, w->name, line);
 }
 
-/* TEXT's lines as one ("a; b"), control characters as spaces. */
-static void one_line(const char *text, char *out, size_t len)
+/* TEXT as one line; the engine's messages start with the command: said once already */
+static void watch_line(const char *text, char *out, size_t len)
 {
 	char prefix[64];
-	size_t o = 0, pn = (size_t)snprintf(prefix, sizeof(prefix), "%s watch: ", prog);
 
-	for (const char *c = text; *c && o + 1 < len; c++) {
-		/* the engine's messages start with the command: said once already */
-		if ((c == text || c[-1] == '\n') && !strncmp(c, prefix, pn))
-			c += pn;
-		if (!*c)
-			break;
-		if (*c == '\n') {
-			if (c[1] && o + 3 < len) {
-				out[o++] = ';';
-				out[o++] = ' ';
-			}
-		} else {
-			out[o++] = (unsigned char)*c < 0x20 ? ' ' : *c;
-		}
-	}
-	out[o] = '\0';
+	snprintf(prefix, sizeof(prefix), "%s watch: ", prog);
+	one_line(text, prefix, out, len);
 }
 
 /* The pending change's unconfirmed bytes, as the site to keep. */
@@ -120,7 +105,7 @@ static int roll_back_orphan(struct watch *w, struct pending *p)
 		return pending_read(w->name, p);
 	r = pending_rollback(p, "it was never confirmed and its watcher is gone", m, m);
 	fclose(m);
-	one_line(text ? text : "", line, sizeof(line));
+	watch_line(text ? text : "", line, sizeof(line));
 	watch_log(w, r == 0 ? LOG_WARNING : LOG_ERR, "a pending change (from %s) whose watcher is gone: %s: %s", p->file,
 		  r == 0 ? "rolled back" : "its rollback FAILED", line);
 	free(text);
@@ -246,7 +231,7 @@ static enum wl_result report(struct watch *w, int r, const char *why, const char
 
 	w->ws.checks++;
 	if (r < 0) {
-		one_line(err && *err ? err : "no reason given", line, sizeof(line));
+		watch_line(err && *err ? err : "no reason given", line, sizeof(line));
 		w->ws.failures++;
 		w->fail_streak++;
 		snprintf(w->ws.last_error, sizeof(w->ws.last_error), "%s", line);
@@ -289,7 +274,7 @@ static enum wl_result report_idle(struct watch *w, enum current c, const char *e
 {
 	char line[600];
 
-	one_line(c == CUR_DOWN ? "the site is down (`gatewayctl down` ran, or no up yet): nothing to keep until "
+	watch_line(c == CUR_DOWN ? "the site is down (`gatewayctl down` ran, or no up yet): nothing to keep until "
 				 "the next up" : err, line, sizeof(line));
 	if (strcmp(w->last_log, line)) {
 		watch_log(w, c == CUR_DOWN ? LOG_NOTICE : LOG_WARNING, "%s", line);

@@ -15,6 +15,7 @@
 #include <cmocka.h>
 
 #include "config.h"
+#include "gatewayctl.h"
 #include "proc.h"
 #include "rtnl.h"
 #include "watch.h"
@@ -377,6 +378,23 @@ static void test_state_text(void **state)
 	assert_false(watchstate_alive(&ws));
 }
 
+/* the engine's messages as one log line (util.c's one_line) */
+static void test_one_line(void **state)
+{
+	char out[64], small[8];
+
+	(void)state;
+	one_line("gatewayctl watch: step 2 of 5 failed\n  kernel: File exists\ngatewayctl watch: rolled back\n",
+		 "gatewayctl watch: ", out, sizeof(out));
+	assert_string_equal(out, "step 2 of 5 failed; kernel: File exists; rolled back");
+	one_line("a\tb\x01" "c", NULL, out, sizeof(out));
+	assert_string_equal(out, "a b c");
+	one_line("gatewayctl watch: ", "gatewayctl watch: ", out, sizeof(out));
+	assert_string_equal(out, "");
+	one_line("0123456789", NULL, small, sizeof(small));
+	assert_string_equal(small, "0123456");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -388,6 +406,7 @@ int main(void)
 		cmocka_unit_test(test_events),
 		cmocka_unit_test(test_interest_grows),
 		cmocka_unit_test(test_state_text),
+		cmocka_unit_test(test_one_line),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
