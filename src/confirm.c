@@ -5,38 +5,39 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cmdopt.h"
 #include "commands.h"
 #include "gatewayctl.h"
 #include "pending.h"
 
-static int confirm_help(void)
+static void confirm_about(FILE *out)
 {
-	printf("Usage: %s confirm SITE\n\n"
-	       "Keep the change that `%s up --confirm` made to SITE: its watcher is\n"
-	       "stopped, nothing is rolled back, and the change becomes the configuration\n"
-	       "that a later rollback returns to. SITE is the site's name (or its file).\n"
-	       "Exit status 1 when no change of SITE is pending. Needs CAP_NET_ADMIN.\n", prog, prog);
-	return EXIT_OK;
+	fprintf(out, "Keep the change that `%s up --confirm` made to SITE: its watcher is\n"
+		"stopped, nothing is rolled back, and the change becomes the configuration\n"
+		"that a later rollback returns to. SITE is the site's name (or its file).\n"
+		"Exit status 1 when no change of SITE is pending. Needs CAP_NET_ADMIN.\n", prog);
 }
+
+static const struct cmdopt confirm_opts[] = { { 0 } };
+static const struct cmdspec confirm_spec = {
+	.name = "confirm", .usage = "SITE", .about = confirm_about, .opts = confirm_opts,
+};
 
 int confirm_main(int argc, char **argv)
 {
 	char name[SITE_NAME_MAX + 1], cmd[64];
 	struct pending p;
+	struct cmdline cl;
 	int lock, r;
 
 	/* the watcher itself (watcher.c), started by up --confirm */
 	if (argc >= 2 && !strcmp(argv[1], "--watcher"))
 		return watcher_main(argc - 1, argv + 1);
-	for (int i = 1; i < argc; i++) {
-		if (is_help(argv[i]))
-			return confirm_help();
-		if (argv[i][0] == '-' && argv[i][1])
-			return usage_error("confirm", "unknown option `%s`", argv[i]);
-	}
-	if (argc != 2)
-		return usage_error("confirm", argc < 2 ? "which site? gatewayctl confirm SITE" : "one site at a time");
-	if ((r = pending_command_start("confirm", argv[1], name, &lock, &p)) != 0)
+	if ((r = cmdopt_parse(&confirm_spec, argc, argv, &cl)))
+		return r == 1 ? EXIT_OK : EXIT_USAGE;
+	if (cl.n_operands != 1)
+		return usage_error("confirm", cl.n_operands < 1 ? "which site? gatewayctl confirm SITE" : "one site at a time");
+	if ((r = pending_command_start("confirm", cl.operands[0], name, &lock, &p)) != 0)
 		return r;
 	if ((r = pending_stop_watcher(&p)) < 0)
 		fprintf(stderr, "%s confirm: warning: cannot stop the watcher (pid %d): %s; it will find the change "
