@@ -26,7 +26,9 @@ static int watch_help(void)
 	       "the site's lock. Only what gatewayctl owns is touched. A repair that fails is\n"
 	       "retried after 1 s, then 2, 4... up to every 60 s, and logged once per change of\n"
 	       "outcome. Every repair goes to syslog with what and why; status shows the\n"
-	       "watcher, its repairs and failures.\n\n"
+	       "watcher, its repairs and failures. Every probe_interval (default 10 s) it\n"
+	       "pings each peer's lan_address through its tunnel: RTT, loss and whether it\n"
+	       "answers in status; a peer that stops answering is logged within 3 intervals.\n\n"
 	       "Signals: SIGTERM, SIGINT  exit at once, leaving the site as it is\n"
 	       "         SIGHUP           read FILE again and apply it like up (not while a\n"
 	       "                          change is pending)\n"
@@ -57,6 +59,7 @@ static void watch_close(struct watch *w)
 		close(w->sig_fd);
 	if (w->relay_fd >= 0)
 		close(w->relay_fd);
+	peerwatch_free(&w->pw);
 	watch_free(w);
 }
 
@@ -81,6 +84,7 @@ int watch_main(int argc, char **argv)
 	w.sig_fd = w.relay_fd = w.mon.rt_fd = w.mon.nf_fd = -1;
 	if (check_arg(arg, w.name, sizeof(w.name)) < 0)
 		return EXIT_USAGE;
+	peerwatch_init(&w.pw, w.name);
 	if (!have_net_admin()) {
 		fprintf(stderr, "%s watch: needs CAP_NET_ADMIN to repair links, routes and nftables: run it as root\n",
 			prog);
@@ -95,6 +99,10 @@ int watch_main(int argc, char **argv)
 		watch_close(&w);
 		return EXIT_FAIL;
 	}
+	/* the peers' probes: their peers come with each repair's configuration */
+	wl_add(&w.loop, &(struct wl_source){ .name = "probe", .ctx = &w.pw, .fds = peerwatch_fds,
+					      .deadline = peerwatch_deadline, .ready = peerwatch_ready,
+					      .after = peerwatch_after });
 	w.ws.pid = getpid();
 	proc_stat(w.ws.pid, &w.ws.start_ticks, NULL);
 	proc_boot_id(w.ws.boot_id);

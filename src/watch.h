@@ -12,6 +12,7 @@
 
 #include "config.h"
 #include "monitor.h"
+#include "peerwatch.h"
 #include "watchloop.h"
 #include "watchstate.h"
 
@@ -34,6 +35,7 @@ struct watch {
 	char table[64];			/* our nftables table */
 	unsigned long fail_streak;	/* failed runs in a row */
 	char last_log[700];		/* the last failure or hold logged (logged once) */
+	struct peerwatch pw;		/* the peers' probes every probe_interval */
 };
 
 /* watchrepair.c: the loop's repair callback (CTX is the struct watch). */

@@ -331,6 +331,8 @@ enum wl_result watch_repair(struct wl *l, void *ctx, const char *why)
 	/* (what could not be read keeps the events that concern the last one read) */
 	if (c == CUR_SITE || c == CUR_DOWN)
 		watch_interest(w, c == CUR_SITE ? &site : NULL);
+	if (c == CUR_DOWN) /* nothing to probe */
+		peerwatch_clear(&w->pw);
 	watch_relay_rearm(w);
 	if (c == CUR_SITE)
 		wl_after(&w->loop, &site, r);
