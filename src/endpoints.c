@@ -18,8 +18,9 @@ bool endpoints_dynamic(const struct site *s)
 {
 	if (s->wan_auto || s->gateway_auto)
 		return true;
+	/* a list of addresses too: the one in use is recorded (failover) */
 	for (size_t i = 0; i < s->n_peers; i++)
-		if (s->peers[i].endpoint_named)
+		if (s->peers[i].endpoint_named || s->peers[i].n_eps > 1)
 			return true;
 	return false;
 }

@@ -78,6 +78,7 @@ static int build(struct peerwatch *pw, const struct site *site, const struct pw_
 		snprintf(pw->p[n].name, sizeof(pw->p[n].name), "%s", sp->name);
 		pw->p[n].addr = sp->lan_address;
 		pw->p[n].endpoint = sp->endpoint;
+		pw_choices(&pw->p[n], sp);
 		pw->t[n].addr = sp->lan_address;
 		pw->p[n].awaiting = false;
 		n++;
@@ -165,7 +166,7 @@ enum pw_state peerwatch_state(const struct peerwatch *pw, const char *peer)
 }
 
 /* A state change: one syslog line, and the failover hook. */
-static void changed(struct peerwatch *pw, const struct pw_peer *p)
+static void changed(struct peerwatch *pw, struct pw_peer *p)
 {
 	char ip[16];
 
@@ -177,6 +178,8 @@ static void changed(struct peerwatch *pw, const struct pw_peer *p)
 		       ip4_str(p->addr, ip), p->rtt_ms);
 	if (pw->on_change)
 		pw->on_change(pw->change_ctx, p);
+	if (p->state == PW_DOWN)
+		pw_failover(pw, p);
 }
 
 /* Write the file (errors are for status to notice: an old file then) */
@@ -269,7 +272,7 @@ void peerwatch_ready(struct wl *l, void *ctx, const struct pollfd *fds, size_t n
 {
 	struct peerwatch *pw = ctx;
 
-	(void)l;
+	pw->loop = l;
 	if (n && (fds[0].revents & POLLIN))
 		answers(pw);
 	if (pw->interval_ms && pw->n && now >= pw->next_ms)

@@ -28,6 +28,7 @@
 
 #define PW_HISTORY 10		/* probes RTT and loss are counted over */
 #define PW_DOWN_AFTER 2		/* unanswered in a row: down (seen within 3 intervals) */
+#define PW_CHOICES 16		/* endpoints a peer may fail over between */
 
 enum pw_state { PW_UNKNOWN, PW_UP, PW_DOWN };
 
@@ -45,6 +46,10 @@ struct pw_peer {
 	int64_t since;		/* wall clock (s) of the last change of state */
 	bool awaiting;		/* the current round's echo has not been answered yet */
 	uint64_t sent, received;
+	/* its endpoint's choices (a list, a name's addresses), in endpoints_choose()'s order */
+	uint32_t choices[PW_CHOICES];
+	unsigned n_choices;
+	uint32_t failover_to;	/* the next choice, to record before the next repair (0: none) */
 };
 
 struct peerwatch {
@@ -58,9 +63,10 @@ struct peerwatch {
 	uint64_t next_ms;		/* mono_ms() of the next round */
 	char error[200];		/* why no probe can be sent ("" when they can) */
 	bool error_logged;
-	/* a peer changed state (PW_UP/PW_DOWN): for endpoint failover */
+	/* a peer changed state (PW_UP/PW_DOWN) */
 	void (*on_change)(void *ctx, const struct pw_peer *p);
 	void *change_ctx;
+	struct wl *loop;		/* the watch's loop (set by peerwatch_ready): failover repairs */
 };
 
 /* For site NAME, no peers yet: peerwatch_reload() (the loop's after hook,
@@ -71,11 +77,13 @@ void peerwatch_init(struct peerwatch *pw, const char *name);
  * endpoint): a peer keeps its history when its name, lan_address and endpoint
  * are the same; otherwise it starts afresh (PW_UNKNOWN). 0 or -ENOMEM.
  *
- * Endpoint failover (several endpoints, or a name with several addresses):
- * set on_change; on PW_DOWN, move the peer's endpoint to its next choice and
- * ask for a repair (wl_request); after it, peerwatch_after() reloads, the peer
- * starts afresh on the new endpoint, and two more unanswered probes call
- * on_change(PW_DOWN) again: try the next one. */
+ * Endpoint failover (peerfailover.c: `endpoint = A, B`, or a name with several
+ * addresses): a peer that goes down gets its next choice as failover_to and a
+ * repair is asked for; the prepare hook (the site's lock held) records that
+ * choice as the peer's endpoint in use (state.h), so the repair's
+ * endpoints_fill() keeps it and moves the tunnel there; the reload after it
+ * starts the peer afresh, and if it stays unanswered twice more, the next
+ * one, round the list. */
 int peerwatch_reload(struct peerwatch *pw, const struct site *site);
 /* No peers any more (the site was taken down): nothing probed, the file removed. */
 void peerwatch_clear(struct peerwatch *pw);
@@ -93,6 +101,14 @@ size_t peerwatch_fds(void *ctx, struct pollfd *out, size_t max);
 uint64_t peerwatch_deadline(void *ctx);
 void peerwatch_ready(struct wl *l, void *ctx, const struct pollfd *fds, size_t n, uint64_t now);
 void peerwatch_after(void *ctx, const struct site *site, int result);
+int peerwatch_prepare(void *ctx, struct site *site, char *why, size_t len);
+
+/* peerfailover.c: P's choices from site peer SP; the choice after P's
+ * endpoint, round the list (0: it has no other); P just went down: its next
+ * choice into failover_to and a repair asked (true), or nothing to try. */
+void pw_choices(struct pw_peer *p, const struct peer *sp);
+uint32_t pw_next_choice(const struct pw_peer *p);
+bool pw_failover(struct peerwatch *pw, struct pw_peer *p);
 
 /* The pure part (unit tests): one probe of P ends, ANSWERED (in RTT_MS) or
  * not, at wall clock NOW. Returns true when P's state changed. */

@@ -102,7 +102,7 @@ int watch_main(int argc, char **argv)
 	/* the peers' probes: their peers come with each repair's configuration */
 	wl_add(&w.loop, &(struct wl_source){ .name = "probe", .ctx = &w.pw, .fds = peerwatch_fds,
 					      .deadline = peerwatch_deadline, .ready = peerwatch_ready,
-					      .after = peerwatch_after });
+					      .prepare = peerwatch_prepare, .after = peerwatch_after });
 	w.ws.pid = getpid();
 	proc_stat(w.ws.pid, &w.ws.start_ticks, NULL);
 	proc_boot_id(w.ws.boot_id);

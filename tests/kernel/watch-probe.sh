@@ -110,5 +110,22 @@ sleep 5
 if [ ! -e "$PROBES" ]; then ok "probe_interval = 0: no probes"; else fail "probes with probe_interval = 0"; fi
 watch_stop
 
+# --- failover: brooklyn given two endpoints, the first one wrong (nobody
+# there): its probes go unanswered, the watcher moves the tunnel to the next
+sed -e "s/^endpoint = .*/endpoint = 172.17.2.11, 172.17.2.10/" "$(site_with fo 1)" | site_file failover >/dev/null
+remote() { lab_exec m-gw ip -d link show gw-brooklyn 2>/dev/null | sed -n 's/.*ipip remote \([0-9.]*\) .*/\1/p'; }
+remote_is() { [ "$(remote)" = "$1" ]; }
+tried() { grep -q "trying its next endpoint 172.17.2.10" "$SYSLOG" && remote_is 172.17.2.10; }
+watch_start "$T_TMP/failover.ini"
+t0=$(now_ms)
+if wait_for 30 tried; then ok "failover: the tunnel moved to 172.17.2.10 $(($(now_ms) - t0)) ms after the watcher started"
+else fail "no failover to 172.17.2.10 within 30 s (remote $(remote))"; cat "$T_TMP/watch.log" | tail -20 | t_note; fi
+if wait_for 20 is_state up; then ok "... where brooklyn answers"; else fail "brooklyn does not answer after the failover"; fi
+expect_grep "the watcher first took the list's first endpoint" "ip link (add name|set) gw-brooklyn .*remote 172.17.2.11" "$(cat "$SYSLOG")"
+expect_grep "syslog says it tried the next endpoint" \
+	"site manhattan: peer brooklyn does not answer through endpoint 172.17.2.11: trying its next endpoint 172.17.2.10" "$(cat "$SYSLOG")"
+expect_ping b-ws 192.168.1.5 "Brooklyn reaches the server through it"
+watch_stop
+
 gw m-gw down manhattan >/dev/null 2>&1 || true
 t_done

@@ -112,12 +112,35 @@ static void test_file_refused(void **state)
 	expect_bad("pid 1\nnospace\n");
 }
 
+/* failover: the choices in order, the one after the endpoint in use, round the list */
+static void test_next_choice(void **state)
+{
+	struct endpoint_item eps[2] = { { .addr = 0xac11020b }, { .name = "b.example", .addrs = { 0xac11020a, 0xac11020c },
+								 .n_addrs = 2 } };
+	struct peer sp = { .eps = eps, .n_eps = 2 };
+	struct pw_peer p = { .name = "b" };
+
+	(void)state;
+	pw_choices(&p, &sp);
+	assert_int_equal(p.n_choices, 3);
+	p.endpoint = 0xac11020b;
+	assert_int_equal(pw_next_choice(&p), 0xac11020a);
+	p.endpoint = 0xac11020c;
+	assert_int_equal(pw_next_choice(&p), 0xac11020b);	/* round the list */
+	p.endpoint = 0x01020304;				/* not among them: the first */
+	assert_int_equal(pw_next_choice(&p), 0xac11020b);
+	sp.n_eps = 1;						/* one address: nothing to fail over to */
+	pw_choices(&p, &sp);
+	assert_int_equal(pw_next_choice(&p), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_account),
 		cmocka_unit_test(test_file_round_trip),
 		cmocka_unit_test(test_file_refused),
+		cmocka_unit_test(test_next_choice),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
