@@ -843,69 +843,62 @@ static void load_endpoints(struct loader *ld, int line, const char *v, struct pe
 	free(copy);
 }
 
-static void load_peer(struct loader *ld, size_t sec, struct peer *p)
+/* A peer's `networks = A, B...`: each a network of at most /8, no host bits,
+ * no overlap with one listed before it. */
+static void load_peer_networks(struct loader *ld, int line, const char *v, struct peer *p)
 {
-	const char *name = ld->secs[sec].name + 4;
-	const char *v;
-	char *items[MAX_NETWORKS + 1], *copy;
-	int line, n, empty = 0;
-	long num;
+	char *items[MAX_NETWORKS + 1], *copy = strdup(v);
+	int n, empty = 0;
 
-	while (isspace((unsigned char)*name))
-		name++;
-	snprintf(p->name, sizeof(p->name), "%s", name);
-	p->line = ld->secs[sec].line;
-	p->endpoint_line = p->networks_line = p->line;
-	if (required(ld, sec, "endpoint", &v, &line)) {
-		p->endpoint_line = line;
-		load_endpoints(ld, line, v, p);
-	}
-	if (required(ld, sec, "networks", &v, &line)) {
-		p->networks_line = line;
-		copy = strdup(v);
-		n = copy ? split(copy, items, MAX_NETWORKS, &empty) : -2;
-		if (n < 0) {
-			split_error(ld, line, "networks", v, n, empty, MAX_NETWORKS, "networks");
-		} else {
-			p->networks = xrealloc(NULL, (size_t)n * sizeof(*p->networks));
-			for (int i = 0; i < n; i++) {
-				struct net4 net;
-				char buf[20];
-
-				if (parse_net4(items[i], &net) < 0) {
-					char hint[200];
-
-					confighint_address(items[i], hint, sizeof(hint));
-					error_at(ld, line, "`%s` in `networks`: expected a network like 192.168.2.0/24%s",
-						 items[i], hint);
-					continue;
-				}
-				if (net.addr & ~net4_mask(net.len)) {
-					struct net4 fixed = { net.addr & net4_mask(net.len), net.len };
-
-					error_at(ld, line, "`%s` in `networks` has host bits set; did you mean `%s`?",
-						 items[i], net4_str(fixed, buf));
-					continue;
-				}
-				if (net.len < 8) {
-					error_at(ld, line, "`%s` in `networks` is wider than a /8; that would route most of the internet into the tunnel",
-						 items[i]);
-					continue;
-				}
-				for (size_t j = 0; j < p->n_networks; j++)
-					if (net4_overlap(p->networks[j], net)) {
-						error_at(ld, line, "`%s` in `networks` overlaps `%s` listed before it",
-							 items[i], net4_str(p->networks[j], buf));
-						goto next;
-					}
-				p->networks[p->n_networks++] = net;
-next:;
-			}
-		}
+	n = copy ? split(copy, items, MAX_NETWORKS, &empty) : -2;
+	if (n < 0) {
+		split_error(ld, line, "networks", v, n, empty, MAX_NETWORKS, "networks");
 		free(copy);
+		return;
 	}
-	get_bool(ld, sec, "masquerade", true, &p->masquerade);
-	v = value(ld, sec, "tunnel", &line);
+	p->networks = xrealloc(NULL, (size_t)n * sizeof(*p->networks));
+	for (int i = 0; i < n; i++) {
+		struct net4 net;
+		char buf[20];
+
+		if (parse_net4(items[i], &net) < 0) {
+			char hint[200];
+
+			confighint_address(items[i], hint, sizeof(hint));
+			error_at(ld, line, "`%s` in `networks`: expected a network like 192.168.2.0/24%s",
+				 items[i], hint);
+			continue;
+		}
+		if (net.addr & ~net4_mask(net.len)) {
+			struct net4 fixed = { net.addr & net4_mask(net.len), net.len };
+
+			error_at(ld, line, "`%s` in `networks` has host bits set; did you mean `%s`?",
+				 items[i], net4_str(fixed, buf));
+			continue;
+		}
+		if (net.len < 8) {
+			error_at(ld, line, "`%s` in `networks` is wider than a /8; that would route most of the internet into the tunnel",
+				 items[i]);
+			continue;
+		}
+		for (size_t j = 0; j < p->n_networks; j++)
+			if (net4_overlap(p->networks[j], net)) {
+				error_at(ld, line, "`%s` in `networks` overlaps `%s` listed before it",
+					 items[i], net4_str(p->networks[j], buf));
+				goto next;
+			}
+		p->networks[p->n_networks++] = net;
+next:;
+	}
+	free(copy);
+}
+
+/* `tunnel =`, or gw-NAME when that fits an interface name. */
+static void load_peer_tunnel(struct loader *ld, size_t sec, struct peer *p)
+{
+	int line;
+	const char *v = value(ld, sec, "tunnel", &line);
+
 	p->tunnel_line = line;
 	if (v) {
 		if (!ifname_valid(v))
@@ -920,26 +913,56 @@ next:;
 		error_at(ld, p->line, "the tunnel name `gw-%s` derived from the peer's name is longer than %d characters; set `tunnel =`",
 			 p->name, IFNAME_MAX);
 	}
+}
+
+/* The peer gateway's `lan_address`, inside its networks (what probes ping). */
+static void load_peer_lan_address(struct loader *ld, size_t sec, struct peer *p)
+{
+	int line;
+	const char *v = value(ld, sec, "lan_address", &line);
+	char hint[200];
+	bool inside = false;
+
+	p->lan_address_line = line;
+	if (!v)
+		return;
+	if (parse_ip4(v, &p->lan_address) < 0) {
+		confighint_address(v, hint, sizeof(hint));
+		error_at(ld, line, "`lan_address = %s`: expected the peer gateway's LAN address, like 192.168.2.126%s",
+			 v, hint);
+		return;
+	}
+	for (size_t k = 0; k < p->n_networks; k++)
+		inside |= net4_contains(p->networks[k], p->lan_address);
+	if (!inside && p->n_networks)
+		error_at(ld, line, "`lan_address = %s` is not inside the peer's networks", v);
+}
+
+static void load_peer(struct loader *ld, size_t sec, struct peer *p)
+{
+	const char *name = ld->secs[sec].name + 4;
+	const char *v;
+	int line;
+	long num;
+
+	while (isspace((unsigned char)*name))
+		name++;
+	snprintf(p->name, sizeof(p->name), "%s", name);
+	p->line = ld->secs[sec].line;
+	p->endpoint_line = p->networks_line = p->line;
+	if (required(ld, sec, "endpoint", &v, &line)) {
+		p->endpoint_line = line;
+		load_endpoints(ld, line, v, p);
+	}
+	if (required(ld, sec, "networks", &v, &line)) {
+		p->networks_line = line;
+		load_peer_networks(ld, line, v, p);
+	}
+	get_bool(ld, sec, "masquerade", true, &p->masquerade);
+	load_peer_tunnel(ld, sec, p);
 	get_number(ld, sec, "ttl", 1, 255, 64, &num);
 	p->ttl = (int)num;
-	v = value(ld, sec, "lan_address", &line);
-	p->lan_address_line = line;
-	if (v) {
-		char hint[200];
-
-		if (parse_ip4(v, &p->lan_address) < 0) {
-			confighint_address(v, hint, sizeof(hint));
-			error_at(ld, line, "`lan_address = %s`: expected the peer gateway's LAN address, like 192.168.2.126%s",
-				 v, hint);
-		} else {
-			bool inside = false;
-
-			for (size_t k = 0; k < p->n_networks; k++)
-				inside |= net4_contains(p->networks[k], p->lan_address);
-			if (!inside && p->n_networks)
-				error_at(ld, line, "`lan_address = %s` is not inside the peer's networks", v);
-		}
-	}
+	load_peer_lan_address(ld, sec, p);
 	load_peer_ipsec(ld, sec, p);
 	v = value(ld, sec, "mtu", &line);
 	p->mtu = 0;
@@ -1412,17 +1435,12 @@ int config_load(const char *path, struct site *site, FILE *err)
 	return r;
 }
 
-int config_parse(const char *text, size_t text_len, const char *path, struct site *site, FILE *err)
+/* The file's bytes into SITE->text (without a byte-order mark), scanned line
+ * by line, then handed to iniparser with duplicate keys hidden. */
+static void load_text(struct loader *ld, const char *text, size_t len, struct site *site)
 {
-	struct loader ld = { .path = path };
-	char *buf;
-	size_t len = text_len, site_sec = 0, relay_sec = 0, n_valid = 0;
-	char why[100];
-	int n_site = 0;
-	bool lan_ok = false, wan_ok = false;
+	char why[100], *buf;
 
-	memset(site, 0, sizeof(*site));
-	snprintf(site->path, sizeof(site->path), "%s", path);
 	/* a UTF-8 byte-order mark, as Windows editors write it, is not content */
 	if (len >= 3 && !memcmp(text, "\xEF\xBB\xBF", 3)) {
 		text += 3;
@@ -1434,77 +1452,101 @@ int config_parse(const char *text, size_t text_len, const char *path, struct sit
 	site->text_len = len;
 	if (confighint_binary(site->text, len, why, sizeof(why))) {
 		/* one error, not one a line */
-		error_at(&ld, 1, "not a text file (%s); is this the site file?", why);
-		ld.fatal = true;
-	} else {
-		buf = xrealloc(NULL, len + 1);
-		memcpy(buf, text, len);
-		buf[len] = '\0';
-		scan(&ld, buf, len);
-		free(buf);
+		error_at(ld, 1, "not a text file (%s); is this the site file?", why);
+		ld->fatal = true;
+		return;
 	}
-
-	if (!ld.fatal) {
-		char *shown = hide_lines(site->text, site->text_len, ld.dup_lines, ld.n_dup_lines);
+	buf = xrealloc(NULL, len + 1);
+	memcpy(buf, text, len);
+	buf[len] = '\0';
+	scan(ld, buf, len);
+	free(buf);
+	if (!ld->fatal) {
+		char *shown = hide_lines(site->text, site->text_len, ld->dup_lines, ld->n_dup_lines);
 
 		iniparser_set_error_callback(iniparser_errors_ignored);
-		ld.dict = ini_from_memory(shown, site->text_len);
+		ld->dict = ini_from_memory(shown, site->text_len);
 		free(shown);
-		if (!ld.dict) {
-			error_at(&ld, 1, "iniparser cannot load the file");
-			ld.fatal = true;
+		if (!ld->dict) {
+			error_at(ld, 1, "iniparser cannot load the file");
+			ld->fatal = true;
 		}
 	}
-	if (!ld.fatal) {
-		for (size_t i = 0; i < ld.n_secs; i++) {
-			if (ld.secs[i].kind == SEC_SITE && !n_site++)
-				site_sec = i;
-			if (ld.secs[i].kind == SEC_RELAY)
-				relay_sec = i + 1;
-			if (ld.secs[i].kind == SEC_PEER && site_name_valid(ld.secs[i].name + 4 + strspn(ld.secs[i].name + 4, " \t")))
-				n_valid++;
-		}
-		if (n_valid > MAX_PEERS)
-			n_valid = MAX_PEERS;
-		site->peers = xrealloc(NULL, n_valid * sizeof(*site->peers));
-		memset(site->peers, 0, n_valid * sizeof(*site->peers));
-		site->n_peers = 0;
-		if (n_site == 0)
-			error_at(&ld, 1, "no [site] section: the file must start by describing this gateway");
-		else
-			load_site(&ld, site_sec, site, &wan_ok, &lan_ok);
-		for (size_t i = 0; i < ld.n_secs; i++) {
-			const char *nm = ld.secs[i].name + 4 + strspn(ld.secs[i].name + 4, " \t");
+}
 
-			if (ld.secs[i].kind != SEC_PEER || !site_name_valid(nm) || ld.secs[i].dup_of >= 0)
-				continue; /* a duplicate section is already reported */
-			if (site->n_peers == n_valid) {
-				error_at(&ld, ld.secs[i].line, "peer %s is one too many: a site has at most %d peers",
-					 nm, MAX_PEERS);
-				break;
-			}
-			load_peer(&ld, i, &site->peers[site->n_peers++]);
-		}
-		if (n_site && site->n_peers == 0)
-			error_at(&ld, ld.secs[site_sec].line, "no [peer NAME] section: a gateway needs at least one peer");
-		if (relay_sec)
-			load_relay(&ld, relay_sec - 1, site);
-		cross_check(&ld, site, lan_ok, wan_ok);
-		check_ipsec(&ld, site);
+/* [site], every valid [peer NAME] up to MAX_PEERS, [relay], then the checks
+ * across them. */
+static void load_sections(struct loader *ld, struct site *site)
+{
+	size_t site_sec = 0, relay_sec = 0, n_valid = 0;
+	int n_site = 0;
+	bool lan_ok = false, wan_ok = false;
+
+	for (size_t i = 0; i < ld->n_secs; i++) {
+		if (ld->secs[i].kind == SEC_SITE && !n_site++)
+			site_sec = i;
+		if (ld->secs[i].kind == SEC_RELAY)
+			relay_sec = i + 1;
+		if (ld->secs[i].kind == SEC_PEER && site_name_valid(ld->secs[i].name + 4 + strspn(ld->secs[i].name + 4, " \t")))
+			n_valid++;
 	}
+	if (n_valid > MAX_PEERS)
+		n_valid = MAX_PEERS;
+	site->peers = xrealloc(NULL, n_valid * sizeof(*site->peers));
+	memset(site->peers, 0, n_valid * sizeof(*site->peers));
+	site->n_peers = 0;
+	if (n_site == 0)
+		error_at(ld, 1, "no [site] section: the file must start by describing this gateway");
+	else
+		load_site(ld, site_sec, site, &wan_ok, &lan_ok);
+	for (size_t i = 0; i < ld->n_secs; i++) {
+		const char *nm = ld->secs[i].name + 4 + strspn(ld->secs[i].name + 4, " \t");
+
+		if (ld->secs[i].kind != SEC_PEER || !site_name_valid(nm) || ld->secs[i].dup_of >= 0)
+			continue; /* a duplicate section is already reported */
+		if (site->n_peers == n_valid) {
+			error_at(ld, ld->secs[i].line, "peer %s is one too many: a site has at most %d peers",
+				 nm, MAX_PEERS);
+			break;
+		}
+		load_peer(ld, i, &site->peers[site->n_peers++]);
+	}
+	if (n_site && site->n_peers == 0)
+		error_at(ld, ld->secs[site_sec].line, "no [peer NAME] section: a gateway needs at least one peer");
+	if (relay_sec)
+		load_relay(ld, relay_sec - 1, site);
+	cross_check(ld, site, lan_ok, wan_ok);
+	check_ipsec(ld, site);
+}
+
+/* Print the errors in line order, the first MAX_ERRORS of them, and free them. */
+static void report_errors(struct loader *ld, const char *path, FILE *err)
+{
+	if (ld->n_diags)
+		qsort(ld->diags, ld->n_diags, sizeof(*ld->diags), diag_cmp);
+	/* the first errors: more would bury them (and a wrong file has thousands) */
+	for (size_t i = 0; i < ld->n_diags; i++) {
+		if (i < MAX_ERRORS)
+			fprintf(err, "%s:%d: error: %s\n", path, ld->diags[i].line, ld->diags[i].text);
+		free(ld->diags[i].text);
+	}
+	if (ld->n_diags > MAX_ERRORS)
+		fprintf(err, "%s: error: %zu more errors not shown; fix the ones above first\n", path,
+			ld->n_diags - MAX_ERRORS);
+}
+
+int config_parse(const char *text, size_t text_len, const char *path, struct site *site, FILE *err)
+{
+	struct loader ld = { .path = path };
+
+	memset(site, 0, sizeof(*site));
+	snprintf(site->path, sizeof(site->path), "%s", path);
+	load_text(&ld, text, text_len, site);
+	if (!ld.fatal)
+		load_sections(&ld, site);
 	if (ld.dict)
 		iniparser_freedict(ld.dict);
-	if (ld.n_diags)
-		qsort(ld.diags, ld.n_diags, sizeof(*ld.diags), diag_cmp);
-	/* the first errors: more would bury them (and a wrong file has thousands) */
-	for (size_t i = 0; i < ld.n_diags; i++) {
-		if (i < MAX_ERRORS)
-			fprintf(err, "%s:%d: error: %s\n", path, ld.diags[i].line, ld.diags[i].text);
-		free(ld.diags[i].text);
-	}
-	if (ld.n_diags > MAX_ERRORS)
-		fprintf(err, "%s: error: %zu more errors not shown; fix the ones above first\n", path,
-			ld.n_diags - MAX_ERRORS);
+	report_errors(&ld, path, err);
 	free(ld.diags);
 	free(ld.secs);
 	free(ld.ents);
