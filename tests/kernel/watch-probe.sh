@@ -30,13 +30,6 @@ watch_start() { # FILE: the watcher of Manhattan in the background (syslog to $S
 	"${GW_ARGV[@]}" watch "$1" >"$T_TMP/watch.log" 2>&1 &
 	WPID=$!
 }
-# shellcheck disable=SC2317 # called by trap
-watch_stop() {
-	[ -n "$WPID" ] || return 0
-	kill "$WPID" 2>/dev/null || true
-	wait "$WPID" 2>/dev/null || true
-	WPID=''
-}
 peer_state() { sed -n 's/^peer brooklyn [0-9.]* \([a-z]*\) .*/\1/p' "$PROBES" 2>/dev/null; }
 is_state() { [ "$(peer_state)" = "$1" ]; }
 metric() { # TEXT NAME: the value of NAME{site="manhattan",peer="brooklyn"}

@@ -38,13 +38,6 @@ watch_start() {
 		GATEWAYCTL_LIBDIR="$(gw_libdir m-gw)" "$bin" watch "$M" >>"$LOG" 2>&1 &
 	WPID=$!
 }
-# shellcheck disable=SC2317 # called by trap
-watch_stop() {
-	[ -n "$WPID" ] || return 0
-	kill "$WPID" 2>/dev/null || true
-	wait "$WPID" 2>/dev/null || true
-	WPID=''
-}
 
 # everything of Manhattan's that the watcher keeps, in one check
 site_whole() {

@@ -113,3 +113,14 @@ site_file() { # NAME: the file's text on stdin
 gw_cleanup() {
 	rm -rf "$T_TMP"
 }
+
+# watch_stop: end the watcher a test started in the background (its pid in
+# WPID; none: nothing), and wait for it (watch.sh, watch-probe.sh)
+WPID=''
+# shellcheck disable=SC2317 # called by trap
+watch_stop() {
+	[ -n "$WPID" ] || return 0
+	kill "$WPID" 2>/dev/null || true
+	wait "$WPID" 2>/dev/null || true
+	WPID=''
+}
