@@ -164,7 +164,7 @@ static int undo_one(struct apply *a, struct step *st)
 		break;
 	case STEP_IPSEC_LOAD:
 	case STEP_IPSEC_UNLOAD:
-		r = ipsec_undo(a, st);
+		r = apply_ipsec_undo(a, st);
 		break;
 	case STEP_BLOCK_ADD:
 	case STEP_BLOCK_DEL:
@@ -421,7 +421,7 @@ static int apply_nft(struct apply *a)
 /* After a failure: undo what was done, say how that went. */
 static void undo_all(struct apply *a)
 {
-	int left = rollback(a) + ipsec_release(a);
+	int left = rollback(a) + apply_ipsec_release(a);
 
 	if (left)
 		fprintf(a->err, "%s: site %s: failed rollback: %d change(s) could not be undone (above); "
@@ -444,7 +444,7 @@ int apply_plan(struct apply *a)
 	 * own block policies before them, for when charon is gone (block.h) */
 	r = block_apply(a);
 	if (r == 0)
-		r = ipsec_apply(a);
+		r = apply_ipsec(a);
 	if (r == 0)
 		r = apply_links(a, &q);
 	if (r == 0)
@@ -456,7 +456,7 @@ int apply_plan(struct apply *a)
 	rtnl_batch_free(q.b);
 	free(q.map);
 	if (r == 0)
-		ipsec_commit(a);
+		apply_ipsec_commit(a);
 	else
 		undo_all(a);
 	audit_plan(a->cmd, a->site->name, a->plan, r);

@@ -13,7 +13,7 @@
 #include "audit.h"
 #include "block.h"
 #include "gatewayctl.h"
-#include "ipsec.h"
+#include "ipsec_down.h"
 #include "relay.h"
 #include "rtnl_group.h"
 #include "state.h"

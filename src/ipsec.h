@@ -1,6 +1,10 @@
 /* ipsec.h - IPIP inside IPsec transport mode: what gatewayctl asks of charon
  * (strongSwan's IKE daemon) for the peers with `encryption = ipsec`, through
- * its VICI socket (netlink/vici.h). See docs/DESIGN.md, "IPsec". */
+ * its VICI socket (netlink/vici.h). See docs/DESIGN.md, "IPsec".
+ * Here: the record, what charon holds of a site, up's check, one run's
+ * session, status's diagnosis. Built on ipsec_conn.h (the connections, from
+ * the site file alone); used by model (planning), apply_ipsec.c (the step
+ * backend), ipsec_down.c. It knows no steps, plans or apply contexts. */
 #ifndef GATEWAYCTL_IPSEC_H
 #define GATEWAYCTL_IPSEC_H
 
@@ -9,23 +13,14 @@
 #include <stdio.h>
 
 #include "config.h"
+#include "ipsec_conn.h"
+#include "ipsec_keys.h"
 #include "vici.h"
-
-#define IPSEC_PREFIX "gatewayctl-"
-/* ESP transport-mode overhead the tunnel MTU leaves room for: ESP header 8, IV 8,
- * ICV 16, padding and trailer up to 5, and 8 of UDP when NAT traversal
- * encapsulates ESP (AES-GCM and ChaCha20-Poly1305 alike), rounded up. */
-#define IPSEC_OVERHEAD 48
 
 /* The VICI socket: $GATEWAYCTL_VICI or charon's default /run/charon.vici. */
 const char *ipsec_socket(void);
-bool ipsec_site_uses(const struct site *s);
-/* "gatewayctl-SITE_PEER": the connection, its child and its shared key's id.
- * Site and peer names hold letters, digits and '-' only (site_name_valid), so
- * the '_' tells where the site ends: two (site, peer) pairs never share a name.
- * (Before, "gatewayctl-SITE-PEER" made a/b-c and a-b/c one name; such
- * connections, found in the record, are replaced on the next up.) */
-void ipsec_conn_name(const struct site *s, const struct peer *p, char *out, size_t len);
+/* Whether LIST (NULL-terminated, may be NULL) holds NAME. */
+bool ipsec_list_has(char **list, const char *name);
 
 /* One peer's connection as gatewayctl loaded it last (RUNDIR/private/SITE.ipsec). */
 struct ipsec_record_conn {
@@ -43,6 +38,8 @@ struct ipsec_record {
 int ipsec_record_read(const char *site, struct ipsec_record *r);
 int ipsec_record_write(const char *site, const struct ipsec_record *r);
 void ipsec_record_free(struct ipsec_record *r);
+/* Add a connection to R. 0 or -ENOMEM. */
+int ipsec_record_add(struct ipsec_record *r, const char *name, const char *msg_hex, const char *key_hash);
 const struct ipsec_record_conn *ipsec_record_find(const struct ipsec_record *r, const char *name);
 
 struct ipsec_peer_live {
@@ -80,44 +77,28 @@ void ipsec_live_free(struct ipsec_live *l);
  * never replaced. The number of such problems, each said on ERR. */
 int ipsec_preflight(const struct site *s, const struct ipsec_live *l, FILE *err);
 
-/* The load-conn message of peer P, and the SHA-256 of its key material (hex).
- * 0, or -errno with the reason in WHY (a key file that cannot be read). */
-int ipsec_conn_message(const struct site *s, const struct peer *p, struct vici_msg *m,
-		       char key_hash[65], char *why, size_t whylen);
-/* `plan`'s text for peer P: the swanctl.conf equivalent, never the key. malloc'd. */
-char *ipsec_plan_text(const struct site *s, const struct peer *p);
-
-struct plan;
-struct apply;
-/* Carry out the plan's IPsec steps (loads, then unloads); on failure report
- * it on A->err and return -errno (the caller rolls back). */
-int ipsec_apply(struct apply *a);
-struct step;
-/* Undo step ST: 0, or -EIO when it could not be undone (said on A->err):
- * the rollback then failed, and says so. */
-int ipsec_undo(struct apply *a, struct step *st);
-/* After every step succeeded: forget the stale shared keys, write the record,
- * ask charon to initiate the new connections (not waiting for them). */
-void ipsec_commit(struct apply *a);
-/* After a rollback: unload a private key this run loaded, keep in the record
- * what could not be undone, close what ipsec_apply opened. The number of
- * changes that could not be undone (said on A->err). */
-int ipsec_release(struct apply *a);
-
-/* `down` (ipsec_down.c). Plan: a step per connection of SITE that charon
- * holds (names from the record and from the site file S, which may be NULL;
- * one whose local identity is another site's is left alone, said on NOTES),
- * one for the site's private key; when charon is gone with what it held, one
- * that forgets the record. 0, or -errno when charon holds something of the
- * record and cannot be asked (said on ERR). */
-struct plan;
-int ipsec_plan_down(const char *site, const struct site *s, struct plan *plan, FILE *notes, FILE *err);
-/* Run PLAN's IPsec steps: each connection unloaded, its SAs terminated, its
- * key unloaded; the private key; ESP states charon lost track of meanwhile.
- * Each change on OUT (counted in *CHANGES), each failure on ERR: 0 or -EIO. */
-int ipsec_remove(const char *site, const struct plan *plan, FILE *out, FILE *err, int *changes);
-/* After a down that removed everything: the record and the kept keys go. */
-void ipsec_forget(const char *site);
+/* One `up` run's session with charon, kept in the apply context (struct
+ * apply's ipsec) between the IPsec steps, their undos and the commit
+ * (apply_ipsec.c). All zero before the run; ipsec_session_close frees it. */
+struct ipsec_session {
+	struct vici v;
+	bool open;
+	struct ipsec_record next;	/* the record after this run */
+	struct ipsec_record intent;	/* the record before it, plus the new connections */
+	bool intent_written;
+	struct ipsec_keys prev_keys;	/* the key material charon got before this run ... */
+	struct ipsec_keys next_keys;	/* ... and after it */
+	char keyid[41];			/* the site's private key after this run ("" none) */
+	bool key_loaded;		/* this run loaded it into charon */
+	unsigned char *did;		/* per plan step: what was sent (apply_ipsec.c's DID_*) */
+};
+/* Connect to charon unless connected: 0, or -errno with the reason in SS->v.err. */
+int ipsec_session_open(struct ipsec_session *ss);
+/* Disconnect, free, and zero the session for the next run. */
+void ipsec_session_close(struct ipsec_session *ss);
+/* Whether charon can negotiate gatewayctl's proposals: 0, or -errno with
+ * what it lacks (or why it cannot be asked) in WHY. */
+int ipsec_charon_can_negotiate(struct vici *v, char *why, size_t whylen);
 
 /* `status`: ask charon to establish CONN now (up to TIMEOUT_MS) and, when it
  * cannot, why (charon's reason) and what to do. 0 when it is established. */

@@ -2,7 +2,7 @@
  * keys charon holds (planned, so that `down --dry-run` shows them), then
  * unloading them, and the ESP states of CHILD_SAs charon lost track of. Only
  * what is the site's: never a connection whose local identity is another's. */
-#include "ipsec.h"
+#include "ipsec_down.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "gatewayctl.h"
+#include "ipsec.h"
 #include "ipsec_keys.h"
 #include "model.h"
 #include "xfrm.h"
@@ -47,14 +48,6 @@ static void candidate_names(const struct ipsec_record *rec, const struct site *s
 	}
 }
 
-static bool in_list(char **list, const char *s)
-{
-	for (size_t i = 0; list && list[i]; i++)
-		if (!strcmp(list[i], s))
-			return true;
-	return false;
-}
-
 /* Keep the names charon holds that are the site's: listed with the site's
  * local identity, or (not listed) recorded under a new-style name with their
  * key still in charon. A connection of another identity is said on NOTES. When
@@ -80,7 +73,7 @@ static void keep_ours(struct vici *v, const char *site, const struct ipsec_recor
 				names[i], site, c->local_id);
 			continue;
 		}
-		if (!c && (legacy || !recorded || (have_shared && !in_list(shared, names[i]))))
+		if (!c && (legacy || !recorded || (have_shared && !ipsec_list_has(shared, names[i]))))
 			continue;
 		if (kept != i)
 			memcpy(names[kept], names[i], sizeof(*names));
@@ -102,7 +95,7 @@ static bool key_held(struct vici *v, const char *keyid)
 		return false;
 	if (vici_get_keys(v, &keys, &n) < 0)
 		return true;
-	held = in_list(keys, keyid);
+	held = ipsec_list_has(keys, keyid);
 	vici_strv_free(keys);
 	return held;
 }

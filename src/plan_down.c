@@ -9,7 +9,7 @@
 #include "block.h"
 #include "config.h"
 #include "gatewayctl.h"
-#include "ipsec.h"
+#include "ipsec_down.h"
 #include "model.h"
 #include "relay.h"
 #include "state.h"

@@ -11,7 +11,7 @@
 #include "audit.h"
 #include "config.h"
 #include "gatewayctl.h"
-#include "ipsec.h"
+#include "ipsec_down.h"
 #include "model.h"
 #include "pending.h"
 #include "site.h"

@@ -1,7 +1,8 @@
-/* test_ipsec.c - what ipsec.c decides without charon (issue 18): connection
- * names that no two (site, peer) pairs share, charon's list-conn event read
- * back, the kept key material's file, up's refusal of a same-named connection
- * that the site does not own. */
+/* test_ipsec.c - what ipsec.c and ipsec_conn.c decide without charon (issues
+ * 18, 19): connection names that no two (site, peer) pairs share, a peer's
+ * load-conn message and `plan`'s swanctl.conf text built from the site file
+ * alone, charon's list-conn event read back, the kept key material's file,
+ * up's refusal of a same-named connection that the site does not own. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <setjmp.h>
@@ -12,9 +13,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "config.h"
 #include "ipsec.h"
+#include "ipsec_conn.h"
 #include "ipsec_keys.h"
 #include "vici.h"
 
@@ -235,6 +239,105 @@ static void test_preflight_foreign(void **state)
 	free(text);
 }
 
+/* A PSK peer's load-conn message, from the site file and the key file alone:
+ * what charon would list of it, the SHA-256 of the key (not the key itself);
+ * `plan`'s text names the key file, never the key; an unreadable key file is
+ * said, and the plan says it cannot build the connection. */
+static void test_conn_message_psk(void **state)
+{
+	static const char key[] = "0123456789abcdef0123456789abcdef";
+	char dir[] = "/tmp/gwt-ipsec.XXXXXX", hash[65], why[600], *text;
+	struct vici_conn_info *conns = NULL;
+	struct vici_node *root;
+	struct vici_msg m;
+	struct site s;
+	struct peer p;
+	size_t n = 0;
+	FILE *f;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	memset(&s, 0, sizeof(s));
+	memset(&p, 0, sizeof(p));
+	snprintf(s.name, sizeof(s.name), "a");
+	s.wan_address.addr = 0x0a000001;
+	snprintf(p.name, sizeof(p.name), "b");
+	p.endpoint = 0x0a000002;
+	p.encryption = ENC_IPSEC;
+	p.auth = AUTH_PSK;
+	s.peers = &p;
+	s.n_peers = 1;
+	snprintf(p.psk_file, sizeof(p.psk_file), "%s/b.psk", dir);
+	f = fopen(p.psk_file, "w");
+	assert_non_null(f);
+	assert_int_equal(chmod(p.psk_file, 0600), 0);
+	fprintf(f, "%s\n", key);
+	fclose(f);
+	assert_true(ipsec_site_uses(&s));
+	assert_false(ipsec_uses_pubkey(&s));
+
+	vici_msg_init(&m);
+	assert_int_equal(ipsec_conn_message(&s, &p, &m, hash, why, sizeof(why)), 0);
+	/* sha256sum of the key without its newline */
+	assert_string_equal(hash, "3eb1bd439947eb762998e566ccc2e099c791118b2f40579cc4f7da2b5061b7f9");
+	assert_null(memmem(m.buf, m.len, key, sizeof(key) - 1));
+	assert_int_equal(vici_parse(m.buf, m.len, &root, why, sizeof(why)), 0);
+	assert_int_equal(vici_conns_from_event(root, &conns, &n), 0);
+	assert_int_equal(n, 1);
+	assert_string_equal(conns[0].name, "gatewayctl-a_b");
+	assert_string_equal(conns[0].local_addr, "10.0.0.1");
+	assert_string_equal(conns[0].remote_addr, "10.0.0.2");
+	assert_string_equal(conns[0].local_id, "a");
+	assert_string_equal(conns[0].remote_id, "b");
+	assert_int_equal(conns[0].n_children, 1);
+	assert_string_equal(conns[0].child, "gatewayctl-a_b");
+	assert_string_equal(conns[0].child_mode, "transport");
+	free(conns);
+	vici_free(root);
+	vici_msg_free(&m);
+
+	text = ipsec_plan_text(&s, &p);
+	assert_non_null(text);
+	assert_non_null(strstr(text, "swanctl --load-all   # IKE connection gatewayctl-a_b (swanctl.conf):\nconnections {\n"));
+	assert_non_null(strstr(text, "secret = <the key in "));
+	assert_non_null(strstr(text, p.psk_file));
+	assert_null(strstr(text, key));
+	assert_null(strstr(text, "cannot build it"));
+	free(text);
+
+	/* the key file gone: said, and plan shows no connection */
+	assert_int_equal(unlink(p.psk_file), 0);
+	vici_msg_init(&m);
+	assert_true(ipsec_conn_message(&s, &p, &m, hash, why, sizeof(why)) < 0);
+	assert_non_null(strstr(why, p.psk_file));
+	vici_msg_free(&m);
+	text = ipsec_plan_text(&s, &p);
+	assert_non_null(text);
+	assert_non_null(strstr(text, "#   (cannot build it: "));
+	assert_null(strstr(text, "connections {"));
+	free(text);
+	assert_int_equal(rmdir(dir), 0);
+}
+
+/* The hex of the record, and back; what is not hex is refused. */
+static void test_hex(void **state)
+{
+	static const uint8_t bytes[] = { 0, 1, 0xab, 0xff };
+	uint8_t *back = NULL;
+	size_t len = 0;
+	char *hex = ipsec_hex(bytes, sizeof(bytes));
+
+	(void)state;
+	assert_string_equal(hex, "0001abff");
+	assert_int_equal(ipsec_unhex(hex, &back, &len), 0);
+	assert_int_equal(len, sizeof(bytes));
+	assert_memory_equal(back, bytes, sizeof(bytes));
+	free(back);
+	assert_int_equal(ipsec_unhex("0g", &back, &len), -EINVAL);
+	assert_int_equal(ipsec_unhex("abc", &back, &len), -EINVAL);
+	free(hex);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -243,6 +346,8 @@ int main(void)
 		cmocka_unit_test(test_list_conn_event),
 		cmocka_unit_test(test_keys_file),
 		cmocka_unit_test(test_preflight_foreign),
+		cmocka_unit_test(test_conn_message_psk),
+		cmocka_unit_test(test_hex),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
