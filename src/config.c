@@ -9,6 +9,7 @@
 #include "confighint.h"
 #include "gatewayctl.h"
 #include "keys.h"
+#include "netmap.h"
 #include "gatewayctl.h"
 
 #include <ctype.h>
@@ -49,6 +50,7 @@ static const struct key_def keys[] = {
 	{ SEC_SITE, "private_key", false },
 	{ SEC_SITE, "public_address", false },
 	{ SEC_SITE, "probe_interval", false },
+	{ SEC_SITE, "netmap", false },
 	{ SEC_PEER, "endpoint", true },
 	{ SEC_PEER, "networks", true },
 	{ SEC_PEER, "masquerade", false },
@@ -684,6 +686,14 @@ static void load_site(struct loader *ld, size_t sec, struct site *site, bool *wa
 			      "the IPv4 address its peers reach this gateway at (its NAT router's public address)",
 			      &site->public_address))
 		site->public_address = 0;
+	if ((v = value(ld, sec, "netmap", &site->line_netmap))) {
+		char why[200];
+
+		if (netmap_parse(v, &site->netmap, why, sizeof(why)) < 0) {
+			error_at(ld, site->line_netmap, "`netmap = %s`: %s", v, why);
+			site->netmap.len = 0;
+		}
+	}
 	get_bool(ld, sec, "manage_interfaces", false, &site->manage_interfaces);
 	get_bool(ld, sec, "forwarding", true, &site->forwarding);
 	get_bool(ld, sec, "mss_clamp", true, &site->mss_clamp);
@@ -1236,8 +1246,10 @@ static void cross_check(struct loader *ld, struct site *s, bool lan_ok, bool wan
 			struct net4 n = p->networks[k];
 
 			if (lan_ok && net4_overlap(n, lan))
-				error_at(ld, nline, "network %s overlaps the LAN (%s)", net4_str(n, b1),
-					 net4_str((struct net4){ lan.addr & net4_mask(lan.len), lan.len }, b2));
+				error_at(ld, nline, "network %s overlaps the LAN (%s)%s", net4_str(n, b1),
+					 net4_str((struct net4){ lan.addr & net4_mask(lan.len), lan.len }, b2),
+					 s->netmap.len || n.len < lan.len ? "" : "; if the peer's office uses the same range, set `netmap` "
+					 "on both sites and name the peer's map here (gatewayctl.ini(5), NETMAP)");
 			if (wan_ok && net4_overlap(n, s->wan_address))
 				error_at(ld, nline, "network %s overlaps the WAN subnet (%s)", net4_str(n, b1),
 					 net4_str((struct net4){ s->wan_address.addr & net4_mask(s->wan_address.len),
@@ -1476,6 +1488,11 @@ static void load_text(struct loader *ld, const char *text, size_t len, struct si
 
 /* [site], every valid [peer NAME] up to MAX_PEERS, [relay], then the checks
  * across them. */
+static void netmap_report(void *ld, int line, const char *msg)
+{
+	error_at(ld, line, "%s", msg);
+}
+
 static void load_sections(struct loader *ld, struct site *site)
 {
 	size_t site_sec = 0, relay_sec = 0, n_valid = 0;
@@ -1516,6 +1533,7 @@ static void load_sections(struct loader *ld, struct site *site)
 	if (relay_sec)
 		load_relay(ld, relay_sec - 1, site);
 	cross_check(ld, site, lan_ok, wan_ok);
+	netmap_check(site, lan_ok, wan_ok, netmap_report, ld);
 	check_ipsec(ld, site);
 }
 

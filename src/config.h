@@ -96,6 +96,8 @@ struct site {
 	int line_gateway;
 	uint32_t public_address;	/* behind NAT: the NAT's address its peers use (0 = wan_address) */
 	int line_public_address;
+	struct net4 netmap;		/* the prefix peers see this LAN under (len 0: none; netmap.h) */
+	int line_netmap;
 	bool manage_interfaces;
 	bool forwarding;
 	bool mss_clamp;

@@ -18,6 +18,8 @@
  */
 #define _GNU_SOURCE
 #include "crosscheck.h"
+#include "crosscheck_netmap.h"
+#include "netmap.h"
 #include "keys.h"
 
 #include <ctype.h>
@@ -54,6 +56,8 @@ struct xc {
 	size_t nd, cap;
 	bool oom;
 	struct crosscheck_result res;
+	struct net4 *used;		/* every network of the set, once a netmap is suggested */
+	size_t n_used;
 };
 
 __attribute__((format(printf, 5, 6)))
@@ -233,11 +237,6 @@ static const struct peer *peer_named(const struct xc *x, size_t site, const char
 	return lo < x->sites[site].n_peers && !strcmp(v[lo]->name, name) ? v[lo] : NULL;
 }
 
-static struct net4 lan_of(const struct site *s)
-{
-	return (struct net4){ s->lan_address.addr & net4_mask(s->lan_address.len), s->lan_address.len };
-}
-
 /* N lies inside M */
 static bool inside(struct net4 n, struct net4 m)
 {
@@ -315,20 +314,48 @@ static void check_endpoint(struct xc *x, size_t ia, const struct peer *p, const 
 	}
 }
 
+/* A and B, numbered alike, without a netmap on both: said once per pair
+ * (at the peer's networks, in the file of the site first in the list); true
+ * when so, and the networks are then not compared */
+static bool check_clash(struct xc *x, size_t ia, const struct peer *p, size_t ib, const struct peer *q)
+{
+	char *msg = NULL;
+
+	if (!net4_overlap(netmap_lan(&x->sites[ia]), netmap_lan(&x->sites[ib])) ||
+	    (x->sites[ia].netmap.len && x->sites[ib].netmap.len))
+		return false;
+	if (!x->used && !(x->used = xc_netmap_used(x->sites, x->n, &x->n_used)))
+		x->oom = true;
+	if ((ia < ib || !q) && xc_netmap_clash(&x->sites[ia], &x->sites[ib], x->used, x->n_used, &msg)) {
+		if (msg)
+			ERROR(x, ia, p->networks_line, "peer %s: %s", p->name, msg);
+		else
+			x->oom = true;
+		free(msg);
+	}
+	return true;
+}
+
 /* A's view of B: where it sends, what it routes to B */
 static void check_direction(struct xc *x, size_t ia, const struct peer *p, size_t ib, const struct peer *q)
 {
 	const struct site *a = &x->sites[ia], *b = &x->sites[ib];
-	struct net4 lan = lan_of(b);
+	struct net4 lan = netmap_seen(b);
 	bool covered = false;
 	char s1[20], s2[20];
 
 	check_endpoint(x, ia, p, b);
-	if (p->lan_address && p->lan_address != b->lan_address.addr)
+	if (!q)
+		ERROR(x, ia, p->line,
+		      "peer %s: site %s (%s) has no [peer %s], so it would drop this gateway's tunnel packets",
+		      p->name, b->name, b->path, a->name);
+	if (check_clash(x, ia, p, ib, q))
+		return;
+	if (p->lan_address && p->lan_address != netmap_out(b, b->lan_address.addr))
 		ERROR(x, ia, p->lan_address_line,
-		      "peer %s: lan_address %s is not the lan_address of site %s, %s (%s:%d)", p->name,
-		      ip4_str(p->lan_address, s1), b->name, ip4_str(b->lan_address.addr, s2), b->path,
-		      b->line_lan_address);
+		      "peer %s: lan_address %s is not the lan_address of site %s, %s (%s:%d%s)", p->name,
+		      ip4_str(p->lan_address, s1), b->name, ip4_str(netmap_out(b, b->lan_address.addr), s2),
+		      b->path, b->line_lan_address, b->netmap.len ? ", as its netmap shows it" : "");
 	for (size_t k = 0; k < p->n_networks; k++) {
 		struct net4 n = p->networks[k];
 		bool ok = inside(n, lan);
@@ -345,19 +372,16 @@ static void check_direction(struct xc *x, size_t ia, const struct peer *p, size_
 		}
 		if (!ok)
 			ERROR(x, ia, p->networks_line,
-			      "peer %s: network %s is not inside the LAN of site %s, %s (%s:%d), nor routed by %s "
+			      "peer %s: network %s is not inside the %s of site %s, %s (%s:%d), nor routed by %s "
 			      "to another of its peers: %s would send it out by its default route", p->name,
-			      net4_str(n, s1), b->name, net4_str(lan, s2), b->path, b->line_lan_address, b->name,
-			      b->name);
+			      net4_str(n, s1), b->netmap.len ? "netmap" : "LAN", b->name, net4_str(lan, s2), b->path,
+			      b->netmap.len ? b->line_netmap : b->line_lan_address, b->name, b->name);
 	}
 	if (!covered)
 		ERROR(x, ia, p->networks_line,
-		      "peer %s: networks leave out the LAN of site %s, %s (%s:%d)", p->name, b->name,
-		      net4_str(lan, s1), b->path, b->line_lan_address);
-	if (!q)
-		ERROR(x, ia, p->line,
-		      "peer %s: site %s (%s) has no [peer %s], so it would drop this gateway's tunnel packets",
-		      p->name, b->name, b->path, a->name);
+		      "peer %s: networks leave out the %s of site %s, %s (%s:%d)", p->name,
+		      b->netmap.len ? "netmap" : "LAN", b->name, net4_str(lan, s1), b->path,
+		      b->netmap.len ? b->line_netmap : b->line_lan_address);
 }
 
 static const struct pubkey *site_pubkey(struct xc *x, size_t i)
@@ -609,6 +633,7 @@ out:
 		x.res.errors++;
 	}
 	free(x.d);
+	free(x.used);
 	free(all);
 	free(x.peers);
 	free(x.by_name);
