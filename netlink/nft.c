@@ -57,7 +57,13 @@ const struct chain_def nft_chain_defs[N_CHAINS] = {
 	[CH_INPUT] = { "input", "filter", NF_INET_LOCAL_IN, "input", 0 },
 	[CH_OUTPUT] = { "output", "filter", NF_INET_LOCAL_OUT, "output", 0 },
 	[CH_PREROUTING] = { "prerouting", "filter", NF_INET_PRE_ROUTING, "prerouting", -150 },
+	[CH_DSTNAT] = { "dstnat", "nat", NF_INET_PRE_ROUTING, "prerouting", -100 },	/* netmap only */
 };
+
+bool nft_chain_used(const struct nft_spec *spec, int ch)
+{
+	return ch != CH_DSTNAT || spec->netmap_len;
+}
 
 int nft_cmp_elem(const void *a, const void *b)
 {
@@ -88,7 +94,7 @@ size_t nft_sort_elems(struct elem *e, size_t n)
 	return k + 1;
 }
 
-static void put_be32(uint8_t *p, uint32_t v)
+void put_be32(uint8_t *p, uint32_t v)
 {
 	uint32_t be = htonl(v);
 
@@ -207,7 +213,7 @@ static int build_elems(const struct nft_spec *spec, struct want *w)
 
 /* --- rules ------------------------------------------------------------- */
 
-static struct nftnl_expr *add_expr(struct nftnl_rule *r, const char *name, int *oom)
+struct nftnl_expr *add_expr(struct nftnl_rule *r, const char *name, int *oom)
 {
 	struct nftnl_expr *e = nftnl_expr_alloc(name);
 
@@ -219,7 +225,7 @@ static struct nftnl_expr *add_expr(struct nftnl_rule *r, const char *name, int *
 	return e;
 }
 
-static void x_meta(struct nftnl_rule *r, uint32_t key, int *oom)
+void x_meta(struct nftnl_rule *r, uint32_t key, int *oom)
 {
 	struct nftnl_expr *e = add_expr(r, "meta", oom);
 
@@ -229,7 +235,7 @@ static void x_meta(struct nftnl_rule *r, uint32_t key, int *oom)
 	nftnl_expr_set_u32(e, NFTNL_EXPR_META_DREG, NFT_REG_1);
 }
 
-static void x_payload(struct nftnl_rule *r, uint32_t base, uint32_t off, uint32_t len, int *oom)
+void x_payload(struct nftnl_rule *r, uint32_t base, uint32_t off, uint32_t len, int *oom)
 {
 	struct nftnl_expr *e = add_expr(r, "payload", oom);
 
@@ -241,7 +247,7 @@ static void x_payload(struct nftnl_rule *r, uint32_t base, uint32_t off, uint32_
 	nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_LEN, len);
 }
 
-static void x_cmp(struct nftnl_rule *r, uint32_t op, const void *data, uint32_t len, int *oom)
+void x_cmp(struct nftnl_rule *r, uint32_t op, const void *data, uint32_t len, int *oom)
 {
 	struct nftnl_expr *e = add_expr(r, "cmp", oom);
 
@@ -252,7 +258,7 @@ static void x_cmp(struct nftnl_rule *r, uint32_t op, const void *data, uint32_t 
 	nftnl_expr_set(e, NFTNL_EXPR_CMP_DATA, data, len);
 }
 
-static void x_lookup(struct nftnl_rule *r, int set, int *oom)
+void x_lookup(struct nftnl_rule *r, int set, int *oom)
 {
 	struct nftnl_expr *e = add_expr(r, "lookup", oom);
 
@@ -311,7 +317,7 @@ static void x_udp_dport(struct nftnl_rule *r, uint16_t port, int *oom)
 	x_cmp(r, NFT_CMP_EQ, p, 2, oom);
 }
 
-static void x_counter(struct nftnl_rule *r, int *oom)
+void x_counter(struct nftnl_rule *r, int *oom)
 {
 	add_expr(r, "counter", oom);
 }
@@ -428,7 +434,7 @@ static int table_setter(void *o, uint16_t a, const void *d, uint32_t l)
 	return nftnl_table_set_data(o, a, d, l);
 }
 
-static struct nftnl_rule *new_rule(struct want *w, int chain, const char *name)
+struct nftnl_rule *new_rule(struct want *w, int chain, const char *name)
 {
 	struct nftnl_rule *r = nftnl_rule_alloc();
 
@@ -605,6 +611,8 @@ static int build_rules(const struct nft_spec *spec, struct want *w)
 		return -ENOMEM;
 	if (w->nel[SET_TUNNELS] > 0 && rule_tunnels(w, CH_PREROUTING, "src-check", &oom) < 0)
 		return -ENOMEM;
+	if (nft_netmap_rules(spec, w, &oom) < 0)
+		return -ENOMEM;
 	for (size_t i = 0; i < w->nrules; i++)
 		if (set_comment_udata(rule_setter, w->rule[i], NFTNL_RULE_USERDATA, NFTNL_UDATA_RULE_COMMENT,
 				      w->rule_name[i]) < 0)
@@ -642,6 +650,8 @@ int nft_want_build(const struct nft_spec *spec, struct want *w)
 	if (ret < 0)
 		return ret;
 	snprintf(w->comment, sizeof(w->comment), "%s%s", NFT_OWNER_COMMENT_PREFIX, spec->site);
+	for (int i = 0; i < N_CHAINS; i++)
+		w->chain_on[i] = nft_chain_used(spec, i);
 	ret = build_elems(spec, w);
 	if (ret == 0)
 		ret = build_rules(spec, w);
@@ -1015,7 +1025,8 @@ int nft_table_replace(struct nl *nl, const struct nft_spec *spec, char *err, siz
 	for (i = 0; i < N_SETS; i++)
 		add_set_msgs(&b, nl, &w, (int)i);
 	for (i = 0; i < N_CHAINS; i++)
-		add_chain_msgs(&b, nl, &w, (int)i);
+		if (w.chain_on[i])
+			add_chain_msgs(&b, nl, &w, (int)i);
 	for (i = 0; i < w.nrules && !b.err; i++) {
 		struct nlmsghdr *nlh = batch_cmd(&b, nl, NFT_MSG_NEWRULE,
 						 NLM_F_CREATE | NLM_F_APPEND, "adding rule %s",
@@ -1124,19 +1135,13 @@ static void put_ident(FILE *f, const char *s)
 		fprintf(f, "\"%s\"", s);
 }
 
-static void put_addr(FILE *f, uint32_t a)
+void put_addr(FILE *f, uint32_t a)
 {
 	fprintf(f, "%u.%u.%u.%u", a >> 24, (a >> 16) & 0xff, (a >> 8) & 0xff, a & 0xff);
 }
 
-/* Build a command in memory, then print it quoted. */
-struct cmd {
-	char *text;
-	size_t len;
-	FILE *f;
-};
 
-static FILE *cmd_start(struct cmd *c, const char *table, const char *verb)
+FILE *cmd_start(struct cmd *c, const char *table, const char *verb)
 {
 	c->text = NULL;
 	c->len = 0;
@@ -1148,7 +1153,7 @@ static FILE *cmd_start(struct cmd *c, const char *table, const char *verb)
 	return c->f;
 }
 
-static void cmd_end(struct cmd *c, FILE *out)
+void cmd_end(struct cmd *c, FILE *out)
 {
 	if (!c->f)
 		return;
@@ -1159,12 +1164,6 @@ static void cmd_end(struct cmd *c, FILE *out)
 
 #define PRINT_ELEMS_PER_LINE 64
 
-/* What nft_spec_print prints into: the table's name, the output. */
-struct printer {
-	struct cmd c;
-	char table[TABLE_NAME_MAX];
-	FILE *out;
-};
 
 /* "add rule TABLE TEXT", one line. */
 static void print_rule(struct printer *p, const char *text)
@@ -1240,10 +1239,10 @@ static void print_skeleton(struct printer *p, const struct nft_spec *spec)
 	}
 }
 
-static void print_chains(struct printer *p)
+static void print_chains(struct printer *p, const struct nft_spec *spec)
 {
 	for (size_t i = 0; i < N_CHAINS; i++) {
-		FILE *f = cmd_start(&p->c, p->table, "add chain");
+		FILE *f = nft_chain_used(spec, (int)i) ? cmd_start(&p->c, p->table, "add chain") : NULL;
 
 		if (!f)
 			continue;
@@ -1321,7 +1320,7 @@ void nft_spec_print(const struct nft_spec *spec, FILE *out)
 	print_elements(&p, spec, nets, SET_MASQ, "masq", nn);
 	print_elements(&p, spec, nets, SET_TUNNELS, "tunnels", spec->n_tunnels);
 	print_elements(&p, spec, nets, SET_ENDPOINTS, "endpoints", spec->n_endpoints);
-	print_chains(&p);
+	print_chains(&p, spec);
 	if (nn > 0)
 		print_snat(&p, spec);
 	if (spec->mss_clamp && spec->n_tunnels > 0)
@@ -1335,5 +1334,6 @@ void nft_spec_print(const struct nft_spec *spec, FILE *out)
 	if (spec->n_tunnels > 0)
 		print_rule(&p, " prerouting iifname @tunnels fib saddr . iif oif missing counter drop"
 			   " comment \"src-check\"");
+	nft_netmap_print(&p, spec);
 	free(nets);
 }

@@ -35,6 +35,9 @@ struct nft_spec {
 	bool mss_clamp;
 	const uint32_t *ipsec;		/* endpoints of the peers with encryption = ipsec */
 	size_t n_ipsec;
+	/* a netmap: the LAN (netmap_lan/netmap_len) appears to the peers as netmap_to/netmap_len */
+	uint32_t netmap_lan, netmap_to;
+	uint8_t netmap_len;		/* 0: no netmap */
 };
 
 /*
@@ -58,6 +61,11 @@ struct nft_spec {
  *     "ipsec-out"  ip protocol 4 ip daddr @encrypted rt ipsec missing counter drop       (if n_ipsec)
  *   chain prerouting (filter, hook prerouting, priority -150):
  *     "src-check"  iifname @tunnels fib saddr . iif oif missing counter drop       (if n_tunnels)
+ * and with a netmap (netmap_len), host for host (NF_NAT_RANGE_NETMAP):
+ *   chain postrouting:
+ *     "netmap-out" oifname @tunnels ip saddr LAN/LEN counter snat ip prefix to MAP/LEN
+ *   chain dstnat (nat, hook prerouting, priority -100; only with a netmap):
+ *     "netmap-in"  iifname @tunnels ip daddr MAP/LEN counter dnat ip prefix to LAN/LEN
  * src-check drops what comes out of a tunnel with a source that is not routed
  * back into that same tunnel, i.e. not one of that peer's networks: a peer (or
  * anyone forging a plain peer's endpoint) cannot pose as our LAN or another peer.
@@ -81,7 +89,7 @@ struct nft_counter {
 struct nft_state {
 	bool present;			/* the table exists and carries our comment */
 	bool foreign;			/* a table of that name exists WITHOUT our comment */
-	struct nft_counter counters[12];
+	struct nft_counter counters[16];
 	size_t n_counters;
 };
 

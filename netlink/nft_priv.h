@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include <libnftnl/rule.h>
 
@@ -15,8 +16,8 @@
 #define TABLE_NAME_MAX 64	/* NFT_TABLE_PREFIX + a site name of up to 32 */
 
 enum { SET_MASQ, SET_TUNNELS, SET_ENDPOINTS, SET_IPSEC, N_SETS };
-enum { CH_POSTROUTING, CH_FORWARD, CH_INPUT, CH_OUTPUT, CH_PREROUTING, N_CHAINS };
-#define MAX_RULES 12
+enum { CH_POSTROUTING, CH_FORWARD, CH_INPUT, CH_OUTPUT, CH_PREROUTING, CH_DSTNAT, N_CHAINS };
+#define MAX_RULES 16
 
 struct set_def {
 	const char *name;
@@ -55,7 +56,44 @@ struct want {
 	const char *rule_name[MAX_RULES];
 	int rule_chain[MAX_RULES];
 	size_t nrules;
+	bool chain_on[N_CHAINS];	/* the chains the table holds (dstnat: with a netmap) */
 };
+
+/* Whether the table of SPEC holds chain CH (all but dstnat always). */
+bool nft_chain_used(const struct nft_spec *spec, int ch);
+
+/* Building rules (nft.c): expressions appended to R; *OOM set when out of memory. */
+void put_be32(uint8_t *p, uint32_t v);
+struct nftnl_expr *add_expr(struct nftnl_rule *r, const char *name, int *oom);
+void x_meta(struct nftnl_rule *r, uint32_t key, int *oom);
+void x_payload(struct nftnl_rule *r, uint32_t base, uint32_t off, uint32_t len, int *oom);
+void x_cmp(struct nftnl_rule *r, uint32_t op, const void *data, uint32_t len, int *oom);
+void x_lookup(struct nftnl_rule *r, int set, int *oom);
+void x_counter(struct nftnl_rule *r, int *oom);
+/* A new rule named NAME (its comment) appended to chain CHAIN of W. */
+struct nftnl_rule *new_rule(struct want *w, int chain, const char *name);
+
+/* The netmap's rules (nft_netmap.c): "netmap-out" (postrouting) and
+ * "netmap-in" (dstnat), when SPEC has a netmap. 0 or -ENOMEM. */
+int nft_netmap_rules(const struct nft_spec *spec, struct want *w, int *oom);
+
+/* Printing nft commands (nft.c): one command built in memory, then printed quoted. */
+struct cmd {
+	char *text;
+	size_t len;
+	FILE *f;
+};
+/* What nft_spec_print prints into: the table's name, the output. */
+struct printer {
+	struct cmd c;
+	char table[TABLE_NAME_MAX];
+	FILE *out;
+};
+FILE *cmd_start(struct cmd *c, const char *table, const char *verb);
+void cmd_end(struct cmd *c, FILE *out);
+void put_addr(FILE *f, uint32_t a);
+/* The netmap's rules as nft commands (nothing without a netmap). */
+void nft_netmap_print(struct printer *p, const struct nft_spec *spec);
 
 int nft_want_build(const struct nft_spec *spec, struct want *w);	/* 0 or -errno */
 void nft_want_free(struct want *w);

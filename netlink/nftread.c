@@ -669,17 +669,19 @@ static bool set_equal(const struct nftnl_set *live, int set)
 }
 
 /* 1 equal, 0 different, -errno */
-static int compare_chains(const struct nft_dump *d)
+static int compare_chains(const struct nft_dump *d, const struct want *w)
 {
 	bool seen[N_CHAINS] = { false };
-	size_t k;
+	size_t k, n = 0;
 	int i;
 
-	if (d->chains.n != N_CHAINS)
+	for (i = 0; i < N_CHAINS; i++)
+		n += w->chain_on[i];
+	if (d->chains.n != n)
 		return 0;
 	for (k = 0; k < d->chains.n; k++) {
 		i = find_def(nftnl_chain_get_str(d->chains.p[k], NFTNL_CHAIN_NAME), true);
-		if (i < 0 || seen[i] || !chain_equal(d->chains.p[k], i))
+		if (i < 0 || !w->chain_on[i] || seen[i] || !chain_equal(d->chains.p[k], i))
 			return 0;
 		seen[i] = true;
 	}
@@ -763,7 +765,7 @@ int nft_dump_matches(struct nft_dump *d, const struct nft_spec *spec)
 	if (ret == 1 && d->bad)
 		ret = 0;
 	if (ret == 1)
-		ret = compare_chains(d);
+		ret = compare_chains(d, &w);
 	if (ret == 1)
 		ret = compare_sets(d, &w);
 	if (ret == 1)

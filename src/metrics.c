@@ -34,7 +34,7 @@
 enum fam {
 	M_BUILD_INFO,
 	M_SITE_LOADED, M_SITE_HEALTHY, M_DRIFT, M_FORWARDING,
-	M_NFT_PRESENT, M_NFT_MATCHES, M_NFT_PACKETS, M_NFT_BYTES,
+	M_NFT_PRESENT, M_NFT_MATCHES, M_NFT_PACKETS, M_NFT_BYTES, M_NETMAP,
 	M_TUN_PRESENT, M_TUN_UP, M_TUN_RX_PACKETS, M_TUN_TX_PACKETS, M_TUN_RX_BYTES, M_TUN_TX_BYTES,
 	M_TUN_RX_ERRORS, M_TUN_TX_ERRORS, M_TUN_RX_DROPPED, M_TUN_TX_DROPPED,
 	M_ROUTE_PRESENT, M_BOGUS_ROUTE,
@@ -68,6 +68,8 @@ static const struct {
 		"Packets matched by a rule of the site's nftables table." },
 	[M_NFT_BYTES] = { "gatewayctl_nftables_rule_bytes_total", "counter",
 		"Bytes matched by a rule of the site's nftables table." },
+	[M_NETMAP] = { "gatewayctl_site_netmap_info", "gauge",
+		"The prefix the site's LAN appears under to its peers (`netmap`; always 1, only with a netmap)." },
 	[M_TUN_PRESENT] = { "gatewayctl_tunnel_present", "gauge", "1 when the peer's IPIP tunnel exists." },
 	[M_TUN_UP] = { "gatewayctl_tunnel_up", "gauge", "1 when the peer's IPIP tunnel exists and is up." },
 	[M_TUN_RX_PACKETS] = { "gatewayctl_tunnel_receive_packets_total", "counter",
@@ -394,7 +396,7 @@ static int site_metrics(struct metrics *m, struct nl *rt, struct nl *nf, struct 
 {
 	struct health h;
 	const struct live *live = &h.live;
-	char b[24];
+	char b[24], nm[20];
 
 	if (health_read(rt, nf, s, probe, &h, stderr) < 0) {
 		add(m, M_SITE_LOADED, "0", L(.site = s->name));
@@ -405,6 +407,8 @@ static int site_metrics(struct metrics *m, struct nl *rt, struct nl *nf, struct 
 	add(m, M_FORWARDING, flag(live->ip_forward == 1), L(.site = s->name));
 	add(m, M_NFT_PRESENT, flag(live->nft.present), L(.site = s->name));
 	add(m, M_NFT_MATCHES, flag(live->nft_match == 1), L(.site = s->name));
+	if (s->netmap.len)
+		add(m, M_NETMAP, "1", L(.site = s->name, .key = "netmap", .value = net4_str(s->netmap, nm)));
 	for (size_t i = 0; i < live->nft.n_counters; i++) {
 		add(m, M_NFT_PACKETS, u64(b, live->nft.counters[i].packets),
 		    L(.site = s->name, .key = "rule", .value = live->nft.counters[i].rule));

@@ -233,6 +233,9 @@ static void plan_init_spec(struct plan *plan, const struct site *s)
 		.mss_clamp = s->mss_clamp,
 		.ipsec = plan->ipsec,
 		.n_ipsec = n_ipsec,
+		.netmap_lan = s->lan_address.addr & net4_mask(s->lan_address.len),
+		.netmap_to = s->netmap.addr,
+		.netmap_len = s->netmap.len,
 	};
 }
 

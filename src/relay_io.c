@@ -15,6 +15,7 @@
 #include <syslog.h>
 
 #include "relay_daemon.h"
+#include "netmap.h"
 
 static const char *ipstr(uint32_t a, char *b)
 {
@@ -534,8 +535,10 @@ int relay_on_lan(struct relay *R, uint16_t pi)
 		{
 			uint32_t id = R->next_id++;
 
+			/* the sender as the peers know it: its mapped address with a netmap */
 			for (size_t p = 0; p < R->n_peers; p++)
-				queue_frames(R, &R->peers[p], pi, R->riov[i].iov_base, len, src, sport, port, id);
+				queue_frames(R, &R->peers[p], pi, R->riov[i].iov_base, len, netmap_out(&R->site, src),
+					     sport, port, id);
 		}
 		if (R->debug)
 			debug_lan(src, sport, dst, port, len, "relayed");

@@ -21,6 +21,7 @@
 #include "ipsec.h"
 #include "metrics.h"
 #include "model.h"
+#include "netmap.h"
 #include "pending.h"
 #include "relay.h"
 #include "sitearg.h"
@@ -288,6 +289,14 @@ static void json_site(FILE *f, const struct report *r, bool first)
 	pending_json(f, r->h.have_pending ? &r->h.pending : NULL);
 	fprintf(f, ",\n     \"watch\": ");
 	watchstate_json(f, s->name);
+	fprintf(f, ",\n     \"netmap\": ");
+	if (s->netmap.len) {
+		char a[20], b[20];
+
+		fprintf(f, "{\"lan\": \"%s\", \"as\": \"%s\"}", net4_str(netmap_lan(s), a), net4_str(s->netmap, b));
+	} else {
+		fprintf(f, "null");
+	}
 	fprintf(f, ",\n");
 	fprintf(f, "     \"nftables\": {\"table\": \"" NFT_TABLE_PREFIX "%s\", \"present\": %s, \"matches\": %s, \"rules\": {",
 		s->name, live->nft.present ? "true" : "false", live->nft_match == 1 ? "true" : "false");
@@ -405,6 +414,12 @@ static void text_site(const struct out *o, const struct report *r, bool first)
 	watchstate_print(f, s->name);
 	fprintf(f, "  %-14s %s\n", "forwarding", live->ip_forward == 1 ? "on" : "off");
 	fprintf(f, "  %-14s all=%u\n", "rp_filter", live->rp_filter_all);
+	if (s->netmap.len) {
+		char a[20], b[20];
+
+		fprintf(f, "  %-14s %s as %s  (netmap-out, netmap-in below)\n", "netmap", net4_str(netmap_lan(s), a),
+			net4_str(s->netmap, b));
+	}
 	fprintf(f, "  %-14s " NFT_TABLE_PREFIX "%s %s\n", "nftables", s->name,
 		!live->nft.present ? "missing" : live->nft_match == 1 ? "as configured" : "differs from the file");
 	for (size_t i = 0; i < live->nft.n_counters; i++)

@@ -167,5 +167,31 @@ if ! grep -qE 'TASK \[gatewayctl : (Install|Configuration directory|PSK|Site fil
 	[ ! -e "$scratch/typo.etc" ] && [ ! -e "$scratch/typo.bin-manhattan" ]; then ok "... before any task on a gateway: nothing written"
 else bad "typo: a gateway task ran or a file was written"; fi
 
+# Two offices numbered alike (issue 23): both LANs 192.168.1.0/24, each with a
+# `netmap`: the peers name each other's map and mapped address, the files pass
+# check as one network.
+cat >"$scratch/alike.yml" <<'EOF'
+all:
+  children:
+    gatewayctl:
+      children:
+        offices:
+          hosts:
+            manhattan: {ansible_host: 172.16.1.12, lan: eth0, lan_address: 192.168.1.126/24, wan: eth1,
+                        wan_address: 172.16.1.12/27, gateway: 172.16.1.30, netmap: 10.1.1.0/24}
+            brooklyn: {ansible_host: 172.17.2.10, lan: eth0, lan_address: 192.168.1.126/24, wan: eth1,
+                       wan_address: 172.17.2.10/28, gateway: 172.17.2.14, netmap: 10.2.1.0/24}
+  vars:
+    gatewayctl_networks: [offices]
+EOF
+INVENTORY=$scratch/alike.yml apply alike -e "gatewayctl_psk_src_dir=$scratch/psk"
+rc=$?
+m=$(find "$scratch/alike.etc/manhattan" -name '*.ini' 2>/dev/null | head -n 1)
+if [ $rc = 0 ] && [ -n "$m" ] && grep -qx 'netmap = 10.1.1.0/24' "$m" && grep -qx 'networks = 10.2.1.0/24' "$m" &&
+	grep -qx 'lan_address = 10.2.1.126' "$m"; then ok "netmap: Manhattan's file maps itself and names Brooklyn's map and mapped address"
+else bad "netmap: exit $rc: $(cat "$m" 2>/dev/null; grep -E 'fatal|error' "$scratch/alike" | head -5)"; fi
+if out=$("$bin" check "$scratch"/alike.etc/*/*.ini 2>&1); then ok "netmap: the two files pass check as one network"
+else bad "netmap: check: $out"; fi
+
 echo "ansible-example: $pass passed, $fail failed"
 [ $fail = 0 ]

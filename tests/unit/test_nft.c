@@ -848,6 +848,17 @@ static void test_print_roundtrip(void **state)
 	s.mss_clamp = true;
 	check_print(&s);
 
+	/* a netmap: the prefix NAT rules and their dstnat chain */
+	s = manhattan();
+	s.netmap_lan = IP4(192, 168, 1, 0);
+	s.netmap_to = IP4(10, 1, 1, 0);
+	s.netmap_len = 24;
+	check_print(&s);
+	s.netmap_lan = IP4(192, 168, 0, 0);	/* not whole bytes: masked */
+	s.netmap_to = IP4(10, 2, 0, 0);
+	s.netmap_len = 23;
+	check_print(&s);
+
 	struct nft_net *v = many_nets(300);
 	s = manhattan();
 	s.masq = v;
@@ -864,6 +875,41 @@ static void test_print_roundtrip(void **state)
 				       "\"eth0\" ip saddr @masq counter snat to 192.168.1.126 "
 				       "comment \"snat\"'\n"));
 	free(script);
+}
+
+/* A netmap (issue 23): prefix SNAT into the tunnels, prefix DNAT out of them
+ * in a nat chain at prerouting that only a site with a netmap has; the read-back
+ * tells a table with another map, or none, from it. */
+static void test_netmap(void **state)
+{
+	struct nft_spec s = manhattan(), other, none = manhattan();
+	char *out;
+
+	(void)state;
+	SKIP_IF_NEEDED();
+	s.netmap_lan = IP4(192, 168, 1, 0);
+	s.netmap_to = IP4(10, 1, 1, 0);
+	s.netmap_len = 24;
+	other = s;
+	other.netmap_to = IP4(10, 1, 2, 0);
+	replace_ok(&s);
+	assert_int_equal(nft_table_matches(&nl, &s), 1);
+	assert_int_equal(nft_table_matches(&nl, &other), 0);
+	assert_int_equal(nft_table_matches(&nl, &none), 0);
+	out = run(NULL, "nft list table ip gatewayctl-manhattan");
+	assert_non_null(strstr(out, "oifname @tunnels ip saddr 192.168.1.0/24 counter packets 0 bytes 0 "
+				    "snat prefix to 10.1.1.0/24 comment \"netmap-out\""));
+	assert_non_null(strstr(out, "type nat hook prerouting priority dstnat; policy accept;"));
+	assert_non_null(strstr(out, "iifname @tunnels ip daddr 10.1.1.0/24 counter packets 0 bytes 0 "
+				    "dnat prefix to 192.168.1.0/24 comment \"netmap-in\""));
+	free(out);
+	/* back without the map: the dstnat chain goes */
+	replace_ok(&none);
+	assert_int_equal(nft_table_matches(&nl, &none), 1);
+	assert_int_equal(nft_table_matches(&nl, &s), 0);
+	out = run(NULL, "nft list table ip gatewayctl-manhattan");
+	assert_null(strstr(out, "dstnat"));
+	free(out);
 }
 
 /* User data a table named like ours may carry: attributes (type u8, length
@@ -1011,6 +1057,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_many_networks, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_failure_mapping, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_print_roundtrip, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_netmap, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_crafted_udata, setup, teardown),
 	};
 

@@ -8,7 +8,7 @@
 # member (a spoke) with the hub only, reaching the other spokes through it. A
 # host in several groups gets the union. Nothing about peers is ever written by
 # hand: a peer's endpoint, networks and LAN address come from its own host
-# variables.
+# variables (with a `netmap`, the peers name the map and the mapped address).
 from __future__ import absolute_import, division, print_function
 
 import ipaddress
@@ -44,7 +44,7 @@ def _site(hostvars, host):
     missing = [k for k in REQUIRED if _var(hostvars, host, k) in (None, "")]
     if missing:
         raise AnsibleFilterError("gatewayctl: host %s lacks %s (host variables: name, lan, lan_address, "
-                                 "wan, wan_address, public_address, gateway, relay_ports, encryption, hub)"
+                                 "wan, wan_address, public_address, gateway, netmap, relay_ports, encryption, hub)"
                                  % (host, ", ".join(missing)))
     name = str(_var(hostvars, host, "site_name", host))
     try:
@@ -62,6 +62,22 @@ def _site(hostvars, host):
                                      "IPv4 address, e.g. 203.0.113.7)" % (host, e))
     else:
         public = ""
+    netmap = _var(hostvars, host, "netmap", "")
+    if netmap not in (None, ""):
+        try:
+            netmap = ipaddress.IPv4Network(str(netmap))
+        except ValueError as e:
+            raise AnsibleFilterError("gatewayctl: host %s: netmap: %s (a network of the LAN's prefix "
+                                     "length, e.g. 10.1.1.0/24)" % (host, e))
+        if netmap.prefixlen != lan.network.prefixlen:
+            raise AnsibleFilterError("gatewayctl: host %s: netmap %s must have the LAN's prefix length, /%d"
+                                     % (host, netmap, lan.network.prefixlen))
+        # what the peers see: the map, and this gateway's address in it
+        seen_network = str(netmap)
+        seen_address = str(netmap.network_address + (int(lan.ip) - int(lan.network.network_address)))
+        netmap = str(netmap)
+    else:
+        netmap, seen_network, seen_address = "", str(lan.network), str(lan.ip)
     enc = str(_var(hostvars, host, "encryption", "none")).lower()
     if enc not in ("none", "ipsec"):
         raise AnsibleFilterError("gatewayctl: host %s: encryption = %s: expected none or ipsec" % (host, enc))
@@ -74,7 +90,9 @@ def _site(hostvars, host):
         "lan": str(_var(hostvars, host, "lan")),
         "lan_address": str(lan.ip),
         "lan_prefix": lan.network.prefixlen,
-        "lan_network": str(lan.network),
+        "lan_network": seen_network,   # as the peers see it: the netmap, if any
+        "seen_address": seen_address,
+        "netmap": netmap,
         "wan": str(_var(hostvars, host, "wan")),
         "wan_address": str(wan.ip),
         "wan_prefix": wan.network.prefixlen,
@@ -141,7 +159,7 @@ def gatewayctl_site(host, hostvars, groups, networks):
             "name": o["name"],
             "endpoint": o["public_address"] or o["wan_address"],
             "networks": sorted(peers[other], key=lambda n: ipaddress.ip_network(n)),
-            "lan_address": o["lan_address"],
+            "lan_address": o["seen_address"],
             "encryption": enc,
             "psk_id": "_".join(sorted((me["name"], o["name"]))) if enc == "ipsec" else "",
             "relay": relay,
