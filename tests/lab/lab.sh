@@ -105,9 +105,10 @@ lab_ns() {
 	printf '%s%s\n' "$LAB_PREFIX" "$1"
 }
 
+# (no $(lab_ns): a subshell is a fork, tens of milliseconds in the VM, and the
+# tests run thousands of commands in the lab)
 lab_exec() {
-	local ns
-	ns=$(lab_ns "$1")
+	local ns=$LAB_PREFIX$1
 	shift
 	ip netns exec "$ns" "$@"
 }
@@ -166,14 +167,15 @@ _lab_newns() { # NAME
 	ns=$(lab_ns "$1")
 	ip netns add "$ns"
 	ip -n "$ns" link set lo up
+	# one sysctl process (a process costs tens of milliseconds in the VM)
+	local -a kv=(net.ipv4.ip_forward=0)
 	if [ -e /proc/sys/net/ipv6 ]; then
-		_lab_sysctl "$1" net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1
+		kv+=(net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1)
 	fi
-	_lab_sysctl "$1" net.ipv4.ip_forward=0
 	if [ -n "${LAB_RP_FILTER:-}" ]; then
-		_lab_sysctl "$1" "net.ipv4.conf.all.rp_filter=$LAB_RP_FILTER" \
-			"net.ipv4.conf.default.rp_filter=$LAB_RP_FILTER"
+		kv+=("net.ipv4.conf.all.rp_filter=$LAB_RP_FILTER" "net.ipv4.conf.default.rp_filter=$LAB_RP_FILTER")
 	fi
+	_lab_sysctl "$1" "${kv[@]}"
 }
 
 _lab_wire() { # NAME1 IF1 NAME2 IF2: a veth pair between two namespaces, both ends up

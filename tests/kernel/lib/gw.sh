@@ -21,11 +21,13 @@ export GATEWAYCTL_LIBDIR=$T_TMP/lib
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:exitcode=99}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-halt_on_error=1:print_stacktrace=1:exitcode=99}
 
+# (no mkdir and no env process when not needed: a process costs about 70 ms of
+# an emulated CPU, and the tests run gatewayctl hundreds of times)
 gw() { # NS ARGS...
 	local ns=$1
 	shift
-	mkdir -p "$T_TMP/run-$ns"
-	lab_exec "$ns" env GATEWAYCTL_RUNDIR="$T_TMP/run-$ns" GATEWAYCTL_LIBDIR="$T_TMP/lib-$ns" "$GWCTL" "$@"
+	[ -d "$T_TMP/run-$ns" ] || mkdir -p "$T_TMP/run-$ns"
+	GATEWAYCTL_RUNDIR="$T_TMP/run-$ns" GATEWAYCTL_LIBDIR="$T_TMP/lib-$ns" lab_exec "$ns" "$GWCTL" "$@"
 }
 
 # the run directory given to gatewayctl in NS (GATEWAYCTL_RUNDIR), and its
@@ -45,22 +47,15 @@ print(int.from_bytes(s.getsockopt(socket.SOL_SOCKET, 71, 8), "little"))'
 gw_statedir() { echo "$(gw_rundir "$1")/ns-$(netns_cookie "$1")"; }
 gw_privdir() { echo "$(gw_statedir "$1")/private"; }
 
+# (one `ip netns exec` for the six commands: each costs tens of milliseconds of
+# an emulated CPU, and the tests take hundreds of snapshots)
 snap() { # NS
-	local ns=$1
-	{
-		echo "# links"
-		lab_exec "$ns" ip -d link show
-		echo "# addresses"
-		lab_exec "$ns" ip addr show
-		echo "# routes"
-		lab_exec "$ns" ip -d route show table all
-		echo "# rules"
-		lab_exec "$ns" ip rule show
-		echo "# nftables"
-		lab_exec "$ns" nft -a list ruleset
-		echo "# sysctl"
-		lab_exec "$ns" sysctl -n net.ipv4.ip_forward net.ipv4.conf.all.rp_filter
-	} 2>&1
+	lab_exec "$1" sh -c 'echo "# links"; ip -d link show
+		echo "# addresses"; ip addr show
+		echo "# routes"; ip -d route show table all
+		echo "# rules"; ip rule show
+		echo "# nftables"; nft -a list ruleset
+		echo "# sysctl"; sysctl -n net.ipv4.ip_forward net.ipv4.conf.all.rp_filter' 2>&1
 }
 
 # without what legitimately differs between two equal set-ups made at different
