@@ -37,13 +37,17 @@ if [ $list = 1 ]; then
 	exit 0
 fi
 
+# the machine's idle time (all CPUs) in 1/100 s
+_idle() { awk '$1 == "cpu" { print $5 + $6; exit }' /proc/stat; }
+
 # run_one NAME: run tests/kernel/NAME.sh with its banner; status 1 on failure
 run_one() {
-	local f=$1 name start rc
+	local f=$1 name start rc idle0
 	[ -f "$f" ] || f=tests/kernel/$f.sh
 	name=$(basename "$f" .sh)
 	echo "=== $name"
 	start=$(date +%s)
+	idle0=$(_idle)
 	if [ -f "$f" ]; then
 		bash "$f"
 		rc=$?
@@ -51,6 +55,8 @@ run_one() {
 		echo "FAIL - no kernel test $f"
 		rc=2
 	fi
+	# how long the CPU had nothing to do (waits, sleeps): time a faster CPU would not save
+	echo "# $name: $(($(date +%s) - start)) s, idle $((($(_idle) - idle0) / 100)) s"
 	echo "=== $name: exit $rc, $(($(date +%s) - start)) s"
 	if [ $rc = 77 ]; then
 		echo "$name: 0 passed, 0 failed, 1 skipped"

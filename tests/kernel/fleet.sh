@@ -1,21 +1,22 @@
 #!/bin/bash
 # tests/kernel/fleet.sh - the Ansible role (contrib/ansible) on four sites
-# (issue 13), in one lab and five plays:
+# (issue 13), in one lab and four plays:
 #   1. a partial mesh (a b c meshed, c d) comes up and each LAN host pings its
 #      peers' LAN hosts;
-#   2. a second run reports 0 changed and changes no kernel state;
-#   3. changing a's LAN in the inventory: --check --diff shows the site files'
+#   2. changing a's LAN in the inventory: --check --diff shows the site files'
 #      diffs and gatewayctl plan's changes, and changes nothing;
-#   4. ... then changes exactly a and the gateways that peer with it (b, c), and
-#      d's kernel state not at all;
-#   5. a hub (a) with spokes: every LAN host pings every other (through the hub).
+#   3. ... then changes exactly a and the gateways that peer with it (b, c);
+#      for d the play is a second run of an unchanged inventory: 0 changed, its
+#      site file and kernel state untouched (the idempotency check; until
+#      2026-12 a whole second run of play 1, 200 s of an emulated CPU);
+#   4. a hub (a) with spokes: every LAN host pings every other (through the hub).
 # ansible-playbook in an emulated CPU takes minutes a play: tests/run-all runs the
 # controller on the host (lib/lib-fleet.sh). A typo in the inventory stops the
 # play in the cross-site check on the control node, before any task on a
 # gateway: tests/ansible/example.sh shows that without a lab.
 #
 #   tests/vm/run --timeout 3600 -- tests/kernel/fleet.sh
-#   FLEET_STOP=partial: stop after the first two plays;  V=1: show the plays
+#   FLEET_STOP=partial: stop after the first play;  V=1: show the plays
 set -eu
 . "$(dirname "$0")/lib/lib.sh"
 . "$(dirname "$0")/lib/gw.sh"
@@ -24,7 +25,7 @@ set -eu
 fleet_up
 ansible-playbook --version | head -1 | t_note
 
-# --- a partial mesh, twice -----------------------------------------------------------
+# --- a partial mesh -------------------------------------------------------------------
 inventory partial
 play partial
 expect_play partial "partial mesh (a b c, c d): the playbook succeeds"
@@ -37,16 +38,10 @@ expect_ping b-host 192.168.3.5 "b's LAN host reaches c's"
 expect_ping c-host 192.168.1.5 "c's LAN host reaches a's"
 expect_ping d-host 192.168.3.5 "d's LAN host reaches c's"
 
-after=$(snap_all)
-play partial-again
-expect_play partial-again "second run succeeds"
-expect_eq "$(changed_hosts partial-again)" "" "second run: 0 changed"
-expect_grep "... and its recap says so for a" '^a +: ok=[0-9]+ +changed=0 ' "$(cat "$T_TMP/partial-again.out")"
-expect_same "second run changed no kernel state" "$after" "$(snap_all)"
-
 [ "${FLEET_STOP:-}" != partial ] || t_done
 
-# --- one site's LAN changes: exactly the gateways that peer with it change ----------
+# --- one site's LAN changes: exactly the gateways that peer with it change; for
+# d, whose site is the same, the play is a second run ------------------------------
 lab_exec a-gw ip addr add 192.168.11.1/24 dev eth0
 lab_exec a-host ip addr add 192.168.11.5/24 dev eth0
 inventory partial a=192.168.11.1/24
@@ -59,10 +54,13 @@ expect_grep "--check shows gatewayctl plan's route" 'ip route add 192\.168\.11\.
 expect_same "--check changed no kernel state" "$after" "$(snap_all)"
 expect_same "... and no site file" "$files_before" "$(files_all)"
 d_before=$(snap_nocount d-gw)
+d_file=$(cat "$T_TMP/d/etc/"*.ini)
 play lan
 expect_play lan "the playbook with a's new LAN"
 expect_eq "$(changed_hosts lan)" "a b c" "exactly a and its peers b and c changed"
+expect_grep "... the recap says 0 changed for d (its second run)" '^d +: ok=[0-9]+ +changed=0 ' "$(cat "$T_TMP/lan.out")"
 expect_same "d's kernel state is untouched" "$d_before" "$(snap_nocount d-gw)"
+expect_same "... and its site file" "$d_file" "$(cat "$T_TMP/d/etc/"*.ini)"
 expect_ping b-host 192.168.11.5 "b's LAN host reaches a's new LAN"
 expect_ping c-host 192.168.11.5 "c's LAN host reaches a's new LAN"
 

@@ -62,7 +62,12 @@ _bridge_run() {
 		: >"$w/out"
 		rc=126
 	else
+		local t0=${EPOCHREALTIME:-}
 		"${argv[@]}" <"$w/stdin" >"$w/out" 2>"$w/err" || rc=$?
+		# GATEWAYCTL_BRIDGE_LOG=FILE: each request's start, microseconds, status and
+		# (for an Ansible module) the module's name
+		[ -z "${GATEWAYCTL_BRIDGE_LOG:-}" ] ||
+			echo "$t0 $(( ${EPOCHREALTIME/./} - ${t0/./} )) $rc $(grep -a -o -m1 'ansible\.modules\.[a-z_]*' "$w/stdin" | head -1) ${argv[*]: -1}" >>"$GATEWAYCTL_BRIDGE_LOG"
 	fi
 	echo "$rc" >"$w/rc.tmp"
 	mv "$w/rc.tmp" "$w/rc"

@@ -85,12 +85,16 @@ fleet_up() {
 	mkdir -p "$CTL_DIR/home"
 }
 
-# the Python interpreter of gateway X-gw, as the controller starts it
+# the Python interpreter of gateway X-gw, as the controller starts it; with a
+# cache of the modules' compiled code (tests/vm/pycache/usercustomize.py: the
+# compilation was half of each module run)
 fleet_python() { # SITE
+	local py
+	py="ip netns exec $(lab_ns "$1-gw") env PYTHONPATH=$ROOT/tests/vm/pycache /usr/bin/python3"
 	if [ -n "$BRIDGE" ]; then
-		echo "$ROOT/tests/vm/guest-exec $BRIDGE ip netns exec $(lab_ns "$1-gw") /usr/bin/python3"
+		echo "$ROOT/tests/vm/guest-exec $BRIDGE $py"
 	else
-		echo "ip netns exec $(lab_ns "$1-gw") /usr/bin/python3"
+		echo "$py"
 	fi
 }
 
@@ -148,7 +152,11 @@ play() {
 	echo "# play $name $* ($(date +%T))" >&2
 	local -a on_host=()
 	[ -z "$BRIDGE" ] || on_host=("$ROOT/tests/vm/host-call" "$BRIDGE")
-	"${on_host[@]}" env HOME="$CTL_DIR/home" ANSIBLE_ROLES_PATH="$ROOT/contrib/ansible/roles" ANSIBLE_PIPELINING=1 \
+	# the remote temporary directory (~root/.ansible/tmp otherwise) in CTL_DIR:
+	# the copy module in the VM reads what the controller put there, and the
+	# VM's view of the host's / (an overlay on 9p) may never see a directory
+	# the host creates after the boot
+	"${on_host[@]}" env HOME="$CTL_DIR/home" ANSIBLE_REMOTE_TMP="$CTL_DIR/tmp" ANSIBLE_ROLES_PATH="$ROOT/contrib/ansible/roles" ANSIBLE_PIPELINING=1 \
 		ANSIBLE_NOCOLOR=1 ANSIBLE_FORKS=8 ANSIBLE_RETRY_FILES_ENABLED=0 ANSIBLE_LOCALHOST_WARNING=0 \
 		ansible-playbook -i "$CTL_DIR/inventory.yml" -e gatewayctl_play_hosts=gatewayctl \
 		"$ROOT/contrib/ansible/site.yml" "$@" </dev/null 2>&1 | tee "$T_TMP/$name.out" |
