@@ -206,6 +206,25 @@ lab_add_host() (
 	if [ -n "$gw" ]; then ip -n "$(lab_ns "$name")" route add default via "$gw"; fi
 )
 
+# lab_up's commands, collected and then run by a few `ip -batch` processes (a
+# process costs tens of milliseconds in the VM; lab_up ran sixty): the
+# namespaces, then each namespace's sysctls, then every link from here (veth
+# pairs and bridges made in their namespaces, in the order the helpers above
+# would make them: the same interface indexes), then each namespace's own
+# commands in order (links up, bridge ports, addresses, routes)
+_lab_bq() { # NAME|- LINE: a line for NAME's batch (-: the links' batch)
+	_LAB_BQ[$1]+="$2"$'\n'
+}
+_lab_bwire() { # NAME1 IF1 NAME2 IF2
+	_lab_bq - "link add $2 netns $LAB_PREFIX$1 type veth peer name $4 netns $LAB_PREFIX$3"
+	_lab_bq "$1" "link set $2 up"
+	_lab_bq "$3" "link set $4 up"
+}
+_lab_bjoin() { # HOST IF LAN
+	_lab_bwire "$1" "$2" "$3" "$1"
+	_lab_bq "$3" "link set $1 master br0"
+}
+
 lab_up() (
 	set -eu
 	bare=0 nat=0
@@ -221,30 +240,65 @@ lab_up() (
 
 	names=$LAB_NAMES
 	[ $nat = 0 ] || names="$names b-nat"
-	_lab_lan m-lan
-	_lab_lan b-lan
+	declare -A _LAB_BQ=()
+	kv=(net.ipv4.ip_forward=0)
+	if [ -e /proc/sys/net/ipv6 ]; then
+		kv+=(net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1)
+	fi
+	if [ -n "${LAB_RP_FILTER:-}" ]; then
+		kv+=("net.ipv4.conf.all.rp_filter=$LAB_RP_FILTER" "net.ipv4.conf.default.rp_filter=$LAB_RP_FILTER")
+	fi
+	order="m-lan b-lan"
 	for n in $names; do
-		case $n in *-lan) ;; *) _lab_newns "$n" ;; esac
+		case $n in *-lan) ;; *) order="$order $n" ;; esac
 	done
-	_lab_join m-app eth0 m-lan
-	_lab_join m-gw eth0 m-lan
-	_lab_join b-gw eth0 b-lan
-	_lab_join b-ws eth0 b-lan
-	_lab_wire m-gw eth1 inet eth-m
+	for n in $order; do
+		_lab_bq "$n" "link set lo up"
+	done
+	for n in m-lan b-lan; do
+		_lab_bq - "link add br0 netns $LAB_PREFIX$n type bridge stp_state 0 mcast_snooping 0"
+		_lab_bq "$n" "link set br0 up"
+	done
+	_lab_bjoin m-app eth0 m-lan
+	_lab_bjoin m-gw eth0 m-lan
+	_lab_bjoin b-gw eth0 b-lan
+	_lab_bjoin b-ws eth0 b-lan
+	_lab_bwire m-gw eth1 inet eth-m
 	if [ $nat = 0 ]; then
-		_lab_wire b-gw eth1 inet eth-b
+		_lab_bwire b-gw eth1 inet eth-b
 	else
-		_lab_wire b-gw eth1 b-nat eth0
-		_lab_wire b-nat eth1 inet eth-b
-		_lab_nat_router
+		_lab_bwire b-gw eth1 b-nat eth0
+		_lab_bwire b-nat eth1 inet eth-b
+		_lab_bq b-nat "addr add $LAB_B_NAT_IN/24 dev eth0"
+		_lab_bq b-nat "addr add $LAB_B_GW_PUB/28 brd 172.17.2.15 dev eth1"
+		_lab_bq b-nat "route add default via $LAB_INET_B"
+	fi
+	_lab_bq m-app "addr add $LAB_M_APP/24 dev eth0"
+	_lab_bq b-ws "addr add $LAB_B_WS/24 dev eth0"
+	_lab_bq b-ws "route add $LAB_M_NET via $LAB_B_GW_LAN"
+	_lab_bq inet "addr add $LAB_INET_M/27 brd 172.16.1.31 dev eth-m"
+	_lab_bq inet "addr add $LAB_INET_B/28 brd 172.17.2.15 dev eth-b"
+	if [ $bare = 0 ]; then
+		_lab_bq m-gw "addr add $LAB_M_GW_LAN/24 dev eth0"
+		_lab_bq m-gw "addr add $LAB_M_GW_PUB/27 brd 172.16.1.31 dev eth1"
+		_lab_bq m-gw "route add default via $LAB_INET_M"
+		_lab_bq b-gw "addr add $LAB_B_GW_LAN/24 dev eth0"
+		if [ $nat = 0 ]; then
+			_lab_bq b-gw "addr add $LAB_B_GW_PUB/28 brd 172.17.2.15 dev eth1"
+			_lab_bq b-gw "route add default via $LAB_INET_B"
+		else
+			_lab_bq b-gw "addr add $LAB_B_GW_NAT_WAN/24 dev eth1"
+			_lab_bq b-gw "route add default via $LAB_B_NAT_IN"
+		fi
 	fi
 
-	ip -n "$(lab_ns m-app)" addr add $LAB_M_APP/24 dev eth0
-	ip -n "$(lab_ns b-ws)" addr add $LAB_B_WS/24 dev eth0
-	ip -n "$(lab_ns b-ws)" route add $LAB_M_NET via $LAB_B_GW_LAN
+	for n in $order; do echo "netns add $LAB_PREFIX$n"; done | ip -batch -
+	for n in $order; do _lab_sysctl "$n" "${kv[@]}"; done
+	printf '%s' "${_LAB_BQ[-]}" | ip -batch -
+	for n in $order; do
+		printf '%s' "${_LAB_BQ[$n]}" | ip -n "$LAB_PREFIX$n" -batch -
+	done
 
-	ip -n "$(lab_ns inet)" addr add $LAB_INET_M/27 brd 172.16.1.31 dev eth-m
-	ip -n "$(lab_ns inet)" addr add $LAB_INET_B/28 brd 172.17.2.15 dev eth-b
 	_lab_sysctl inet net.ipv4.ip_forward=1
 	ip netns exec "$(lab_ns inet)" nft -f - <<-'EOF'
 		table ip lab_internet {
@@ -254,29 +308,14 @@ lab_up() (
 			}
 		}
 	EOF
-
-	if [ $bare = 0 ]; then
-		ip -n "$(lab_ns m-gw)" addr add $LAB_M_GW_LAN/24 dev eth0
-		ip -n "$(lab_ns m-gw)" addr add $LAB_M_GW_PUB/27 brd 172.16.1.31 dev eth1
-		ip -n "$(lab_ns m-gw)" route add default via $LAB_INET_M
-		ip -n "$(lab_ns b-gw)" addr add $LAB_B_GW_LAN/24 dev eth0
-		if [ $nat = 0 ]; then
-			ip -n "$(lab_ns b-gw)" addr add $LAB_B_GW_PUB/28 brd 172.17.2.15 dev eth1
-			ip -n "$(lab_ns b-gw)" route add default via $LAB_INET_B
-		else
-			ip -n "$(lab_ns b-gw)" addr add $LAB_B_GW_NAT_WAN/24 dev eth1
-			ip -n "$(lab_ns b-gw)" route add default via $LAB_B_NAT_IN
-		fi
-	fi
+	[ $nat = 0 ] || _lab_nat_router
 )
 
 # b-nat: Brooklyn's NAT router (lab_up --nat), public side eth1, b-gw behind eth0
+# (its addresses and route: in lab_up's batch)
 _lab_nat_router() {
 	local ns
 	ns=$(lab_ns b-nat)
-	ip -n "$ns" addr add $LAB_B_NAT_IN/24 dev eth0
-	ip -n "$ns" addr add $LAB_B_GW_PUB/28 brd 172.17.2.15 dev eth1
-	ip -n "$ns" route add default via $LAB_INET_B
 	_lab_sysctl b-nat net.ipv4.ip_forward=1
 	ip netns exec "$ns" nft -f - <<-EOF
 		table ip lab_nat {

@@ -3,10 +3,15 @@
 # gw.sh, then call syslog_setup (after lab_setup and the EXIT trap: it adds its
 # listener to T_PIDS).
 #
-# gatewayctl in the gateways then runs in a mount namespace of its own whose
-# /dev is a copy with /dev/log a socket of ours (a detached watcher keeps its
-# mount namespace): every line it logs lands in $SYSLOG. gw() is redefined to
-# run that way; gw_argv NS sets GW_ARGV to the same command line (for setsid).
+# gatewayctl in the gateways then runs in a mount namespace whose /dev is a
+# copy with /dev/log a socket of ours (a detached watcher keeps its mount
+# namespace): every line it logs lands in $SYSLOG. gw() is redefined to run
+# that way; gw_argv NS sets GW_ARGV to the same command line (for setsid). The
+# mount namespace is made once and held by a sleep (SYSLOG_HOLDER); each
+# gatewayctl enters it (nsenter, which then execs: the same process), instead
+# of nine processes making one per run. With its root (--root): in the VM the
+# tests run chrooted in the shared root, and a mount namespace's own root is
+# the initramfs (busybox's ip).
 
 syslog_setup() {
 	local n
@@ -26,16 +31,23 @@ with open(sys.argv[2], "a", buffering=1) as f:
 ' "$DEVDIR/log" "$SYSLOG" &
 	T_PIDS="$T_PIDS $!"
 	wait_for 5 test -S "$DEVDIR/log" || fail "the syslog listener did not start"
+	# the mount namespace (a slave of this one: the lab's network namespaces
+	# made later, in /run/netns, appear there too)
+	# shellcheck disable=SC2016 # sh expands them
+	unshare -m --propagation slave sh -c '
+		d=$1
+		for n in null zero full random urandom tty; do mount --bind "/dev/$n" "$d/$n"; done
+		mount --rbind "$d" /dev
+		exec sleep infinity' sh "$DEVDIR" &
+	SYSLOG_HOLDER=$!
+	T_PIDS="$T_PIDS $SYSLOG_HOLDER"
+	wait_for 10 grep -qx sleep "/proc/$SYSLOG_HOLDER/comm" || fail "the mount namespace for syslog was not made"
 }
 
 gw_argv() { # NS: sets GW_ARGV
-	GW_ARGV=(unshare -m --propagation private sh -c '
-		d=$1; shift
-		for n in null zero full random urandom tty; do mount --bind "/dev/$n" "$d/$n"; done
-		mount --rbind "$d" /dev
-		exec "$@"' sh "$DEVDIR" ip netns exec "${LAB_PREFIX}$1"
-		env GATEWAYCTL_RUNDIR="$(gw_rundir "$1")" GATEWAYCTL_LIBDIR="$(gw_libdir "$1")" "$GWCTL")
-	mkdir -p "$(gw_rundir "$1")"
+	GW_ARGV=(nsenter --target "$SYSLOG_HOLDER" --mount --root --wd="$PWD" -- ip netns exec "${LAB_PREFIX}$1"
+		env GATEWAYCTL_RUNDIR="$T_TMP/run-$1" GATEWAYCTL_LIBDIR="$T_TMP/lib-$1" "$GWCTL")
+	[ -d "$T_TMP/run-$1" ] || mkdir -p "$T_TMP/run-$1"
 }
 
 gw() { # NS ARGS...
