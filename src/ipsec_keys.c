@@ -10,7 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "pending.h"
+#include "libdir.h"
 #include "state.h"
 
 const struct ipsec_key *ipsec_keys_find(const struct ipsec_keys *k, const char *name)

@@ -114,7 +114,7 @@ static void nap(unsigned long long target)
 {
 	uint64_t now = boottime_ms();
 
-	watcher_sleep_until(now + NAP_MS < target ? now + NAP_MS : target);
+	boottime_sleep_until(now + NAP_MS < target ? now + NAP_MS : target);
 }
 
 /* One round: an echo to each peer not DONE yet, answers read until a second
@@ -166,7 +166,7 @@ int probewatch_wait(const char *site, const char *id, unsigned long long *target
 			break;
 		seen = true;
 		if (!p.probe.on || (p.started && !p.probe.n)) {
-			watcher_sleep_until(*target);
+			boottime_sleep_until(*target);
 			break;
 		}
 		if (!p.started) {
@@ -180,7 +180,7 @@ int probewatch_wait(const char *site, const char *id, unsigned long long *target
 			if (probeset_open(&ps, p.probe.from, msg, sizeof(msg)) < 0) {
 				syslog(LOG_ERR, "site %s: cannot probe the peers through the pending change: %s; it "
 				       "rolls back at its deadline unless confirmed", site, msg);
-				watcher_sleep_until(*target);
+				boottime_sleep_until(*target);
 				break;
 			}
 			n = p.probe.n;

@@ -28,7 +28,4 @@ int probewatch_wait(const char *site, const char *id, unsigned long long *target
  * `confirm` does, with a syslog line that says so. 0 or -1. */
 int probewatch_confirm(struct pending *p);
 
-/* watcher.c: sleep until TARGET_MS on CLOCK_BOOTTIME */
-void watcher_sleep_until(uint64_t target_ms);
-
 #endif

@@ -181,6 +181,14 @@ uint64_t mono_ms(void)
 	return clock_ms(CLOCK_MONOTONIC);
 }
 
+uint64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
 uint64_t boottime_ms(void)
 {
 	return clock_ms(CLOCK_BOOTTIME);
@@ -195,4 +203,22 @@ bool have_net_admin(void)
 	if (syscall(SYS_capget, &hdr, data) < 0)
 		return geteuid() == 0;
 	return data[CAP_NET_ADMIN / 32].effective & (1u << (CAP_NET_ADMIN % 32));
+}
+
+void boottime_sleep_until(uint64_t target_ms)
+{
+	struct timespec ts = { .tv_sec = (time_t)(target_ms / 1000), .tv_nsec = (long)(target_ms % 1000) * 1000000 };
+	int r;
+
+	while ((r = clock_nanosleep(CLOCK_BOOTTIME, TIMER_ABSTIME, &ts, NULL)) == EINTR)
+		;
+	if (r == 0)
+		return;
+	/* a kernel without CLOCK_BOOTTIME timers: relative sleeps */
+	for (uint64_t now; (now = boottime_ms()) < target_ms;) {
+		struct timespec rel = { .tv_sec = (time_t)((target_ms - now) / 1000),
+					.tv_nsec = (long)((target_ms - now) % 1000) * 1000000 };
+
+		nanosleep(&rel, NULL);
+	}
 }

@@ -29,8 +29,11 @@ int close_fds_except(const int *keep, size_t n);
 int proc_pidfd_open(pid_t pid);
 int proc_pidfd_signal(int pidfd, int sig);
 
-/* Milliseconds on CLOCK_MONOTONIC; on CLOCK_BOOTTIME (counts suspend). */
+/* Milliseconds (nanoseconds) on CLOCK_MONOTONIC; on CLOCK_BOOTTIME (counts suspend). */
 uint64_t mono_ms(void);
+uint64_t mono_ns(void);
 uint64_t boottime_ms(void);
+/* Sleep until TARGET_MS on CLOCK_BOOTTIME (relative sleeps where the kernel has no such timers). */
+void boottime_sleep_until(uint64_t target_ms);
 
 #endif

@@ -35,24 +35,7 @@
 #define CONFIG_MAX (16 << 20)	/* bytes read from --config-fd at most */
 #define LOCK_WAIT_MS 2000	/* for the start lock; then on without it */
 
-/* --- logging, time ---------------------------------------------------------------------- */
-
-bool rlog_syslog;
-
-void rlog(int prio, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	if (rlog_syslog) {
-		vsyslog(prio, fmt, ap);
-	} else {
-		fprintf(stderr, "%s relay: ", prog);
-		vfprintf(stderr, fmt, ap);
-		fputc('\n', stderr);
-	}
-	va_end(ap);
-}
+/* --- failures ---------------------------------------------------------------------- */
 
 static int fail(struct relay *R, int err, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 static int fail(struct relay *R, int err, const char *fmt, ...)
@@ -67,14 +50,6 @@ static int fail(struct relay *R, int err, const char *fmt, ...)
 	if (err && n < sizeof(R->err))
 		snprintf(R->err + n, sizeof(R->err) - n, ": %s", strerror(err));
 	return -(err ? err : EINVAL);
-}
-
-uint64_t mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
 /* --- sockets ----------------------------------------------------------------------------- */

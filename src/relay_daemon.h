@@ -130,7 +130,6 @@ struct relay {
 
 void rlog(int prio, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 extern bool rlog_syslog;
-uint64_t mono_ns(void);
 
 /* relay_io.c */
 void relay_resolve(struct relay *R, uint64_t now_ms);

@@ -371,24 +371,6 @@ int pending_rollback(struct pending *p, const char *why, FILE *out, FILE *err)
 
 /* ---- the watcher process ------------------------------------------------- */
 
-void watcher_sleep_until(uint64_t target_ms)
-{
-	struct timespec ts = { .tv_sec = (time_t)(target_ms / 1000), .tv_nsec = (long)(target_ms % 1000) * 1000000 };
-	int r;
-
-	while ((r = clock_nanosleep(CLOCK_BOOTTIME, TIMER_ABSTIME, &ts, NULL)) == EINTR)
-		;
-	if (r == 0)
-		return;
-	/* a kernel without CLOCK_BOOTTIME timers: relative sleeps */
-	for (uint64_t now; (now = boottime_ms()) < target_ms;) {
-		struct timespec rel = { .tv_sec = (time_t)((target_ms - now) / 1000),
-					.tv_nsec = (long)((target_ms - now) % 1000) * 1000000 };
-
-		nanosleep(&rel, NULL);
-	}
-}
-
 static int parse_ull(const char *s, unsigned long long max, unsigned long long *out)
 {
 	char *end;
