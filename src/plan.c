@@ -9,7 +9,6 @@
 #include "config.h"
 #include "gatewayctl.h"
 #include "model.h"
-#include "endpoints.h"
 #include "site.h"
 #include "sitearg.h"
 
@@ -48,7 +47,7 @@ static int refused(const struct site *s, int problems)
 
 /* The plan against the live kernel (privileged). An exit status, or
  * PLAN_FALL_BACK when it cannot be read (then the full plan is shown). */
-static int plan_live(const struct site *site, const char *file, struct plan *plan)
+static int plan_live(struct site *site, const char *file, struct plan *plan)
 {
 	int r = site_plan(site, plan, stderr);
 
@@ -68,7 +67,8 @@ static int plan_full(struct site *site, struct plan *plan)
 {
 	struct site_plan_full f;
 
-	site_plan_full(site, plan, &f);
+	if (site_plan_full(site, plan, &f, stderr) < 0)
+		return EXIT_FAIL;
 	if (f.lan_missing)
 		fprintf(stderr, "%s:%d: warning: interface `%s` (lan) does not exist on this machine; "
 			"`up` here would refuse (check the name with `ip link`)\n", site->path, site->line_lan, site->lan);
@@ -107,12 +107,6 @@ int plan_main(int argc, char **argv)
 		return usage_error("plan", "no site file given");
 	if (sitearg_file("plan", file, path, sizeof(path)) < 0 || config_load(path, &site, stderr) < 0)
 		return EXIT_USAGE;
-	/* what up would use: names resolved now, auto addresses as the WAN has them */
-	if (endpoints_fill(&site, NULL, EP_DNS_RESOLVE, stderr) < 0) {
-		fprintf(stderr, "%s plan: site %s: nothing to plan\n", prog, site.name);
-		config_free(&site);
-		return EXIT_FAIL;
-	}
 	if (!full && have_net_admin())
 		ret = plan_live(&site, path, &plan);
 	if (ret == PLAN_FALL_BACK) {	/* not privileged, --full, or nftables not readable */

@@ -31,22 +31,26 @@ struct site_up_opts {
  * o->err (the kernel is then as before). */
 int site_up(struct site *site, const struct site_up_opts *o);
 
-/* What site_up would change now: the kernel read, up's checks, the steps into
- * PLAN. 0; or the number of problems up would refuse for (said on ERR,
- * nothing planned); or -errno when the kernel cannot be read (-EPERM: not
- * without privileges). */
+/* What site_up would change now: SITE's run-time parts filled as up fills
+ * them (endpoint names resolved now, wan_address/gateway = auto from the
+ * WAN), the kernel read, up's checks, the steps into PLAN. 0; or the number
+ * of problems up would refuse for (said on ERR, nothing planned); or -errno
+ * when the kernel cannot be read (-EPERM: not without privileges), -EINVAL
+ * when the run-time parts cannot be filled (said on ERR). */
 struct plan;
-int site_plan(const struct site *site, struct plan *plan, FILE *err);
+int site_plan(struct site *site, struct plan *plan, FILE *err);
 
-/* What site_up would create on a gateway with nothing of SITE, into PLAN; the
- * peers' automatic MTUs from this machine's WAN interface when it has one. */
+/* What site_up would create on a gateway with nothing of SITE, into PLAN
+ * (SITE's run-time parts filled first, as for site_plan); the peers'
+ * automatic MTUs from this machine's WAN interface when it has one. 0, or
+ * -EINVAL when the run-time parts cannot be filled (said on ERR). */
 struct site_plan_full {
 	bool read;		/* this machine's links could be read */
 	bool lan_missing, wan_missing;	/* ... and the LAN or WAN interface is not among them */
 	unsigned wan_mtu;	/* the WAN interface's MTU (0: not here) */
 	bool auto_mtu;		/* some peer's MTU comes from it */
 };
-void site_plan_full(struct site *site, struct plan *plan, struct site_plan_full *f);
+int site_plan_full(struct site *site, struct plan *plan, struct site_plan_full *f, FILE *err);
 
 /* Remove everything gatewayctl created for site NAME, best effort: down's
  * plan (plan_down), every step tried, each change narrated on OUT (and the

@@ -6,17 +6,31 @@
 #include <string.h>
 
 #include "config.h"
+#include "endpoints.h"
 #include "gatewayctl.h"
 #include "model.h"
 #include "preflight.h"
 #include "site.h"
 
-int site_plan(const struct site *site, struct plan *plan, FILE *err)
+/* What up would use: names resolved now, auto addresses as the WAN has them
+ * (a second call resolves nothing again: the items keep their addresses). */
+static int fill(struct site *site, FILE *err)
+{
+	if (endpoints_fill(site, NULL, EP_DNS_RESOLVE, err) < 0) {
+		fprintf(err, "%s plan: site %s: nothing to plan\n", prog, site->name);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+int site_plan(struct site *site, struct plan *plan, FILE *err)
 {
 	struct live live;
 	struct nl rt, nf;
 	int r;
 
+	if ((r = fill(site, err)) < 0)
+		return r;
 	if ((r = nl_open(&rt, NETLINK_ROUTE)) < 0) {
 		fprintf(err, "%s plan: cannot open netlink: %s\n", prog, strerror(-r));
 		return r;
@@ -47,7 +61,7 @@ static const struct link_info *link_named(const struct link_info *links, size_t 
 	return NULL;
 }
 
-void site_plan_full(struct site *site, struct plan *plan, struct site_plan_full *f)
+int site_plan_full(struct site *site, struct plan *plan, struct site_plan_full *f, FILE *err)
 {
 	struct link_info *links = NULL;
 	const struct link_info *wan = NULL;
@@ -55,6 +69,8 @@ void site_plan_full(struct site *site, struct plan *plan, struct site_plan_full 
 	struct nl rt;
 
 	memset(f, 0, sizeof(*f));
+	if (fill(site, err) < 0)
+		return -EINVAL;
 	if (nl_open(&rt, NETLINK_ROUTE) == 0) {
 		f->read = rtnl_links(&rt, &links, &n_links) == 0;
 		nl_close(&rt);
@@ -76,4 +92,5 @@ void site_plan_full(struct site *site, struct plan *plan, struct site_plan_full 
 		}
 	plan_build(plan, site, NULL);
 	free(links);
+	return 0;
 }
