@@ -1,32 +1,37 @@
 /* check.c - gatewayctl check FILE...: validate site files, one by one and,
  * given several, as one network (crosscheck.c) */
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "cmdopt.h"
 #include "commands.h"
 #include "config.h"
 #include "crosscheck.h"
 #include "gatewayctl.h"
 
-static int check_help(void)
+static void check_about(FILE *out)
 {
-	printf("Usage: %s check FILE...\n\n"
-	       "Validate site files. Silent with exit status 0 when every file is valid;\n"
-	       "otherwise every error as FILE:LINE: error: ... and exit status 2.\n"
-	       "Given several files, also check them as one network: for every peer that\n"
-	       "names another site of the set, the endpoint is that site's wan_address (or\n"
-	       "its public_address, behind NAT), the networks are its LAN (or what it routes\n"
-	       "on to its other peers: a hub), the peer's lan_address is its, it names this\n"
-	       "site as a peer too, encryption and key agree (PSK files of equal content,\n"
-	       "public_key of its private_key), and relaying peers use the same ports.\n"
-	       "Errors name both files. A peer whose site is not among the files is a\n"
-	       "warning (exit status 0 if nothing else). Needs no privileges and changes\n"
-	       "nothing; a key file the caller may not read is a warning: not checked,\n"
-	       "not compared. The same file given twice is checked once.\n", prog);
-	return EXIT_OK;
+	fputs("Validate site files. Silent with exit status 0 when every file is valid;\n"
+	      "otherwise every error as FILE:LINE: error: ... and exit status 2.\n"
+	      "Given several files, also check them as one network: for every peer that\n"
+	      "names another site of the set, the endpoint is that site's wan_address (or\n"
+	      "its public_address, behind NAT), the networks are its LAN (or what it routes\n"
+	      "on to its other peers: a hub), the peer's lan_address is its, it names this\n"
+	      "site as a peer too, encryption and key agree (PSK files of equal content,\n"
+	      "public_key of its private_key), and relaying peers use the same ports.\n"
+	      "Errors name both files. A peer whose site is not among the files is a\n"
+	      "warning (exit status 0 if nothing else). Needs no privileges and changes\n"
+	      "nothing; a key file the caller may not read is a warning: not checked,\n"
+	      "not compared. The same file given twice is checked once.\n", out);
 }
+
+static const struct cmdopt check_opts[] = { { 0 } };
+static const struct cmdspec check_spec = {
+	.name = "check", .usage = "FILE...", .about = check_about, .opts = check_opts, .max_operands = SIZE_MAX,
+};
 
 /* keys that this unprivileged caller could not open: said, not refused */
 static void warn_unread_keys(const char *path, const struct site *s)
@@ -42,36 +47,30 @@ static void warn_unread_keys(const char *path, const struct site *s)
 				s->peers[i].key_line, s->peers[i].psk_file, (unsigned)geteuid(), why);
 }
 
-/* The index of an earlier argument naming the same file as argv[I] (the same
- * inode: another path to it too), or 0. */
-static int same_file_before(int argc, char **argv, int i)
+/* The index of an earlier file naming the same file as FILES[I] (the same
+ * inode: another path to it too), or -1. */
+static long same_file_before(char **files, size_t i)
 {
 	struct stat a, b;
 
-	if (stat(argv[i], &a) < 0)
-		return 0;
-	for (int k = 1; k < i && k < argc; k++)
-		if (strcmp(argv[k], "--") && stat(argv[k], &b) == 0 && a.st_dev == b.st_dev && a.st_ino == b.st_ino)
-			return k;
-	return 0;
+	if (stat(files[i], &a) < 0)
+		return -1;
+	for (size_t k = 0; k < i; k++)
+		if (stat(files[k], &b) == 0 && a.st_dev == b.st_dev && a.st_ino == b.st_ino)
+			return (long)k;
+	return -1;
 }
 
 int check_main(int argc, char **argv)
 {
-	int status = EXIT_OK;
-	size_t files = 0, loaded = 0;
+	int status = EXIT_OK, r;
+	size_t files, loaded = 0;
+	struct cmdline cl;
 	struct site *sites;
 
-	for (int i = 1; i < argc; i++)
-		if (is_help(argv[i]))
-			return check_help();
-	for (int i = 1; i < argc; i++) {
-		if (!strcmp(argv[i], "--"))
-			continue;
-		if (argv[i][0] == '-' && argv[i][1])
-			return usage_error("check", "unknown option `%s`", argv[i]);
-		files++;
-	}
+	if ((r = cmdopt_parse(&check_spec, argc, argv, &cl)))
+		return r == 1 ? EXIT_OK : EXIT_USAGE;
+	files = cl.n_operands;
 	if (!files)
 		return usage_error("check", "no site file given");
 	sites = calloc(files, sizeof(*sites));
@@ -79,29 +78,28 @@ int check_main(int argc, char **argv)
 		fprintf(stderr, "%s check: out of memory\n", prog);
 		return EXIT_FAIL;
 	}
-	for (int i = 1; i < argc; i++) {
-		int same;
+	for (size_t i = 0; i < cl.n_operands; i++) {
+		const char *file = cl.operands[i];
+		long same = same_file_before(cl.operands, i);
 
-		if (!strcmp(argv[i], "--"))
-			continue;
-		if ((same = same_file_before(argc, argv, i)) > 0) {
-			if (strcmp(argv[i], argv[same]))
-				fprintf(stderr, "%s check: warning: %s is %s again; checked once\n", prog, argv[i],
-					argv[same]);
+		if (same >= 0) {
+			if (strcmp(file, cl.operands[same]))
+				fprintf(stderr, "%s check: warning: %s is %s again; checked once\n", prog, file,
+					cl.operands[same]);
 			else
-				fprintf(stderr, "%s check: warning: %s given twice; checked once\n", prog, argv[i]);
+				fprintf(stderr, "%s check: warning: %s given twice; checked once\n", prog, file);
 			files--;
 			continue;
 		}
-		if (config_load(argv[i], &sites[loaded], stderr) < 0)
+		if (config_load(file, &sites[loaded], stderr) < 0)
 			status = EXIT_USAGE;
 		else
-			warn_unread_keys(argv[i], &sites[loaded++]);
+			warn_unread_keys(file, &sites[loaded++]);
 	}
 	if (files > 1 && loaded > 1) {
-		struct crosscheck_result r = crosscheck(sites, loaded, loaded < files, stderr);
+		struct crosscheck_result res = crosscheck(sites, loaded, loaded < files, stderr);
 
-		if (r.errors)
+		if (res.errors)
 			status = EXIT_USAGE;
 	}
 	if (files > 1 && loaded < files)

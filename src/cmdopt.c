@@ -54,20 +54,27 @@ missing:
 
 int cmdopt_parse(const struct cmdspec *spec, int argc, char **argv, struct cmdline *cl)
 {
+	size_t max = spec->max_operands ? spec->max_operands : 8;
+	bool options = true;
+
 	memset(cl, 0, sizeof(*cl));
+	cl->operands = argv + 1;
 	for (int i = 1; i < argc; i++)
 		if (is_help(argv[i])) {
 			cmdopt_help(spec, stdout);
 			return 1;
 		}
 	for (int i = 1; i < argc; i++) {
-		if (argv[i][0] == '-' && argv[i][1]) {
+		if (options && !strcmp(argv[i], "--")) {
+			options = false;
+		} else if (options && argv[i][0] == '-' && argv[i][1]) {
 			if (take_option(spec, argc, argv, &i, cl))
 				return 2;
-		} else if (cl->n_operands >= sizeof(cl->operands) / sizeof(cl->operands[0])) {
+		} else if (cl->n_operands >= max) {
 			usage_error(spec->name, "too many arguments: `%s`...", argv[i]);
 			return 2;
 		} else {
+			/* never past I: the words still to read stay where they are */
 			cl->operands[cl->n_operands++] = argv[i];
 		}
 	}
@@ -91,7 +98,8 @@ void cmdopt_help(const struct cmdspec *spec, FILE *out)
 	/* Usage: PROG CMD FORM, one line per form */
 	do {
 		nl = strchr(u, '\n');
-		fprintf(out, "%s %s %s %.*s\n", first ? "Usage:" : "      ", prog, spec->name,
+		fprintf(out, "%s %s%s %s %.*s\n", first ? "Usage:" : "      ",
+			first && spec->prefix ? spec->prefix : "", prog, spec->name,
 			(int)(nl ? nl - u : (long)strlen(u)), u);
 		first = false;
 		u = nl ? nl + 1 : NULL;

@@ -4,27 +4,35 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "cmdopt.h"
 #include "commands.h"
 #include "gatewayctl.h"
 #include "keys.h"
+
+static void pubkey_about(FILE *out)
+{
+	fprintf(out, "Read an Ed25519 private key on standard input (what `%s genkey` printed,\n"
+		"or a PEM PRIVATE KEY block) and print its public key in base64: the value\n"
+		"of `public_key =` in the peer sections of the other sites.\n", prog);
+}
+
+static const struct cmdopt pubkey_opts[] = { { 0 } };
+static const struct cmdspec pubkey_spec = {
+	.name = "pubkey", .usage = "< FILE", .about = pubkey_about, .opts = pubkey_opts,
+};
 
 int pubkey_main(int argc, char **argv)
 {
 	uint8_t buf[KEY_FILE_MAX + 1], seed[KEY_LEN], pub[KEY_LEN];
 	char text[KEY_B64_LEN + 1], why[256];
+	struct cmdline cl;
 	size_t len = 0;
 	int ret;
 
-	for (int i = 1; i < argc; i++) {
-		if (is_help(argv[i])) {
-			printf("Usage: %s pubkey < FILE\n\n"
-			       "Read an Ed25519 private key on standard input (what `%s genkey` printed,\n"
-			       "or a PEM PRIVATE KEY block) and print its public key in base64: the value\n"
-			       "of `public_key =` in the peer sections of the other sites.\n", prog, prog);
-			return EXIT_OK;
-		}
-		return usage_error("pubkey", "unexpected argument `%s`", argv[i]);
-	}
+	if ((ret = cmdopt_parse(&pubkey_spec, argc, argv, &cl)))
+		return ret == 1 ? EXIT_OK : EXIT_USAGE;
+	if (cl.n_operands)
+		return usage_error("pubkey", "unexpected argument `%s`", cl.operands[0]);
 	while (len < sizeof(buf)) {
 		ssize_t n = read(STDIN_FILENO, buf + len, sizeof(buf) - len);
 

@@ -27,6 +27,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cmdopt.h"
 #include "commands.h"
 #include "gatewayctl.h"
 #include "relay_daemon.h"
@@ -514,22 +515,69 @@ static void teardown(struct relay *R)
 
 /* --- the command ------------------------------------------------------------------------ */
 
-static int relay_help(void)
+static void relay_about(FILE *out)
 {
-	printf("Usage: %s relay [-d] -f FILE\n\n"
-	       "The UDP broadcast relay of the site in FILE, in the foreground (`up` starts it\n"
-	       "detached). Broadcasts from LAN hosts to the [relay] ports go to every relay\n"
-	       "peer through its tunnel; frames from peers are rebroadcast on the LAN.\n"
-	       "Logs to stderr. Stops on SIGTERM or SIGINT. Needs root to start; then runs as\n"
-	       "[relay] user with no capability at all.\n\n"
-	       "  -f, --file FILE      the site file\n"
-	       "  -d, --debug          one line per datagram: from, to, what was done\n"
-	       "  --config-fd N        the site file's bytes from descriptor N instead (what\n"
-	       "                       `up` uses: the exact bytes it validated)\n"
-	       "  --config-name NAME   the file's name in messages (with --config-fd)\n"
-	       "  --daemon             detach, log to syslog (what `up` uses)\n"
-	       "  --ready-fd N         write \"0 PID\" or \"ERRNO message\" to N once started\n", prog);
-	return EXIT_OK;
+	fputs("The UDP broadcast relay of the site in FILE, in the foreground (`up` starts it\n"
+	      "detached). Broadcasts from LAN hosts to the [relay] ports go to every relay\n"
+	      "peer through its tunnel; frames from peers are rebroadcast on the LAN.\n"
+	      "Logs to stderr. Stops on SIGTERM or SIGINT. Needs root to start; then runs as\n"
+	      "[relay] user with no capability at all.\n", out);
+}
+
+enum { OPT_FILE = 1, OPT_DEBUG, OPT_CONFIG_FD, OPT_CONFIG_NAME, OPT_DAEMON, OPT_READY_FD };
+static const struct cmdopt relay_opts[] = {
+	{ OPT_FILE, "--file", "-f", CMDOPT_VALUE, "FILE", "a site file", "the site file" },
+	{ OPT_DEBUG, "--debug", "-d", CMDOPT_FLAG, NULL, NULL, "one line per datagram: from, to, what was done" },
+	{ OPT_CONFIG_FD, "--config-fd", NULL, CMDOPT_VALUE, "N", "a descriptor number",
+	  "the site file's bytes from descriptor N instead (what\n`up` uses: the exact bytes it validated)" },
+	{ OPT_CONFIG_NAME, "--config-name", NULL, CMDOPT_VALUE, "NAME", "a file name",
+	  "the file's name in messages (with --config-fd)" },
+	{ OPT_DAEMON, "--daemon", NULL, CMDOPT_FLAG, NULL, NULL, "detach, log to syslog (what `up` uses)" },
+	{ OPT_READY_FD, "--ready-fd", NULL, CMDOPT_VALUE, "N", "a descriptor number",
+	  "write \"0 PID\" or \"ERRNO message\" to N once started" },
+	{ 0 }
+};
+static const struct cmdspec relay_spec = {
+	.name = "relay", .usage = "[-d] -f FILE", .about = relay_about, .opts = relay_opts, .max_operands = 1,
+};
+
+/* A descriptor number given to option NAME into *FD: 0, or EXIT_USAGE said. */
+static int fd_arg(const char *name, const char *text, int *fd)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(text, &end, 10);
+	if (errno || end == text || *end || v < 0 || v > 65535)
+		return usage_error("relay", "%s needs a descriptor number: `%s`", name, text);
+	*fd = (int)v;
+	return 0;
+}
+
+/* The relay's command line into R and *FILE: -1 to go on, or the exit
+ * status (--help shown, or bad usage said). */
+static int relay_args(struct relay *R, int argc, char **argv, const char **file)
+{
+	struct cmdline cl;
+	int r;
+
+	if ((r = cmdopt_parse(&relay_spec, argc, argv, &cl)))
+		return r == 1 ? EXIT_OK : EXIT_USAGE;
+	*file = cl.value[OPT_FILE];
+	if (cl.n_operands && *file)
+		return usage_error("relay", "unexpected argument `%s`", cl.operands[0]);
+	if (cl.n_operands)
+		*file = cl.operands[0];
+	R->debug = cl.given[OPT_DEBUG];
+	R->daemon = cl.given[OPT_DAEMON];
+	R->config_name = cl.value[OPT_CONFIG_NAME];
+	if ((cl.value[OPT_READY_FD] && fd_arg("--ready-fd", cl.value[OPT_READY_FD], &R->ready_fd)) ||
+	    (cl.value[OPT_CONFIG_FD] && fd_arg("--config-fd", cl.value[OPT_CONFIG_FD], &R->config_fd)))
+		return EXIT_USAGE;
+	if (!*file == (R->config_fd < 0))
+		return usage_error("relay", "give the site as -f FILE or --config-fd N (one of them)");
+	return -1;
 }
 
 /* tell whoever started the daemon how it went: "0 PID" or "ERRNO message" */
@@ -652,30 +700,8 @@ int relay_main(int argc, char **argv)
 
 	memset(R, 0, sizeof(*R));
 	R->ready_fd = R->config_fd = -1;
-	for (int i = 1; i < argc; i++) {
-		const char *a = argv[i];
-
-		if (is_help(a))
-			return relay_help();
-		if (!strcmp(a, "-d") || !strcmp(a, "--debug"))
-			R->debug = true;
-		else if (!strcmp(a, "--daemon"))
-			R->daemon = true;
-		else if ((!strcmp(a, "-f") || !strcmp(a, "--file")) && i + 1 < argc)
-			file = argv[++i];
-		else if (!strcmp(a, "--ready-fd") && i + 1 < argc)
-			R->ready_fd = atoi(argv[++i]);
-		else if (!strcmp(a, "--config-fd") && i + 1 < argc)
-			R->config_fd = atoi(argv[++i]);
-		else if (!strcmp(a, "--config-name") && i + 1 < argc)
-			R->config_name = argv[++i];
-		else if (a[0] != '-' && !file)
-			file = a;
-		else
-			return usage_error("relay", "unexpected argument `%s`", a);
-	}
-	if (!file == (R->config_fd < 0))
-		return usage_error("relay", "give the site as -f FILE or --config-fd N (one of them)");
+	if ((r = relay_args(R, argc, argv, &file)) >= 0)
+		return r;
 	if (R->ready_fd >= 0 && fcntl(R->ready_fd, F_GETFD) < 0)
 		R->ready_fd = -1;
 	if (R->config_fd >= 0 && fcntl(R->config_fd, F_GETFD) < 0)

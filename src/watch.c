@@ -7,35 +7,39 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cmdopt.h"
 #include "commands.h"
 #include "gatewayctl.h"
 #include "proc.h"
 #include "sitearg.h"
 #include "watch.h"
 
-static int watch_help(void)
+static void watch_about(FILE *out)
 {
-	printf("Usage: %s watch FILE|SITE\n\n"
-	       "Bring the site up like `up FILE`, then keep the kernel equal to the site's\n"
-	       "current configuration (what up, up --confirm, confirm and rollback last set: a\n"
-	       "pending change while it is pending) until SIGTERM. Runs in the foreground\n"
-	       "(gatewayctl-watch@SITE.service). Event-driven: the kernel's notifications about\n"
-	       "links, addresses, routes, forwarding and nftables, and the relay's exit, wake it;\n"
-	       "a deleted or downed tunnel, a deleted route, a changed or deleted table,\n"
-	       "forwarding off or a dead relay is repaired within moments, all or nothing, under\n"
-	       "the site's lock. Only what gatewayctl owns is touched. A repair that fails is\n"
-	       "retried after 1 s, then 2, 4... up to every 60 s, and logged once per change of\n"
-	       "outcome. Every repair goes to syslog with what and why; status shows the\n"
-	       "watcher, its repairs and failures. Every probe_interval (default 10 s) it\n"
-	       "pings each peer's lan_address through its tunnel: RTT, loss and whether it\n"
-	       "answers in status; a peer that stops answering is logged within 3 intervals.\n\n"
-	       "Signals: SIGTERM, SIGINT  exit at once, leaving the site as it is\n"
-	       "         SIGHUP           read FILE again and apply it like up (not while a\n"
-	       "                          change is pending)\n"
-	       "Needs CAP_NET_ADMIN. Exit status: 0 after SIGTERM, 1 when it cannot start,\n"
-	       "2 for bad usage or an invalid FILE (nothing changed).\n", prog);
-	return EXIT_OK;
+	fputs("Bring the site up like `up FILE`, then keep the kernel equal to the site's\n"
+	      "current configuration (what up, up --confirm, confirm and rollback last set: a\n"
+	      "pending change while it is pending) until SIGTERM. Runs in the foreground\n"
+	      "(gatewayctl-watch@SITE.service). Event-driven: the kernel's notifications about\n"
+	      "links, addresses, routes, forwarding and nftables, and the relay's exit, wake it;\n"
+	      "a deleted or downed tunnel, a deleted route, a changed or deleted table,\n"
+	      "forwarding off or a dead relay is repaired within moments, all or nothing, under\n"
+	      "the site's lock. Only what gatewayctl owns is touched. A repair that fails is\n"
+	      "retried after 1 s, then 2, 4... up to every 60 s, and logged once per change of\n"
+	      "outcome. Every repair goes to syslog with what and why; status shows the\n"
+	      "watcher, its repairs and failures. Every probe_interval (default 10 s) it\n"
+	      "pings each peer's lan_address through its tunnel: RTT, loss and whether it\n"
+	      "answers in status; a peer that stops answering is logged within 3 intervals.\n", out);
 }
+
+static const struct cmdopt watch_opts[] = { { 0 } };
+static const struct cmdspec watch_spec = {
+	.name = "watch", .usage = "FILE|SITE", .about = watch_about, .opts = watch_opts,
+	.after = "Signals: SIGTERM, SIGINT  exit at once, leaving the site as it is\n"
+		 "         SIGHUP           read FILE again and apply it like up (not while a\n"
+		 "                          change is pending)\n"
+		 "Needs CAP_NET_ADMIN. Exit status: 0 after SIGTERM, 1 when it cannot start,\n"
+		 "2 for bad usage or an invalid FILE (nothing changed).\n",
+};
 
 /* Check ARG (a file, or a site's name) before anything runs: its site's name. */
 static int check_arg(const char *arg, char *name, size_t len)
@@ -66,18 +70,15 @@ static void watch_close(struct watch *w)
 int watch_main(int argc, char **argv)
 {
 	struct watch w;
-	const char *arg = NULL;
+	struct cmdline cl;
+	const char *arg;
 	int r;
 
-	for (int i = 1; i < argc; i++) {
-		if (is_help(argv[i]))
-			return watch_help();
-		if (argv[i][0] == '-' && argv[i][1])
-			return usage_error("watch", "unknown option `%s`", argv[i]);
-		if (arg)
-			return usage_error("watch", "one site at a time: `%s` and `%s`", arg, argv[i]);
-		arg = argv[i];
-	}
+	if ((r = cmdopt_parse(&watch_spec, argc, argv, &cl)))
+		return r == 1 ? EXIT_OK : EXIT_USAGE;
+	if (cl.n_operands > 1)
+		return usage_error("watch", "one site at a time: `%s` and `%s`", cl.operands[0], cl.operands[1]);
+	arg = cl.n_operands ? cl.operands[0] : NULL;
 	if (!arg)
 		return usage_error("watch", "no site file given");
 	memset(&w, 0, sizeof(w));

@@ -1,6 +1,7 @@
 #!/bin/bash
 # The command line as a newcomer meets it: unknown commands and help topics,
-# option errors that name the option given, `up --confirm 30`, site names for
+# option errors that name the option given (every command's options come from
+# its table: src/cmdopt.c), `up --confirm 30`, site names for
 # up and plan, "no site NAME here", check of one file given twice, and (as root,
 # in a network namespace of its own: the machine's network is never touched)
 # plan and status running up's preflight checks. Exit codes and messages.
@@ -76,6 +77,37 @@ run check sites/manhattan.ini sites/manhattan.ini
 expect "check of one file twice: said, checked once, exit 0" 0 'sites/manhattan.ini given twice; checked once' 'also the name of'
 run check sites/manhattan.ini sites/../sites/manhattan.ini
 expect "... also by another path to it" 0 'sites/../sites/manhattan.ini is sites/manhattan.ini again' 'also'
+
+# --- check, watch, relay, genkey, pubkey: their options from a table too ---------------
+for c in check watch relay genkey pubkey; do
+	run "$c" --help
+	expect "$c --help: its usage, exit 0" 0 "^Usage: (umask 077; )?gatewayctl $c "
+	run "$c" --bogus
+	expect "$c --bogus: the option given is named" 2 'unknown option `--bogus`'
+done
+run check
+expect "check without a file" 2 'check: no site file given'
+run check sites/manhattan.ini sites/brooklyn.ini sites/manhattan.ini sites/brooklyn.ini sites/manhattan.ini \
+	sites/brooklyn.ini sites/manhattan.ini sites/brooklyn.ini sites/manhattan.ini
+expect "check takes more than 8 files (none refused as too many)" 0 'sites/brooklyn.ini given twice' 'too many'
+run check -- sites/manhattan.ini
+expect "check -- FILE: -- ends the options" 0 '^$'
+run check -- -x.ini
+expect "... a file after -- is a file, even with a leading -" 2 '^-x.ini: error: ' 'unknown option'
+run watch a.ini b.ini
+expect "watch with two files names both" 2 'one site at a time: `a.ini` and `b.ini`'
+run relay
+expect "relay without a site" 2 'give the site as -f FILE or --config-fd N'
+run relay -f
+expect "relay -f without a file" 2 '--file needs a site file'
+run relay -f a.ini --config-fd 3
+expect "relay -f and --config-fd" 2 'give the site as -f FILE or --config-fd N \(one of them\)'
+run relay --config-fd x
+expect "relay --config-fd x: not a descriptor" 2 '--config-fd needs a descriptor number: `x`'
+run genkey extra
+expect "genkey takes no argument" 2 'genkey: unexpected argument `extra`'
+run pubkey extra
+expect "pubkey takes no argument" 2 'pubkey: unexpected argument `extra`'
 
 # --- as root, in a namespace of its own: preflight in plan and status ----------------
 if [ "$(id -u)" != 0 ] || ! unshare -n true 2>/dev/null; then

@@ -1,6 +1,7 @@
 /* test_cmdopt.c - src/cmdopt.c: a command's options parsed from its table
- * (flags, values, --opt=value, an optional number, operands, help, bad
- * usage) and its --help printed from the same table. */
+ * (flags, values, --opt=value, an optional number, operands, "--", help, bad
+ * usage, a command of many operands) and its --help printed from the same
+ * table (a usage prefix too). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -120,6 +121,68 @@ static void test_help(void **state)
 	free(text);
 }
 
+/* "--" ends the options: what follows is an operand, even "-x" or "--flag";
+ * the operands come in order, gathered at the front of argv. */
+static void test_double_dash(void **state)
+{
+	struct cmdline cl;
+
+	(void)state;
+	assert_int_equal(parse("a -f -- -x --flag b", &cl), 0);
+	assert_true(cl.given[O_FLAG]);
+	assert_int_equal(cl.n_operands, 4);
+	assert_string_equal(cl.operands[0], "a");
+	assert_string_equal(cl.operands[1], "-x");
+	assert_string_equal(cl.operands[2], "--flag");
+	assert_string_equal(cl.operands[3], "b");
+	assert_int_equal(parse("--output -- x", &cl), 2);	/* "--" is no value either */
+	assert_int_equal(parse("-- --output", &cl), 0);
+	assert_false(cl.given[O_FILE]);
+}
+
+/* A command of many operands (check FILE...): no limit at 8. */
+static void test_many_operands(void **state)
+{
+	static const struct cmdopt none[] = { { 0 } };
+	const struct cmdspec many = { .name = "many", .usage = "FILE...", .about = about, .opts = none,
+				      .max_operands = SIZE_MAX };
+	char *argv[40] = { "many" };
+	struct cmdline cl;
+	char words[39][16];
+
+	(void)state;
+	for (int i = 0; i < 39; i++) {
+		snprintf(words[i], sizeof(words[i]), "f%d", i);
+		argv[i + 1] = words[i];
+	}
+	argv[20] = "--";
+	assert_int_equal(cmdopt_parse(&many, 40, argv, &cl), 0);
+	assert_int_equal(cl.n_operands, 38);
+	assert_string_equal(cl.operands[0], "f0");
+	assert_string_equal(cl.operands[18], "f18");
+	assert_string_equal(cl.operands[19], "f20");	/* after the "--" */
+	assert_string_equal(cl.operands[37], "f38");
+}
+
+/* A usage line with a prefix: genkey's "umask 077; gatewayctl genkey > FILE". */
+static void test_help_prefix(void **state)
+{
+	static const struct cmdopt none[] = { { 0 } };
+	const struct cmdspec gen = { .name = "gen", .prefix = "umask 077; ", .usage = "> FILE", .about = about,
+				     .opts = none };
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&text, &len);
+
+	(void)state;
+	assert_non_null(f);
+	cmdopt_help(&gen, f);
+	fclose(f);
+	/* no options: no list, the about right after the usage */
+	assert_string_equal(text, "Usage: umask 077; gatewayctl gen > FILE\n\nAbout this command.\n");
+	free(text);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -127,6 +190,9 @@ int main(void)
 		cmocka_unit_test(test_optional_number),
 		cmocka_unit_test(test_bad_usage),
 		cmocka_unit_test(test_help),
+		cmocka_unit_test(test_double_dash),
+		cmocka_unit_test(test_many_operands),
+		cmocka_unit_test(test_help_prefix),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
