@@ -14,6 +14,8 @@ DESTDIR    ?=
 
 CC       ?= cc
 PKGS     := libmnl libnftnl libcrypto libcares
+# libcrypto's headers only: it is loaded on first use (src/crypto.c), not linked
+LINK_PKGS := libmnl libnftnl libcares
 CFLAGS   ?= -O2 -g
 WERROR   ?=
 # hardened like Debian's packages (dpkg-buildflags with hardening=+all)
@@ -21,7 +23,7 @@ HARDEN_CFLAGS  := -D_FORTIFY_SOURCE=3 -fstack-protector-strong -fstack-clash-pro
 	-fcf-protection -fPIE -Wformat -Wformat-security
 HARDEN_LDFLAGS := -pie -Wl,-z,relro -Wl,-z,now
 override CFLAGS += -std=gnu11 -Wall -Wextra $(WERROR) $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-LDLIBS   += $(shell pkg-config --libs $(PKGS) 2>/dev/null) -liniparser
+LDLIBS   += $(shell pkg-config --libs $(LINK_PKGS) 2>/dev/null) -liniparser
 # Each object's header dependencies come from the compiler (-MMD -MP, the .d files
 # beside the objects). netlink/ sees only its own headers: it knows nothing of
 # src/, and an include of src/ there is a build error. The files of src/ that
@@ -62,7 +64,7 @@ $(TB)/gatewayctl: $(TB)/src/main.o $(SAN_OBJ)
 
 $(TB)/test_%: tests/unit/test_%.c $(SAN_OBJ)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(INC_src) $(DEPFLAGS) -MF $@.d $(SAN_FLAGS) -o $@ $< $(SAN_OBJ) $(LDLIBS) -lcmocka
+	$(CC) $(CFLAGS) $(INC_src) $(DEPFLAGS) -MF $@.d $(SAN_FLAGS) -o $@ $< $(SAN_OBJ) $(LDLIBS) -lcmocka -lcrypto
 
 test-build: $(TB)/gatewayctl $(TEST_BIN)
 

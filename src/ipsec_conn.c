@@ -7,10 +7,10 @@
 
 #include <ctype.h>
 #include <errno.h>
-#include <openssl/evp.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "crypto.h"
 #include "gatewayctl.h"
 #include "ipsec_keys.h"
 #include "keys.h"
@@ -78,8 +78,9 @@ static int sha256_hex(const void *data, size_t len, char out[65])
 {
 	uint8_t md[32];
 	unsigned mdlen = 0;
+	const struct crypto *C = crypto();
 
-	if (!EVP_Digest(data, len, md, &mdlen, EVP_sha256(), NULL) || mdlen != 32)
+	if (!C || !C->EVP_Digest(data, len, md, &mdlen, C->EVP_sha256(), NULL) || mdlen != 32)
 		return -EIO;
 	for (int i = 0; i < 32; i++)
 		sprintf(out + 2 * i, "%02x", md[i]);

@@ -9,11 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <openssl/bio.h>
-#include <openssl/crypto.h>
-#include <openssl/evp.h>
-#include <openssl/pem.h>
-
+#include "crypto.h"
 #include "gatewayctl.h"
 #include "keys.h"
 
@@ -32,20 +28,23 @@ static const uint8_t spki_prefix[12] = {
 void key_wipe(void *p, size_t len)
 {
 	if (p && len)
-		OPENSSL_cleanse(p, len);
+		explicit_bzero(p, len);	/* (libcrypto's OPENSSL_cleanse: the same, without loading it) */
 }
 
 int key_generate(uint8_t seed[KEY_LEN])
 {
-	EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_id(EVP_PKEY_ED25519, NULL);
+	const struct crypto *C = crypto();
+	EVP_PKEY_CTX *ctx = C ? C->EVP_PKEY_CTX_new_id(EVP_PKEY_ED25519, NULL) : NULL;
 	EVP_PKEY *pkey = NULL;
 	size_t len = KEY_LEN;
 	int ok;
 
-	ok = ctx && EVP_PKEY_keygen_init(ctx) == 1 && EVP_PKEY_keygen(ctx, &pkey) == 1 &&
-	     EVP_PKEY_get_raw_private_key(pkey, seed, &len) == 1 && len == KEY_LEN;
-	EVP_PKEY_free(pkey);
-	EVP_PKEY_CTX_free(ctx);
+	ok = ctx && C->EVP_PKEY_keygen_init(ctx) == 1 && C->EVP_PKEY_keygen(ctx, &pkey) == 1 &&
+	     C->EVP_PKEY_get_raw_private_key(pkey, seed, &len) == 1 && len == KEY_LEN;
+	if (C) {
+		C->EVP_PKEY_free(pkey);
+		C->EVP_PKEY_CTX_free(ctx);
+	}
 	if (!ok)
 		key_wipe(seed, KEY_LEN);
 	return ok ? 0 : -EIO;
@@ -53,17 +52,23 @@ int key_generate(uint8_t seed[KEY_LEN])
 
 int key_public(const uint8_t seed[KEY_LEN], uint8_t pub[KEY_LEN])
 {
-	EVP_PKEY *pkey = EVP_PKEY_new_raw_private_key(EVP_PKEY_ED25519, NULL, seed, KEY_LEN);
+	const struct crypto *C = crypto();
+	EVP_PKEY *pkey = C ? C->EVP_PKEY_new_raw_private_key(EVP_PKEY_ED25519, NULL, seed, KEY_LEN) : NULL;
 	size_t len = KEY_LEN;
-	int ok = pkey && EVP_PKEY_get_raw_public_key(pkey, pub, &len) == 1 && len == KEY_LEN;
+	int ok = pkey && C->EVP_PKEY_get_raw_public_key(pkey, pub, &len) == 1 && len == KEY_LEN;
 
-	EVP_PKEY_free(pkey);
+	if (C)
+		C->EVP_PKEY_free(pkey);
 	return ok ? 0 : -EIO;
 }
 
 void key_b64(const uint8_t key[KEY_LEN], char out[KEY_B64_LEN + 1])
 {
-	EVP_EncodeBlock((unsigned char *)out, key, KEY_LEN);
+	const struct crypto *C = crypto();
+
+	out[0] = '\0';	/* (no libcrypto: an empty text, which no key file equals) */
+	if (C)
+		C->EVP_EncodeBlock((unsigned char *)out, key, KEY_LEN);
 	out[KEY_B64_LEN] = '\0';
 }
 
@@ -87,9 +92,12 @@ static int b64_decode(const uint8_t *text, size_t len, uint8_t key[KEY_LEN])
 {
 	unsigned char out[KEY_B64_LEN];	/* 33 decoded bytes: the padding's zero too */
 	char again[KEY_B64_LEN + 1];
+	const struct crypto *C = crypto();
 	int n;
 
 	trim(&text, &len);
+	if (!C)
+		return -ELIBACC;
 	if (len != KEY_B64_LEN)
 		return -EINVAL;
 	for (size_t i = 0; i < len; i++) {
@@ -99,7 +107,7 @@ static int b64_decode(const uint8_t *text, size_t len, uint8_t key[KEY_LEN])
 		      c == '+' || c == '/' || (c == '=' && i == len - 1)))
 			return -EINVAL;
 	}
-	n = EVP_DecodeBlock(out, text, (int)len);
+	n = C->EVP_DecodeBlock(out, text, (int)len);
 	if (n != KEY_LEN + 1)
 		return -EINVAL;
 	/* only the canonical text of these 32 bytes */
@@ -136,8 +144,9 @@ int key_charon_id(const uint8_t pub[KEY_LEN], char hex[41])
 {
 	unsigned char md[EVP_MAX_MD_SIZE];
 	unsigned int n = 0;
+	const struct crypto *C = crypto();
 
-	if (EVP_Digest(pub, KEY_LEN, md, &n, EVP_sha1(), NULL) != 1 || n != 20)
+	if (!C || C->EVP_Digest(pub, KEY_LEN, md, &n, C->EVP_sha1(), NULL) != 1 || n != 20)
 		return -EIO;
 	for (unsigned int i = 0; i < n; i++)
 		snprintf(hex + 2 * i, 3, "%02x", md[i]);
@@ -250,19 +259,22 @@ static int no_passphrase(char *buf, int size, int rwflag, void *u)
 
 static int pem_decode(const uint8_t *text, size_t len, uint8_t seed[KEY_LEN], char *why, size_t whylen)
 {
-	BIO *bio = BIO_new_mem_buf(text, (int)len);
-	EVP_PKEY *pkey = bio ? PEM_read_bio_PrivateKey(bio, NULL, no_passphrase, NULL) : NULL;
+	const struct crypto *C = crypto();
+	BIO *bio = C ? C->BIO_new_mem_buf(text, (int)len) : NULL;
+	EVP_PKEY *pkey = bio ? C->PEM_read_bio_PrivateKey(bio, NULL, no_passphrase, NULL) : NULL;
 	size_t n = KEY_LEN;
 	int ret = 0;
 
+	if (!C)
+		return WHY(-ELIBACC, "%s", crypto_error());
 	if (!pkey)
 		ret = WHY(-EINVAL, "not a readable PEM private key (an encrypted one is refused)");
-	else if (EVP_PKEY_id(pkey) != EVP_PKEY_ED25519)
+	else if (C->EVP_PKEY_get_id(pkey) != EVP_PKEY_ED25519)
 		ret = WHY(-EINVAL, "the PEM private key is not an Ed25519 key");
-	else if (EVP_PKEY_get_raw_private_key(pkey, seed, &n) != 1 || n != KEY_LEN)
+	else if (C->EVP_PKEY_get_raw_private_key(pkey, seed, &n) != 1 || n != KEY_LEN)
 		ret = WHY(-EINVAL, "cannot take the Ed25519 seed out of the PEM key");
-	EVP_PKEY_free(pkey);
-	BIO_free(bio);
+	C->EVP_PKEY_free(pkey);
+	C->BIO_free(bio);
 	return ret;
 }
 
