@@ -149,6 +149,11 @@ const char *endpoints_describe(const struct peer *p, char *buf, size_t len)
 				return buf;
 			}
 	}
+	for (size_t e = 0; !p->endpoint && e < p->n_eps; e++)
+		if (p->eps[e].name) {
+			snprintf(buf, len, "%s (not resolved yet)", p->eps[e].name);
+			return buf;
+		}
 	snprintf(buf, len, "%s", p->endpoint ? a : "unresolved");
 	return buf;
 }

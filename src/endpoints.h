@@ -42,6 +42,11 @@ bool endpoints_dynamic(const struct site *s);
  */
 int endpoints_fill(struct site *site, struct nl *rt, enum ep_dns how, FILE *err);
 
+/* Whether S's `wan_address = auto` or `gateway = auto` cannot be read from
+ * the kernel now (no address, no default route on the WAN): the watcher then
+ * repairs as soon as one appears, not at its next retry. */
+bool endpoints_auto_missing(const struct site *s);
+
 /* The WAN's primary address (the first that is not secondary) and its default
  * route's gateway, from dumps of WAN_IFINDEX's addresses and of the main
  * table. 0, or -ENOENT with WHY saying which is missing (ADDR or GW NULL: not

@@ -74,17 +74,17 @@ static uint32_t recorded(const struct state *st, const char *name, unsigned *ttl
 	return 0;
 }
 
-/* The names to look up: every named item, but with RECORDED the peers whose
- * address the state file has are taken from it (into *REC). */
-static size_t list_jobs(struct site *s, const struct state *st, enum ep_dns how, struct job *jobs)
+/* The names to look up: every named item with RESOLVE; none with RECORDED:
+ * status never waits for DNS (a named peer takes the address the state file
+ * has, or stays unresolved, endpoint 0: "not resolved yet"). */
+static size_t list_jobs(struct site *s, enum ep_dns how, struct job *jobs)
 {
 	size_t n = 0;
 
 	for (size_t i = 0; i < s->n_peers; i++) {
 		struct peer *p = &s->peers[i];
-		unsigned ttl;
 
-		if (how == EP_DNS_RECORDED && p->endpoint_named && recorded(st, p->name, &ttl))
+		if (how == EP_DNS_RECORDED && p->endpoint_named)
 			continue;
 		/* a name resolved already (by the watcher) is not looked up again */
 		for (size_t e = 0; e < p->n_eps; e++)
@@ -281,7 +281,7 @@ static int fill(struct site *s, struct nl *rt, enum ep_dns how, FILE *err)
 		free(chosen);
 		return -1;
 	}
-	n = list_jobs(s, &st, how, jobs);
+	n = list_jobs(s, how, jobs);
 	resolve_all(jobs, n);
 	if (check_jobs(&view, jobs, n, err) < 0)
 		ret = -1;
@@ -297,6 +297,26 @@ static int fill(struct site *s, struct nl *rt, enum ep_dns how, FILE *err)
 	free(jobs);
 	free(chosen);
 	return ret;
+}
+
+bool endpoints_auto_missing(const struct site *s)
+{
+	struct net4 addr;
+	uint32_t gw;
+	struct nl rt;
+	FILE *devnull;
+	bool missing;
+
+	if (!s->wan_auto && !s->gateway_auto)
+		return false;
+	if (nl_open(&rt, NETLINK_ROUTE) < 0)
+		return false;
+	devnull = fopen("/dev/null", "we");
+	missing = devnull && read_auto(s, &rt, &addr, &gw, devnull) < 0;
+	if (devnull)
+		fclose(devnull);
+	nl_close(&rt);
+	return missing;
 }
 
 int endpoints_fill(struct site *s, struct nl *rt, enum ep_dns how, FILE *err)

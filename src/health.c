@@ -210,6 +210,13 @@ int health_read(struct nl *rt, struct nl *nf, struct site *s, bool probe, struct
 	/* endpoint names: the addresses up recorded; auto: as the WAN has it now */
 	if (endpoints_fill(s, rt, EP_DNS_RECORDED, err) < 0)
 		return -1;
+	for (size_t i = 0; i < s->n_peers; i++) {
+		char ep[300];
+
+		if (s->peers[i].endpoint_named && !s->peers[i].endpoint)
+			reason(h, "`up` or the watcher resolves it (status never waits for DNS)",
+			       "peer %s: endpoint %s", s->peers[i].name, endpoints_describe(&s->peers[i], ep, sizeof(ep)));
+	}
 	if (live_read(rt, nf, s, &h->plan, &h->live, err) < 0) {
 		plan_free(&h->plan);
 		return -1;

@@ -34,6 +34,8 @@ struct watch {
 	size_t n_endpoints;
 	char table[64];			/* our nftables table */
 	unsigned long fail_streak;	/* failed runs in a row */
+	bool auto_wait;			/* failed for want of the WAN's address or default route
+					 * (auto): the next one that appears repairs at once */
 	char last_log[700];		/* the last failure or hold logged (logged once) */
 	struct peerwatch pw;		/* the peers' probes every probe_interval */
 };

@@ -17,6 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "endpoints.h"
 #include "gatewayctl.h"
 #include "pending.h"
 #include "proc.h"
@@ -327,6 +328,7 @@ enum wl_result watch_repair(struct wl *l, void *ctx, const char *why)
 		}
 		if (r >= 0)
 			w->apply_arg = false;
+		w->auto_wait = r < 0 && endpoints_auto_missing(&site);
 	}
 	/* (what could not be read keeps the events that concern the last one read) */
 	if (c == CUR_SITE || c == CUR_DOWN)

@@ -142,8 +142,17 @@ static void on_event(const struct mon_event *ev, void *arg)
 	struct watch *w = arg;
 	char why[160];
 
-	if (watch_event_ours(w, ev, why, sizeof(why)))
-		wl_request(&w->loop, why, false);
+	if (!watch_event_ours(w, ev, why, sizeof(why)))
+		return;
+	/* waiting for an auto address or default route: the one that appears is
+	 * no drift of ours but the cure, not left for the backoff's next retry */
+	if (w->auto_wait && !ev->removed &&
+	    (ev->kind == MON_ADDR || (ev->kind == MON_ROUTE && ev->route.dst_len == 0))) {
+		w->auto_wait = false;
+		wl_request(&w->loop, why, true);
+		return;
+	}
+	wl_request(&w->loop, why, false);
 }
 
 static void mon_ready(struct wl *l, void *ctx, const struct pollfd *fds, size_t n, uint64_t now)

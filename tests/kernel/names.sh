@@ -7,7 +7,10 @@
 #     addresses, traffic crosses, status shows the name, its address and TTL;
 #   - a name that does not resolve, or resolves to the gateway's own address:
 #     an error at its line, the kernel unchanged;
-#   - auto with no address on the WAN: an error at its line, nothing changed.
+#   - auto with no address on the WAN: an error at its line, nothing changed;
+#     the watcher's repairs fail while the WAN has no default route (said) and
+#     its return repairs within 1 s;
+#   - status never waits for DNS: a name not resolved yet is said so at once.
 #
 #   tests/vm/run -- tests/kernel/names.sh
 set -eu
@@ -60,6 +63,17 @@ bad=$(sed 's/^endpoint = .*/endpoint = self.lab.test/' "$M" | site_file bad)
 out=$(gw m-gw up "$bad" 2>&1) && fail "up with a name of our own address fails" || ok "up with a name of our own address fails"
 expect_grep "... at its line" "^$bad:$line: error: peer brooklyn: endpoint self.lab.test: it resolves to 172.16.1.12, this gateway's own address: refused" "$out"
 expect_same "... the kernel is unchanged" "$before" "$(snap m-gw)"
+
+# --- status never waits for DNS: a name no up has resolved yet, with a DNS
+# server that never answers (an address nobody has: before, status waited for
+# the resolver's timeout, 5 s)
+unres=$(sed 's/^name = .*/name = nowhere/; s/^endpoint = .*/endpoint = later.lab.test/' "$M" | site_file nowhere)
+t0=${EPOCHREALTIME/./}
+out=$(GATEWAYCTL_DNS_SERVERS=172.16.1.29 gw m-gw status "$unres" 2>&1) || true
+took=$(( (${EPOCHREALTIME/./} - t0) / 1000 ))
+# (the sanitizers' build under emulation takes most of a second to read the kernel)
+[ "$took" -lt 2000 ] && ok "status does not wait for DNS ($took ms)" || fail "status does not wait for DNS ($took ms)"
+expect_grep "... it says the name is not resolved yet" 'peer brooklyn \(endpoint later.lab.test \(not resolved yet\)\)' "$out"
 
 # --- up with the name, and with auto
 out=$(gw m-gw up "$M" 2>&1) && ok "up manhattan (endpoint by name)" || { fail "up manhattan (endpoint by name)"; printf '%s\n' "$out" | t_note; }
@@ -142,6 +156,33 @@ if gw m-gw watch --help >/dev/null 2>&1; then
 	expect_eq "$(grep -c 'does not resolve' "$T_TMP/watch-m-gw.log")" 1 "a silent DNS server: logged once"
 	expect_grep "... the tunnel keeps its address" 'remote 172.17.2.11 local 172.16.1.12' \
 		"$(lab_exec m-gw ip -d link show gw-brooklyn)"
+	expect_ping b-ws 192.168.1.5 "... and traffic flows"
+
+	# gateway = auto and the WAN's default route gone: the repairs fail (said
+	# where and why), and the route's return repairs at once, not at the
+	# backoff's next retry (1, 2, 4 s: here 3 s later)
+	# (the move above may have logged such failures too: count them)
+	said() { grep -c 'repair FAILED .*gateway = auto.*no default route' "$T_TMP/watch-b-gw.log" || true; }
+	m0=$(said)
+	lab_exec b-gw ip route del default
+	sleep 4
+	[ "$(said)" -gt "$m0" ] && ok "b-gw's watcher says what is missing" ||
+		{ fail "b-gw's watcher says what is missing"; t_note <"$T_TMP/watch-b-gw.log"; }
+	out=$(gw b-gw status brooklyn 2>&1) || true
+	expect_grep "... and so does status" 'gateway = auto.*no default route' "$out"
+	# (the move above logged a recovery too: count them)
+	n0=$(grep -c 'repair works again' "$T_TMP/watch-b-gw.log" || true)
+	recovered() { [ "$(grep -c 'repair works again' "$T_TMP/watch-b-gw.log")" -gt "$n0" ]; }
+	t0=$(( ${EPOCHREALTIME/./} / 1000 ))
+	lab_exec b-gw ip route add default via 172.17.2.14
+	if wait_for 5 recovered; then
+		took=$(( ${EPOCHREALTIME/./} / 1000 - t0 ))
+		[ "$took" -lt 1000 ] && ok "the default route's return repairs within 1 s ($took ms)" ||
+			fail "the default route's return repairs within 1 s ($took ms)"
+	else
+		fail "the default route's return repairs"
+		t_note <"$T_TMP/watch-b-gw.log"
+	fi
 	expect_ping b-ws 192.168.1.5 "... and traffic flows"
 	kill "$WM" "$WB" 2>/dev/null || true
 	wait "$WM" "$WB" 2>/dev/null || true
