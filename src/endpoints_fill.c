@@ -238,6 +238,10 @@ static int check_auto(const struct site *s, struct net4 wan, FILE *err)
 	if (net4_overlap(net, s->lan_address))
 		bad = fprintf(err, "%s:%d: error: `wan_address = auto`: %s's address %s overlaps the LAN subnet\n",
 			      s->path, s->line_wan_address, s->wan, net4_str(wan, b1));
+	if (s->netmap.len && net4_overlap(net, s->netmap))
+		bad = fprintf(err, "%s:%d: error: `wan_address = auto`: %s's subnet %s overlaps the netmap %s "
+			      "(line %d)\n", s->path, s->line_wan_address, s->wan, net4_str(net, b1),
+			      net4_str(s->netmap, b2), s->line_netmap);
 	for (size_t i = 0; i < s->n_peers; i++) {
 		const struct peer *p = &s->peers[i];
 

@@ -198,4 +198,16 @@ out=$(gw b-gw up "$B" 2>&1) && fail "up with auto and no WAN address fails" || o
 expect_grep "... at wan_address's line" "^$B:$aline: error: \`wan_address = auto\`: the WAN interface eth1: it has no IPv4 address" "$out"
 expect_same "... the kernel is unchanged" "$before" "$(snap b-gw)"
 
+# --- auto whose subnet is the site's netmap (issue 23): refused at wan_address's line
+BN=$(sed '0,/^lan_address = .*/s//&\nnetmap = 10.2.1.0\/24/' "$B" | site_file brooklyn-netmap)
+nline=$(grep -n '^netmap' "$BN" | cut -d: -f1)
+bline=$(grep -n "^wan_address" "$BN" | cut -d: -f1)
+lab_exec b-gw ip addr add 10.2.1.9/24 dev eth1
+lab_exec b-gw ip route add default via 10.2.1.1 dev eth1
+before=$(snap b-gw)
+out=$(gw b-gw up "$BN" 2>&1) && fail "up with auto inside the netmap fails" || ok "up with auto inside the netmap fails"
+expect_grep "... at wan_address's line, naming the netmap's" \
+	"^$BN:$bline: error: \`wan_address = auto\`: eth1's subnet 10.2.1.0/24 overlaps the netmap 10.2.1.0/24 \\(line $nline\\)" "$out"
+expect_same "... the kernel is unchanged" "$before" "$(snap b-gw)"
+
 t_done
