@@ -1,5 +1,6 @@
-/* nft_priv.h - what nft.c (building, transactions) and nftread.c (reading
- * back, comparing) share; not for use outside netlink/. */
+/* nft_priv.h - what nft.c (building, printing), nft_expr.c (the rules'
+ * pieces), nft_netmap.c (the netmap's rules), nft_txn.c (transactions) and
+ * nftread.c (reading back, comparing) share; not for use outside netlink/. */
 #ifndef GATEWAYCTL_NFT_PRIV_H
 #define GATEWAYCTL_NFT_PRIV_H
 
@@ -62,7 +63,7 @@ struct want {
 /* Whether the table of SPEC holds chain CH (all but dstnat always). */
 bool nft_chain_used(const struct nft_spec *spec, int ch);
 
-/* Building rules (nft.c): expressions appended to R; *OOM set when out of memory. */
+/* Building rules (nft_expr.c): expressions appended to R; *OOM set when out of memory. */
 void put_be32(uint8_t *p, uint32_t v);
 struct nftnl_expr *add_expr(struct nftnl_rule *r, const char *name, int *oom);
 void x_meta(struct nftnl_rule *r, uint32_t key, int *oom);
@@ -72,12 +73,16 @@ void x_lookup(struct nftnl_rule *r, int set, int *oom);
 void x_counter(struct nftnl_rule *r, int *oom);
 /* A new rule named NAME (its comment) appended to chain CHAIN of W. */
 struct nftnl_rule *new_rule(struct want *w, int chain, const char *name);
+/* TEXT as comment TYPE in the user data ATTR of OBJ, given to SETTER (a
+ * wrapper of nftnl_rule_set_data, nftnl_table_set_data). 0 or -ENOMEM. */
+int set_comment_udata(int (*setter)(void *, uint16_t, const void *, uint32_t),
+		      void *obj, uint16_t attr, uint8_t type, const char *text);
 
 /* The netmap's rules (nft_netmap.c): "netmap-out" (postrouting) and
  * "netmap-in" (dstnat), when SPEC has a netmap. 0 or -ENOMEM. */
 int nft_netmap_rules(const struct nft_spec *spec, struct want *w, int *oom);
 
-/* Printing nft commands (nft.c): one command built in memory, then printed quoted. */
+/* Printing nft commands (nft_expr.c): one command built in memory, then printed quoted. */
 struct cmd {
 	char *text;
 	size_t len;

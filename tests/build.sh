@@ -165,14 +165,9 @@ edges() {
 }
 # The cycles left (issue 19), each broken here by one edge, to be removed from
 # this list when its cycle goes; any other cycle fails:
-#   nft -> nftread (nft_find_table) while nftread -> nft (the wanted table to compare)
-#   nft -> nft_netmap (its rules, its commands) while nft_netmap -> nft (the expression
-#     and command builders: they could go to a file of their own)
 #   peerwatch_file -> peerwatch (pw_loss) while peerwatch -> peerwatch_file
 #   watchrepair -> watchsrc (watch_interest...) while watchsrc -> watchrepair, endpoints_source
-known_edges='nft nftread
-nft nft_netmap
-peerwatch_file peerwatch
+known_edges='peerwatch_file peerwatch
 watchrepair watchsrc'
 # loops DIR: the files in a cycle, "" when none
 loops() {

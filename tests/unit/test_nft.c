@@ -1,4 +1,4 @@
-/* test_nft.c - netlink/nft.c against the kernel, in a private network namespace.
+/* test_nft.c - netlink/nft*.c against the kernel, in a private network namespace.
  *
  * Runs as root only: main() moves the process into a new network namespace
  * (unshare(CLONE_NEWNET)) before any test runs, so the host's ruleset is never
