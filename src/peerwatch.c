@@ -47,15 +47,6 @@ bool pw_account(struct pw_peer *p, bool answered, double rtt_ms, int64_t now)
 	return p->state != was;
 }
 
-double pw_loss(const struct pw_peer *p)
-{
-	unsigned lost = 0;
-
-	for (unsigned i = 0; i < p->n_history; i++)
-		lost += !(p->history >> i & 1);
-	return p->n_history ? (double)lost / p->n_history : 0;
-}
-
 /* The peers of SITE with a lan_address into fresh arrays, keeping the
  * history of those OLD had by the same name and address. */
 static int build(struct peerwatch *pw, const struct site *site, const struct pw_peer *old, size_t n_old)

@@ -26,6 +26,15 @@
 #include "proc.h"
 #include "state.h"
 
+double pw_loss(const struct pw_peer *p)
+{
+	unsigned lost = 0;
+
+	for (unsigned i = 0; i < p->n_history; i++)
+		lost += !(p->history >> i & 1);
+	return p->n_history ? (double)lost / p->n_history : 0;
+}
+
 static const char *const state_words[] = { [PW_UNKNOWN] = "unknown", [PW_UP] = "up", [PW_DOWN] = "down" };
 
 char *peerwatch_format(const struct peerwatch *pw, size_t *len)

@@ -9,7 +9,6 @@
 
 #include <errno.h>
 #include <malloc.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,19 +27,6 @@
 
 /* What load_current found. */
 enum current { CUR_SITE, CUR_DOWN, CUR_HELD, CUR_ERROR };
-
-void watch_log(const struct watch *w, int prio, const char *fmt, ...)
-{
-	char line[2048];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(line, sizeof(line), fmt, ap);
-	va_end(ap);
-	syslog(LOG_DAEMON | prio, "watch site=%s: %s", w->name, line);
-	if (w->to_stderr)
-		fprintf(stderr, "%s watch: site %s: %s\n", prog, w->name, line);
-}
 
 /* TEXT as one line; the engine's messages start with the command: said once already */
 static void watch_line(const char *text, char *out, size_t len)
