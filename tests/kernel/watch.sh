@@ -9,8 +9,8 @@
 # stays down; SIGTERM ends it within 1 s and the site stays up. That run uses
 # the sanitizers' build; then the plain build (what gateways run) repairs each
 # drift again, timed from the kernel's own notifications and bound to 1 s (a
-# killed relay too: from the kill to the new relay running), and idle it must
-# not wake up.
+# killed relay, a new process to start under this emulated CPU beside other
+# work: 2 s, from the kill to the new relay running), and idle it must not wake up.
 #
 #   tests/vm/run -- tests/kernel/watch.sh
 set -eu
@@ -292,7 +292,11 @@ if [ -x "$PWD/gatewayctl" ]; then
 	wait_for 10 test -f "$(gw_statedir m-gw)/manhattan.watch" || true
 	kill_relay "relay killed with SIGKILL"
 	# a new process: exec, dynamic linking, the relay's set-up (about 20 ms on
-	# hardware; this VM emulates the CPU and is slower by 20 to 50 times)
+	# hardware; this VM emulates the CPU and is slower by 20 to 50 times). The
+	# watcher reacts within 5 ms; the 1 s goal is bench/watch.sh's, in a quiet VM
+	# (median 387 ms, docs/PERFORMANCE.md section 6). Here another VM lane and the host
+	# suites share the 2 cores: make check measured 1393 ms once. Bound: 2 s.
+	LIMIT_MS=2000
 	repair_ok "relay killed with SIGKILL (a new process)" "$RELAY_MS" "kill to a new relay running"
 	# quiet first: the checks counter of its state file stays for 2 s
 	prev='' cur=''
