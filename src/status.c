@@ -193,9 +193,20 @@ static void json_probe(FILE *f, const struct peer *p, const struct probe *pr)
 	fprintf(f, "}");
 }
 
-/* A named endpoint: its name and TTL ("endpoint_name", "endpoint_ttl") */
+/* A named endpoint: its name and TTL ("endpoint_name", "endpoint_ttl"); one no
+ * up or watcher has resolved yet (endpoint null): its first name, TTL 0 */
 static void status_json_endpoint(FILE *f, const struct peer *p)
 {
+	if (!p->endpoint) {
+		for (size_t e = 0; e < p->n_eps; e++)
+			if (p->eps[e].name) {
+				fprintf(f, "\"endpoint_name\": ");
+				json_str(f, p->eps[e].name);
+				fprintf(f, ", \"endpoint_ttl\": 0, ");
+				return;
+			}
+		return;
+	}
 	for (size_t e = 0; e < p->n_eps; e++)
 		for (size_t k = 0; p->eps[e].name && k < p->eps[e].n_addrs; k++)
 			if (p->eps[e].addrs[k] == p->endpoint) {
@@ -216,7 +227,10 @@ static void json_peer(FILE *f, const struct report *r, size_t i)
 
 	fprintf(f, "%s\n       {\"name\": ", i ? "," : "");
 	json_str(f, p->name);
-	fprintf(f, ", \"endpoint\": \"%s\", ", ip4_str(p->endpoint, ip));
+	if (p->endpoint)
+		fprintf(f, ", \"endpoint\": \"%s\", ", ip4_str(p->endpoint, ip));
+	else
+		fprintf(f, ", \"endpoint\": null, ");
 	status_json_endpoint(f, p);
 	fprintf(f, "\"tunnel\": {\"name\": ");
 	json_str(f, p->tunnel);

@@ -74,6 +74,9 @@ took=$(( (${EPOCHREALTIME/./} - t0) / 1000 ))
 # (the sanitizers' build under emulation takes most of a second to read the kernel)
 [ "$took" -lt 2000 ] && ok "status does not wait for DNS ($took ms)" || fail "status does not wait for DNS ($took ms)"
 expect_grep "... it says the name is not resolved yet" 'peer brooklyn \(endpoint later.lab.test \(not resolved yet\)\)' "$out"
+out=$(GATEWAYCTL_DNS_SERVERS=172.16.1.29 gw m-gw status --json "$unres" 2>&1) || true
+expect_grep "... its JSON: endpoint null, the name, TTL 0" \
+	'"endpoint": null, "endpoint_name": "later.lab.test", "endpoint_ttl": 0,' "$out"
 
 # --- up with the name, and with auto
 out=$(gw m-gw up "$M" 2>&1) && ok "up manhattan (endpoint by name)" || { fail "up manhattan (endpoint by name)"; printf '%s\n' "$out" | t_note; }
