@@ -135,25 +135,29 @@ void endpoints_record(const struct site *s, struct state *st)
 	}
 }
 
+const struct endpoint_item *endpoints_named(const struct peer *p)
+{
+	for (size_t e = 0; p->endpoint && e < p->n_eps; e++)
+		for (size_t k = 0; p->eps[e].name && k < p->eps[e].n_addrs; k++)
+			if (p->eps[e].addrs[k] == p->endpoint)
+				return &p->eps[e];
+	for (size_t e = 0; !p->endpoint && e < p->n_eps; e++)
+		if (p->eps[e].name)
+			return &p->eps[e];
+	return NULL;
+}
+
 const char *endpoints_describe(const struct peer *p, char *buf, size_t len)
 {
+	const struct endpoint_item *it = endpoints_named(p);
 	char a[20];
 
 	ip4_str(p->endpoint, a);
-	for (size_t e = 0; e < p->n_eps; e++) {
-		const struct endpoint_item *it = &p->eps[e];
-
-		for (size_t k = 0; it->name && k < it->n_addrs; k++)
-			if (it->addrs[k] == p->endpoint) {
-				snprintf(buf, len, "%s (%s, TTL %u s)", it->name, a, it->ttl);
-				return buf;
-			}
-	}
-	for (size_t e = 0; !p->endpoint && e < p->n_eps; e++)
-		if (p->eps[e].name) {
-			snprintf(buf, len, "%s (not resolved yet)", p->eps[e].name);
-			return buf;
-		}
-	snprintf(buf, len, "%s", p->endpoint ? a : "unresolved");
+	if (it && p->endpoint)
+		snprintf(buf, len, "%s (%s, TTL %u s)", it->name, a, it->ttl);
+	else if (it)
+		snprintf(buf, len, "%s (not resolved yet)", it->name);
+	else
+		snprintf(buf, len, "%s", p->endpoint ? a : "unresolved");
 	return buf;
 }

@@ -70,6 +70,10 @@ uint32_t endpoints_choose(const struct peer *p, uint32_t keep);
 /* Record in ST the address in use of every peer with a name or a list. */
 void endpoints_record(const struct site *s, struct state *st);
 
+/* The named item P's endpoint address came from; with no address yet, its
+ * first name; NULL when the address was written as one (or there is no name). */
+const struct endpoint_item *endpoints_named(const struct peer *p);
+
 /* "brooklyn.example.net (172.17.2.10, TTL 60 s)", or the address alone */
 const char *endpoints_describe(const struct peer *p, char *buf, size_t len);
 

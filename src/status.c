@@ -197,24 +197,13 @@ static void json_probe(FILE *f, const struct peer *p, const struct probe *pr)
  * up or watcher has resolved yet (endpoint null): its first name, TTL 0 */
 static void status_json_endpoint(FILE *f, const struct peer *p)
 {
-	if (!p->endpoint) {
-		for (size_t e = 0; e < p->n_eps; e++)
-			if (p->eps[e].name) {
-				fprintf(f, "\"endpoint_name\": ");
-				json_str(f, p->eps[e].name);
-				fprintf(f, ", \"endpoint_ttl\": 0, ");
-				return;
-			}
+	const struct endpoint_item *it = endpoints_named(p);
+
+	if (!it)
 		return;
-	}
-	for (size_t e = 0; e < p->n_eps; e++)
-		for (size_t k = 0; p->eps[e].name && k < p->eps[e].n_addrs; k++)
-			if (p->eps[e].addrs[k] == p->endpoint) {
-				fprintf(f, "\"endpoint_name\": ");
-				json_str(f, p->eps[e].name);
-				fprintf(f, ", \"endpoint_ttl\": %u, ", p->eps[e].ttl);
-				return;
-			}
+	fprintf(f, "\"endpoint_name\": ");
+	json_str(f, it->name);
+	fprintf(f, ", \"endpoint_ttl\": %u, ", p->endpoint ? it->ttl : 0);
 }
 
 static void json_peer(FILE *f, const struct report *r, size_t i)
