@@ -1584,6 +1584,7 @@ void config_free(struct site *site)
 	site->text_len = 0;
 	for (size_t i = 0; i < site->n_peers; i++) {
 		free(site->peers[i].networks);
+		free(site->peers[i].networks6);
 		for (size_t k = 0; k < site->peers[i].n_eps; k++)
 			free(site->peers[i].eps[k].name);
 		free(site->peers[i].eps);

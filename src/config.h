@@ -17,6 +17,24 @@ struct net4 {
 	uint8_t len;
 };
 
+/*
+ * IPv6 (issue 22): every IPv6 field sits BESIDE its IPv4 field, never instead
+ * of it, so code that knows only IPv4 reads the site as before. A key that
+ * takes one address per family (`lan_address = 192.168.1.126/24,
+ * 2001:db8:1::126/64`) fills the IPv4 field from its IPv4 item and the "6"
+ * field from its IPv6 item. IPv6 addresses are in network byte order (as in
+ * struct in6_addr, in netlink attributes and on the wire). A net6 of length 0
+ * is "not given" (a valid item has a length of 1 to 128); a single address
+ * (uint8_t [16]) of all zeros (::) is "not given" (:: is never accepted).
+ * The helpers are in addr6.c.
+ */
+struct net6 {
+	uint8_t addr[16];
+	uint8_t len;
+};
+#define IP6_STRLEN 46		/* "ffff:...", as INET6_ADDRSTRLEN, with its NUL */
+#define NET6_STRLEN 50		/* and "/128" */
+
 /* One item of `endpoint = A, B, ...` as written: an address, or a DNS name
  * that endpoints_fill() (endpoints.h) resolves before planning. */
 #define PEER_ENDPOINTS_MAX 8
@@ -24,7 +42,9 @@ struct net4 {
 #define ENDPOINT_ADDRS_MAX 8	/* addresses kept of one name (RESOLVE_MAX_ADDRS) */
 struct endpoint_item {
 	char *name;		/* the DNS name (malloc'd), NULL for an address */
-	uint32_t addr;		/* the address written (NULL name) */
+	uint32_t addr;		/* the IPv4 address written (NULL name, !ipv6) */
+	bool ipv6;		/* the address written is IPv6: addr6 (addr 0) */
+	uint8_t addr6[16];
 	/* a name, once resolved: its addresses in the DNS's order, and their TTL */
 	uint32_t addrs[ENDPOINT_ADDRS_MAX];
 	size_t n_addrs;
@@ -44,8 +64,17 @@ struct peer {
 	struct endpoint_item *eps;	/* `endpoint` as written (malloc'd) */
 	size_t n_eps;
 	bool endpoint_named;	/* some item is a DNS name */
-	struct net4 *networks;	/* private networks behind it */
+	struct net4 *networks;	/* private networks behind it: the IPv4 ones */
 	size_t n_networks;
+	struct net6 *networks6;	/* ... and the IPv6 ones of the same `networks` */
+	size_t n_networks6;
+	/* An IPv6 endpoint (issue 22): endpoint_v6 set, the address in endpoint6,
+	 * endpoint 0; the tunnel then runs over the IPv6 WAN (ip6tnl), and the
+	 * site has a wan_address6. All of a peer's endpoint items are of one
+	 * family; a DNS name is resolved to IPv4 (A) only, so a named peer's
+	 * tunnel runs over IPv4. */
+	bool endpoint_v6;
+	uint8_t endpoint6[16];
 	bool masquerade;
 	char tunnel[IFNAME_MAX + 1];
 	int tunnel_line;	/* of `tunnel =`, or the header's when derived */
@@ -53,6 +82,7 @@ struct peer {
 	int mtu;		/* 0 = auto: the WAN link's MTU - 20 */
 	bool relay;		/* named by [relay] peers (or all peers) */
 	uint32_t lan_address;	/* the peer gateway's LAN address (0 = not given) */
+	uint8_t lan_address6[16];	/* its IPv6 LAN address (:: = not given) */
 	int lan_address_line;
 	enum encryption encryption;	/* none: plain IPIP; ipsec: IPIP in ESP transport mode */
 	int encryption_line;
@@ -86,10 +116,15 @@ struct site {
 	char path[4096];
 	char name[SITE_NAME_MAX + 1];
 	char lan[IFNAME_MAX + 1];
-	struct net4 lan_address;	/* host address + prefix length */
+	struct net4 lan_address;	/* host address + prefix length (always given) */
+	struct net6 lan_address6;	/* the LAN's IPv6 address and prefix (len 0: none) */
 	char wan[IFNAME_MAX + 1];
-	struct net4 wan_address;	/* wan_auto: 0 until endpoints_fill */
+	struct net4 wan_address;	/* wan_auto: 0 until endpoints_fill; len 0 and
+					 * !wan_auto: an IPv6-only WAN (wan_address6) */
+	struct net6 wan_address6;	/* the WAN's IPv6 address and prefix (len 0: none) */
 	uint32_t gateway;		/* 0 = none (gateway_auto: until endpoints_fill) */
+	uint8_t gateway6[16];		/* the IPv6 default route's (:: = none); may be
+					 * link-local (fe80::/10, via the WAN) */
 	bool wan_auto, gateway_auto;	/* `wan_address = auto`, `gateway = auto` */
 	bool endpoints_chosen;		/* a watcher set the peers' endpoints already:
 					 * endpoints_fill keeps them (see endpoints.h) */
@@ -148,5 +183,27 @@ bool ip4_unicast(uint32_t a);
 bool dns_name_valid(const char *s);
 /* letters, digits and '-', 1 to SITE_NAME_MAX: site and peer names */
 bool site_name_valid(const char *s);
+
+/* IPv6 helpers (addr6.c); addresses in network byte order. */
+void net6_mask(uint8_t len, uint8_t mask[16]);
+struct net6 net6_network(struct net6 n);	/* the host bits cleared */
+bool net6_host_bits(struct net6 n);		/* some bit past len is set */
+bool net6_contains(struct net6 n, const uint8_t addr[16]);
+bool net6_overlap(struct net6 a, struct net6 b);
+bool net6_inside(struct net6 n, struct net6 m);	/* N lies inside M */
+bool ip6_zero(const uint8_t a[16]);		/* :: (a field "not given") */
+bool ip6_equal(const uint8_t a[16], const uint8_t b[16]);
+bool ip6_link_local(const uint8_t a[16]);	/* fe80::/10 */
+/* not ::, ::1, multicast (ff00::/8), link-local (fe80::/10) nor IPv4-mapped
+ * (::ffff:0:0/96): what may be a WAN or LAN address or an endpoint */
+bool ip6_unicast(const uint8_t a[16]);
+/* "2001:db8::1" (RFC 5952) into DST of IP6_STRLEN; with "/len" into NET6_STRLEN */
+const char *ip6_str(const uint8_t a[16], char *dst);
+const char *net6_str(struct net6 n, char *dst);
+/* an IPv6 address (no zone `%eth0`, no brackets); "addr/len", len 0..128. 0 or -1 */
+int parse_ip6(const char *s, uint8_t addr[16]);
+int parse_net6(const char *s, struct net6 *n);
+/* Whether S has an IPv6 item anywhere (*LINE: the first one's line) */
+bool site_has_ipv6(const struct site *s, int *line);
 
 #endif
