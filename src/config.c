@@ -6,10 +6,12 @@
  */
 #define _GNU_SOURCE
 #include "config.h"
+#include "config6.h"
 #include "confighint.h"
 #include "gatewayctl.h"
 #include "keys.h"
 #include "netmap.h"
+#include "netref.h"
 #include "gatewayctl.h"
 
 #include <ctype.h>
@@ -102,6 +104,7 @@ struct loader {
 	bool fatal;		/* iniparser cannot load this file */
 	int *dup_lines;		/* lines of duplicate keys, hidden from iniparser */
 	size_t n_dup_lines;
+	bool wan4, wan6;	/* wan_address has an item of that family (valid or not) */
 	bool have_seed;		/* this site's private key, read: peers' keys are compared */
 	uint8_t seed[KEY_LEN], own_pub[KEY_LEN];
 	dictionary *dict;
@@ -143,6 +146,12 @@ static void error_at(struct loader *ld, int line, const char *fmt, ...)
 	ld->diags = grow(ld->diags, ld->n_diags, sizeof(*ld->diags));
 	ld->diags[ld->n_diags] = (struct diag){ line, ld->n_diags, text };
 	ld->n_diags++;
+}
+
+/* what netmap.c and config6.c report */
+static void report_at(void *ld, int line, const char *msg)
+{
+	error_at(ld, line, "%s", msg);
 }
 
 static int diag_cmp(const void *a, const void *b)
@@ -523,15 +532,12 @@ static bool get_ifname(struct loader *ld, size_t sec, const char *key, char *out
 	return true;
 }
 
-/* A host address with its prefix: not the network nor the broadcast address. */
-static bool get_host_prefix(struct loader *ld, size_t sec, const char *key, struct net4 *out)
+/* KEY = V at LINE, V the IPv4 item: a host address with its prefix, not the
+ * network nor the broadcast address. */
+static bool get_host_prefix(struct loader *ld, int line, const char *key, const char *v, struct net4 *out)
 {
-	int line;
-	const char *v;
 	char buf[20];
 
-	if (!required(ld, sec, key, &v, &line))
-		return false;
 	if (parse_net4(v, out) < 0) {
 		char hint[200];
 
@@ -627,6 +633,84 @@ static bool unprivileged_denial(int r)
 	return r == -EACCES && geteuid() != 0;
 }
 
+/* KEY's value in SEC, one address per family (config6.h), into V4 and V6
+ * (LEN bytes each) and *LINE: false when absent (NEED: said), or refused (said). */
+static bool get_families(struct loader *ld, size_t sec, const char *key, bool need, char *v4, char *v6, size_t len,
+			 int *line)
+{
+	const char *v;
+
+	v4[0] = v6[0] = '\0';
+	if (need ? !required(ld, sec, key, &v, line) : !(v = value(ld, sec, key, line)))
+		return false;
+	return c6_split(&(struct c6){ report_at, ld }, *line, key, v, v4, v6, len);
+}
+
+/* lan_address, wan_address and gateway: an IPv4 and an IPv6 item each; the
+ * LAN has IPv4, the WAN either family or both */
+static void load_site_addresses(struct loader *ld, size_t sec, struct site *site, bool *wan_ok, bool *lan_ok)
+{
+	struct c6 c6 = { report_at, ld };
+	char v4[MAX_LINE + 1], v6[MAX_LINE + 1], *v = v4;
+	int line;
+
+	if (get_families(ld, sec, "lan_address", true, v4, v6, sizeof(v4), &line)) {
+		if (v6[0])
+			c6_host_prefix(&c6, line, "lan_address", v6, &site->lan_address6);
+		if (!v4[0])
+			error_at(ld, line, "`lan_address = %s`: the LAN needs an IPv4 address too, like "
+				 "`192.168.1.126/24, %s` (IPv6-only LANs are not supported)", v6, v6);
+		else
+			*lan_ok = get_host_prefix(ld, line, "lan_address", v4, &site->lan_address);
+	}
+	/* a wan_address missing or refused as a whole: neither family is missing */
+	ld->wan4 = ld->wan6 = true;
+	if (get_families(ld, sec, "wan_address", true, v4, v6, sizeof(v4), &line)) {
+		ld->wan4 = v4[0] != '\0';
+		ld->wan6 = v6[0] != '\0';
+		/* auto: the WAN's own address at plan/up time (endpoints_fill checks it) */
+		site->wan_auto = !strcasecmp(v4, "auto");
+		if (site->wan_auto && v6[0])
+			error_at(ld, line, "`wan_address`: `auto` reads the WAN's IPv4 address only; write both "
+				 "addresses, or `auto` alone");
+		else if (v6[0])
+			c6_host_prefix(&c6, line, "wan_address", v6, &site->wan_address6);
+		*wan_ok = v4[0] && !site->wan_auto && get_host_prefix(ld, line, "wan_address", v4, &site->wan_address);
+	}
+	if (*lan_ok && *wan_ok && net4_overlap(site->lan_address, site->wan_address))
+		error_at(ld, line, "the WAN subnet overlaps the LAN subnet");
+	get_families(ld, sec, "gateway", false, v4, v6, sizeof(v4), &line);
+	site->line_gateway = line;
+	site->gateway_auto = !strcasecmp(v4, "auto");
+	if (site->gateway_auto && v6[0])
+		error_at(ld, line, "`gateway`: `auto` reads the IPv4 default route only; write both gateways, "
+			 "or `auto` alone");
+	else if (v6[0])
+		c6_gateway(&c6, line, v6, ld->wan6, site);
+	if (v4[0] && !ld->wan4 && ld->wan6) {
+		error_at(ld, line, "`gateway`: the IPv4 gateway `%s` needs an IPv4 `wan_address` (this site's "
+			 "WAN is IPv6 only)", v4);
+	} else if (v4[0] && !site->gateway_auto) {
+		char buf[20];
+		char hint[200];
+
+		if (parse_ip4(v, &site->gateway) < 0)
+			error_at(ld, line, "`gateway = %s`: expected an IPv4 address like 172.16.1.30%s", v,
+				 (confighint_address(v, hint, sizeof(hint)), hint));
+		else if (*wan_ok && (!net4_contains(site->wan_address, site->gateway) ||
+				     site->gateway == site->wan_address.addr ||
+				     site->gateway == net4_broadcast(site->wan_address) ||
+				     (site->gateway & ~net4_mask(site->wan_address.len)) == 0)) {
+			struct net4 net = { site->wan_address.addr & net4_mask(site->wan_address.len),
+					    site->wan_address.len };
+
+			error_at(ld, line, "`gateway = %s` is not a usable host of the WAN subnet %s", v,
+				 net4_str(net, buf));
+			site->gateway = 0;
+		}
+	}
+}
+
 static void load_site(struct loader *ld, size_t sec, struct site *site, bool *wan_ok, bool *lan_ok)
 {
 	int line;
@@ -648,41 +732,13 @@ static void load_site(struct loader *ld, size_t sec, struct site *site, bool *wa
 	if (site->lan[0] && !strcmp(site->lan, site->wan))
 		error_at(ld, (value(ld, sec, "wan", &line), line),
 			 "`wan` and `lan` are both `%s`; they must be two interfaces", site->wan);
-	*lan_ok = get_host_prefix(ld, sec, "lan_address", &site->lan_address);
-	v = value(ld, sec, "wan_address", &line);
-	site->wan_auto = v && !strcasecmp(v, "auto");
-	/* auto: the WAN's own address at plan/up time (endpoints_fill checks it) */
-	*wan_ok = !site->wan_auto && get_host_prefix(ld, sec, "wan_address", &site->wan_address);
-	if (*lan_ok && *wan_ok && net4_overlap(site->lan_address, site->wan_address)) {
-		value(ld, sec, "wan_address", &line);
-		error_at(ld, line, "the WAN subnet overlaps the LAN subnet");
-	}
-	v = value(ld, sec, "gateway", &line);
-	site->line_gateway = line;
-	site->gateway_auto = v && !strcasecmp(v, "auto");
-	if (v && !site->gateway_auto) {
-		char buf[20];
-
-		char hint[200];
-
-		if (parse_ip4(v, &site->gateway) < 0)
-			error_at(ld, line, "`gateway = %s`: expected an IPv4 address like 172.16.1.30%s", v,
-				 (confighint_address(v, hint, sizeof(hint)), hint));
-		else if (*wan_ok && (!net4_contains(site->wan_address, site->gateway) ||
-				     site->gateway == site->wan_address.addr ||
-				     site->gateway == net4_broadcast(site->wan_address) ||
-				     (site->gateway & ~net4_mask(site->wan_address.len)) == 0)) {
-			struct net4 net = { site->wan_address.addr & net4_mask(site->wan_address.len),
-					    site->wan_address.len };
-
-			error_at(ld, line, "`gateway = %s` is not a usable host of the WAN subnet %s", v,
-				 net4_str(net, buf));
-			site->gateway = 0;
-		}
-	}
+	load_site_addresses(ld, sec, site, wan_ok, lan_ok);
 	v = value(ld, sec, "public_address", &line);
 	site->line_public_address = line;
-	if (v && !get_unicast(ld, line, "public_address", v,
+	if (v && strchr(v, ':'))
+		error_at(ld, line, "`public_address = %s`: public_address is an IPv4 NAT's address; an IPv6 "
+			 "WAN is reached at its wan_address", v);
+	else if (v && !get_unicast(ld, line, "public_address", v,
 			      "the IPv4 address its peers reach this gateway at (its NAT router's public address)",
 			      &site->public_address))
 		site->public_address = 0;
@@ -818,6 +874,10 @@ static void load_endpoints(struct loader *ld, int line, const char *v, struct pe
 		struct endpoint_item *e = &p->eps[p->n_eps];
 		const char *it = items[i];
 
+		if (strchr(it, ':')) {
+			p->n_eps += c6_endpoint_item(&(struct c6){ report_at, ld }, line, it, e);
+			continue;
+		}
 		if (strspn(it, "0123456789.") == strlen(it) || !dns_name_valid(it)) {
 			size_t len = strlen(it) - (it[strlen(it) - 1] == '.');
 
@@ -842,12 +902,14 @@ static void load_endpoints(struct loader *ld, int line, const char *v, struct pe
 		for (size_t k = 0; k < i; k++) {
 			const struct endpoint_item *a = &p->eps[k], *b = &p->eps[i];
 
-			if (!a->name != !b->name || (a->name ? strcasecmp(a->name, b->name) : a->addr != b->addr))
+			if (!a->name != !b->name || a->ipv6 || b->ipv6 ||
+			    (a->name ? strcasecmp(a->name, b->name) : a->addr != b->addr))
 				continue;
 			error_at(ld, line, "`endpoint = %s`: item %zu repeats item %zu; list each address or "
 					 "name once", v, i + 1, k + 1);
 			break;
 		}
+	c6_endpoint_family(&(struct c6){ report_at, ld }, v, p);
 	if (p->n_eps && !p->eps[0].name)
 		p->endpoint = p->eps[0].addr;
 	free(copy);
@@ -867,10 +929,15 @@ static void load_peer_networks(struct loader *ld, int line, const char *v, struc
 		return;
 	}
 	p->networks = xrealloc(NULL, (size_t)n * sizeof(*p->networks));
+	p->networks6 = xrealloc(NULL, (size_t)n * sizeof(*p->networks6));
 	for (int i = 0; i < n; i++) {
 		struct net4 net;
 		char buf[20];
 
+		if (strchr(items[i], ':')) {
+			c6_network(&(struct c6){ report_at, ld }, line, items[i], p);
+			continue;
+		}
 		if (parse_net4(items[i], &net) < 0) {
 			char hint[200];
 
@@ -929,12 +996,16 @@ static void load_peer_tunnel(struct loader *ld, size_t sec, struct peer *p)
 static void load_peer_lan_address(struct loader *ld, size_t sec, struct peer *p)
 {
 	int line;
-	const char *v = value(ld, sec, "lan_address", &line);
-	char hint[200];
-	bool inside = false;
+	char hint[200], v[MAX_LINE + 1], v6[MAX_LINE + 1];
+	bool inside = false, given = get_families(ld, sec, "lan_address", false, v, v6, sizeof(v), &line);
 
 	p->lan_address_line = line;
-	if (!v)
+	if (given && v6[0]) {
+		const char *nets = value(ld, sec, "networks", &(int){ 0 });
+
+		c6_peer_lan_address(&(struct c6){ report_at, ld }, line, v6, nets && strchr(nets, ':'), p);
+	}
+	if (!given || !v[0])
 		return;
 	if (parse_ip4(v, &p->lan_address) < 0) {
 		confighint_address(v, hint, sizeof(hint));
@@ -944,7 +1015,7 @@ static void load_peer_lan_address(struct loader *ld, size_t sec, struct peer *p)
 	}
 	for (size_t k = 0; k < p->n_networks; k++)
 		inside |= net4_contains(p->networks[k], p->lan_address);
-	if (!inside && p->n_networks)
+	if (!inside && (p->n_networks || p->n_networks6))
 		error_at(ld, line, "`lan_address = %s` is not inside the peer's networks", v);
 }
 
@@ -1101,81 +1172,6 @@ static void check_ipsec(struct loader *ld, const struct site *s)
 	}
 }
 
-/* Every network of every peer, sorted by address then length: the relations
- * between peers are found by binary search, so a site with thousands of peers
- * is checked in O(n log n). */
-struct net_ref {
-	struct net4 net;
-	uint32_t peer, k;	/* peers[peer].networks[k] */
-};
-
-static int net_ref_cmp(const void *a, const void *b)
-{
-	const struct net_ref *x = a, *y = b;
-
-	if (x->net.addr != y->net.addr)
-		return x->net.addr < y->net.addr ? -1 : 1;
-	if (x->net.len != y->net.len)
-		return x->net.len < y->net.len ? -1 : 1;
-	if (x->peer != y->peer)
-		return x->peer < y->peer ? -1 : 1;
-	return (x->k > y->k) - (x->k < y->k);
-}
-
-/* Position of the first reference >= (ADDR, LEN) */
-static size_t net_ref_lower(const struct net_ref *v, size_t n, uint32_t addr, uint8_t len)
-{
-	size_t lo = 0, hi = n;
-
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-
-		if (v[mid].net.addr < addr || (v[mid].net.addr == addr && v[mid].net.len < len))
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo;
-}
-
-static int match_cmp(const void *a, const void *b)
-{
-	const struct net_ref *x = *(const struct net_ref *const *)a, *y = *(const struct net_ref *const *)b;
-
-	if (x->peer != y->peer)
-		return x->peer < y->peer ? -1 : 1;
-	return (x->k > y->k) - (x->k < y->k);
-}
-
-/* The references of V that contain ADDR (as a host) or, with OF, that overlap
- * the network OF, into OUT (sorted by peer, then by position in the peer's
- * list, as the messages come in that order). Returns the count. */
-static size_t net_matches(const struct net_ref *v, size_t n, struct net4 of, bool host,
-			  const struct net_ref **out, size_t cap)
-{
-	size_t m = 0;
-	uint8_t top = host ? 32 : of.len;
-
-	/* networks that contain it: one exact search per shorter prefix length */
-	for (int len = 1; len <= top; len++) {
-		uint32_t a = of.addr & net4_mask((uint8_t)len);
-
-		if (!host && len == of.len)
-			break;
-		for (size_t i = net_ref_lower(v, n, a, (uint8_t)len); i < n && v[i].net.addr == a &&
-		     v[i].net.len == len && m < cap; i++)
-			out[m++] = &v[i];
-	}
-	/* networks inside it (itself included) */
-	if (!host)
-		for (size_t i = net_ref_lower(v, n, of.addr, of.len); i < n && v[i].net.addr <= net4_broadcast(of) &&
-		     m < cap; i++)
-			if (v[i].net.len >= of.len)
-				out[m++] = &v[i];
-	qsort(out, m, sizeof(*out), match_cmp);
-	return m;
-}
-
 struct peer_ref {
 	const struct peer *p;
 	uint32_t i;
@@ -1230,7 +1226,7 @@ static void cross_check(struct loader *ld, struct site *s, bool lan_ok, bool wan
 		for (size_t e = 0; e < p->n_eps; e++) {
 			uint32_t a = p->eps[e].addr;
 
-			if (p->eps[e].name)
+			if (p->eps[e].name || p->eps[e].ipv6)
 				continue;
 			if (lan_ok && net4_contains(lan, a))
 				error_at(ld, eline, "endpoint %s is inside the LAN %s; the peer gateway must be reached over the WAN",
@@ -1488,10 +1484,6 @@ static void load_text(struct loader *ld, const char *text, size_t len, struct si
 
 /* [site], every valid [peer NAME] up to MAX_PEERS, [relay], then the checks
  * across them. */
-static void netmap_report(void *ld, int line, const char *msg)
-{
-	error_at(ld, line, "%s", msg);
-}
 
 static void load_sections(struct loader *ld, struct site *site)
 {
@@ -1533,7 +1525,8 @@ static void load_sections(struct loader *ld, struct site *site)
 	if (relay_sec)
 		load_relay(ld, relay_sec - 1, site);
 	cross_check(ld, site, lan_ok, wan_ok);
-	netmap_check(site, lan_ok, wan_ok, netmap_report, ld);
+	netmap_check(site, lan_ok, wan_ok, report_at, ld);
+	c6_check(&(struct c6){ report_at, ld }, site, ld->wan4, ld->wan6);
 	check_ipsec(ld, site);
 }
 

@@ -13,6 +13,11 @@ int netmap_parse(const char *v, struct net4 *out, char *why, size_t len)
 		snprintf(why, len, "is empty; give a network like 10.1.1.0/24, or remove the line");
 		return -1;
 	}
+	if (strchr(v, ':')) {
+		snprintf(why, len, "a netmap maps IPv4 only: IPv6 LANs are carried as they are, so give "
+			 "each office its own IPv6 prefix, and a netmap of IPv4 alone");
+		return -1;
+	}
 	if (!strchr(v, '/') || parse_net4(v, out) < 0) {
 		snprintf(why, len, "expected a network with its prefix length, like 10.1.1.0/24");
 		return -1;

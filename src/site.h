@@ -52,6 +52,12 @@ struct site_plan_full {
 };
 int site_plan_full(struct site *site, struct plan *plan, struct site_plan_full *f, FILE *err);
 
+/* Until the engine applies IPv6 (issue 22): -1 with "CMD: error: IPv6 in
+ * FILE:LINE is parsed, but this build does not apply it yet" on ERR when S has
+ * an IPv6 item (site_has_ipv6), else 0. site_plan, site_plan_full and site_up
+ * refuse such a site before anything else. */
+int site_ipv6_unsupported(const struct site *s, const char *cmd, FILE *err);
+
 /* Remove everything gatewayctl created for site NAME, best effort: down's
  * plan (plan_down), every step tried, each change narrated on OUT (and the
  * audit log), each failure on ERR; once nothing is left, its state file,
