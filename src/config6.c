@@ -224,17 +224,6 @@ void c6_peer_lan_address(const struct c6 *c, int line, const char *v6, bool nets
 
 /* ---- relations --------------------------------------------------------- */
 
-static void *xcalloc(size_t n, size_t size)
-{
-	void *p = calloc(n ? n : 1, size);
-
-	if (!p) {
-		fprintf(stderr, "gatewayctl: out of memory\n");
-		exit(1);
-	}
-	return p;
-}
-
 /* Peer P's endpoint family against the site's WAN addresses */
 static void check_family(const struct c6 *c, const struct site *s, const struct peer *p, bool wan4, bool wan6)
 {
@@ -322,8 +311,13 @@ static int by_endpoint6(const void *a, const void *b)
 /* two peers with one IPv6 endpoint: every earlier one named at the later's line */
 static void check_same_endpoint6(const struct c6 *c, const struct site *s)
 {
-	size_t *v = xcalloc(s->n_peers, sizeof(*v)), n = 0;
+	size_t *v = calloc(s->n_peers ? s->n_peers : 1, sizeof(*v)), n = 0;
 	char b[IP6_STRLEN];
+
+	if (!v) {
+		say(c, 1, "out of memory comparing the peers' IPv6 endpoints");
+		return;
+	}
 
 	for (size_t i = 0; i < s->n_peers; i++)
 		if (s->peers[i].endpoint_v6)
