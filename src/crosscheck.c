@@ -19,6 +19,7 @@
 #define _GNU_SOURCE
 #include "crosscheck.h"
 #include "crosscheck_netmap.h"
+#include "crosscheck6.h"
 #include "netmap.h"
 #include "keys.h"
 
@@ -58,6 +59,7 @@ struct xc {
 	struct crosscheck_result res;
 	struct net4 *used;		/* every network of the set, once a netmap is suggested */
 	size_t n_used;
+	struct xc6 x6;			/* the IPv6 half (crosscheck6.c) */
 };
 
 __attribute__((format(printf, 5, 6)))
@@ -82,6 +84,12 @@ static void say(struct xc *x, size_t file, int line, bool warning, const char *f
 	}
 	x->d[x->nd] = (struct diag){ file, line > 0 ? line : 1, x->nd, warning, text };
 	x->nd++;
+}
+
+/* what crosscheck6.c reports */
+static void say6(void *x, size_t file, int line, bool warning, const char *msg)
+{
+	say(x, file, line, warning, "%s", msg);
 }
 
 #define ERROR(x, f, l, ...) say(x, f, l, false, __VA_ARGS__)
@@ -344,7 +352,9 @@ static void check_direction(struct xc *x, size_t ia, const struct peer *p, size_
 	bool covered = false;
 	char s1[20], s2[20];
 
-	check_endpoint(x, ia, p, b);
+	if (!xc6_endpoint(&x->x6, ia, p, ib))
+		check_endpoint(x, ia, p, b);
+	xc6_direction(&x->x6, ia, p, ib);
 	if (!q)
 		ERROR(x, ia, p->line,
 		      "peer %s: site %s (%s) has no [peer %s], so it would drop this gateway's tunnel packets",
@@ -577,6 +587,7 @@ struct crosscheck_result crosscheck(const struct site *sites, size_t n, bool inc
 
 	for (size_t i = 0; i < n; i++)
 		total += sites[i].n_peers;
+	x.x6 = (struct xc6){ sites, n, say6, &x };
 	x.by_name = calloc(n ? n : 1, sizeof(*x.by_name));
 	x.peers = calloc(n ? n : 1, sizeof(*x.peers));
 	x.pub = calloc(n ? n : 1, sizeof(*x.pub));
@@ -593,6 +604,7 @@ struct crosscheck_result crosscheck(const struct site *sites, size_t n, bool inc
 	sort_sites = sites;
 	qsort(x.by_name, n, sizeof(*x.by_name), by_name_cmp);
 	check_unique(&x);
+	xc6_unique(&x.x6);
 
 	for (size_t ia = 0; ia < n; ia++) {
 		const struct site *a = &sites[ia];
