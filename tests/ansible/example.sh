@@ -193,5 +193,54 @@ else bad "netmap: exit $rc: $(cat "$m" 2>/dev/null; grep -E 'fatal|error' "$scra
 if out=$("$bin" check "$scratch"/alike.etc/*/*.ini 2>&1); then ok "netmap: the two files pass check as one network"
 else bad "netmap: check: $out"; fi
 
+# IPv6 (issue 22): two dual-stack offices and one whose WAN is IPv6 only. The
+# dual-stack pair tunnels over IPv4 and carries both LANs; Queens is reached
+# over IPv6; the files pass check as one network.
+cat >"$scratch/v6.yml" <<'EOF'
+all:
+  children:
+    gatewayctl:
+      children:
+        offices:
+          hosts:
+            manhattan: {ansible_host: 172.16.1.12, lan: eth0, lan_address: "192.168.1.126/24, 2001:db8:1::126/64",
+                        wan: eth1, wan_address: "172.16.1.12/27, 2001:db8:ffff:1::12/64", gateway: [172.16.1.30, "fe80::1"]}
+            brooklyn: {ansible_host: 172.17.2.10, lan: eth0, lan_address: [192.168.2.126/24, "2001:db8:2::126/64"],
+                       wan: eth1, wan_address: "172.17.2.10/28, 2001:db8:ffff:2::10/64"}
+            queens: {ansible_host: "2001:db8:ffff:3::20", lan: eth0, lan_address: 192.168.3.1/24, wan: eth1,
+                     wan_address: "2001:db8:ffff:3::20/64", gateway: "fe80::1"}
+  vars:
+    gatewayctl_networks: [offices]
+EOF
+INVENTORY=$scratch/v6.yml apply v6 -e "gatewayctl_psk_src_dir=$scratch/psk"
+rc=$?
+m=$(find "$scratch/v6.etc/manhattan" -name '*.ini' 2>/dev/null | head -n 1)
+q=$(find "$scratch/v6.etc/queens" -name '*.ini' 2>/dev/null | head -n 1)
+want='lan_address = 192.168.1.126/24, 2001:db8:1::126/64
+wan_address = 172.16.1.12/27, 2001:db8:ffff:1::12/64
+gateway = 172.16.1.30, fe80::1
+[peer brooklyn]
+endpoint = 172.17.2.10
+networks = 192.168.2.0/24, 2001:db8:2::/64
+lan_address = 192.168.2.126, 2001:db8:2::126
+[peer queens]
+endpoint = 2001:db8:ffff:3::20
+networks = 192.168.3.0/24
+lan_address = 192.168.3.1'
+got=$(grep -E '^(lan_address|wan_address|gateway|endpoint|networks) =|^\[peer' "${m:-/dev/null}")
+if [ $rc = 0 ] && [ "$got" = "$want" ]; then ok "IPv6: Manhattan's file has both families, Queens reached over IPv6"
+else bad "IPv6: exit $rc:"; diff <(echo "$want") <(echo "$got") | head -20; grep -E 'fatal|error' "$scratch/v6" | head -5; fi
+if grep -qx 'wan_address = 2001:db8:ffff:3::20/64' "${q:-/dev/null}" && grep -qx 'endpoint = 2001:db8:ffff:1::12' "${q:-/dev/null}"; then
+	ok "IPv6: Queens' WAN is IPv6 only, and it reaches Manhattan over IPv6"
+else bad "IPv6: queens' file: $(cat "${q:-/dev/null}")"; fi
+if out=$("$bin" check "$scratch"/v6.etc/*/*.ini 2>&1); then ok "IPv6: the three files pass check as one network"
+else bad "IPv6: check: $out"; fi
+# Brooklyn without IPv6 on its WAN cannot reach Queens: refused by the filter
+sed 's|wan_address: "172.17.2.10/28, 2001:db8:ffff:2::10/64"|wan_address: 172.17.2.10/28|' "$scratch/v6.yml" >"$scratch/v6bad.yml"
+INVENTORY=$scratch/v6bad.yml apply v6bad -e "gatewayctl_psk_src_dir=$scratch/psk"
+if [ $? != 0 ] && grep -q 'sites brooklyn and queens have no WAN address family in common' "$scratch/v6bad"; then
+	ok "IPv6: two sites without a WAN family in common: refused"
+else bad "IPv6: no common family: $(grep -E 'fatal|msg' "$scratch/v6bad" | head -3)"; fi
+
 echo "ansible-example: $pass passed, $fail failed"
 [ $fail = 0 ]

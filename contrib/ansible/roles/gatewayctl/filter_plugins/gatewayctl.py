@@ -9,6 +9,10 @@
 # host in several groups gets the union. Nothing about peers is ever written by
 # hand: a peer's endpoint, networks and LAN address come from its own host
 # variables (with a `netmap`, the peers name the map and the mapped address).
+# lan_address, wan_address and gateway take one address per family, as the site
+# file does ("192.168.1.126/24, 2001:db8:1::126/64", or a list): IPv6 LANs are
+# carried between sites that both have one, over IPv4 when both WANs have it,
+# else over IPv6.
 from __future__ import absolute_import, division, print_function
 
 import ipaddress
@@ -39,6 +43,26 @@ def _var(hostvars, host, key, default=None):
     return default if v is None else v
 
 
+def _families(host, key, value):
+    """KEY's VALUE, one address per family ("A, B" or a list): {4: iface, 6: iface}"""
+    items = value if isinstance(value, (list, tuple)) else str(value).split(",")
+    out = {}
+    for item in items:
+        item = str(item).strip()
+        if not item:
+            continue
+        try:
+            iface = ipaddress.ip_interface(item)
+        except ValueError as e:
+            raise AnsibleFilterError("gatewayctl: host %s: %s: %s (like 192.168.1.126/24, or "
+                                     "192.168.1.126/24, 2001:db8:1::126/64)" % (host, key, e))
+        if iface.version in out:
+            raise AnsibleFilterError("gatewayctl: host %s: %s has two IPv%d addresses; give one address "
+                                     "per family" % (host, key, iface.version))
+        out[iface.version] = iface
+    return out
+
+
 def _site(hostvars, host):
     """The site of HOST from its host variables, checked."""
     missing = [k for k in REQUIRED if _var(hostvars, host, k) in (None, "")]
@@ -47,12 +71,14 @@ def _site(hostvars, host):
                                  "wan, wan_address, public_address, gateway, netmap, relay_ports, encryption, hub)"
                                  % (host, ", ".join(missing)))
     name = str(_var(hostvars, host, "site_name", host))
-    try:
-        lan = ipaddress.ip_interface(str(_var(hostvars, host, "lan_address")))
-        wan = ipaddress.ip_interface(str(_var(hostvars, host, "wan_address")))
-    except ValueError as e:
-        raise AnsibleFilterError("gatewayctl: host %s: %s (lan_address and wan_address are like "
-                                 "192.168.1.126/24)" % (host, e))
+    lans = _families(host, "lan_address", _var(hostvars, host, "lan_address"))
+    wans = _families(host, "wan_address", _var(hostvars, host, "wan_address"))
+    if 4 not in lans:
+        raise AnsibleFilterError("gatewayctl: host %s: lan_address needs an IPv4 address (like "
+                                 "192.168.1.126/24), an IPv6 one beside it if any" % host)
+    if not wans:
+        raise AnsibleFilterError("gatewayctl: host %s lacks wan_address" % host)
+    lan, lan6, wan, wan6 = lans[4], lans.get(6), wans.get(4), wans.get(6)
     public = _var(hostvars, host, "public_address", "")
     if public not in (None, ""):
         try:
@@ -81,6 +107,9 @@ def _site(hostvars, host):
     enc = str(_var(hostvars, host, "encryption", "none")).lower()
     if enc not in ("none", "ipsec"):
         raise AnsibleFilterError("gatewayctl: host %s: encryption = %s: expected none or ipsec" % (host, enc))
+    gateway = _var(hostvars, host, "gateway", "")
+    if isinstance(gateway, (list, tuple)):
+        gateway = ", ".join(str(g) for g in gateway)
     ports = _var(hostvars, host, "relay_ports", [])
     if isinstance(ports, (int, str)):
         ports = [p.strip() for p in str(ports).split(",") if p.strip()]
@@ -93,16 +122,39 @@ def _site(hostvars, host):
         "lan_network": seen_network,   # as the peers see it: the netmap, if any
         "seen_address": seen_address,
         "netmap": netmap,
+        "lan_address6": str(lan6.ip) if lan6 else "",
+        "lan_prefix6": lan6.network.prefixlen if lan6 else 0,
+        "lan_network6": str(lan6.network) if lan6 else "",
         "wan": str(_var(hostvars, host, "wan")),
-        "wan_address": str(wan.ip),
-        "wan_prefix": wan.network.prefixlen,
+        "wan_address": str(wan.ip) if wan else "",
+        "wan_prefix": wan.network.prefixlen if wan else 0,
+        "wan_address6": str(wan6.ip) if wan6 else "",
+        "wan_prefix6": wan6.network.prefixlen if wan6 else 0,
         "public_address": public,
-        "gateway": str(_var(hostvars, host, "gateway", "")),
+        "gateway": str(gateway),
         "manage_interfaces": _truthy(_var(hostvars, host, "manage_interfaces", False)),
         "relay_ports": [int(p) for p in ports],
         "encryption": enc,
         "hub": _truthy(_var(hostvars, host, "hub", False)),
     }
+
+
+def _reach(reach, me, target, via):
+    """What ME routes to TARGET through the peer VIA: its LAN as seen, and its IPv6
+    LAN when ME, TARGET and VIA all have one"""
+    reach.add(target["lan_network"])
+    if me["lan_network6"] and target["lan_network6"] and via["lan_network6"]:
+        reach.add(target["lan_network6"])
+
+
+def _endpoint(me, o):
+    """Where ME reaches O: over IPv4 when both WANs have it, else over IPv6"""
+    if me["wan_address"] and (o["public_address"] or o["wan_address"]):
+        return o["public_address"] or o["wan_address"]
+    if me["wan_address6"] and o["wan_address6"]:
+        return o["wan_address6"]
+    raise AnsibleFilterError("gatewayctl: sites %s and %s have no WAN address family in common (IPv4 "
+                             "or IPv6 wan_address on both)" % (me["name"], o["name"]))
 
 
 def gatewayctl_site(host, hostvars, groups, networks):
@@ -135,15 +187,14 @@ def gatewayctl_site(host, hostvars, groups, networks):
             if other == host:
                 continue
             if hub is None or host == hub:
-                reach = peers.setdefault(other, set())
-                reach.add(site_of(other)["lan_network"])
+                _reach(peers.setdefault(other, set()), me, site_of(other), site_of(other))
             elif other == hub:
                 reach = peers.setdefault(hub, set())
-                reach.add(site_of(hub)["lan_network"])
+                _reach(reach, me, site_of(hub), site_of(hub))
                 # the other spokes, through the hub
                 for spoke in members:
                     if spoke not in (host, hub):
-                        reach.add(site_of(spoke)["lan_network"])
+                        _reach(reach, me, site_of(spoke), site_of(hub))
     out = []
     names = {}
     for other in sorted(peers, key=lambda h: site_of(h)["name"]):
@@ -154,12 +205,16 @@ def gatewayctl_site(host, hostvars, groups, networks):
         names[o["name"]] = other
         enc = "ipsec" if "ipsec" in (me["encryption"], o["encryption"]) else "none"
         relay = bool(me["relay_ports"]) and bool(o["relay_ports"])
+        lan_address = o["seen_address"]
+        if o["lan_network6"] in peers[other]:
+            lan_address += ", " + o["lan_address6"]
         out.append({
             "host": other,
             "name": o["name"],
-            "endpoint": o["public_address"] or o["wan_address"],
-            "networks": sorted(peers[other], key=lambda n: ipaddress.ip_network(n)),
-            "lan_address": o["seen_address"],
+            "endpoint": _endpoint(me, o),
+            "networks": sorted(peers[other], key=lambda n: (ipaddress.ip_network(n).version,
+                                                           ipaddress.ip_network(n))),
+            "lan_address": lan_address,
             "encryption": enc,
             "psk_id": "_".join(sorted((me["name"], o["name"]))) if enc == "ipsec" else "",
             "relay": relay,
