@@ -1145,8 +1145,9 @@ next:;
 	for (size_t i = 0; i < site->n_peers; i++)
 		if (site->peers[i].relay && !site->peers[i].lan_address)
 			error_at(ld, site->peers[i].line, "peer %s relays broadcasts: set its `lan_address` "
-				 "(the peer gateway's address on its LAN), where relayed frames go",
-				 site->peers[i].name);
+				 "(the peer gateway's address on its LAN), where relayed frames go%s",
+				 site->peers[i].name, ip6_zero(site->peers[i].lan_address6) ? "" :
+				 "; relayed broadcasts are IPv4: it needs an IPv4 address");
 }
 
 /* Relations between sections: overlaps, collisions, self-routing endpoints. */
