@@ -119,11 +119,13 @@ if [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null; then
 	else bad "as root: exit $expect_rc: $out"; fi
 fi
 
-# Generated networks: 30 sites, a mesh and a hub with spokes, PSKs and relays.
+# Generated networks: 30 sites, a mesh and a hub with spokes, PSKs and relays;
+# and both again dual-stack over an IPv6-only internet (issue 22).
 gen=tests/crosscheck/gen-mesh.py
-for kind in mesh hub; do
+for kind in mesh hub mesh6 hub6; do
 	d=$scratch/gen-$kind
-	python3 $gen 30 "$d" --psk "$d-keys" --relay $([ $kind = hub ] && echo --hub)
+	python3 $gen 30 "$d" --psk "$d-keys" --relay $([ ${kind%6} = hub ] && echo --hub) \
+		$([ ${kind%6} != $kind ] && echo --ipv6)
 	out=$("$bin" check "$d"/*.ini 2>&1)
 	rc=$?
 	if [ $rc = 0 ] && [ -z "$out" ]; then ok "generated $kind of 30 sites"; else bad "generated $kind: exit $rc: $out"; fi
@@ -137,6 +139,20 @@ rc=$?
 printf 's7.ini:%d: error: peer s12: endpoint 198.18.12.3 is not the wan_address of site s12, 198.18.12.2 (%s/s12.ini:6)\n' \
 	$((line + 1)) "$d" >"$scratch/gen.expect"
 check_output "generated mesh, one endpoint changed" $rc "$(sed "s|^$d/||" <<<"$out")" "$scratch/gen.expect"
+
+# the same in IPv6: s7's view of s12, its IPv6 endpoint, and its IPv6 network narrowed
+d=$scratch/gen-mesh6
+line=$(grep -n '^\[peer s12\]' "$d/s7.ini" | cut -d: -f1)
+sed -i "$((line + 1))s/^endpoint = .*/endpoint = 2001:db8:0:c::3/; $((line + 2))s|fd00:0:c::/64|fd00:0:c::/65|" "$d/s7.ini"
+out=$("$bin" check "$d"/*.ini 2>&1)
+rc=$?
+{
+	printf 's7.ini:%d: error: peer s12: endpoint 2001:db8:0:c::3 is not the IPv6 wan_address of site s12, 2001:db8:0:c::2 (%s/s12.ini:6)\n' \
+		$((line + 1)) "$d"
+	printf 's7.ini:%d: error: peer s12: networks leave out the IPv6 LAN of site s12, fd00:0:c::/64 (%s/s12.ini:4)\n' \
+		$((line + 2)) "$d"
+} >"$scratch/gen6.expect"
+check_output "generated IPv6 mesh, one endpoint and one network changed" $rc "$(sed "s|^$d/||" <<<"$out")" "$scratch/gen6.expect"
 
 echo "crosscheck: $pass passed, $fail failed, $skip skipped"
 [ $fail = 0 ]

@@ -3,9 +3,11 @@
 spokes (--hub). Site i: LAN 10.X.Y.0/24 (gateway .1), WAN 198.(18+X).Y.2/24,
 where X = i // 250, Y = i % 250.
 
-Usage: gen-mesh.py N DIR [--hub] [--psk KEYDIR] [--relay]
+Usage: gen-mesh.py N DIR [--hub] [--psk KEYDIR] [--relay] [--ipv6]
   --psk KEYDIR   encryption = ipsec with one PSK file per pair in KEYDIR (0600)
   --relay        a [relay] section relaying port 6799 to every peer
+  --ipv6         dual-stack LANs (fd00:X:Y::/64 beside the IPv4 one) over an
+                 IPv6-only internet: WAN 2001:db8:X:Y::2/64, IPv6 endpoints
 """
 import os
 import sys
@@ -13,13 +15,15 @@ import sys
 
 def site(i):
     x, y = divmod(i, 250)
-    return dict(name="s%d" % i, lan="10.%d.%d" % (x, y), wan="198.%d.%d" % (18 + x, y))
+    return dict(name="s%d" % i, lan="10.%d.%d" % (x, y), wan="198.%d.%d" % (18 + x, y),
+                lan6="fd00:%x:%x:" % (x, y), wan6="2001:db8:%x:%x:" % (x, y))
 
 
 def main():
     args = sys.argv[1:]
     hub = "--hub" in args
     relay = "--relay" in args
+    v6 = "--ipv6" in args
     psk = None
     if "--psk" in args:
         psk = args[args.index("--psk") + 1]
@@ -38,14 +42,20 @@ def main():
         lines = ["[site]", "name = %s" % s["name"], "lan = eth0",
                  "lan_address = %s.1/24" % s["lan"], "wan = eth1",
                  "wan_address = %s.2/24" % s["wan"], "gateway = %s.1" % s["wan"], ""]
+        if v6:
+            lines[3] += ", %s:1/64" % s["lan6"]
+            lines[5:7] = ["wan_address = %s:2/64" % s["wan6"], "gateway = fe80::1"]
         for j in peers:
             p = sites[j]
-            nets = [p["lan"] + ".0/24"]
+            nets = [p["lan"] + ".0/24"] + ([p["lan6"] + ":/64"] if v6 else [])
             if hub and i != 0:
                 # a spoke reaches every other site through the hub
                 nets += [sites[k]["lan"] + ".0/24" for k in range(1, n) if k != i]
-            lines += ["[peer %s]" % p["name"], "endpoint = %s.2" % p["wan"],
-                      "networks = %s" % ", ".join(nets), "lan_address = %s.1" % p["lan"]]
+                nets += [sites[k]["lan6"] + ":/64" for k in range(1, n) if k != i and v6]
+            lines += ["[peer %s]" % p["name"],
+                      "endpoint = %s" % (p["wan6"] + ":2" if v6 else p["wan"] + ".2"),
+                      "networks = %s" % ", ".join(nets),
+                      "lan_address = %s.1%s" % (p["lan"], ", %s:1" % p["lan6"] if v6 else "")]
             if psk:
                 a, b = sorted((i, j))
                 path = os.path.join(os.path.abspath(psk), "s%d-s%d.psk" % (a, b))
