@@ -15,7 +15,8 @@
 #define MON_DGRAM 65536		/* the largest notification datagram read */
 
 static const unsigned rt_groups[] = { RTNLGRP_LINK, RTNLGRP_IPV4_IFADDR, RTNLGRP_IPV4_ROUTE,
-				      RTNLGRP_IPV4_NETCONF };
+				      RTNLGRP_IPV4_NETCONF, RTNLGRP_IPV6_IFADDR, RTNLGRP_IPV6_ROUTE,
+				      RTNLGRP_IPV6_NETCONF };
 static const unsigned nf_groups[] = { NFNLGRP_NFTABLES };
 
 static int subscribe(int bus, const unsigned *groups, size_t n)
@@ -102,14 +103,26 @@ static bool route_parser(const struct nlmsghdr *nlh, void *out)
 	return rtnl_parse_route(nlh, out);
 }
 
+static bool addr6_parser(const struct nlmsghdr *nlh, void *out)
+{
+	return rtnl_parse_addr6(nlh, 0, out);
+}
+
+static bool route6_parser(const struct nlmsghdr *nlh, void *out)
+{
+	return rtnl_parse_route6(nlh, out);
+}
+
 static bool parse_netconf(const struct nlmsghdr *nlh, struct mon_event *ev)
 {
 	const struct netconfmsg *ncm = mnl_nlmsg_get_payload(nlh);
 	const struct nlattr *a;
 	bool have_index = false;
 
-	if (mnl_nlmsg_get_payload_len(nlh) < sizeof(*ncm) || ncm->ncm_family != AF_INET)
+	if (mnl_nlmsg_get_payload_len(nlh) < sizeof(*ncm) ||
+	    (ncm->ncm_family != AF_INET && ncm->ncm_family != AF_INET6))
 		return false;
+	ev->netconf.family = ncm->ncm_family;
 	ev->netconf.forwarding = -1;
 	/* the kernel's netconfmsg is 1 byte, padded to 4 before the attributes */
 	mnl_attr_for_each(a, nlh, MNL_ALIGN(sizeof(*ncm))) {
@@ -178,12 +191,18 @@ static bool parse_one(int bus, const struct nlmsghdr *nlh, struct mon_event *ev)
 	case RTM_DELADDR:
 		ev->kind = MON_ADDR;
 		ev->removed = nlh->nlmsg_type == RTM_DELADDR;
-		return parse_as_new(nlh, RTM_NEWADDR, addr_parser, &ev->addr);
+		if (parse_as_new(nlh, RTM_NEWADDR, addr_parser, &ev->addr))
+			return true;
+		ev->kind = MON_ADDR6;
+		return parse_as_new(nlh, RTM_NEWADDR, addr6_parser, &ev->addr6);
 	case RTM_NEWROUTE:
 	case RTM_DELROUTE:
 		ev->kind = MON_ROUTE;
 		ev->removed = nlh->nlmsg_type == RTM_DELROUTE;
-		return parse_as_new(nlh, RTM_NEWROUTE, route_parser, &ev->route);
+		if (parse_as_new(nlh, RTM_NEWROUTE, route_parser, &ev->route))
+			return true;
+		ev->kind = MON_ROUTE6;
+		return parse_as_new(nlh, RTM_NEWROUTE, route6_parser, &ev->route6);
 	case RTM_NEWNETCONF:
 	case RTM_DELNETCONF:
 		ev->kind = MON_NETCONF;

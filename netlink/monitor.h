@@ -1,6 +1,6 @@
 /* monitor.h - the kernel's notifications, for a process that keeps the
- * network as it should be (gatewayctl watch): links, IPv4 addresses, IPv4
- * routes and IPv4 settings (rtnetlink groups), and nftables changes
+ * network as it should be (gatewayctl watch): links, IPv4 and IPv6 addresses,
+ * routes and forwarding settings (rtnetlink groups), and nftables changes
  * (NFNLGRP_NFTABLES). Nothing here knows about sites: the caller decides which
  * events concern it. */
 #ifndef GATEWAYCTL_MONITOR_H
@@ -11,14 +11,17 @@
 #include <stdint.h>
 
 #include "rtnl.h"
+#include "rtnl6.h"
 
 enum mon_kind {
 	MON_LINK,	/* .link: created, changed (flags, address) or (removed) deleted */
 	MON_ADDR,	/* .addr */
 	MON_ROUTE,	/* .route (main table, not cloned) */
-	MON_NETCONF,	/* .netconf: an IPv4 setting (forwarding) changed */
+	MON_NETCONF,	/* .netconf: a forwarding setting (of .netconf.family) changed */
 	MON_NFT,	/* .nft: a table, chain, rule, set, element or object changed */
 	MON_LOST,	/* the kernel dropped notifications (socket full): read everything again */
+	MON_ADDR6,	/* .addr6 */
+	MON_ROUTE6,	/* .route6 (main table, not cloned) */
 };
 
 struct mon_event {
@@ -28,7 +31,10 @@ struct mon_event {
 		struct link_info link;
 		struct addr_info addr;
 		struct route_info route;
+		struct addr6_info addr6;
+		struct route6_info route6;
 		struct {
+			int family;	/* AF_INET (net.ipv4.conf) or AF_INET6 (net.ipv6.conf) */
 			int ifindex;	/* MON_NETCONF_ALL (-1), MON_NETCONF_DEFAULT (-2) or a link */
 			int forwarding;	/* 0, 1, or -1 when the message does not say */
 		} netconf;

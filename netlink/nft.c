@@ -27,35 +27,6 @@ bool nft_chain_used(const struct nft_spec *spec, int ch)
 	return ch != CH_DSTNAT || spec->netmap_len;
 }
 
-int nft_cmp_elem(const void *a, const void *b)
-{
-	const struct elem *x = a, *y = b;
-	int c;
-
-	if (x->klen != y->klen)
-		return x->klen < y->klen ? -1 : 1;
-	c = memcmp(x->key, y->key, x->klen);
-	if (c)
-		return c;
-	/* At the same address, the end of one interval comes before the start
-	 * of the next: the kernel checks overlaps in the order it is given. */
-	return (int)y->end - (int)x->end;
-}
-
-/* Sort and drop exact duplicates: the kernel keeps one of each. */
-size_t nft_sort_elems(struct elem *e, size_t n)
-{
-	size_t i, k = 0;
-
-	if (n == 0)
-		return 0;
-	qsort(e, n, sizeof(*e), nft_cmp_elem);
-	for (i = 1; i < n; i++)
-		if (nft_cmp_elem(&e[k], &e[i]) != 0)
-			e[++k] = e[i];
-	return k + 1;
-}
-
 static uint32_t prefix_mask(uint8_t len)
 {
 	return len == 0 ? 0 : len >= 32 ? 0xffffffffu : ~((1u << (32 - len)) - 1);
@@ -107,10 +78,7 @@ static int build_elems(const struct nft_spec *spec, struct want *w)
 	if (spec->n_masq && !nets)
 		return -ENOMEM;
 	w->el[SET_MASQ] = calloc(2 * nn + 2, sizeof(struct elem));
-	w->el[SET_TUNNELS] = calloc(spec->n_tunnels + 1, sizeof(struct elem));
-	w->el[SET_ENDPOINTS] = calloc(spec->n_endpoints + 1, sizeof(struct elem));
-	w->el[SET_IPSEC] = calloc(spec->n_ipsec + 1, sizeof(struct elem));
-	if (!w->el[SET_MASQ] || !w->el[SET_TUNNELS] || !w->el[SET_ENDPOINTS] || !w->el[SET_IPSEC]) {
+	if (!w->el[SET_MASQ] || nft_tunnel_elems(w, spec) < 0) {
 		free(nets);
 		return -ENOMEM;
 	}
@@ -140,29 +108,9 @@ static int build_elems(const struct nft_spec *spec, struct want *w)
 	w->nel[SET_MASQ] = nft_sort_elems(w->el[SET_MASQ], k);
 	free(nets);
 
-	for (i = 0; i < spec->n_tunnels; i++) {
-		struct elem *e = &w->el[SET_TUNNELS][i];
-
-		e->klen = IFNAMSZ;
-		memcpy(e->key, spec->tunnels[i], strnlen(spec->tunnels[i], IFNAMSZ));
-	}
-	w->nel[SET_TUNNELS] = nft_sort_elems(w->el[SET_TUNNELS], spec->n_tunnels);
-
-	for (i = 0; i < spec->n_endpoints; i++) {
-		struct elem *e = &w->el[SET_ENDPOINTS][i];
-
-		e->klen = 4;
-		put_be32(e->key, spec->endpoints[i]);
-	}
-	w->nel[SET_ENDPOINTS] = nft_sort_elems(w->el[SET_ENDPOINTS], spec->n_endpoints);
-
-	for (i = 0; i < spec->n_ipsec; i++) {
-		struct elem *e = &w->el[SET_IPSEC][i];
-
-		e->klen = 4;
-		put_be32(e->key, spec->ipsec[i]);
-	}
-	w->nel[SET_IPSEC] = nft_sort_elems(w->el[SET_IPSEC], spec->n_ipsec);
+	if (nft_addr_elems(w, SET_ENDPOINTS, spec->endpoints, spec->n_endpoints, 4) < 0 ||
+	    nft_addr_elems(w, SET_IPSEC, spec->ipsec, spec->n_ipsec, 4) < 0)
+		return -ENOMEM;
 	return 0;
 }
 
@@ -216,15 +164,6 @@ static void x_udp_dport(struct nftnl_rule *r, uint16_t port, int *oom)
 	x_cmp(r, NFT_CMP_EQ, p, 2, oom);
 }
 
-static void x_verdict(struct nftnl_rule *r, uint32_t verdict, int *oom)
-{
-	struct nftnl_expr *e = add_expr(r, "immediate", oom);
-
-	if (!e)
-		return;
-	nftnl_expr_set_u32(e, NFTNL_EXPR_IMM_DREG, NFT_REG_VERDICT);
-	nftnl_expr_set_u32(e, NFTNL_EXPR_IMM_VERDICT, verdict);
-}
 
 /* oifname "NAME": meta oifname, then cmp over all 16 NUL-padded bytes. */
 static void x_oifname(struct nftnl_rule *r, const char *name, int *oom)
@@ -236,77 +175,14 @@ static void x_oifname(struct nftnl_rule *r, const char *name, int *oom)
 	x_cmp(r, NFT_CMP_EQ, buf, sizeof(buf), oom);
 }
 
-/* ip protocol 4 */
-static void x_ipproto4(struct nftnl_rule *r, int *oom)
+/* ip protocol PROTO */
+static void x_ipproto(struct nftnl_rule *r, uint8_t p, int *oom)
 {
-	uint8_t p = IPPROTO_IPIP;
-
 	x_payload(r, NFT_PAYLOAD_NETWORK_HEADER, 9, 1, oom);
 	x_cmp(r, NFT_CMP_EQ, &p, 1, oom);
 }
 
-/* tcp flags syn counter tcp option maxseg size set rt mtu */
-static void x_mss_clamp(struct nftnl_rule *r, int *oom)
-{
-	uint8_t tcp = IPPROTO_TCP, syn = 0x02, zero = 0;
-	struct nftnl_expr *e;
 
-	x_meta(r, NFT_META_L4PROTO, oom);
-	x_cmp(r, NFT_CMP_EQ, &tcp, 1, oom);
-	x_payload(r, NFT_PAYLOAD_TRANSPORT_HEADER, 13, 1, oom);
-	e = add_expr(r, "bitwise", oom);
-	if (e) {
-		nftnl_expr_set_u32(e, NFTNL_EXPR_BITWISE_SREG, NFT_REG_1);
-		nftnl_expr_set_u32(e, NFTNL_EXPR_BITWISE_DREG, NFT_REG_1);
-		nftnl_expr_set_u32(e, NFTNL_EXPR_BITWISE_LEN, 1);
-		nftnl_expr_set(e, NFTNL_EXPR_BITWISE_MASK, &syn, 1);
-		nftnl_expr_set(e, NFTNL_EXPR_BITWISE_XOR, &zero, 1);
-	}
-	x_cmp(r, NFT_CMP_NEQ, &zero, 1, oom);
-	x_counter(r, oom);
-	e = add_expr(r, "rt", oom);
-	if (e) {
-		nftnl_expr_set_u32(e, NFTNL_EXPR_RT_KEY, NFT_RT_TCPMSS);
-		nftnl_expr_set_u32(e, NFTNL_EXPR_RT_DREG, NFT_REG_1);
-	}
-	e = add_expr(r, "byteorder", oom);
-	if (e) {
-		nftnl_expr_set_u32(e, NFTNL_EXPR_BYTEORDER_SREG, NFT_REG_1);
-		nftnl_expr_set_u32(e, NFTNL_EXPR_BYTEORDER_DREG, NFT_REG_1);
-		nftnl_expr_set_u32(e, NFTNL_EXPR_BYTEORDER_OP, NFT_BYTEORDER_HTON);
-		nftnl_expr_set_u32(e, NFTNL_EXPR_BYTEORDER_LEN, 2);
-		nftnl_expr_set_u32(e, NFTNL_EXPR_BYTEORDER_SIZE, 2);
-	}
-	e = add_expr(r, "exthdr", oom);
-	if (e) {
-		nftnl_expr_set_u32(e, NFTNL_EXPR_EXTHDR_SREG, NFT_REG_1);
-		nftnl_expr_set_u8(e, NFTNL_EXPR_EXTHDR_TYPE, 2 /* TCPOPT_MAXSEG */);
-		nftnl_expr_set_u32(e, NFTNL_EXPR_EXTHDR_OFFSET, 2);
-		nftnl_expr_set_u32(e, NFTNL_EXPR_EXTHDR_LEN, 2);
-		nftnl_expr_set_u32(e, NFTNL_EXPR_EXTHDR_OP, NFT_EXTHDR_OP_TCPOPT);
-	}
-}
-
-/* fib saddr . iif oif missing: no route back to the source through the
- * interface the packet came in by (what nft generates: the presence flag,
- * then the 4-byte result compared with 0) */
-static void x_fib_oif_missing(struct nftnl_rule *r, int *oom)
-{
-	struct nftnl_expr *e = add_expr(r, "fib", oom);
-	uint32_t zero = 0;
-
-	if (e) {
-		nftnl_expr_set_u32(e, NFTNL_EXPR_FIB_DREG, NFT_REG_1);
-		nftnl_expr_set_u32(e, NFTNL_EXPR_FIB_RESULT, NFT_FIB_RESULT_OIF);
-		nftnl_expr_set_u32(e, NFTNL_EXPR_FIB_FLAGS, NFTA_FIB_F_SADDR | NFTA_FIB_F_IIF | NFTA_FIB_F_PRESENT);
-	}
-	x_cmp(r, NFT_CMP_EQ, &zero, sizeof(zero), oom);
-}
-
-static int rule_setter(void *o, uint16_t a, const void *d, uint32_t l)
-{
-	return nftnl_rule_set_data(o, a, d, l);
-}
 
 /* SNAT of the masqueraded networks out of the LAN to the LAN address, sparing
  * the LAN's broadcast (the relay's rebroadcasts keep the remote sender's source) */
@@ -378,7 +254,7 @@ static int rules_ipsec(const struct nft_spec *spec, struct want *w, int *oom)
 
 	if (!r)
 		return -ENOMEM;
-	x_ipproto4(r, oom);
+	x_ipproto(r, IPPROTO_IPIP, oom);
 	x_payload(r, NFT_PAYLOAD_NETWORK_HEADER, 12, 4, oom);
 	x_lookup(r, SET_IPSEC, oom);
 	x_meta(r, NFT_META_SECPATH, oom);
@@ -391,7 +267,7 @@ static int rules_ipsec(const struct nft_spec *spec, struct want *w, int *oom)
 	r = new_rule(w, CH_OUTPUT, "ipsec-out");
 	if (!r)
 		return -ENOMEM;
-	x_ipproto4(r, oom);
+	x_ipproto(r, IPPROTO_IPIP, oom);
 	x_payload(r, NFT_PAYLOAD_NETWORK_HEADER, 16, 4, oom);
 	x_lookup(r, SET_IPSEC, oom);
 	e = add_expr(r, "rt", oom);
@@ -405,25 +281,26 @@ static int rules_ipsec(const struct nft_spec *spec, struct want *w, int *oom)
 	return 0;
 }
 
-/* IPIP from the peers' endpoints accepted, other IPIP to the WAN address dropped */
-static int rules_ipip(const struct nft_spec *spec, struct want *w, int *oom)
+/* IPIP (PROTO 4, NAMES ipip-*), or IPv6 in IPv4 (41, 6in4-*, for sit),
+ * from the peers' endpoints accepted, other to the WAN address dropped */
+static int rules_ipip(const struct nft_spec *spec, struct want *w, uint8_t proto, int *oom)
 {
-	struct nftnl_rule *r = new_rule(w, CH_INPUT, "ipip-peers");
+	struct nftnl_rule *r = new_rule(w, CH_INPUT, proto == IPPROTO_IPIP ? "ipip-peers" : "6in4-peers");
 	uint8_t addr[4];
 
 	if (!r)
 		return -ENOMEM;
-	x_ipproto4(r, oom);
+	x_ipproto(r, proto, oom);
 	x_payload(r, NFT_PAYLOAD_NETWORK_HEADER, 12, 4, oom);
 	x_lookup(r, SET_ENDPOINTS, oom);
 	x_counter(r, oom);
 	x_verdict(r, NF_ACCEPT, oom);
 	if (!spec->wan_addr)
 		return 0;
-	r = new_rule(w, CH_INPUT, "ipip-other");
+	r = new_rule(w, CH_INPUT, proto == IPPROTO_IPIP ? "ipip-other" : "6in4-other");
 	if (!r)
 		return -ENOMEM;
-	x_ipproto4(r, oom);
+	x_ipproto(r, proto, oom);
 	x_payload(r, NFT_PAYLOAD_NETWORK_HEADER, 16, 4, oom);
 	put_be32(addr, spec->wan_addr);
 	x_cmp(r, NFT_CMP_EQ, addr, 4, oom);
@@ -432,28 +309,6 @@ static int rules_ipip(const struct nft_spec *spec, struct want *w, int *oom)
 	return 0;
 }
 
-/* A rule on the tunnels (SET_TUNNELS): the MSS clamp (forward), or the source
- * check (prerouting): a packet out of a tunnel whose source is not routed back
- * into that tunnel (not the peer's networks) is spoofed, dropped */
-static int rule_tunnels(struct want *w, int chain, const char *name, int *oom)
-{
-	struct nftnl_rule *r = new_rule(w, chain, name);
-
-	if (!r)
-		return -ENOMEM;
-	if (chain == CH_FORWARD) {
-		x_meta(r, NFT_META_OIFNAME, oom);
-		x_lookup(r, SET_TUNNELS, oom);
-		x_mss_clamp(r, oom);
-		return 0;
-	}
-	x_meta(r, NFT_META_IIFNAME, oom);
-	x_lookup(r, SET_TUNNELS, oom);
-	x_fib_oif_missing(r, oom);
-	x_counter(r, oom);
-	x_verdict(r, NF_DROP, oom);
-	return 0;
-}
 
 static int build_rules(const struct nft_spec *spec, struct want *w)
 {
@@ -461,42 +316,19 @@ static int build_rules(const struct nft_spec *spec, struct want *w)
 
 	if (w->nel[SET_MASQ] > 0 && rule_snat(spec, w, &oom) < 0)
 		return -ENOMEM;
-	if (spec->mss_clamp && w->nel[SET_TUNNELS] > 0 && rule_tunnels(w, CH_FORWARD, "mss-clamp", &oom) < 0)
+	if (spec->mss_clamp && w->nel[SET_TUNNELS] > 0 && nft_rule_tunnels(w, CH_FORWARD, "mss-clamp", &oom) < 0)
 		return -ENOMEM;
 	if (w->nel[SET_IPSEC] > 0 && rules_ipsec(spec, w, &oom) < 0)
 		return -ENOMEM;
-	if (w->nel[SET_ENDPOINTS] > 0 && rules_ipip(spec, w, &oom) < 0)
+	if (w->nel[SET_ENDPOINTS] > 0 && rules_ipip(spec, w, IPPROTO_IPIP, &oom) < 0)
 		return -ENOMEM;
-	if (w->nel[SET_TUNNELS] > 0 && rule_tunnels(w, CH_PREROUTING, "src-check", &oom) < 0)
+	if (spec->sit && w->nel[SET_ENDPOINTS] > 0 && rules_ipip(spec, w, IPPROTO_IPV6, &oom) < 0)
+		return -ENOMEM;
+	if (w->nel[SET_TUNNELS] > 0 && nft_rule_tunnels(w, CH_PREROUTING, "src-check", &oom) < 0)
 		return -ENOMEM;
 	if (nft_netmap_rules(spec, w, &oom) < 0)
 		return -ENOMEM;
-	for (size_t i = 0; i < w->nrules; i++)
-		if (set_comment_udata(rule_setter, w->rule[i], NFTNL_RULE_USERDATA, NFTNL_UDATA_RULE_COMMENT,
-				      w->rule_name[i]) < 0)
-			oom = 1;
-	return oom ? -ENOMEM : 0;
-}
-
-void nft_want_free(struct want *w)
-{
-	size_t i;
-
-	for (i = 0; i < N_SETS; i++)
-		free(w->el[i]);
-	for (i = 0; i < w->nrules; i++)
-		nftnl_rule_free(w->rule[i]);
-	memset(w, 0, sizeof(*w));
-}
-
-int nft_table_name(const char *site, char *buf, size_t len)
-{
-	int n;
-
-	if (!site || !*site)
-		return -EINVAL;
-	n = snprintf(buf, len, "%s%s", NFT_TABLE_PREFIX, site);
-	return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
+	return oom || nft_name_rules(w) < 0 ? -ENOMEM : 0;
 }
 
 int nft_want_build(const struct nft_spec *spec, struct want *w)
@@ -504,12 +336,9 @@ int nft_want_build(const struct nft_spec *spec, struct want *w)
 	int ret;
 
 	memset(w, 0, sizeof(*w));
-	ret = nft_table_name(spec->site, w->table, sizeof(w->table));
+	ret = nft_want_init(w, spec->site, NFPROTO_IPV4, spec->netmap_len != 0);
 	if (ret < 0)
 		return ret;
-	snprintf(w->comment, sizeof(w->comment), "%s%s", NFT_OWNER_COMMENT_PREFIX, spec->site);
-	for (int i = 0; i < N_CHAINS; i++)
-		w->chain_on[i] = nft_chain_used(spec, i);
 	ret = build_elems(spec, w);
 	if (ret == 0)
 		ret = build_rules(spec, w);
@@ -521,23 +350,22 @@ int nft_want_build(const struct nft_spec *spec, struct want *w)
 /* ------------------------------------------------------------------------ */
 /* Printing the equivalent nft commands                                      */
 
-#define PRINT_ELEMS_PER_LINE 64
 
 
-/* "add rule TABLE TEXT", one line. */
-static void print_rule(struct printer *p, const char *text)
-{
-	FILE *f = cmd_start(&p->c, p->table, "add rule");
 
-	if (!f)
-		return;
-	fputs(text, f);
-	cmd_end(&p->c, p->out);
-}
+struct print_ctx {
+	const struct nft_spec *spec;
+	const struct nft_net *nets;
+	int set;
+};
 
 /* One element of set SET, at index I. */
-static void print_element(FILE *f, const struct nft_spec *spec, const struct nft_net *nets, int set, size_t i)
+static void print_element(FILE *f, size_t i, const void *ctx)
 {
+	const struct nft_spec *spec = ((const struct print_ctx *)ctx)->spec;
+	const struct nft_net *nets = ((const struct print_ctx *)ctx)->nets;
+	int set = ((const struct print_ctx *)ctx)->set;
+
 	switch (set) {
 	case SET_MASQ:
 		put_addr(f, nets[i].addr);
@@ -555,61 +383,16 @@ static void print_element(FILE *f, const struct nft_spec *spec, const struct nft
 	}
 }
 
-/* The N elements of set SET (named NAME), PRINT_ELEMS_PER_LINE a line. */
 static void print_elements(struct printer *p, const struct nft_spec *spec, const struct nft_net *nets, int set,
 			   const char *name, size_t n)
 {
-	for (size_t i = 0; i < n; i += PRINT_ELEMS_PER_LINE) {
-		FILE *f = cmd_start(&p->c, p->table, "add element");
+	struct print_ctx c = { spec, nets, set };
 
-		if (!f)
-			continue;
-		fprintf(f, " %s { ", name);
-		for (size_t j = i; j < n && j < i + PRINT_ELEMS_PER_LINE; j++) {
-			if (j > i)
-				fputs(", ", f);
-			print_element(f, spec, nets, set, j);
-		}
-		fputs(" }", f);
-		cmd_end(&p->c, p->out);
-	}
+	nft_print_elements(p, name, n, print_element, &c);
 }
 
-/* As the transaction does: whatever is there goes, then the table, its sets
- * and chains are built anew. */
-static void print_skeleton(struct printer *p, const struct nft_spec *spec)
-{
-	FILE *f;
 
-	if (cmd_start(&p->c, p->table, "add table"))
-		cmd_end(&p->c, p->out);
-	if (cmd_start(&p->c, p->table, "delete table"))
-		cmd_end(&p->c, p->out);
-	if ((f = cmd_start(&p->c, p->table, "add table"))) {
-		fprintf(f, " { comment \"%s%s\"; }", NFT_OWNER_COMMENT_PREFIX, spec->site);
-		cmd_end(&p->c, p->out);
-	}
-	for (size_t i = 0; i < N_SETS; i++) {
-		if (!(f = cmd_start(&p->c, p->table, "add set")))
-			continue;
-		fprintf(f, " %s { type %s;%s }", nft_set_defs[i].name, nft_set_defs[i].nft_type,
-			nft_set_defs[i].flags & NFT_SET_INTERVAL ? " flags interval;" : "");
-		cmd_end(&p->c, p->out);
-	}
-}
 
-static void print_chains(struct printer *p, const struct nft_spec *spec)
-{
-	for (size_t i = 0; i < N_CHAINS; i++) {
-		FILE *f = nft_chain_used(spec, (int)i) ? cmd_start(&p->c, p->table, "add chain") : NULL;
-
-		if (!f)
-			continue;
-		fprintf(f, " %s { type %s hook %s priority %d; policy accept; }", nft_chain_defs[i].name,
-			nft_chain_defs[i].type, nft_chain_defs[i].hook_name, (int)nft_chain_defs[i].prio);
-		cmd_end(&p->c, p->out);
-	}
-}
 
 static void print_snat(struct printer *p, const struct nft_spec *spec)
 {
@@ -638,7 +421,7 @@ static void print_ipsec(struct printer *p, const struct nft_spec *spec)
 	print_elements(p, spec, NULL, SET_IPSEC, "encrypted", spec->n_ipsec);
 	if (spec->n_ipsec == 0)
 		return;
-	print_rule(p, " input ip protocol 4 ip saddr @encrypted meta secpath missing counter drop"
+	nft_print_rule(p, " input ip protocol 4 ip saddr @encrypted meta secpath missing counter drop"
 		   " comment \"ipsec-in\"");
 	for (int k = 0; spec->wan_addr && k < 3; k++) {
 		FILE *f = cmd_start(&p->c, p->table, "add rule");
@@ -650,19 +433,19 @@ static void print_ipsec(struct printer *p, const struct nft_spec *spec)
 		fprintf(f, " %s ip saddr != @encrypted counter drop comment \"%s\"", what[k], names[k]);
 		cmd_end(&p->c, p->out);
 	}
-	print_rule(p, " output ip protocol 4 ip daddr @encrypted rt ipsec missing counter drop"
+	nft_print_rule(p, " output ip protocol 4 ip daddr @encrypted rt ipsec missing counter drop"
 		   " comment \"ipsec-out\"");
 }
 
-static void print_ipip_other(struct printer *p, const struct nft_spec *spec)
+static void print_ipip_other(struct printer *p, const struct nft_spec *spec, const char *proto, const char *name)
 {
 	FILE *f = cmd_start(&p->c, p->table, "add rule");
 
 	if (!f)
 		return;
-	fputs(" input ip protocol 4 ip daddr ", f);
+	fprintf(f, " input ip protocol %s ip daddr ", proto);
 	put_addr(f, spec->wan_addr);
-	fputs(" counter drop comment \"ipip-other\"", f);
+	fprintf(f, " counter drop comment \"%s\"", name);
 	cmd_end(&p->c, p->out);
 }
 
@@ -675,24 +458,29 @@ void nft_spec_print(const struct nft_spec *spec, FILE *out)
 	if (nft_table_name(spec->site, p.table, sizeof(p.table)) < 0)
 		return;
 	nets = norm_nets(spec, &nn);
-	print_skeleton(&p, spec);
+	nft_print_skeleton(&p, spec->site);
 	print_elements(&p, spec, nets, SET_MASQ, "masq", nn);
 	print_elements(&p, spec, nets, SET_TUNNELS, "tunnels", spec->n_tunnels);
 	print_elements(&p, spec, nets, SET_ENDPOINTS, "endpoints", spec->n_endpoints);
-	print_chains(&p, spec);
+	nft_print_chains(&p, spec->netmap_len != 0);
 	if (nn > 0)
 		print_snat(&p, spec);
 	if (spec->mss_clamp && spec->n_tunnels > 0)
-		print_rule(&p, " forward oifname @tunnels tcp flags syn counter"
+		nft_print_rule(&p, " forward oifname @tunnels tcp flags syn counter"
 			   " tcp option maxseg size set rt mtu comment \"mss-clamp\"");
 	print_ipsec(&p, spec);
 	if (spec->n_endpoints > 0)
-		print_rule(&p, " input ip protocol 4 ip saddr @endpoints counter accept comment \"ipip-peers\"");
+		nft_print_rule(&p, " input ip protocol 4 ip saddr @endpoints counter accept comment \"ipip-peers\"");
 	if (spec->n_endpoints > 0 && spec->wan_addr)
-		print_ipip_other(&p, spec);
+		print_ipip_other(&p, spec, "4", "ipip-other");
+	if (spec->sit && spec->n_endpoints > 0)
+		nft_print_rule(&p, " input ip protocol 41 ip saddr @endpoints counter accept comment \"6in4-peers\"");
+	if (spec->sit && spec->n_endpoints > 0 && spec->wan_addr)
+		print_ipip_other(&p, spec, "41", "6in4-other");
 	if (spec->n_tunnels > 0)
-		print_rule(&p, " prerouting iifname @tunnels fib saddr . iif oif missing counter drop"
+		nft_print_rule(&p, " prerouting iifname @tunnels fib saddr . iif oif missing counter drop"
 			   " comment \"src-check\"");
 	nft_netmap_print(&p, spec);
 	free(nets);
+	nft6_print(spec, out);
 }

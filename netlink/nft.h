@@ -6,11 +6,13 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <netinet/in.h>
 
 #include "nlsock.h"
 
-/* Every table gatewayctl owns is "gatewayctl-SITE" in family ip, and carries
- * the comment NFT_OWNER_COMMENT_PREFIX "SITE" in its user data. */
+/* Every table gatewayctl owns is "gatewayctl-SITE" in family ip (and, for a
+ * site with IPv6, in family ip6 beside it), and carries the comment
+ * NFT_OWNER_COMMENT_PREFIX "SITE" in its user data. */
 #define NFT_TABLE_PREFIX "gatewayctl-"
 #define NFT_OWNER_COMMENT_PREFIX "managed by gatewayctl: site "
 
@@ -19,7 +21,12 @@ struct nft_net {
 	uint8_t len;
 };
 
-/* What the table must contain. Addresses in host byte order. */
+struct nft_net6 {
+	struct in6_addr addr;
+	uint8_t len;
+};
+
+/* What the table must contain. IPv4 addresses in host byte order. */
 struct nft_spec {
 	const char *site;		/* table is NFT_TABLE_PREFIX site */
 	const char *lan;		/* LAN interface: SNAT applies leaving through it */
@@ -38,6 +45,17 @@ struct nft_spec {
 	/* a netmap: the LAN (netmap_lan/netmap_len) appears to the peers as netmap_to/netmap_len */
 	uint32_t netmap_lan, netmap_to;
 	uint8_t netmap_len;		/* 0: no netmap */
+	/* IPv6 (issue 22) */
+	bool sit;			/* some tunnels are sit (mode any): the ip table
+					 * takes protocol 41 from @endpoints as well */
+	bool v6;			/* the ip6 table (nft6.c) exists beside the ip one */
+	struct in6_addr lan_addr6;	/* SNAT66 target */
+	const struct nft_net6 *masq6;	/* IPv6 networks to SNAT66 (any count) */
+	size_t n_masq6;
+	const struct in6_addr *endpoints6;	/* peers' IPv6 endpoints allowed to send 4in6, 6in6 */
+	size_t n_endpoints6;
+	struct in6_addr wan_addr6;	/* our IPv6 public address: 4in6/6in6 to it from others
+					 * dropped; :: none */
 };
 
 /*
@@ -57,6 +75,8 @@ struct nft_spec {
  *     "esp-other"  ip daddr WAN_ADDR ip protocol esp ip saddr != @encrypted counter drop  wan_addr)
  *     "ipip-peers" ip protocol 4 ip saddr @endpoints counter accept   (if n_endpoints)
  *     "ipip-other" ip protocol 4 ip daddr WAN_ADDR counter drop (if n_endpoints and wan_addr)
+ *     "6in4-peers" ip protocol 41 ip saddr @endpoints counter accept   (if sit and n_endpoints)
+ *     "6in4-other" ip protocol 41 ip daddr WAN_ADDR counter drop  (if sit, n_endpoints and wan_addr)
  *   chain output (filter, hook output, priority 0):
  *     "ipsec-out"  ip protocol 4 ip daddr @encrypted rt ipsec missing counter drop       (if n_ipsec)
  *   chain prerouting (filter, hook prerouting, priority -150):
@@ -66,6 +86,20 @@ struct nft_spec {
  *     "netmap-out" oifname @tunnels ip saddr LAN/LEN counter snat ip prefix to MAP/LEN
  *   chain dstnat (nat, hook prerouting, priority -100; only with a netmap):
  *     "netmap-in"  iifname @tunnels ip daddr MAP/LEN counter dnat ip prefix to LAN/LEN
+ * With v6, the table ip6 of the same name, in the same transaction, holds the
+ * same four sets (masq, endpoints, encrypted: ipv6_addr; tunnels: ifname)
+ * and the chains but dstnat, with the rules:
+ *   postrouting: "snat6"      oifname LAN ip6 saddr @masq counter snat ip6 to LAN_ADDR6 (if n_masq6)
+ *   forward:     "mss-clamp6" oifname @tunnels tcp flags syn counter tcp option maxseg size set rt mtu
+ *                                                      (if mss_clamp and n_tunnels)
+ *   input:       "4in6-peers" meta l4proto 4 ip6 saddr @endpoints counter accept   (if n_endpoints6)
+ *                "6in6-peers" meta l4proto 41 ip6 saddr @endpoints counter accept
+ *                "4in6-other" meta l4proto 4 ip6 daddr WAN_ADDR6 counter drop   (if n_endpoints6
+ *                "6in6-other" meta l4proto 41 ip6 daddr WAN_ADDR6 counter drop   and wan_addr6)
+ *   prerouting:  "src-check6" iifname @tunnels fib saddr . iif oif missing counter drop (if n_tunnels)
+ * (meta l4proto: the protocol after any extension header, e.g. the
+ * encapsulation limit option an ip6tnl adds by default.) Without v6, the
+ * replacing transaction deletes an ip6 table of ours left from before.
  * src-check drops what comes out of a tunnel with a source that is not routed
  * back into that same tunnel, i.e. not one of that peer's networks: a peer (or
  * anyone forging a plain peer's endpoint) cannot pose as our LAN or another peer.
@@ -87,9 +121,10 @@ struct nft_counter {
 };
 
 struct nft_state {
-	bool present;			/* the table exists and carries our comment */
-	bool foreign;			/* a table of that name exists WITHOUT our comment */
-	struct nft_counter counters[16];
+	bool present;			/* the ip table exists and carries our comment */
+	bool foreign;			/* a table of that name (ip or ip6) exists WITHOUT our comment */
+	bool present6;			/* the ip6 table exists and carries our comment */
+	struct nft_counter counters[32];	/* the ip table's, then the ip6 table's */
 	size_t n_counters;
 };
 
@@ -109,8 +144,9 @@ int nft_table_matches(struct nl *nl, const struct nft_spec *spec);
  * on error ERR names the failing step, e.g. "adding rule snat: <why>". */
 int nft_table_replace(struct nl *nl, const struct nft_spec *spec, char *err, size_t errlen);
 
-/* Delete the table of SITE if it exists and is ours; 0 also when absent.
- * A same-named table without our comment is left alone: -EEXIST, ERR says so. */
+/* Delete the tables (ip, ip6) of SITE that exist and are ours, in one
+ * transaction; 0 also when absent. A same-named table without our comment
+ * (either family) is left alone, and so is ours then: -EEXIST, ERR says so. */
 int nft_table_delete(struct nl *nl, const char *site, char *err, size_t errlen);
 
 /* Read the table of SITE: presence and counters (one per rule present, in
@@ -125,7 +161,8 @@ int nft_list_sites(struct nl *nl, char (**sites)[33], size_t *n);
  * The read-back, one message at a time (what the functions above do with the
  * kernel's answers; the fuzzer drives it). A struct nft_dump collects the
  * objects of table NFT_TABLE_PREFIX SITE (chains, sets, their elements,
- * rules) or, made with SITE NULL, the tables of family ip; nft_dump_cb (an
+ * rules, of families ip and ip6) or, made with SITE NULL, the tables of
+ * families ip and ip6; nft_dump_cb (an
  * mnl_cb_t) takes NEWGEN, NEWTABLE, NEWCHAIN, NEWSET, NEWSETELEM and
  * NEWRULE messages and ignores anything else. Then:
  *   nft_dump_state    as nft_table_read (0 or -errno)

@@ -28,7 +28,10 @@ struct set_def {
 	uint32_t byteorder;
 	const char *nft_type;
 };
-extern const struct set_def nft_set_defs[N_SETS];
+extern const struct set_def nft_set_defs[N_SETS];	/* family ip */
+extern const struct set_def nft_set_defs6[N_SETS];	/* family ip6: the same names */
+/* The definition of SET in a table of FAMILY (NFPROTO_IPV4, NFPROTO_IPV6). */
+const struct set_def *nft_set_def(uint32_t family, int set);
 
 struct chain_def {
 	const char *name;
@@ -47,8 +50,9 @@ struct elem {
 	uint8_t open;		/* interval start without an end (to the top) */
 };
 
-/* What the spec builds. */
+/* What the spec builds: one table, of family ip or ip6. */
 struct want {
+	uint32_t family;		/* NFPROTO_IPV4 or NFPROTO_IPV6 */
 	char table[TABLE_NAME_MAX];
 	char comment[128];
 	struct elem *el[N_SETS];
@@ -63,7 +67,8 @@ struct want {
 /* Whether the table of SPEC holds chain CH (all but dstnat always). */
 bool nft_chain_used(const struct nft_spec *spec, int ch);
 
-/* Building rules (nft_expr.c): expressions appended to R; *OOM set when out of memory. */
+/* Building rules (nft_expr.c): expressions appended to R; *OOM set when out
+ * of memory. x_lookup refers to the set of the rule's own family. */
 void put_be32(uint8_t *p, uint32_t v);
 struct nftnl_expr *add_expr(struct nftnl_rule *r, const char *name, int *oom);
 void x_meta(struct nftnl_rule *r, uint32_t key, int *oom);
@@ -71,6 +76,12 @@ void x_payload(struct nftnl_rule *r, uint32_t base, uint32_t off, uint32_t len, 
 void x_cmp(struct nftnl_rule *r, uint32_t op, const void *data, uint32_t len, int *oom);
 void x_lookup(struct nftnl_rule *r, int set, int *oom);
 void x_counter(struct nftnl_rule *r, int *oom);
+void x_verdict(struct nftnl_rule *r, uint32_t verdict, int *oom);
+/* A rule on the tunnels (either family): in CH_FORWARD the MSS clamp
+ * "oifname @tunnels tcp flags syn counter tcp option maxseg size set rt mtu",
+ * in CH_PREROUTING the source check "iifname @tunnels fib saddr . iif oif
+ * missing counter drop"; named NAME. 0 or -ENOMEM. */
+int nft_rule_tunnels(struct want *w, int chain, const char *name, int *oom);
 /* A new rule named NAME (its comment) appended to chain CHAIN of W. */
 struct nftnl_rule *new_rule(struct want *w, int chain, const char *name);
 /* TEXT as comment TYPE in the user data ATTR of OBJ, given to SETTER (a
@@ -84,6 +95,7 @@ int nft_netmap_rules(const struct nft_spec *spec, struct want *w, int *oom);
 
 /* Printing nft commands (nft_expr.c): one command built in memory, then printed quoted. */
 struct cmd {
+	const char *family;	/* "ip" (NULL) or "ip6" */
 	char *text;
 	size_t len;
 	FILE *f;
@@ -97,16 +109,43 @@ struct printer {
 FILE *cmd_start(struct cmd *c, const char *table, const char *verb);
 void cmd_end(struct cmd *c, FILE *out);
 void put_addr(FILE *f, uint32_t a);
+/* "add rule TABLE TEXT", one line. */
+void nft_print_rule(struct printer *p, const char *text);
+/* "add element TABLE NAME { ... }" lines of N elements, each printed by PUT. */
+void nft_print_elements(struct printer *p, const char *name, size_t n,
+			void (*put)(FILE *f, size_t i, const void *ctx), const void *ctx);
+/* As the transaction does: whatever is there goes, then the table of SITE
+ * and its sets are built anew (of p->c.family); then its chains (dstnat
+ * when DSTNAT). */
+void nft_print_skeleton(struct printer *p, const char *site);
+void nft_print_chains(struct printer *p, bool dstnat);
 /* The netmap's rules as nft commands (nothing without a netmap). */
 void nft_netmap_print(struct printer *p, const struct nft_spec *spec);
 
-int nft_want_build(const struct nft_spec *spec, struct want *w);	/* 0 or -errno */
+int nft_want_build(const struct nft_spec *spec, struct want *w);	/* the ip table: 0 or -errno */
+/* The ip6 table of SPEC (nft6.c; only for spec->v6): 0 or -errno. */
+int nft_want_build6(const struct nft_spec *spec, struct want *w);
+/* The ip6 table's nft commands (nft6.c; nothing without spec->v6). */
+void nft6_print(const struct nft_spec *spec, FILE *out);
 void nft_want_free(struct want *w);
-/* NFT_TABLE_PREFIX SITE into BUF; -EINVAL (no site), -ENAMETOOLONG */
+/* (nft_expr.c) NFT_TABLE_PREFIX SITE into BUF; -EINVAL (no site), -ENAMETOOLONG */
 int nft_table_name(const char *site, char *buf, size_t len);
 int nft_cmp_elem(const void *a, const void *b);
 /* Sort and drop exact duplicates; the new count. */
 size_t nft_sort_elems(struct elem *e, size_t n);
+/* The tunnels' names into W's set tunnels: 0 or -ENOMEM. */
+int nft_tunnel_elems(struct want *w, const struct nft_spec *spec);
+/* NFTA_SET_ID of SET in the table of FAMILY (unique in a transaction). */
+uint32_t nft_set_id(uint32_t family, int set);
+/* The table's name and comment, family and chains (all but dstnat: DSTNAT
+ * says) in a zeroed W: 0, -EINVAL, -ENAMETOOLONG. */
+int nft_want_init(struct want *w, const char *site, uint32_t family, bool dstnat);
+/* The elements of the set of endpoints and the like: N addresses of KLEN
+ * bytes at ADDRS (IPv4 ones in host order when KLEN is 4), sorted, no
+ * duplicates, into W's set SET. 0 or -ENOMEM. */
+int nft_addr_elems(struct want *w, int set, const void *addrs, size_t n, size_t klen);
+/* The comment (its name) in every rule of W's: 0 or -ENOMEM. */
+int nft_name_rules(struct want *w);
 
 /* Whether libnftnl may parse NLH, a NEWTABLE, NEWCHAIN, NEWSET, NEWSETELEM
  * or NEWRULE message (nftcheck.c): every attribute of the size and shape the
@@ -114,14 +153,15 @@ size_t nft_sort_elems(struct elem *e, size_t n);
 struct nlmsghdr;
 bool nft_msg_ok(const struct nlmsghdr *nlh);
 
-/* What the kernel says of table gatewayctl-SITE. */
+/* What the kernel says of table gatewayctl-SITE of one family. */
 struct tinfo {
-	bool present;		/* a table ip of that name exists */
+	bool present;		/* a table of that name exists */
 	bool ours;		/* ... and carries our comment, for SITE */
 	uint32_t flags;		/* its NFTNL_TABLE_FLAGS */
 	uint32_t gen;		/* the ruleset generation this was read in */
 };
-/* Read it (a consistent read: see nftread.c). 0 or -errno. */
-int nft_find_table(struct nl *nl, const char *site, struct tinfo *ti);
+/* Read them, TI[0] the ip table, TI[1] the ip6 one (a consistent read: see
+ * nftread.c). 0 or -errno. */
+int nft_find_tables(struct nl *nl, const char *site, struct tinfo ti[2]);
 
 #endif

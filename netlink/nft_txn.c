@@ -34,13 +34,13 @@ static int table_setter(void *o, uint16_t a, const void *d, uint32_t l)
 	return nftnl_table_set_data(o, a, d, l);
 }
 
-static struct nftnl_table *new_table(const char *name, const char *comment)
+static struct nftnl_table *new_table(uint32_t family, const char *name, const char *comment)
 {
 	struct nftnl_table *t = nftnl_table_alloc();
 
 	if (!t)
 		return NULL;
-	nftnl_table_set_u32(t, NFTNL_TABLE_FAMILY, NFPROTO_IPV4);
+	nftnl_table_set_u32(t, NFTNL_TABLE_FAMILY, family);
 	nftnl_table_set_str(t, NFTNL_TABLE_NAME, name);
 	if (comment && set_comment_udata(table_setter, t, NFTNL_TABLE_USERDATA,
 					 NFTNL_UDATA_TABLE_COMMENT, comment) < 0) {
@@ -52,15 +52,15 @@ static struct nftnl_table *new_table(const char *name, const char *comment)
 
 static struct nftnl_set *new_set(const struct want *w, int set, bool full)
 {
-	const struct set_def *d = &nft_set_defs[set];
+	const struct set_def *d = nft_set_def(w->family, set);
 	struct nftnl_set *s = nftnl_set_alloc();
 
 	if (!s)
 		return NULL;
-	nftnl_set_set_u32(s, NFTNL_SET_FAMILY, NFPROTO_IPV4);
+	nftnl_set_set_u32(s, NFTNL_SET_FAMILY, w->family);
 	nftnl_set_set_str(s, NFTNL_SET_TABLE, w->table);
 	nftnl_set_set_str(s, NFTNL_SET_NAME, d->name);
-	nftnl_set_set_u32(s, NFTNL_SET_ID, (uint32_t)set + 1);
+	nftnl_set_set_u32(s, NFTNL_SET_ID, nft_set_id(w->family, set));
 	if (!full)
 		return s;
 	nftnl_set_set_u32(s, NFTNL_SET_FLAGS, d->flags);
@@ -114,7 +114,7 @@ static struct nftnl_chain *new_chain(const struct want *w, int chain)
 
 	if (!c)
 		return NULL;
-	nftnl_chain_set_u32(c, NFTNL_CHAIN_FAMILY, NFPROTO_IPV4);
+	nftnl_chain_set_u32(c, NFTNL_CHAIN_FAMILY, w->family);
 	nftnl_chain_set_str(c, NFTNL_CHAIN_TABLE, w->table);
 	nftnl_chain_set_str(c, NFTNL_CHAIN_NAME, d->name);
 	nftnl_chain_set_str(c, NFTNL_CHAIN_TYPE, d->type);
@@ -168,9 +168,10 @@ static void batch_advance(struct batch *b, struct nlmsghdr *nlh)
 	b->len += NLMSG_ALIGN(nlh->nlmsg_len);
 }
 
-/* Start a command message, with its own sequence number and NLM_F_ACK. */
-static struct nlmsghdr *batch_cmd(struct batch *b, struct nl *nl, uint16_t type, uint16_t flags,
-				  const char *fmt, ...)
+/* Start a command message of FAMILY, with its own sequence number and
+ * NLM_F_ACK; the step's name says "(ip6)" for that family. */
+static struct nlmsghdr *batch_cmd(struct batch *b, struct nl *nl, uint32_t family, uint16_t type,
+				  uint16_t flags, const char *fmt, ...)
 {
 	char *p = batch_room(b);
 	struct step *s;
@@ -192,9 +193,11 @@ static struct nlmsghdr *batch_cmd(struct batch *b, struct nl *nl, uint16_t type,
 	s = &b->steps[b->nsteps++];
 	s->seq = nl_seq(nl);
 	va_start(ap, fmt);
-	vsnprintf(s->what, sizeof(s->what), fmt, ap);
+	vsnprintf(s->what, sizeof(s->what) - 8, fmt, ap);
 	va_end(ap);
-	return nftnl_nlmsg_build_hdr(p, type, NFPROTO_IPV4, flags | NLM_F_ACK, s->seq);
+	if (family == NFPROTO_IPV6)
+		strcat(s->what, " (ip6)");
+	return nftnl_nlmsg_build_hdr(p, type, (uint16_t)family, flags | NLM_F_ACK, s->seq);
 }
 
 static void batch_free(struct batch *b)
@@ -269,8 +272,8 @@ static void batch_end(struct batch *b, struct nl *nl)
 
 static void add_table_msgs(struct batch *b, struct nl *nl, const struct want *w)
 {
-	struct nftnl_table *bare = new_table(w->table, NULL);
-	struct nftnl_table *full = new_table(w->table, w->comment);
+	struct nftnl_table *bare = new_table(w->family, w->table, NULL);
+	struct nftnl_table *full = new_table(w->family, w->table, w->comment);
 	struct nlmsghdr *nlh;
 
 	if (!bare || !full) {
@@ -278,19 +281,19 @@ static void add_table_msgs(struct batch *b, struct nl *nl, const struct want *w)
 		goto out;
 	}
 	/* Create it if absent (no EXCL: an existing table is left as is)... */
-	nlh = batch_cmd(b, nl, NFT_MSG_NEWTABLE, NLM_F_CREATE, "creating table %s", w->table);
+	nlh = batch_cmd(b, nl, w->family, NFT_MSG_NEWTABLE, NLM_F_CREATE, "creating table %s", w->table);
 	if (!nlh)
 		goto out;
 	nftnl_table_nlmsg_build_payload(nlh, bare);
 	batch_advance(b, nlh);
 	/* ... so that deleting it cannot fail ... */
-	nlh = batch_cmd(b, nl, NFT_MSG_DELTABLE, 0, "deleting old table %s", w->table);
+	nlh = batch_cmd(b, nl, w->family, NFT_MSG_DELTABLE, 0, "deleting old table %s", w->table);
 	if (!nlh)
 		goto out;
 	nftnl_table_nlmsg_build_payload(nlh, bare);
 	batch_advance(b, nlh);
 	/* ... and the new one starts empty. */
-	nlh = batch_cmd(b, nl, NFT_MSG_NEWTABLE, NLM_F_CREATE, "creating table %s", w->table);
+	nlh = batch_cmd(b, nl, w->family, NFT_MSG_NEWTABLE, NLM_F_CREATE, "creating table %s", w->table);
 	if (!nlh)
 		goto out;
 	nftnl_table_nlmsg_build_payload(nlh, full);
@@ -312,7 +315,7 @@ static void add_set_msgs(struct batch *b, struct nl *nl, const struct want *w, i
 		b->err = -ENOMEM;
 		return;
 	}
-	nlh = batch_cmd(b, nl, NFT_MSG_NEWSET, NLM_F_CREATE, "adding set %s", nft_set_defs[set].name);
+	nlh = batch_cmd(b, nl, w->family, NFT_MSG_NEWSET, NLM_F_CREATE, "adding set %s", nft_set_defs[set].name);
 	if (nlh) {
 		nftnl_set_nlmsg_build_payload(nlh, s);
 		batch_advance(b, nlh);
@@ -337,7 +340,7 @@ static void add_set_msgs(struct batch *b, struct nl *nl, const struct want *w, i
 			nftnl_set_elem_add(s, se);
 		}
 		if (!b->err) {
-			nlh = batch_cmd(b, nl, NFT_MSG_NEWSETELEM, NLM_F_CREATE,
+			nlh = batch_cmd(b, nl, w->family, NFT_MSG_NEWSETELEM, NLM_F_CREATE,
 					"adding elements %zu-%zu of %zu to set %s", i + 1, i + n,
 					w->nel[set], nft_set_defs[set].name);
 			if (nlh) {
@@ -358,7 +361,7 @@ static void add_chain_msgs(struct batch *b, struct nl *nl, const struct want *w,
 		b->err = -ENOMEM;
 		return;
 	}
-	nlh = batch_cmd(b, nl, NFT_MSG_NEWCHAIN, NLM_F_CREATE, "adding chain %s",
+	nlh = batch_cmd(b, nl, w->family, NFT_MSG_NEWCHAIN, NLM_F_CREATE, "adding chain %s",
 			nft_chain_defs[ch].name);
 	if (nlh) {
 		nftnl_chain_nlmsg_build_payload(nlh, c);
@@ -367,49 +370,90 @@ static void add_chain_msgs(struct batch *b, struct nl *nl, const struct want *w,
 	nftnl_chain_free(c);
 }
 
+/* Everything W's table holds: the table (created, deleted, created anew:
+ * whatever was there goes), its sets and their elements, chains, rules. */
+static void add_want_msgs(struct batch *b, struct nl *nl, const struct want *w)
+{
+	size_t i;
+
+	add_table_msgs(b, nl, w);
+	for (i = 0; i < N_SETS; i++)
+		add_set_msgs(b, nl, w, (int)i);
+	for (i = 0; i < N_CHAINS; i++)
+		if (w->chain_on[i])
+			add_chain_msgs(b, nl, w, (int)i);
+	for (i = 0; i < w->nrules && !b->err; i++) {
+		struct nlmsghdr *nlh = batch_cmd(b, nl, w->family, NFT_MSG_NEWRULE,
+						 NLM_F_CREATE | NLM_F_APPEND, "adding rule %s",
+						 w->rule_name[i]);
+		if (nlh) {
+			nftnl_rule_nlmsg_build_payload(nlh, w->rule[i]);
+			batch_advance(b, nlh);
+		}
+	}
+}
+
+/* DELTABLE of table NAME of FAMILY. */
+static void del_table_msg(struct batch *b, struct nl *nl, uint32_t family, const char *name)
+{
+	struct nftnl_table *t = new_table(family, name, NULL);
+	struct nlmsghdr *nlh;
+
+	if (!t) {
+		b->err = -ENOMEM;
+		return;
+	}
+	nlh = batch_cmd(b, nl, family, NFT_MSG_DELTABLE, 0, "deleting table %s", name);
+	if (nlh) {
+		nftnl_table_nlmsg_build_payload(nlh, t);
+		batch_advance(b, nlh);
+	}
+	nftnl_table_free(t);
+}
+
+/* -EEXIST (ERR says which) when a table of the site is not ours. */
+static int refuse_foreign(const struct tinfo ti[2], const char *table, const char *site, const char *what,
+			  char *err, size_t errlen)
+{
+	for (int f = 0; f < 2; f++)
+		if (ti[f].present && !ti[f].ours) {
+			seterr(err, errlen, "table %s %s exists but is not gatewayctl's (no comment \"%s%s\"): %s",
+			       f ? "ip6" : "ip", table, NFT_OWNER_COMMENT_PREFIX, site, what);
+			return -EEXIST;
+		}
+	return 0;
+}
+
 int nft_table_replace(struct nl *nl, const struct nft_spec *spec, char *err, size_t errlen)
 {
 	struct batch b = { 0 };
-	struct tinfo ti;
-	struct want w;
-	size_t i;
+	struct tinfo ti[2];
+	struct want w, w6 = { 0 };
 	int ret;
 
 	seterr(err, errlen, "%s", "");
 	ret = nft_want_build(spec, &w);
+	if (ret == 0 && spec->v6 && (ret = nft_want_build6(spec, &w6)) < 0)
+		nft_want_free(&w);
 	if (ret < 0) {
 		seterr(err, errlen, "building table for site %s: %s", spec->site ? spec->site : "",
 		       strerror(-ret));
 		return ret;
 	}
-	ret = nft_find_table(nl, spec->site, &ti);
+	ret = nft_find_tables(nl, spec->site, ti);
 	if (ret < 0) {
 		seterr(err, errlen, "listing nftables tables: %s", nl_strerror(nl));
 		goto out;
 	}
-	if (ti.present && !ti.ours) {
-		seterr(err, errlen, "table ip %s exists but is not gatewayctl's (no comment \"%s\"): "
-		       "refusing to replace it", w.table, w.comment);
-		ret = -EEXIST;
+	ret = refuse_foreign(ti, w.table, spec->site, "refusing to replace it", err, errlen);
+	if (ret < 0)
 		goto out;
-	}
-
 	batch_begin(&b, nl);
-	add_table_msgs(&b, nl, &w);
-	for (i = 0; i < N_SETS; i++)
-		add_set_msgs(&b, nl, &w, (int)i);
-	for (i = 0; i < N_CHAINS; i++)
-		if (w.chain_on[i])
-			add_chain_msgs(&b, nl, &w, (int)i);
-	for (i = 0; i < w.nrules && !b.err; i++) {
-		struct nlmsghdr *nlh = batch_cmd(&b, nl, NFT_MSG_NEWRULE,
-						 NLM_F_CREATE | NLM_F_APPEND, "adding rule %s",
-						 w.rule_name[i]);
-		if (nlh) {
-			nftnl_rule_nlmsg_build_payload(nlh, w.rule[i]);
-			batch_advance(&b, nlh);
-		}
-	}
+	add_want_msgs(&b, nl, &w);
+	if (spec->v6)
+		add_want_msgs(&b, nl, &w6);
+	else if (ti[1].present)	/* an ip6 table of ours from before */
+		del_table_msg(&b, nl, NFPROTO_IPV6, w.table);
 	batch_end(&b, nl);
 	if (b.err) {
 		ret = b.err;
@@ -420,16 +464,16 @@ int nft_table_replace(struct nl *nl, const struct nft_spec *spec, char *err, siz
 out:
 	batch_free(&b);
 	nft_want_free(&w);
+	if (spec->v6)
+		nft_want_free(&w6);
 	return ret;
 }
 
 int nft_table_delete(struct nl *nl, const char *site, char *err, size_t errlen)
 {
-	char name[TABLE_NAME_MAX], comment[128];
-	struct nftnl_table *t = NULL;
+	char name[TABLE_NAME_MAX];
 	struct batch b = { 0 };
-	struct nlmsghdr *nlh;
-	struct tinfo ti;
+	struct tinfo ti[2];
 	int ret;
 
 	seterr(err, errlen, "%s", "");
@@ -438,30 +482,21 @@ int nft_table_delete(struct nl *nl, const char *site, char *err, size_t errlen)
 		seterr(err, errlen, "bad site name");
 		return ret;
 	}
-	ret = nft_find_table(nl, site, &ti);
+	ret = nft_find_tables(nl, site, ti);
 	if (ret < 0) {
 		seterr(err, errlen, "listing nftables tables: %s", nl_strerror(nl));
 		return ret;
 	}
-	if (!ti.present)
+	if (!ti[0].present && !ti[1].present)
 		return 0;
-	if (!ti.ours) {
-		snprintf(comment, sizeof(comment), "%s%s", NFT_OWNER_COMMENT_PREFIX, site);
-		seterr(err, errlen, "table ip %s is not gatewayctl's (no comment \"%s\"): "
-		       "leaving it alone", name, comment);
-		return -EEXIST;
-	}
-	t = new_table(name, NULL);
-	if (!t)
-		return -ENOMEM;
+	ret = refuse_foreign(ti, name, site, "leaving it alone", err, errlen);
+	if (ret < 0)
+		return ret;
 	batch_begin(&b, nl);
-	nlh = batch_cmd(&b, nl, NFT_MSG_DELTABLE, 0, "deleting table %s", name);
-	if (nlh) {
-		nftnl_table_nlmsg_build_payload(nlh, t);
-		batch_advance(&b, nlh);
-	}
+	for (int f = 0; f < 2; f++)
+		if (ti[f].present)
+			del_table_msg(&b, nl, f ? NFPROTO_IPV6 : NFPROTO_IPV4, name);
 	batch_end(&b, nl);
-	nftnl_table_free(t);
 	if (b.err) {
 		ret = b.err;
 		seterr(err, errlen, "building nftables transaction: %s", strerror(-ret));
@@ -475,4 +510,3 @@ int nft_table_delete(struct nl *nl, const char *site, char *err, size_t errlen)
 	batch_free(&b);
 	return ret;
 }
-

@@ -105,14 +105,19 @@ struct elems {
 	size_t n, cap;
 };
 
-struct nft_dump {
-	char site[TABLE_NAME_MAX];
-	char table[TABLE_NAME_MAX];	/* "" when reading every table */
+/* What came of one family's table (0: ip, 1: ip6). */
+struct fam {
 	struct ptrs tables, chains, sets, rules;
 	struct elems el[N_SETS];	/* the elements of our sets, by set */
 	bool bad;			/* an object of the table that did not parse,
 					 * an element we cannot represent */
 	bool bad_table;			/* a table message that did not parse */
+};
+
+struct nft_dump {
+	char site[TABLE_NAME_MAX];
+	char table[TABLE_NAME_MAX];	/* "" when reading every table */
+	struct fam f[2];
 	bool has_gen;
 	uint32_t gen;			/* NFTA_GEN_ID of the last NEWGEN */
 };
@@ -153,18 +158,20 @@ static int ptrs_add(struct ptrs *v, void *x, void (*fr)(void *))
 
 static void dump_reset(struct nft_dump *d)
 {
-	size_t i;
+	for (int f = 0; f < 2; f++) {
+		struct fam *fm = &d->f[f];
 
-	ptrs_free(&d->tables, fr_table);
-	ptrs_free(&d->chains, fr_chain);
-	ptrs_free(&d->sets, fr_set);
-	ptrs_free(&d->rules, fr_rule);
-	for (i = 0; i < N_SETS; i++) {
-		free(d->el[i].e);
-		memset(&d->el[i], 0, sizeof(d->el[i]));
+		ptrs_free(&fm->tables, fr_table);
+		ptrs_free(&fm->chains, fr_chain);
+		ptrs_free(&fm->sets, fr_set);
+		ptrs_free(&fm->rules, fr_rule);
+		for (size_t i = 0; i < N_SETS; i++) {
+			free(fm->el[i].e);
+			memset(&fm->el[i], 0, sizeof(fm->el[i]));
+		}
+		fm->bad = false;
+		fm->bad_table = false;
 	}
-	d->bad = false;
-	d->bad_table = false;
 	d->has_gen = false;
 	d->gen = 0;
 }
@@ -209,10 +216,21 @@ static int find_def(const char *name, bool chain)
 	return -1;
 }
 
-/* An object of the table we read (any table when reading every table). */
-static bool in_table(const struct nft_dump *d, const char *table, uint32_t family)
+/* The family's index in d->f: 0 ip, 1 ip6, -1 any other. */
+static int fam_of(uint32_t family)
 {
-	return family == NFPROTO_IPV4 && table && (!d->table[0] || strcmp(table, d->table) == 0);
+	return family == NFPROTO_IPV4 ? 0 : family == NFPROTO_IPV6 ? 1 : -1;
+}
+
+static uint32_t family_of(int f)
+{
+	return f ? NFPROTO_IPV6 : NFPROTO_IPV4;
+}
+
+/* An object of the table we read, of family F (any table when reading every table). */
+static bool in_table(const struct nft_dump *d, int f, const char *table, uint32_t family)
+{
+	return family == family_of(f) && table && (!d->table[0] || strcmp(table, d->table) == 0);
 }
 
 /* The NUL-terminated string attribute TYPE of the message, NULL if none. */
@@ -243,7 +261,7 @@ static int parse_gen(const struct nlmsghdr *nlh, struct nft_dump *d)
 
 /* Each of these keeps the object or frees it; a message of our table that
  * libnftnl cannot parse makes the dump bad (then it does not match). */
-static int parse_table(const struct nlmsghdr *nlh, struct nft_dump *d)
+static int parse_table(const struct nlmsghdr *nlh, struct nft_dump *d, int f)
 {
 	struct nftnl_table *t = nftnl_table_alloc();
 
@@ -252,19 +270,19 @@ static int parse_table(const struct nlmsghdr *nlh, struct nft_dump *d)
 		return MNL_CB_ERROR;
 	}
 	if (nftnl_table_nlmsg_parse(nlh, t) < 0) {
-		d->bad_table = true;
+		d->f[f].bad_table = true;
 		nftnl_table_free(t);
 		return MNL_CB_OK;
 	}
-	if (!in_table(d, nftnl_table_get_str(t, NFTNL_TABLE_NAME),
+	if (!in_table(d, f, nftnl_table_get_str(t, NFTNL_TABLE_NAME),
 		      nftnl_table_get_u32(t, NFTNL_TABLE_FAMILY))) {
 		nftnl_table_free(t);
 		return MNL_CB_OK;
 	}
-	return ptrs_add(&d->tables, t, fr_table);
+	return ptrs_add(&d->f[f].tables, t, fr_table);
 }
 
-static int parse_chain(const struct nlmsghdr *nlh, struct nft_dump *d)
+static int parse_chain(const struct nlmsghdr *nlh, struct nft_dump *d, int f)
 {
 	struct nftnl_chain *c = nftnl_chain_alloc();
 
@@ -273,16 +291,16 @@ static int parse_chain(const struct nlmsghdr *nlh, struct nft_dump *d)
 		return MNL_CB_ERROR;
 	}
 	if (nftnl_chain_nlmsg_parse(nlh, c) < 0 ||
-	    !in_table(d, nftnl_chain_get_str(c, NFTNL_CHAIN_TABLE),
+	    !in_table(d, f, nftnl_chain_get_str(c, NFTNL_CHAIN_TABLE),
 		      nftnl_chain_get_u32(c, NFTNL_CHAIN_FAMILY))) {
-		d->bad = true;
+		d->f[f].bad = true;
 		nftnl_chain_free(c);
 		return MNL_CB_OK;
 	}
-	return ptrs_add(&d->chains, c, fr_chain);
+	return ptrs_add(&d->f[f].chains, c, fr_chain);
 }
 
-static int parse_set(const struct nlmsghdr *nlh, struct nft_dump *d)
+static int parse_set(const struct nlmsghdr *nlh, struct nft_dump *d, int f)
 {
 	struct nftnl_set *s = nftnl_set_alloc();
 
@@ -291,16 +309,16 @@ static int parse_set(const struct nlmsghdr *nlh, struct nft_dump *d)
 		return MNL_CB_ERROR;
 	}
 	if (nftnl_set_nlmsg_parse(nlh, s) < 0 ||
-	    !in_table(d, nftnl_set_get_str(s, NFTNL_SET_TABLE),
+	    !in_table(d, f, nftnl_set_get_str(s, NFTNL_SET_TABLE),
 		      nftnl_set_get_u32(s, NFTNL_SET_FAMILY))) {
-		d->bad = true;
+		d->f[f].bad = true;
 		nftnl_set_free(s);
 		return MNL_CB_OK;
 	}
-	return ptrs_add(&d->sets, s, fr_set);
+	return ptrs_add(&d->f[f].sets, s, fr_set);
 }
 
-static int parse_rule(const struct nlmsghdr *nlh, struct nft_dump *d)
+static int parse_rule(const struct nlmsghdr *nlh, struct nft_dump *d, int f)
 {
 	struct nftnl_rule *r = nftnl_rule_alloc();
 
@@ -309,13 +327,13 @@ static int parse_rule(const struct nlmsghdr *nlh, struct nft_dump *d)
 		return MNL_CB_ERROR;
 	}
 	if (nftnl_rule_nlmsg_parse(nlh, r) < 0 ||
-	    !in_table(d, nftnl_rule_get_str(r, NFTNL_RULE_TABLE),
+	    !in_table(d, f, nftnl_rule_get_str(r, NFTNL_RULE_TABLE),
 		      nftnl_rule_get_u32(r, NFTNL_RULE_FAMILY))) {
-		d->bad = true;
+		d->f[f].bad = true;
 		nftnl_rule_free(r);
 		return MNL_CB_OK;
 	}
-	return ptrs_add(&d->rules, r, fr_rule);
+	return ptrs_add(&d->f[f].rules, r, fr_rule);
 }
 
 static bool elem_push(struct elems *a, const struct elem *e)
@@ -334,7 +352,7 @@ static bool elem_push(struct elems *a, const struct elem *e)
 }
 
 /* The elements of one of our sets, each as struct elem. */
-static int parse_elems(const struct nlmsghdr *nlh, struct nft_dump *d)
+static int parse_elems(const struct nlmsghdr *nlh, struct nft_dump *d, int f)
 {
 	struct nftnl_set_elems_iter *it;
 	struct nftnl_set_elem *se;
@@ -348,11 +366,11 @@ static int parse_elems(const struct nlmsghdr *nlh, struct nft_dump *d)
 	}
 	if (nftnl_set_elems_nlmsg_parse(nlh, s) < 0) {
 		nftnl_set_free(s);
-		d->bad = true;
+		d->f[f].bad = true;
 		return MNL_CB_OK;
 	}
 	set = find_def(nftnl_set_get_str(s, NFTNL_SET_NAME), false);
-	if (set < 0 || !in_table(d, nftnl_set_get_str(s, NFTNL_SET_TABLE),
+	if (set < 0 || !in_table(d, f, nftnl_set_get_str(s, NFTNL_SET_TABLE),
 				 nftnl_set_get_u32(s, NFTNL_SET_FAMILY))) {
 		nftnl_set_free(s);
 		return MNL_CB_OK;
@@ -375,14 +393,14 @@ static int parse_elems(const struct nlmsghdr *nlh, struct nft_dump *d)
 		    (flags & ~(uint32_t)NFT_SET_ELEM_INTERVAL_END) ||
 		    nftnl_set_elem_is_set(se, NFTNL_SET_ELEM_DATA) ||
 		    nftnl_set_elem_is_set(se, NFTNL_SET_ELEM_KEY_END)) {
-			d->bad = true;
+			d->f[f].bad = true;
 			continue;
 		}
 		memset(&e, 0, sizeof(e));
 		memcpy(e.key, key, klen);
 		e.klen = (uint8_t)klen;
 		e.end = (flags & NFT_SET_ELEM_INTERVAL_END) ? 1 : 0;
-		if (!elem_push(&d->el[set], &e)) {
+		if (!elem_push(&d->f[f].el[set], &e)) {
 			errno = ENOMEM;
 			ret = MNL_CB_ERROR;
 			break;
@@ -399,6 +417,7 @@ int nft_dump_cb(const struct nlmsghdr *nlh, void *data)
 	struct nft_dump *d = data;
 	uint8_t type = NFNL_MSG_TYPE(nlh->nlmsg_type);
 	const char *table;
+	int f;
 
 	if (NFNL_SUBSYS_ID(nlh->nlmsg_type) != NFNL_SUBSYS_NFTABLES ||
 	    mnl_nlmsg_get_payload_len(nlh) < sizeof(*nfg))
@@ -408,19 +427,20 @@ int nft_dump_cb(const struct nlmsghdr *nlh, void *data)
 	if (type != NFT_MSG_NEWTABLE && type != NFT_MSG_NEWCHAIN && type != NFT_MSG_NEWSET &&
 	    type != NFT_MSG_NEWSETELEM && type != NFT_MSG_NEWRULE)
 		return MNL_CB_OK;
-	/* Only objects of family ip and of our table (every table when
+	/* Only objects of family ip or ip6 and of our table (every table when
 	 * listing tables) reach libnftnl: the table's name is attribute 1 of
 	 * each (NFTA_TABLE_NAME, NFTA_CHAIN_TABLE, NFTA_SET_TABLE,
 	 * NFTA_SET_ELEM_LIST_TABLE, NFTA_RULE_TABLE). */
-	if (nfg->nfgen_family != NFPROTO_IPV4 || (type != NFT_MSG_NEWTABLE && !d->table[0]))
+	f = fam_of(nfg->nfgen_family);
+	if (f < 0 || (type != NFT_MSG_NEWTABLE && !d->table[0]))
 		return MNL_CB_OK;
 	table = msg_str(nlh, 1);
 	if (!table) {
 		/* nameless: it may be ours, we cannot tell */
 		if (type == NFT_MSG_NEWTABLE)
-			d->bad_table = true;
+			d->f[f].bad_table = true;
 		else
-			d->bad = true;
+			d->f[f].bad = true;
 		return MNL_CB_OK;
 	}
 	if (d->table[0] && strcmp(table, d->table) != 0)
@@ -428,79 +448,70 @@ int nft_dump_cb(const struct nlmsghdr *nlh, void *data)
 	/* what libnftnl would choke on (exit, NULL, overreads) never gets to it */
 	if (!nft_msg_ok(nlh)) {
 		if (type == NFT_MSG_NEWTABLE)
-			d->bad_table = true;
+			d->f[f].bad_table = true;
 		else
-			d->bad = true;
+			d->f[f].bad = true;
 		return MNL_CB_OK;
 	}
 	switch (type) {
 	case NFT_MSG_NEWTABLE:
-		return parse_table(nlh, d);
+		return parse_table(nlh, d, f);
 	case NFT_MSG_NEWCHAIN:
-		return parse_chain(nlh, d);
+		return parse_chain(nlh, d, f);
 	case NFT_MSG_NEWSET:
-		return parse_set(nlh, d);
+		return parse_set(nlh, d, f);
 	case NFT_MSG_NEWSETELEM:
-		return parse_elems(nlh, d);
+		return parse_elems(nlh, d, f);
 	default:
-		return parse_rule(nlh, d);
+		return parse_rule(nlh, d, f);
 	}
 }
 
 /* ------------------------------------------------------------------------ */
 /* What the dump says                                                        */
 
-static void table_info(const struct nft_dump *d, struct tinfo *ti)
+/* What the dump says of the site's table of family index F. */
+static void table_info(const struct nft_dump *d, int f, struct tinfo *ti)
 {
+	const struct fam *fm = &d->f[f];
 	size_t i;
 
 	memset(ti, 0, sizeof(*ti));
 	ti->gen = d->gen;
-	for (i = 0; d->table[0] && i < d->tables.n; i++) {
-		const char *tn = nftnl_table_get_str(d->tables.p[i], NFTNL_TABLE_NAME);
+	for (i = 0; d->table[0] && i < fm->tables.n; i++) {
+		const char *tn = nftnl_table_get_str(fm->tables.p[i], NFTNL_TABLE_NAME);
 		bool ours;
 
 		if (!tn || strcmp(tn, d->table) != 0)
 			continue;
 		/* (one table of a name; if the kernel said two, both must be ours) */
-		ours = comment_is_ours(table_comment(d->tables.p[i]), d->site);
+		ours = comment_is_ours(table_comment(fm->tables.p[i]), d->site);
 		ti->ours = ti->present ? ti->ours && ours : ours;
 		ti->present = true;
-		ti->flags = nftnl_table_is_set(d->tables.p[i], NFTNL_TABLE_FLAGS) ?
-			    nftnl_table_get_u32(d->tables.p[i], NFTNL_TABLE_FLAGS) : 0;
+		ti->flags = nftnl_table_is_set(fm->tables.p[i], NFTNL_TABLE_FLAGS) ?
+			    nftnl_table_get_u32(fm->tables.p[i], NFTNL_TABLE_FLAGS) : 0;
 	}
 	/* a table we could not read may be it: never take it for ours */
-	if (d->table[0] && d->bad_table) {
+	if (d->table[0] && fm->bad_table) {
 		ti->present = true;
 		ti->ours = false;
 	}
 }
 
-int nft_dump_state(const struct nft_dump *d, struct nft_state *st)
+/* The counters of the named rules of family index F, appended to ST. */
+static int add_counters(const struct fam *fm, struct nft_state *st)
 {
-	struct tinfo ti;
-	size_t k;
-	int ret = 0;
-
-	memset(st, 0, sizeof(*st));
-	table_info(d, &ti);
-	st->present = ti.present && ti.ours;
-	st->foreign = ti.present && !ti.ours;
-	if (!st->present)
-		return 0;
-	for (k = 0; ret == 0 && k < d->rules.n; k++) {
-		const char *c = rule_comment(d->rules.p[k]);
+	for (size_t k = 0; k < fm->rules.n; k++) {
+		const char *c = rule_comment(fm->rules.p[k]);
 		struct nftnl_expr_iter *it;
 		struct nftnl_expr *e;
 
 		if (!c || strlen(c) >= sizeof(st->counters[0].rule) ||
 		    st->n_counters >= sizeof(st->counters) / sizeof(st->counters[0]))
 			continue;
-		it = nftnl_expr_iter_create(d->rules.p[k]);
-		if (!it) {
-			ret = -ENOMEM;
-			break;
-		}
+		it = nftnl_expr_iter_create(fm->rules.p[k]);
+		if (!it)
+			return -ENOMEM;
 		while ((e = nftnl_expr_iter_next(it))) {
 			const char *en = nftnl_expr_get_str(e, NFTNL_EXPR_NAME);
 			struct nft_counter *ctr;
@@ -515,33 +526,56 @@ int nft_dump_state(const struct nft_dump *d, struct nft_state *st)
 		}
 		nftnl_expr_iter_destroy(it);
 	}
+	return 0;
+}
+
+int nft_dump_state(const struct nft_dump *d, struct nft_state *st)
+{
+	struct tinfo ti, ti6;
+	int ret = 0;
+
+	memset(st, 0, sizeof(*st));
+	table_info(d, 0, &ti);
+	table_info(d, 1, &ti6);
+	st->present = ti.present && ti.ours;
+	st->present6 = ti6.present && ti6.ours;
+	st->foreign = (ti.present && !ti.ours) || (ti6.present && !ti6.ours);
+	if (st->present)
+		ret = add_counters(&d->f[0], st);
+	if (ret == 0 && st->present6)
+		ret = add_counters(&d->f[1], st);
 	return ret;
 }
 
 int nft_dump_sites(const struct nft_dump *d, char (**sites)[33], size_t *n)
 {
-	size_t plen = strlen(NFT_TABLE_PREFIX), i;
+	size_t plen = strlen(NFT_TABLE_PREFIX), i, k;
+	size_t total = d->f[0].tables.n + d->f[1].tables.n;
 	char (*out)[33] = NULL;
 
 	*sites = NULL;
 	*n = 0;
-	if (d->tables.n) {
-		out = calloc(d->tables.n, sizeof(*out));
+	if (total) {
+		out = calloc(total, sizeof(*out));
 		if (!out)
 			return -ENOMEM;
 	}
-	for (i = 0; i < d->tables.n; i++) {
-		const char *tn = nftnl_table_get_str(d->tables.p[i], NFTNL_TABLE_NAME);
+	for (i = 0; i < total; i++) {
+		const struct ptrs *t = i < d->f[0].tables.n ? &d->f[0].tables : &d->f[1].tables;
+		size_t at = i < d->f[0].tables.n ? i : i - d->f[0].tables.n;
+		const char *tn = nftnl_table_get_str(t->p[at], NFTNL_TABLE_NAME);
 		const char *site;
 
 		if (!tn || strncmp(tn, NFT_TABLE_PREFIX, plen) != 0)
 			continue;
 		site = tn + plen;
 		if (!*site || strlen(site) >= sizeof(out[0]) ||
-		    !comment_is_ours(table_comment(d->tables.p[i]), site))
+		    !comment_is_ours(table_comment(t->p[at]), site))
 			continue;
-		snprintf(out[*n], sizeof(out[0]), "%s", site);
-		(*n)++;
+		for (k = 0; k < *n && strcmp(out[k], site) != 0; k++)
+			;
+		if (k == *n)	/* once, when it has both tables */
+			snprintf(out[(*n)++], sizeof(out[0]), "%s", site);
 	}
 	if (*n == 0) {
 		free(out);
@@ -655,9 +689,9 @@ static uint32_t set_u32(const struct nftnl_set *s, uint16_t attr)
 	return nftnl_set_is_set(s, attr) ? nftnl_set_get_u32(s, attr) : 0;
 }
 
-static bool set_equal(const struct nftnl_set *live, int set)
+static bool set_equal(const struct nftnl_set *live, uint32_t family, int set)
 {
-	const struct set_def *d = &nft_set_defs[set];
+	const struct set_def *d = nft_set_def(family, set);
 
 	return set_u32(live, NFTNL_SET_FLAGS) == d->flags &&
 	       set_u32(live, NFTNL_SET_KEY_TYPE) == d->dtype &&
@@ -669,7 +703,7 @@ static bool set_equal(const struct nftnl_set *live, int set)
 }
 
 /* 1 equal, 0 different, -errno */
-static int compare_chains(const struct nft_dump *d, const struct want *w)
+static int compare_chains(const struct fam *d, const struct want *w)
 {
 	bool seen[N_CHAINS] = { false };
 	size_t k, n = 0;
@@ -688,7 +722,7 @@ static int compare_chains(const struct nft_dump *d, const struct want *w)
 	return 1;
 }
 
-static int compare_sets(struct nft_dump *d, const struct want *w)
+static int compare_sets(struct fam *d, const struct want *w)
 {
 	bool seen[N_SETS] = { false };
 	size_t k;
@@ -698,7 +732,7 @@ static int compare_sets(struct nft_dump *d, const struct want *w)
 		return 0;
 	for (k = 0; k < d->sets.n; k++) {
 		i = find_def(nftnl_set_get_str(d->sets.p[k], NFTNL_SET_NAME), false);
-		if (i < 0 || seen[i] || !set_equal(d->sets.p[k], i))
+		if (i < 0 || seen[i] || !set_equal(d->sets.p[k], w->family, i))
 			return 0;
 		seen[i] = true;
 	}
@@ -715,7 +749,7 @@ static int compare_sets(struct nft_dump *d, const struct want *w)
 	return 1;
 }
 
-static int compare_rules(struct nft_dump *d, const struct want *w)
+static int compare_rules(struct fam *d, const struct want *w)
 {
 	size_t pos[N_CHAINS] = { 0 }, want_n[N_CHAINS] = { 0 };
 	size_t order[N_CHAINS][MAX_RULES];
@@ -748,28 +782,47 @@ static int compare_rules(struct nft_dump *d, const struct want *w)
 	return ret;
 }
 
+/* Whether the table of W's family in D is W: 1, 0, -errno. */
+static int family_matches(struct nft_dump *d, const struct want *w)
+{
+	int f = fam_of(w->family), ret;
+	struct tinfo ti;
+
+	table_info(d, f, &ti);
+	if (strcmp(w->table, d->table) != 0)
+		return -EINVAL;
+	ret = ti.present && ti.ours && ti.flags == 0 && !d->f[f].bad;
+	if (ret == 1)
+		ret = compare_chains(&d->f[f], w);
+	if (ret == 1)
+		ret = compare_sets(&d->f[f], w);
+	if (ret == 1)
+		ret = compare_rules(&d->f[f], w);
+	return ret;
+}
+
 int nft_dump_matches(struct nft_dump *d, const struct nft_spec *spec)
 {
-	struct tinfo ti;
+	struct tinfo ti6;
 	struct want w;
 	int ret;
 
 	ret = nft_want_build(spec, &w);
 	if (ret < 0)
 		return ret;
-	table_info(d, &ti);
-	if (strcmp(w.table, d->table) != 0)
-		ret = -EINVAL;
-	else
-		ret = ti.present && ti.ours && ti.flags == 0;
-	if (ret == 1 && d->bad)
-		ret = 0;
-	if (ret == 1)
-		ret = compare_chains(d, &w);
-	if (ret == 1)
-		ret = compare_sets(d, &w);
-	if (ret == 1)
-		ret = compare_rules(d, &w);
+	ret = family_matches(d, &w);
+	nft_want_free(&w);
+	if (ret != 1)
+		return ret;
+	if (!spec->v6) {
+		/* an ip6 table of ours left from before is to go */
+		table_info(d, 1, &ti6);
+		return !(ti6.present && ti6.ours);
+	}
+	ret = nft_want_build6(spec, &w);
+	if (ret < 0)
+		return ret;
+	ret = family_matches(d, &w);
 	nft_want_free(&w);
 	return ret;
 }
@@ -788,12 +841,12 @@ static int local_error(struct nl *nl, int err, const char *msg)
 	return err;
 }
 
-/* One dump request; what comes goes into D. */
-static int dump_obj(struct nl *nl, uint16_t type, const char *table, const char *set,
+/* One dump request of FAMILY; what comes goes into D. */
+static int dump_obj(struct nl *nl, uint16_t type, uint32_t family, const char *table, const char *set,
 		    struct nft_dump *d)
 {
 	char buf[1024] = { 0 };
-	struct nlmsghdr *nlh = nftnl_nlmsg_build_hdr(buf, type, NFPROTO_IPV4, NLM_F_DUMP,
+	struct nlmsghdr *nlh = nftnl_nlmsg_build_hdr(buf, type, (uint16_t)family, NLM_F_DUMP,
 						    nl_seq(nl));
 
 	if (type == NFT_MSG_GETSET || type == NFT_MSG_GETSETELEM) {
@@ -839,33 +892,44 @@ static int get_gen(struct nl *nl, struct nft_dump *d, uint32_t *gen)
 	return 0;
 }
 
-/* The dumps WHAT asks for, once. */
-static int read_once(struct nl *nl, struct nft_dump *d, enum what what)
+/* The dumps WHAT asks for of the table of family index F, once. */
+static int read_family(struct nl *nl, struct nft_dump *d, enum what what, int f)
 {
+	uint32_t family = family_of(f);
 	struct tinfo ti;
 	size_t i;
-	int r;
+	int r = 0;
 
-	r = dump_obj(nl, NFT_MSG_GETTABLE, NULL, NULL, d);
-	if (r < 0 || what == READ_TABLES || !d->table[0])
-		return r;
-	table_info(d, &ti);
+	table_info(d, f, &ti);
 	if (!ti.present || !ti.ours)
 		return 0;
 	if (what == READ_ALL) {
-		r = dump_obj(nl, NFT_MSG_GETCHAIN, NULL, NULL, d);
+		r = dump_obj(nl, NFT_MSG_GETCHAIN, family, NULL, NULL, d);
 		if (r == 0)
-			r = dump_obj(nl, NFT_MSG_GETSET, d->table, NULL, d);
-		for (i = 0; r == 0 && i < d->sets.n; i++) {
-			const char *name = nftnl_set_get_str(d->sets.p[i], NFTNL_SET_NAME);
+			r = dump_obj(nl, NFT_MSG_GETSET, family, d->table, NULL, d);
+		for (i = 0; r == 0 && i < d->f[f].sets.n; i++) {
+			const char *name = nftnl_set_get_str(d->f[f].sets.p[i], NFTNL_SET_NAME);
 
 			if (find_def(name, false) >= 0)
-				r = dump_obj(nl, NFT_MSG_GETSETELEM, d->table, name, d);
+				r = dump_obj(nl, NFT_MSG_GETSETELEM, family, d->table, name, d);
 		}
 	}
 	if (r == 0)
-		r = dump_obj(nl, NFT_MSG_GETRULE, d->table, NULL, d);
+		r = dump_obj(nl, NFT_MSG_GETRULE, family, d->table, NULL, d);
 	return r;
+}
+
+/* The dumps WHAT asks for, once: the tables of every family, then what is
+ * in the site's ip and ip6 tables. */
+static int read_once(struct nl *nl, struct nft_dump *d, enum what what)
+{
+	int r;
+
+	r = dump_obj(nl, NFT_MSG_GETTABLE, NFPROTO_UNSPEC, NULL, NULL, d);
+	if (r < 0 || what == READ_TABLES || !d->table[0])
+		return r;
+	r = read_family(nl, d, what, 0);
+	return r < 0 ? r : read_family(nl, d, what, 1);
 }
 
 /* Fill D with what WHAT asks for, all read in one ruleset generation. */
@@ -920,17 +984,19 @@ static struct nft_dump *dump_for(const char *site, int *err)
 	return d;
 }
 
-int nft_find_table(struct nl *nl, const char *site, struct tinfo *ti)
+int nft_find_tables(struct nl *nl, const char *site, struct tinfo ti[2])
 {
 	struct nft_dump *d;
 	int r = 0;
 
-	memset(ti, 0, sizeof(*ti));
+	memset(ti, 0, 2 * sizeof(*ti));
 	if (!(d = dump_for(site, &r)))
 		return r;
 	r = read_dump(nl, d, READ_TABLES);
-	if (r == 0)
-		table_info(d, ti);
+	if (r == 0) {
+		table_info(d, 0, &ti[0]);
+		table_info(d, 1, &ti[1]);
+	}
 	nft_dump_free(d);
 	return r;
 }

@@ -1,5 +1,6 @@
 /* rtnl.c - links, addresses, routes and IPv4 settings over rtnetlink (libmnl) */
 #include "rtnl.h"
+#include "rtnl_priv.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -15,210 +16,6 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
-
-/* ------------------------------------------------------------------------ */
-/* The batch                                                                */
-/* ------------------------------------------------------------------------ */
-
-/* Per sendmsg: at most this many requests, at most this many bytes. */
-#define CHUNK_MSGS 64
-#define CHUNK_BYTES 32768
-/* Room reserved for one message: the largest we build is well under 600 bytes
- * (name < 16, alias < 256, a few fixed-size attributes). */
-#define MSG_ROOM 1024
-
-/* MSG_UNKNOWN: sent, but its ack never came (the answer was lost): it may
- * have been applied, so rtnl_applied() says yes and a rollback undoes it. */
-enum msg_state { MSG_PENDING, MSG_OK, MSG_FAILED, MSG_UNKNOWN };
-
-struct msg {
-	size_t off;		/* offset of its nlmsghdr in buf */
-	uint32_t op;		/* index of the request (public index) it belongs to */
-	long dep;		/* message that must succeed before this one is sent, -1 */
-	int state;		/* enum msg_state */
-};
-
-struct op {
-	size_t first;		/* its first message; SIZE_MAX if it has none */
-	size_t nmsg;
-};
-
-struct rtnl_batch {
-	char *buf;
-	size_t len, cap;
-	struct msg *msgs;
-	size_t nmsg, msg_cap;
-	struct op *ops;
-	size_t nop, op_cap;
-	/* First error found while queuing (bad argument, out of memory):
-	 * rtnl_flush() reports it and sends nothing. */
-	int err;
-	size_t err_op;
-	char err_text[96];
-	uint32_t base;		/* seq of message 0 during a flush */
-};
-
-static void batch_fail(struct rtnl_batch *b, size_t op, int err, const char *text)
-{
-	if (b->err)
-		return;
-	b->err = err;
-	b->err_op = op;
-	snprintf(b->err_text, sizeof(b->err_text), "%s", text);
-}
-
-/* gcc 12's -fanalyzer follows the arrays through the (void **) that grow()
- * takes and loses them: it reports a double free in the realloc below and a
- * NULL b->ops in op_begin() after a successful grow(), on paths where the
- * array was allocated once. ASan (unit and kernel tests) and the rtnl fuzzer
- * exercise both functions; the two warnings are silenced here only. */
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wanalyzer-double-free"
-#pragma GCC diagnostic ignored "-Wanalyzer-null-dereference"
-#endif
-static bool grow(void **p, size_t *cap, size_t need, size_t elsize, size_t first)
-{
-	size_t ncap;
-	void *np;
-
-	if (need <= *cap)
-		return true;
-	ncap = *cap ? *cap : first;
-	while (ncap < need) {
-		if (ncap > SIZE_MAX / 2 / elsize)
-			return false;
-		ncap *= 2;
-	}
-	np = *p ? realloc(*p, ncap * elsize) : malloc(ncap * elsize);
-	if (!np)
-		return false;
-	*p = np;
-	*cap = ncap;
-	return true;
-}
-
-struct rtnl_batch *rtnl_batch_new(void)
-{
-	return calloc(1, sizeof(struct rtnl_batch));
-}
-
-void rtnl_batch_free(struct rtnl_batch *b)
-{
-	if (!b)
-		return;
-	free(b->buf);
-	free(b->msgs);
-	free(b->ops);
-	free(b);
-}
-
-void rtnl_batch_reset(struct rtnl_batch *b)
-{
-	b->len = 0;
-	b->nmsg = 0;
-	b->nop = 0;
-	b->err = 0;
-	b->err_op = 0;
-	b->err_text[0] = '\0';
-}
-
-size_t rtnl_batch_count(const struct rtnl_batch *b)
-{
-	return b->nop;
-}
-
-/* Start a new request (public index). Returns false when out of memory. */
-static bool op_begin(struct rtnl_batch *b)
-{
-	if (!grow((void **)&b->ops, &b->op_cap, b->nop + 1, sizeof(*b->ops), 64)) {
-		batch_fail(b, b->nop, -ENOMEM, "out of memory");
-		return false;
-	}
-	b->ops[b->nop].first = SIZE_MAX;
-	b->ops[b->nop].nmsg = 0;
-	b->nop++;
-	return true;
-}
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic pop
-#endif
-
-static size_t cur_op(const struct rtnl_batch *b)
-{
-	return b->nop - 1;
-}
-
-/*
- * Append a message to the current request, built in place at the end of the
- * buffer; finish it with msg_end(). DEP: index of a message that must have
- * succeeded before this one is sent (-1: none). NULL when out of memory.
- */
-static struct nlmsghdr *msg_begin(struct rtnl_batch *b, uint16_t type, uint16_t flags, long dep)
-{
-	struct nlmsghdr *nlh;
-	struct msg *m;
-	struct op *op = &b->ops[cur_op(b)];
-
-	if (!grow((void **)&b->buf, &b->cap, b->len + MSG_ROOM, 1, 16384) ||
-	    !grow((void **)&b->msgs, &b->msg_cap, b->nmsg + 1, sizeof(*b->msgs), 64)) {
-		batch_fail(b, cur_op(b), -ENOMEM, "out of memory");
-		return NULL;
-	}
-	memset(b->buf + b->len, 0, MSG_ROOM);
-	nlh = mnl_nlmsg_put_header(b->buf + b->len);
-	nlh->nlmsg_type = type;
-	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK | flags;
-	m = &b->msgs[b->nmsg];
-	m->off = b->len;
-	m->op = (uint32_t)cur_op(b);
-	m->dep = dep;
-	m->state = MSG_PENDING;
-	if (op->nmsg == 0)
-		op->first = b->nmsg;
-	op->nmsg++;
-	return nlh;
-}
-
-/* Returns the index of the message just finished. */
-static long msg_end(struct rtnl_batch *b, struct nlmsghdr *nlh)
-{
-	b->len += MNL_ALIGN(nlh->nlmsg_len);
-	return (long)b->nmsg++;
-}
-
-static struct ifinfomsg *put_ifinfo(struct nlmsghdr *nlh, int ifindex)
-{
-	struct ifinfomsg *ifi = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifi));
-
-	ifi->ifi_family = AF_UNSPEC;
-	ifi->ifi_index = ifindex;
-	return ifi;
-}
-
-static bool check_name(struct rtnl_batch *b, const char *name)
-{
-	if (!name || !name[0] || strlen(name) >= IFNAMSIZ) {
-		batch_fail(b, cur_op(b), -EINVAL, "invalid interface name");
-		return false;
-	}
-	return true;
-}
-
-static bool check_alias(struct rtnl_batch *b, const char *alias)
-{
-	if (alias && strlen(alias) >= IFALIASZ) {
-		batch_fail(b, cur_op(b), -EINVAL, "interface alias too long");
-		return false;
-	}
-	return true;
-}
-
-/* IFLA_IFALIAS without its NUL; an empty payload clears the alias. */
-static void put_alias(struct nlmsghdr *nlh, const char *alias)
-{
-	mnl_attr_put(nlh, IFLA_IFALIAS, strlen(alias), alias);
-}
 
 /* IFLA_LINKINFO of an ipip link: kind and parameters */
 static void put_ipip_info(struct nlmsghdr *nlh, const struct ipip_spec *spec)
@@ -240,12 +37,12 @@ void rtnl_add_ipip(struct rtnl_batch *b, const struct ipip_spec *spec)
 	struct nlmsghdr *nlh;
 	long create;
 
-	if (!op_begin(b) || !check_name(b, spec->name) || !check_alias(b, spec->alias))
+	if (!rt_op_begin(b) || !rt_check_name(b, spec->name) || !rt_check_alias(b, spec->alias))
 		return;
-	nlh = msg_begin(b, RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL, -1);
+	nlh = rt_msg_begin(b, RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL, -1);
 	if (!nlh)
 		return;
-	put_ifinfo(nlh, 0);
+	rt_put_ifinfo(nlh, 0);
 	mnl_attr_put_strz(nlh, IFLA_IFNAME, spec->name);
 	if (spec->mtu)
 		mnl_attr_put_u32(nlh, IFLA_MTU, spec->mtu);
@@ -255,7 +52,7 @@ void rtnl_add_ipip(struct rtnl_batch *b, const struct ipip_spec *spec)
 	if (spec->group)
 		mnl_attr_put_u32(nlh, IFLA_GROUP, spec->group);
 	put_ipip_info(nlh, spec);
-	create = msg_end(b, nlh);
+	create = rt_msg_end(b, nlh);
 
 	/* The kernel ignores IFLA_IFALIAS in a request that creates a link, so
 	 * the alias is set by a second message, by name. It is sent only once
@@ -263,13 +60,13 @@ void rtnl_add_ipip(struct rtnl_batch *b, const struct ipip_spec *spec)
 	 * happens to have the name). */
 	if (!spec->alias || !spec->alias[0])
 		return;
-	nlh = msg_begin(b, RTM_NEWLINK, 0, create);
+	nlh = rt_msg_begin(b, RTM_NEWLINK, 0, create);
 	if (!nlh)
 		return;
-	put_ifinfo(nlh, 0);
+	rt_put_ifinfo(nlh, 0);
 	mnl_attr_put_strz(nlh, IFLA_IFNAME, spec->name);
-	put_alias(nlh, spec->alias);
-	msg_end(b, nlh);
+	rt_put_alias(nlh, spec->alias);
+	rt_msg_end(b, nlh);
 }
 
 void rtnl_change_ipip(struct rtnl_batch *b, int ifindex, const struct ipip_spec *spec, bool up)
@@ -277,18 +74,18 @@ void rtnl_change_ipip(struct rtnl_batch *b, int ifindex, const struct ipip_spec 
 	struct nlmsghdr *nlh;
 	struct ifinfomsg *ifi;
 
-	if (!op_begin(b) || !check_alias(b, spec->alias) ||
-	    !(nlh = msg_begin(b, RTM_NEWLINK, 0, -1)))
+	if (!rt_op_begin(b) || !rt_check_alias(b, spec->alias) ||
+	    !(nlh = rt_msg_begin(b, RTM_NEWLINK, 0, -1)))
 		return;
-	ifi = put_ifinfo(nlh, ifindex);
+	ifi = rt_put_ifinfo(nlh, ifindex);
 	ifi->ifi_flags = up ? IFF_UP : 0;
 	ifi->ifi_change = IFF_UP;
 	if (spec->mtu)
 		mnl_attr_put_u32(nlh, IFLA_MTU, spec->mtu);
 	if (spec->alias)
-		put_alias(nlh, spec->alias);
+		rt_put_alias(nlh, spec->alias);
 	put_ipip_info(nlh, spec);
-	msg_end(b, nlh);
+	rt_msg_end(b, nlh);
 }
 
 void rtnl_set_link(struct rtnl_batch *b, int ifindex, bool up, unsigned mtu)
@@ -296,36 +93,36 @@ void rtnl_set_link(struct rtnl_batch *b, int ifindex, bool up, unsigned mtu)
 	struct nlmsghdr *nlh;
 	struct ifinfomsg *ifi;
 
-	if (!op_begin(b) || !(nlh = msg_begin(b, RTM_NEWLINK, 0, -1)))
+	if (!rt_op_begin(b) || !(nlh = rt_msg_begin(b, RTM_NEWLINK, 0, -1)))
 		return;
-	ifi = put_ifinfo(nlh, ifindex);
+	ifi = rt_put_ifinfo(nlh, ifindex);
 	ifi->ifi_flags = up ? IFF_UP : 0;
 	ifi->ifi_change = IFF_UP;
 	if (mtu)
 		mnl_attr_put_u32(nlh, IFLA_MTU, mtu);
-	msg_end(b, nlh);
+	rt_msg_end(b, nlh);
 }
 
 void rtnl_set_alias(struct rtnl_batch *b, int ifindex, const char *alias)
 {
 	struct nlmsghdr *nlh;
 
-	if (!op_begin(b) || !check_alias(b, alias) ||
-	    !(nlh = msg_begin(b, RTM_NEWLINK, 0, -1)))
+	if (!rt_op_begin(b) || !rt_check_alias(b, alias) ||
+	    !(nlh = rt_msg_begin(b, RTM_NEWLINK, 0, -1)))
 		return;
-	put_ifinfo(nlh, ifindex);
-	put_alias(nlh, alias ? alias : "");
-	msg_end(b, nlh);
+	rt_put_ifinfo(nlh, ifindex);
+	rt_put_alias(nlh, alias ? alias : "");
+	rt_msg_end(b, nlh);
 }
 
 void rtnl_del_link(struct rtnl_batch *b, int ifindex)
 {
 	struct nlmsghdr *nlh;
 
-	if (!op_begin(b) || !(nlh = msg_begin(b, RTM_DELLINK, 0, -1)))
+	if (!rt_op_begin(b) || !(nlh = rt_msg_begin(b, RTM_DELLINK, 0, -1)))
 		return;
-	put_ifinfo(nlh, ifindex);
-	msg_end(b, nlh);
+	rt_put_ifinfo(nlh, ifindex);
+	rt_msg_end(b, nlh);
 }
 
 static void addr_msg(struct rtnl_batch *b, uint16_t type, uint16_t flags, int ifindex,
@@ -334,13 +131,13 @@ static void addr_msg(struct rtnl_batch *b, uint16_t type, uint16_t flags, int if
 	struct nlmsghdr *nlh;
 	struct ifaddrmsg *ifa;
 
-	if (!op_begin(b))
+	if (!rt_op_begin(b))
 		return;
 	if (prefixlen > 32) {
-		batch_fail(b, cur_op(b), -EINVAL, "invalid prefix length");
+		rt_fail(b, rt_cur_op(b), -EINVAL, "invalid prefix length");
 		return;
 	}
-	if (!(nlh = msg_begin(b, type, flags, -1)))
+	if (!(nlh = rt_msg_begin(b, type, flags, -1)))
 		return;
 	ifa = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifa));
 	ifa->ifa_family = AF_INET;
@@ -351,7 +148,7 @@ static void addr_msg(struct rtnl_batch *b, uint16_t type, uint16_t flags, int if
 	mnl_attr_put_u32(nlh, IFA_ADDRESS, htonl(local));
 	if (broadcast)
 		mnl_attr_put_u32(nlh, IFA_BROADCAST, htonl(broadcast));
-	msg_end(b, nlh);
+	rt_msg_end(b, nlh);
 }
 
 void rtnl_add_addr(struct rtnl_batch *b, int ifindex, uint32_t local, uint8_t prefixlen,
@@ -372,13 +169,13 @@ static void route_msg(struct rtnl_batch *b, uint16_t type, uint16_t flags,
 	struct rtmsg *rtm;
 	uint32_t table = r->table ? r->table : RT_TABLE_MAIN;
 
-	if (!op_begin(b))
+	if (!rt_op_begin(b))
 		return;
 	if (r->dst_len > 32) {
-		batch_fail(b, cur_op(b), -EINVAL, "invalid prefix length");
+		rt_fail(b, rt_cur_op(b), -EINVAL, "invalid prefix length");
 		return;
 	}
-	if (!(nlh = msg_begin(b, type, flags, -1)))
+	if (!(nlh = rt_msg_begin(b, type, flags, -1)))
 		return;
 	rtm = mnl_nlmsg_put_extra_header(nlh, sizeof(*rtm));
 	rtm->rtm_family = AF_INET;
@@ -402,7 +199,7 @@ static void route_msg(struct rtnl_batch *b, uint16_t type, uint16_t flags,
 		mnl_attr_put_u32(nlh, RTA_GATEWAY, htonl(r->gateway));
 	if (r->prefsrc)
 		mnl_attr_put_u32(nlh, RTA_PREFSRC, htonl(r->prefsrc));
-	msg_end(b, nlh);
+	rt_msg_end(b, nlh);
 }
 
 void rtnl_add_route(struct rtnl_batch *b, const struct route_info *r)
@@ -420,15 +217,15 @@ void rtnl_set_inet_conf(struct rtnl_batch *b, int ifindex, int conf, uint32_t va
 	struct nlmsghdr *nlh;
 	struct nlattr *af, *inet, *cnf;
 
-	if (!op_begin(b))
+	if (!rt_op_begin(b))
 		return;
 	if (conf <= 0 || conf > IPV4_DEVCONF_MAX) {
-		batch_fail(b, cur_op(b), -EINVAL, "invalid IPv4 devconf index");
+		rt_fail(b, rt_cur_op(b), -EINVAL, "invalid IPv4 devconf index");
 		return;
 	}
-	if (!(nlh = msg_begin(b, RTM_NEWLINK, 0, -1)))
+	if (!(nlh = rt_msg_begin(b, RTM_NEWLINK, 0, -1)))
 		return;
-	put_ifinfo(nlh, ifindex);
+	rt_put_ifinfo(nlh, ifindex);
 	af = mnl_attr_nest_start(nlh, IFLA_AF_SPEC);
 	inet = mnl_attr_nest_start(nlh, AF_INET);
 	cnf = mnl_attr_nest_start(nlh, IFLA_INET_CONF);
@@ -436,234 +233,9 @@ void rtnl_set_inet_conf(struct rtnl_batch *b, int ifindex, int conf, uint32_t va
 	mnl_attr_nest_end(nlh, cnf);
 	mnl_attr_nest_end(nlh, inet);
 	mnl_attr_nest_end(nlh, af);
-	msg_end(b, nlh);
+	rt_msg_end(b, nlh);
 }
 
-/* ------------------------------------------------------------------------ */
-/* Flushing                                                                 */
-/* ------------------------------------------------------------------------ */
-
-static void flush_on_ack(uint32_t seq, int error, void *arg)
-{
-	struct rtnl_batch *b = arg;
-	uint32_t i = seq - b->base;
-
-	if (i < b->nmsg)
-		b->msgs[i].state = error ? MSG_FAILED : MSG_OK;
-}
-
-static void set_local_error(struct nl *nl, int err, const char *text)
-{
-	nl->err = err;
-	nl->err_seq = 0;
-	nl->err_off = 0;
-	snprintf(nl->err_msg, sizeof(nl->err_msg), "%s", text ? text : "");
-}
-
-int rtnl_flush(struct nl *nl, struct rtnl_batch *b, size_t *failed)
-{
-	void (*saved_cb)(uint32_t, int, void *) = nl->on_ack;
-	void *saved_arg = nl->on_ack_arg;
-	size_t i, start;
-	int ret = 0;
-
-	for (i = 0; i < b->nmsg; i++)
-		b->msgs[i].state = MSG_PENDING;
-	if (b->err) {
-		set_local_error(nl, b->err, b->err_text);
-		if (failed)
-			*failed = b->err_op;
-		return b->err;
-	}
-	if (b->nmsg == 0) {
-		set_local_error(nl, 0, NULL);
-		return 0;
-	}
-
-	/* Sequence numbers base + i: no wrap inside one flush, 0 unused. */
-	b->base = nl->seq;
-	if (b->base == 0 || b->base > UINT32_MAX - b->nmsg)
-		b->base = 1;
-	nl->seq = b->base + (uint32_t)b->nmsg;
-	for (i = 0; i < b->nmsg; i++) {
-		struct nlmsghdr *nlh = (struct nlmsghdr *)(b->buf + b->msgs[i].off);
-
-		nlh->nlmsg_seq = b->base + (uint32_t)i;
-		nlh->nlmsg_pid = 0;
-	}
-
-	nl->on_ack = flush_on_ack;
-	nl->on_ack_arg = b;
-	for (start = 0; start < b->nmsg; start = i) {
-		size_t bytes = 0;
-
-		for (i = start; i < b->nmsg && i - start < CHUNK_MSGS; i++) {
-			const struct msg *m = &b->msgs[i];
-			const struct nlmsghdr *nlh = (const struct nlmsghdr *)(b->buf + m->off);
-			size_t mlen = MNL_ALIGN(nlh->nlmsg_len);
-
-			if (i > start && bytes + mlen > CHUNK_BYTES)
-				break;
-			/* A dependent message waits for its parent's ack. */
-			if (i > start && m->dep >= 0 && (size_t)m->dep >= start)
-				break;
-			bytes += mlen;
-		}
-		/* A parent that failed stops the flush before its dependants
-		 * are sent, so this only guards against misuse. */
-		if (b->msgs[start].dep >= 0 && b->msgs[b->msgs[start].dep].state != MSG_OK) {
-			set_local_error(nl, -ECANCELED, "an earlier step failed");
-			b->msgs[start].state = MSG_FAILED;
-			ret = -ECANCELED;
-			if (failed)
-				*failed = b->msgs[start].op;
-			break;
-		}
-		ret = nl_talk(nl, b->buf + b->msgs[start].off, bytes, NULL, NULL);
-		if (ret < 0) {
-			size_t bad = b->nmsg;
-
-			if (nl->sent)
-				for (size_t k = start; k < i; k++)
-					if (b->msgs[k].state == MSG_PENDING)
-						b->msgs[k].state = MSG_UNKNOWN;
-			uint32_t k = nl->err_seq - b->base;
-
-			if (k >= start && k < i && b->msgs[k].state != MSG_OK)
-				bad = k;
-			else
-				for (k = (uint32_t)start; k < i; k++)
-					if (b->msgs[k].state != MSG_OK && b->msgs[k].state != MSG_UNKNOWN) {
-						bad = k;
-						break;
-					}
-			if (bad == b->nmsg)	/* cannot happen: an error means a failed message */
-				bad = start;
-			if (failed)
-				*failed = b->msgs[bad].op;
-			break;
-		}
-	}
-	nl->on_ack = saved_cb;
-	nl->on_ack_arg = saved_arg;
-	return ret;
-}
-
-bool rtnl_applied(const struct rtnl_batch *b, size_t i)
-{
-	if (i >= b->nop || b->ops[i].nmsg == 0)
-		return false;
-	return b->msgs[b->ops[i].first].state == MSG_OK ||
-	       b->msgs[b->ops[i].first].state == MSG_UNKNOWN;
-}
-
-/* ------------------------------------------------------------------------ */
-/* Parsing helpers                                                          */
-/* ------------------------------------------------------------------------ */
-
-struct attr_table {
-	const struct nlattr **tb;
-	unsigned max;
-};
-
-static int table_cb(const struct nlattr *attr, void *data)
-{
-	struct attr_table *t = data;
-	unsigned type = mnl_attr_get_type(attr);
-
-	if (type <= t->max)
-		t->tb[type] = attr;
-	return MNL_CB_OK;
-}
-
-static void parse_attrs(const struct nlmsghdr *nlh, size_t hdrlen,
-			const struct nlattr **tb, unsigned max)
-{
-	struct attr_table t = { tb, max };
-
-	memset(tb, 0, (max + 1) * sizeof(*tb));
-	mnl_attr_parse(nlh, (unsigned)hdrlen, table_cb, &t);
-}
-
-static void parse_nested(const struct nlattr *nest, const struct nlattr **tb, unsigned max)
-{
-	struct attr_table t = { tb, max };
-
-	memset(tb, 0, (max + 1) * sizeof(*tb));
-	mnl_attr_parse_nested(nest, table_cb, &t);
-}
-
-static uint32_t get_u32(const struct nlattr *a, uint32_t dflt)
-{
-	if (!a || mnl_attr_get_payload_len(a) < sizeof(uint32_t))
-		return dflt;
-	return mnl_attr_get_u32(a);
-}
-
-static uint8_t get_u8(const struct nlattr *a, uint8_t dflt)
-{
-	if (!a || mnl_attr_get_payload_len(a) < sizeof(uint8_t))
-		return dflt;
-	return mnl_attr_get_u8(a);
-}
-
-static uint32_t get_in_addr(const struct nlattr *a)
-{
-	return ntohl(get_u32(a, 0));
-}
-
-static void get_str(const struct nlattr *a, char *dst, size_t size)
-{
-	size_t n = 0;
-
-	if (a) {
-		const char *s = mnl_attr_get_payload(a);
-		size_t len = mnl_attr_get_payload_len(a);
-
-		while (n < len && n < size - 1 && s[n])
-			n++;
-		memcpy(dst, s, n);
-	}
-	dst[n] = '\0';
-}
-
-/* A growable array of results. */
-struct vec {
-	void *p;
-	size_t n, cap, elsize;
-};
-
-static void *vec_push(struct vec *v)
-{
-	void *el;
-
-	if (!grow(&v->p, &v->cap, v->n + 1, v->elsize, 16)) {
-		errno = ENOMEM;
-		return NULL;
-	}
-	el = (char *)v->p + v->n++ * v->elsize;
-	memset(el, 0, v->elsize);
-	return el;
-}
-
-/* Forget the elements (keep the memory): a dump starts again. */
-static void vec_reset(void *v)
-{
-	((struct vec *)v)->n = 0;
-}
-
-static int vec_finish(int ret, struct vec *v, void **out, size_t *n)
-{
-	if (ret < 0) {
-		free(v->p);
-		*out = NULL;
-		*n = 0;
-		return ret;
-	}
-	*out = v->p;
-	*n = v->n;
-	return 0;
-}
 
 /* ------------------------------------------------------------------------ */
 /* Links                                                                    */
@@ -674,13 +246,13 @@ static bool link_inet_conf(const struct nlmsghdr *nlh, int conf, uint32_t *value
 {
 	const struct nlattr *tb[IFLA_MAX + 1], *af[AF_MAX + 1], *in[IFLA_INET_MAX + 1];
 
-	parse_attrs(nlh, sizeof(struct ifinfomsg), tb, IFLA_MAX);
+	rt_parse_attrs(nlh, sizeof(struct ifinfomsg), tb, IFLA_MAX);
 	if (!tb[IFLA_AF_SPEC])
 		return false;
-	parse_nested(tb[IFLA_AF_SPEC], af, AF_MAX);
+	rt_parse_nested(tb[IFLA_AF_SPEC], af, AF_MAX);
 	if (!af[AF_INET])
 		return false;
-	parse_nested(af[AF_INET], in, IFLA_INET_MAX);
+	rt_parse_nested(af[AF_INET], in, IFLA_INET_MAX);
 	if (!in[IFLA_INET_CONF] || mnl_attr_get_payload_len(in[IFLA_INET_CONF]) < (size_t)conf * 4)
 		return false;
 	memcpy(value, (const char *)mnl_attr_get_payload(in[IFLA_INET_CONF]) + (size_t)(conf - 1) * 4, 4);
@@ -709,28 +281,21 @@ bool rtnl_parse_link(const struct nlmsghdr *nlh, struct link_info *li)
 		return false;
 	li->ifindex = ifi->ifi_index;
 	li->flags = ifi->ifi_flags;
-	parse_attrs(nlh, sizeof(*ifi), tb, IFLA_MAX);
-	get_str(tb[IFLA_IFNAME], li->name, sizeof(li->name));
-	get_str(tb[IFLA_IFALIAS], li->alias, sizeof(li->alias));
-	li->mtu = get_u32(tb[IFLA_MTU], 0);
-	li->link = (int)get_u32(tb[IFLA_LINK], 0);
-	li->group = get_u32(tb[IFLA_GROUP], 0);
+	rt_parse_attrs(nlh, sizeof(*ifi), tb, IFLA_MAX);
+	rt_get_str(tb[IFLA_IFNAME], li->name, sizeof(li->name));
+	rt_get_str(tb[IFLA_IFALIAS], li->alias, sizeof(li->alias));
+	li->mtu = rt_get_u32(tb[IFLA_MTU], 0);
+	li->link = (int)rt_get_u32(tb[IFLA_LINK], 0);
+	li->group = rt_get_u32(tb[IFLA_GROUP], 0);
 	if (!link_inet_conf(nlh, IPV4_DEVCONF_RP_FILTER, &li->rp_filter))
 		li->rp_filter = 0;
 	if (tb[IFLA_LINKINFO]) {
 		const struct nlattr *info[IFLA_INFO_MAX + 1];
 
-		parse_nested(tb[IFLA_LINKINFO], info, IFLA_INFO_MAX);
-		get_str(info[IFLA_INFO_KIND], li->kind, sizeof(li->kind));
-		if (strcmp(li->kind, "ipip") == 0 && info[IFLA_INFO_DATA]) {
-			const struct nlattr *d[IFLA_IPTUN_MAX + 1];
-
-			parse_nested(info[IFLA_INFO_DATA], d, IFLA_IPTUN_MAX);
-			li->local = get_in_addr(d[IFLA_IPTUN_LOCAL]);
-			li->remote = get_in_addr(d[IFLA_IPTUN_REMOTE]);
-			li->ttl = get_u8(d[IFLA_IPTUN_TTL], 0);
-			li->pmtudisc = get_u8(d[IFLA_IPTUN_PMTUDISC], 0);
-		}
+		rt_parse_nested(tb[IFLA_LINKINFO], info, IFLA_INFO_MAX);
+		rt_get_str(info[IFLA_INFO_KIND], li->kind, sizeof(li->kind));
+		if (info[IFLA_INFO_DATA])
+			rtnl_parse_tun(li->kind, info[IFLA_INFO_DATA], li);
 	}
 	if (tb[IFLA_STATS64]) {
 		struct rtnl_link_stats64 st;
@@ -757,30 +322,20 @@ static int links_cb(const struct nlmsghdr *nlh, void *data)
 
 	if (!is_link_msg(nlh))
 		return MNL_CB_OK;
-	if (!(li = vec_push(data)))
+	if (!(li = rt_vec_push(data)))
 		return MNL_CB_ERROR;
 	rtnl_parse_link(nlh, li);
 	return MNL_CB_OK;
 }
 
-static struct nlmsghdr *dump_req(char *buf, struct nl *nl, uint16_t type, uint16_t flags)
-{
-	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
-
-	nlh->nlmsg_type = type;
-	nlh->nlmsg_flags = NLM_F_REQUEST | flags;
-	nlh->nlmsg_seq = nl_seq(nl);
-	return nlh;
-}
-
 int rtnl_links(struct nl *nl, struct link_info **out, size_t *n)
 {
 	char buf[256] = { 0 };
-	struct nlmsghdr *nlh = dump_req(buf, nl, RTM_GETLINK, NLM_F_DUMP);
-	struct vec v = { .elsize = sizeof(struct link_info) };
+	struct nlmsghdr *nlh = rt_dump_req(buf, nl, RTM_GETLINK, NLM_F_DUMP);
+	struct rt_vec v = { .elsize = sizeof(struct link_info) };
 
-	put_ifinfo(nlh, 0);
-	return vec_finish(nl_dump_stable(nl, nlh, links_cb, vec_reset, &v), &v, (void **)out, n);
+	rt_put_ifinfo(nlh, 0);
+	return rt_vec_finish(nl_dump_stable(nl, nlh, links_cb, rt_vec_reset, &v), &v, (void **)out, n);
 }
 
 struct one_link {
@@ -809,10 +364,10 @@ static int one_link_cb(const struct nlmsghdr *nlh, void *data)
 static int get_link(struct nl *nl, int ifindex, const char *name, struct one_link *o)
 {
 	char buf[256] = { 0 };
-	struct nlmsghdr *nlh = dump_req(buf, nl, RTM_GETLINK, NLM_F_ACK);
+	struct nlmsghdr *nlh = rt_dump_req(buf, nl, RTM_GETLINK, NLM_F_ACK);
 	int ret;
 
-	put_ifinfo(nlh, ifindex);
+	rt_put_ifinfo(nlh, ifindex);
 	if (name)
 		mnl_attr_put_strz(nlh, IFLA_IFNAME, name);
 	ret = nl_talk(nl, nlh, nlh->nlmsg_len, one_link_cb, o);
@@ -851,7 +406,7 @@ int rtnl_inet_conf(struct nl *nl, int ifindex, int conf, uint32_t *value)
 /* ------------------------------------------------------------------------ */
 
 struct addr_dump {
-	struct vec v;
+	struct rt_vec v;
 	int ifindex;
 };
 
@@ -866,12 +421,12 @@ bool rtnl_parse_addr(const struct nlmsghdr *nlh, int ifindex, struct addr_info *
 	/* Also filtered here, for kernels without strict checking. */
 	if (ifa->ifa_family != AF_INET || (ifindex && (int)ifa->ifa_index != ifindex))
 		return false;
-	parse_attrs(nlh, sizeof(*ifa), tb, IFA_MAX);
+	rt_parse_attrs(nlh, sizeof(*ifa), tb, IFA_MAX);
 	ai->ifindex = (int)ifa->ifa_index;
 	ai->prefixlen = ifa->ifa_prefixlen;
-	ai->peer = get_in_addr(tb[IFA_ADDRESS]);
-	ai->local = tb[IFA_LOCAL] ? get_in_addr(tb[IFA_LOCAL]) : ai->peer;
-	ai->broadcast = get_in_addr(tb[IFA_BROADCAST]);
+	ai->peer = rt_get_in_addr(tb[IFA_ADDRESS]);
+	ai->local = tb[IFA_LOCAL] ? rt_get_in_addr(tb[IFA_LOCAL]) : ai->peer;
+	ai->broadcast = rt_get_in_addr(tb[IFA_BROADCAST]);
 	ai->flags = tb[IFA_FLAGS] && mnl_attr_get_payload_len(tb[IFA_FLAGS]) >= 4 ? mnl_attr_get_u32(tb[IFA_FLAGS])
 									       : ifa->ifa_flags;
 	return true;
@@ -884,7 +439,7 @@ static int addrs_cb(const struct nlmsghdr *nlh, void *data)
 
 	if (!rtnl_parse_addr(nlh, d->ifindex, &ai))
 		return MNL_CB_OK;
-	if (!(p = vec_push(&d->v)))
+	if (!(p = rt_vec_push(&d->v)))
 		return MNL_CB_ERROR;
 	*p = ai;
 	return MNL_CB_OK;
@@ -893,13 +448,13 @@ static int addrs_cb(const struct nlmsghdr *nlh, void *data)
 int rtnl_addrs(struct nl *nl, int ifindex, struct addr_info **out, size_t *n)
 {
 	char buf[256] = { 0 };
-	struct nlmsghdr *nlh = dump_req(buf, nl, RTM_GETADDR, NLM_F_DUMP);
+	struct nlmsghdr *nlh = rt_dump_req(buf, nl, RTM_GETADDR, NLM_F_DUMP);
 	struct ifaddrmsg *ifa = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifa));
 	struct addr_dump d = { .v = { .elsize = sizeof(struct addr_info) }, .ifindex = ifindex };
 
 	ifa->ifa_family = AF_INET;
 	ifa->ifa_index = ifindex > 0 ? (unsigned)ifindex : 0;
-	return vec_finish(nl_dump_stable(nl, nlh, addrs_cb, vec_reset, &d.v), &d.v, (void **)out, n);
+	return rt_vec_finish(nl_dump_stable(nl, nlh, addrs_cb, rt_vec_reset, &d.v), &d.v, (void **)out, n);
 }
 
 bool rtnl_parse_route(const struct nlmsghdr *nlh, struct route_info *ri)
@@ -913,19 +468,19 @@ bool rtnl_parse_route(const struct nlmsghdr *nlh, struct route_info *ri)
 		return false;
 	if (rtm->rtm_family != AF_INET || (rtm->rtm_flags & RTM_F_CLONED))
 		return false;
-	parse_attrs(nlh, sizeof(*rtm), tb, RTA_MAX);
-	table = get_u32(tb[RTA_TABLE], rtm->rtm_table);
+	rt_parse_attrs(nlh, sizeof(*rtm), tb, RTA_MAX);
+	table = rt_get_u32(tb[RTA_TABLE], rtm->rtm_table);
 	if (table != RT_TABLE_MAIN)
 		return false;
-	ri->dst = get_in_addr(tb[RTA_DST]);
+	ri->dst = rt_get_in_addr(tb[RTA_DST]);
 	ri->dst_len = rtm->rtm_dst_len;
 	ri->protocol = rtm->rtm_protocol;
 	ri->scope = rtm->rtm_scope;
 	ri->type = rtm->rtm_type;
 	ri->table = table;
-	ri->oif = (int)get_u32(tb[RTA_OIF], 0);
-	ri->gateway = get_in_addr(tb[RTA_GATEWAY]);
-	ri->prefsrc = get_in_addr(tb[RTA_PREFSRC]);
+	ri->oif = (int)rt_get_u32(tb[RTA_OIF], 0);
+	ri->gateway = rt_get_in_addr(tb[RTA_GATEWAY]);
+	ri->prefsrc = rt_get_in_addr(tb[RTA_PREFSRC]);
 	return true;
 }
 
@@ -935,7 +490,7 @@ static int routes_cb(const struct nlmsghdr *nlh, void *data)
 
 	if (!rtnl_parse_route(nlh, &ri))
 		return MNL_CB_OK;
-	if (!(p = vec_push(data)))
+	if (!(p = rt_vec_push(data)))
 		return MNL_CB_ERROR;
 	*p = ri;
 	return MNL_CB_OK;
@@ -944,9 +499,9 @@ static int routes_cb(const struct nlmsghdr *nlh, void *data)
 int rtnl_routes(struct nl *nl, struct route_info **out, size_t *n)
 {
 	char buf[256] = { 0 };
-	struct nlmsghdr *nlh = dump_req(buf, nl, RTM_GETROUTE, NLM_F_DUMP);
+	struct nlmsghdr *nlh = rt_dump_req(buf, nl, RTM_GETROUTE, NLM_F_DUMP);
 	struct rtmsg *rtm = mnl_nlmsg_put_extra_header(nlh, sizeof(*rtm));
-	struct vec v = { .elsize = sizeof(struct route_info) };
+	struct rt_vec v = { .elsize = sizeof(struct route_info) };
 
 	int r;
 
@@ -955,14 +510,14 @@ int rtnl_routes(struct nl *nl, struct route_info **out, size_t *n)
 	rtm->rtm_family = AF_INET;
 	rtm->rtm_table = RT_TABLE_MAIN;
 	mnl_attr_put_u32(nlh, RTA_TABLE, RT_TABLE_MAIN);
-	r = nl_dump_stable(nl, nlh, routes_cb, vec_reset, &v);
+	r = nl_dump_stable(nl, nlh, routes_cb, rt_vec_reset, &v);
 	/* a namespace without a single route has no main table yet */
 	if (r == -ENOENT) {
 		nl->err = 0;
 		nl->err_msg[0] = '\0';
 		r = 0;
 	}
-	return vec_finish(r, &v, (void **)out, n);
+	return rt_vec_finish(r, &v, (void **)out, n);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -972,9 +527,9 @@ int rtnl_routes(struct nl *nl, struct route_info **out, size_t *n)
 static int del_link_by_name(struct nl *nl, const char *name)
 {
 	char buf[256] = { 0 };
-	struct nlmsghdr *nlh = dump_req(buf, nl, RTM_DELLINK, NLM_F_ACK);
+	struct nlmsghdr *nlh = rt_dump_req(buf, nl, RTM_DELLINK, NLM_F_ACK);
 
-	put_ifinfo(nlh, 0);
+	rt_put_ifinfo(nlh, 0);
 	mnl_attr_put_strz(nlh, IFLA_IFNAME, name);
 	return nl_talk(nl, nlh, nlh->nlmsg_len, NULL, NULL);
 }

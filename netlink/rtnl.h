@@ -6,6 +6,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <netinet/in.h>
+
 #include "nlsock.h"
 
 /* Route protocol number that marks gatewayctl's routes (rt_protos.d name "gatewayctl"). */
@@ -27,9 +29,13 @@ struct link_info {
 	int link;		/* IFLA_LINK (ipip: underlying device, 0 if none) */
 	uint32_t group;		/* IFLA_GROUP */
 	uint32_t rp_filter;	/* the link's own net.ipv4.conf.DEV.rp_filter */
-	/* ipip only: */
-	uint32_t local, remote;
-	uint8_t ttl, pmtudisc;
+	/* tunnels only (ipip, sit, ip6tnl: rtnl_tun.h) */
+	uint32_t local, remote;	/* ipip, sit: the IPv4 underlay's endpoints */
+	uint8_t ttl, pmtudisc;	/* (ip6tnl: ttl is the hop limit) */
+	uint8_t proto;		/* sit, ip6tnl: IFLA_IPTUN_PROTO, 0 = mode any */
+	uint8_t encap_limit;	/* ip6tnl */
+	uint32_t tun_flags;	/* sit: IFLA_IPTUN_FLAGS (u16); ip6tnl: IP6_TNL_F_* */
+	struct in6_addr local6, remote6;	/* ip6tnl: the IPv6 underlay's endpoints */
 	/* IFLA_STATS64 */
 	uint64_t rx_packets, tx_packets, rx_bytes, tx_bytes, rx_errors, tx_errors,
 		rx_dropped, tx_dropped;

@@ -112,7 +112,11 @@ bool watch_event_ours(const struct watch *w, const struct mon_event *ev, char *w
 		return our_route(w, &ev->route, gone, why, len);
 	case MON_NETCONF:
 		snprintf(why, len, "forwarding turned %s", ev->netconf.forwarding == 0 ? "off" : "on");
-		return w->names != NULL && ev->netconf.forwarding >= 0 && ev->netconf.ifindex == MON_NETCONF_ALL;
+		return w->names != NULL && ev->netconf.family == AF_INET && ev->netconf.forwarding >= 0 &&
+		       ev->netconf.ifindex == MON_NETCONF_ALL;
+	case MON_ADDR6:
+	case MON_ROUTE6:
+		return false;	/* no site is given IPv6 yet (issue 22) */
 	case MON_NFT:
 		snprintf(why, len, "nftables table %s %s", ev->nft.table, gone);
 		return ev->nft.msg != NFT_MSG_NEWGEN && !strcmp(ev->nft.table, w->table);
