@@ -104,10 +104,10 @@ static size_t count(const char *hay, const char *needle)
 	return n;
 }
 
-/* The handle of the rule carrying COMMENT in CHAIN of TABLE, from `nft -a`. */
-static unsigned rule_handle(const char *table, const char *chain, const char *comment)
+/* The handle of the rule carrying COMMENT in CHAIN of TABLE of FAMILY, from `nft -a`. */
+static unsigned rule_handle_in(const char *family, const char *table, const char *chain, const char *comment)
 {
-	char *out = run(NULL, "nft -a list chain ip %s %s", table, chain), *line, *save = NULL;
+	char *out = run(NULL, "nft -a list chain %s %s %s", family, table, chain), *line, *save = NULL;
 	char want[64];
 	unsigned h = 0;
 
@@ -121,6 +121,17 @@ static unsigned rule_handle(const char *table, const char *chain, const char *co
 	free(out);
 	assert_int_not_equal(h, 0);
 	return h;
+}
+
+static unsigned rule_handle(const char *table, const char *chain, const char *comment)
+{
+	return rule_handle_in("ip", table, chain, comment);
+}
+
+/* ... of Manhattan's ip6 table */
+static unsigned rule_handle6(const char *chain, const char *comment)
+{
+	return rule_handle_in("ip6", "gatewayctl-manhattan", chain, comment);
 }
 
 
@@ -1037,6 +1048,190 @@ static void test_udata_walk(void **state)
 	}
 }
 
+
+/* ---- IPv6 (issue 22): the ip6 table beside the ip one ------------------- */
+
+static struct in6_addr in6(const char *text)
+{
+	struct in6_addr a;
+
+	assert_int_equal(inet_pton(AF_INET6, text, &a), 1);
+	return a;
+}
+
+/* Manhattan dual-stack: 2001:db8:1::/64 on its LAN, peers' IPv6 networks
+ * SNAT66ed, one IPv6 endpoint (an ip6tnl peer), the IPv4 peers on sit. */
+static struct nft_spec manhattan6(struct nft_net6 *masq6, struct in6_addr *ep6)
+{
+	struct nft_spec s = manhattan();
+
+	masq6[0] = (struct nft_net6){ in6("2001:db8:2::"), 64 };
+	masq6[1] = (struct nft_net6){ in6("2001:db8:3::7"), 128 };
+	ep6[0] = in6("2001:db8:ff::2");
+	s.sit = true;
+	s.v6 = true;
+	s.lan_addr6 = in6("2001:db8:1::126");
+	s.masq6 = masq6;
+	s.n_masq6 = 2;
+	s.endpoints6 = ep6;
+	s.n_endpoints6 = 1;
+	s.wan_addr6 = in6("2001:db8:ff::1");
+	return s;
+}
+
+static void test_v6_replace_creates(void **state)
+{
+	struct nft_net6 m6[2];
+	struct in6_addr e6[1];
+	struct nft_spec s = manhattan6(m6, e6), v4 = manhattan();
+	struct nft_state st;
+	char *out;
+
+	(void)state;
+	SKIP_IF_NEEDED();
+	replace_ok(&v4);
+	assert_int_equal(nft_table_matches(&nl, &s), 0);	/* no ip6 table, no 6in4 rules yet */
+	replace_ok(&s);
+	assert_int_equal(nft_table_matches(&nl, &s), 1);
+	assert_int_equal(nft_table_matches(&nl, &v4), 0);	/* v4 alone: the ip6 table is too much */
+	out = run(NULL, "nft list table ip6 gatewayctl-manhattan");
+	assert_non_null(strstr(out, "comment \"managed by gatewayctl: site manhattan\""));
+	assert_non_null(strstr(out, "type ipv6_addr"));
+	assert_non_null(strstr(out, "2001:db8:2::/64"));
+	assert_non_null(strstr(out, "2001:db8:3::7"));
+	assert_non_null(strstr(out, "oifname \"eth0\" ip6 saddr @masq counter packets 0 bytes 0 "
+				    "snat to 2001:db8:1::126 comment \"snat6\""));
+	assert_non_null(strstr(out, "oifname @tunnels tcp flags syn counter packets 0 bytes 0 "
+				    "tcp option maxseg size set rt mtu comment \"mss-clamp6\""));
+	assert_non_null(strstr(out, "meta l4proto ipencap ip6 saddr @endpoints counter packets 0 bytes 0 "
+				    "accept comment \"4in6-peers\""));
+	assert_non_null(strstr(out, "meta l4proto ipv6 ip6 saddr @endpoints counter packets 0 bytes 0 "
+				    "accept comment \"6in6-peers\""));
+	assert_non_null(strstr(out, "meta l4proto ipencap ip6 daddr 2001:db8:ff::1 counter packets 0 bytes 0 "
+				    "drop comment \"4in6-other\""));
+	assert_non_null(strstr(out, "meta l4proto ipv6 ip6 daddr 2001:db8:ff::1 counter packets 0 bytes 0 "
+				    "drop comment \"6in6-other\""));
+	assert_non_null(strstr(out, "iifname @tunnels fib saddr . iif oif missing counter packets 0 "
+				    "bytes 0 drop comment \"src-check6\""));
+	assert_non_null(strstr(out, "2001:db8:ff::2"));
+	free(out);
+	out = run(NULL, "nft list table ip gatewayctl-manhattan");
+	assert_non_null(strstr(out, "ip protocol ipv6 ip saddr @endpoints counter packets 0 bytes 0 "
+				    "accept comment \"6in4-peers\""));
+	assert_non_null(strstr(out, "ip protocol ipv6 ip daddr 172.16.1.12 counter packets 0 bytes 0 "
+				    "drop comment \"6in4-other\""));
+	free(out);
+	assert_int_equal(nft_table_read(&nl, "manhattan", &st), 0);
+	assert_true(st.present && st.present6 && !st.foreign);
+	assert_int_equal(st.n_counters, 7 + 7);
+	assert_string_equal(st.counters[st.n_counters - 1].rule, "src-check6");
+	/* back to IPv4 only: the ip6 table goes, in the same transaction */
+	replace_ok(&v4);
+	assert_int_equal(nft_table_matches(&nl, &v4), 1);
+	assert_int_equal(tables_named("gatewayctl-manhattan"), 1);
+	assert_int_equal(nft_table_read(&nl, "manhattan", &st), 0);
+	assert_true(st.present && !st.present6);
+}
+
+static void test_v6_drift(void **state)
+{
+	static const char *const rules[][2] = { { "postrouting", "snat6" }, { "input", "6in6-other" },
+						{ "prerouting", "src-check6" } };
+	struct nft_net6 m6[2];
+	struct in6_addr e6[1];
+	struct nft_spec s = manhattan6(m6, e6);
+
+	(void)state;
+	SKIP_IF_NEEDED();
+	for (size_t i = 0; i < sizeof(rules) / sizeof(rules[0]); i++) {
+		replace_ok(&s);
+		sh("nft delete rule ip6 gatewayctl-manhattan %s handle %u", rules[i][0],
+		   rule_handle6(rules[i][0], rules[i][1]));
+		assert_int_equal(nft_table_matches(&nl, &s), 0);
+		replace_ok(&s);
+		assert_int_equal(nft_table_matches(&nl, &s), 1);
+	}
+	sh("nft delete element ip6 gatewayctl-manhattan endpoints '{ 2001:db8:ff::2 }'");
+	assert_int_equal(nft_table_matches(&nl, &s), 0);
+	replace_ok(&s);
+	sh("nft delete table ip6 gatewayctl-manhattan");
+	assert_int_equal(nft_table_matches(&nl, &s), 0);
+	replace_ok(&s);
+	assert_int_equal(nft_table_matches(&nl, &s), 1);
+	/* the ip table's 6in4 rules are the site's too */
+	sh("nft delete rule ip gatewayctl-manhattan input handle %u",
+	   rule_handle("gatewayctl-manhattan", "input", "6in4-peers"));
+	assert_int_equal(nft_table_matches(&nl, &s), 0);
+}
+
+/* Both tables go with the site; a same-named ip6 table not ours stops
+ * replace and delete, and ours is left as it was. A transaction that fails
+ * (overlapping IPv6 networks) leaves both tables as they were. */
+static void test_v6_delete_and_foreign(void **state)
+{
+	struct nft_net6 m6[2], overlap[2];
+	struct in6_addr e6[1];
+	struct nft_spec s = manhattan6(m6, e6), bad;
+	char err[512], *before, *after;
+
+	(void)state;
+	SKIP_IF_NEEDED();
+	replace_ok(&s);
+	bad = s;
+	overlap[0] = (struct nft_net6){ in6("2001:db8:2::"), 48 };
+	overlap[1] = (struct nft_net6){ in6("2001:db8:2:5::"), 64 };
+	bad.masq6 = overlap;
+	before = run(NULL, "nft -a list ruleset");
+	assert_true(nft_table_replace(&nl, &bad, err, sizeof(err)) < 0);
+	assert_non_null(strstr(err, "to set masq (ip6)"));
+	after = run(NULL, "nft -a list ruleset");
+	assert_string_equal(before, after);
+	free(before);
+	free(after);
+	assert_int_equal(nft_table_delete(&nl, "manhattan", err, sizeof(err)), 0);
+	assert_int_equal(tables_named("gatewayctl-manhattan"), 0);
+	assert_int_equal(nft_table_delete(&nl, "manhattan", err, sizeof(err)), 0);
+
+	replace_ok(&s);
+	sh("nft delete table ip6 gatewayctl-manhattan");
+	sh("nft add table ip6 gatewayctl-manhattan");
+	assert_int_equal(nft_table_replace(&nl, &s, err, sizeof(err)), -EEXIST);
+	assert_non_null(strstr(err, "table ip6 gatewayctl-manhattan exists but is not gatewayctl's"));
+	assert_int_equal(nft_table_delete(&nl, "manhattan", err, sizeof(err)), -EEXIST);
+	assert_int_equal(tables_named("gatewayctl-manhattan"), 2);
+	struct nft_state st;
+	assert_int_equal(nft_table_read(&nl, "manhattan", &st), 0);
+	assert_true(st.present && st.foreign && !st.present6);
+}
+
+static void test_v6_print_roundtrip(void **state)
+{
+	struct nft_net6 m6[2], edge[4];
+	struct in6_addr e6[2];
+	struct nft_spec s = manhattan6(m6, e6);
+
+	(void)state;
+	SKIP_IF_NEEDED();
+	check_print(&s);
+	edge[0] = (struct nft_net6){ in6("ffff::"), 16 };		/* reaches the top: open */
+	edge[1] = (struct nft_net6){ in6("2001:db8:9::1"), 48 };	/* host bits: masked */
+	edge[2] = (struct nft_net6){ in6("2001:db8:9::"), 48 };		/* the same once masked */
+	edge[3] = (struct nft_net6){ in6("::"), 8 };			/* starts at :: */
+	s.masq6 = edge;
+	s.n_masq6 = 4;
+	e6[1] = e6[0];
+	s.n_endpoints6 = 2;						/* a duplicate */
+	check_print(&s);
+	s.wan_addr6 = in6("::");
+	s.mss_clamp = false;
+	s.sit = false;
+	check_print(&s);
+	s.n_masq6 = 0;
+	s.n_endpoints6 = 0;
+	s.n_tunnels = 0;
+	check_print(&s);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1059,6 +1254,10 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_print_roundtrip, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_netmap, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_crafted_udata, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_v6_replace_creates, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_v6_drift, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_v6_delete_and_foreign, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_v6_print_roundtrip, setup, teardown),
 	};
 
 	if (geteuid() != 0) {
