@@ -32,60 +32,23 @@ static void put_ipip_info(struct nlmsghdr *nlh, const struct ipip_spec *spec)
 	mnl_attr_nest_end(nlh, info);
 }
 
+static void put_ipip(struct nlmsghdr *nlh, const void *spec)
+{
+	put_ipip_info(nlh, spec);
+}
+
 void rtnl_add_ipip(struct rtnl_batch *b, const struct ipip_spec *spec)
 {
-	struct nlmsghdr *nlh;
-	long create;
+	struct rt_tunnel t = { spec->name, spec->alias, spec->mtu, spec->group, put_ipip, spec };
 
-	if (!rt_op_begin(b) || !rt_check_name(b, spec->name) || !rt_check_alias(b, spec->alias))
-		return;
-	nlh = rt_msg_begin(b, RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL, -1);
-	if (!nlh)
-		return;
-	rt_put_ifinfo(nlh, 0);
-	mnl_attr_put_strz(nlh, IFLA_IFNAME, spec->name);
-	if (spec->mtu)
-		mnl_attr_put_u32(nlh, IFLA_MTU, spec->mtu);
-	/* the group, unlike the alias, is set in the creating request itself: a
-	 * link whose creation was acked but whose alias never came (an up killed
-	 * in between) is still recognisably gatewayctl's */
-	if (spec->group)
-		mnl_attr_put_u32(nlh, IFLA_GROUP, spec->group);
-	put_ipip_info(nlh, spec);
-	create = rt_msg_end(b, nlh);
-
-	/* The kernel ignores IFLA_IFALIAS in a request that creates a link, so
-	 * the alias is set by a second message, by name. It is sent only once
-	 * the creation has been acked (else it could mark a foreign link that
-	 * happens to have the name). */
-	if (!spec->alias || !spec->alias[0])
-		return;
-	nlh = rt_msg_begin(b, RTM_NEWLINK, 0, create);
-	if (!nlh)
-		return;
-	rt_put_ifinfo(nlh, 0);
-	mnl_attr_put_strz(nlh, IFLA_IFNAME, spec->name);
-	rt_put_alias(nlh, spec->alias);
-	rt_msg_end(b, nlh);
+	rt_add_tunnel(b, &t);
 }
 
 void rtnl_change_ipip(struct rtnl_batch *b, int ifindex, const struct ipip_spec *spec, bool up)
 {
-	struct nlmsghdr *nlh;
-	struct ifinfomsg *ifi;
+	struct rt_tunnel t = { NULL, spec->alias, spec->mtu, 0, put_ipip, spec };
 
-	if (!rt_op_begin(b) || !rt_check_alias(b, spec->alias) ||
-	    !(nlh = rt_msg_begin(b, RTM_NEWLINK, 0, -1)))
-		return;
-	ifi = rt_put_ifinfo(nlh, ifindex);
-	ifi->ifi_flags = up ? IFF_UP : 0;
-	ifi->ifi_change = IFF_UP;
-	if (spec->mtu)
-		mnl_attr_put_u32(nlh, IFLA_MTU, spec->mtu);
-	if (spec->alias)
-		rt_put_alias(nlh, spec->alias);
-	put_ipip_info(nlh, spec);
-	rt_msg_end(b, nlh);
+	rt_change_tunnel(b, ifindex, &t, up);
 }
 
 void rtnl_set_link(struct rtnl_batch *b, int ifindex, bool up, unsigned mtu)
@@ -405,23 +368,14 @@ int rtnl_inet_conf(struct nl *nl, int ifindex, int conf, uint32_t *value)
 /* Addresses and routes                                                     */
 /* ------------------------------------------------------------------------ */
 
-struct addr_dump {
-	struct rt_vec v;
-	int ifindex;
-};
-
 bool rtnl_parse_addr(const struct nlmsghdr *nlh, int ifindex, struct addr_info *ai)
 {
-	const struct ifaddrmsg *ifa = mnl_nlmsg_get_payload(nlh);
 	const struct nlattr *tb[IFA_MAX + 1];
+	const struct ifaddrmsg *ifa;
 
 	memset(ai, 0, sizeof(*ai));
-	if (nlh->nlmsg_type != RTM_NEWADDR || mnl_nlmsg_get_payload_len(nlh) < sizeof(*ifa))
+	if (!(ifa = rt_addr_head(nlh, AF_INET, ifindex, tb)))
 		return false;
-	/* Also filtered here, for kernels without strict checking. */
-	if (ifa->ifa_family != AF_INET || (ifindex && (int)ifa->ifa_index != ifindex))
-		return false;
-	rt_parse_attrs(nlh, sizeof(*ifa), tb, IFA_MAX);
 	ai->ifindex = (int)ifa->ifa_index;
 	ai->prefixlen = ifa->ifa_prefixlen;
 	ai->peer = rt_get_in_addr(tb[IFA_ADDRESS]);
@@ -432,45 +386,24 @@ bool rtnl_parse_addr(const struct nlmsghdr *nlh, int ifindex, struct addr_info *
 	return true;
 }
 
-static int addrs_cb(const struct nlmsghdr *nlh, void *data)
+static bool addr_parser(const struct nlmsghdr *nlh, int ifindex, void *out)
 {
-	struct addr_dump *d = data;
-	struct addr_info ai, *p;
-
-	if (!rtnl_parse_addr(nlh, d->ifindex, &ai))
-		return MNL_CB_OK;
-	if (!(p = rt_vec_push(&d->v)))
-		return MNL_CB_ERROR;
-	*p = ai;
-	return MNL_CB_OK;
+	return rtnl_parse_addr(nlh, ifindex, out);
 }
 
 int rtnl_addrs(struct nl *nl, int ifindex, struct addr_info **out, size_t *n)
 {
-	char buf[256] = { 0 };
-	struct nlmsghdr *nlh = rt_dump_req(buf, nl, RTM_GETADDR, NLM_F_DUMP);
-	struct ifaddrmsg *ifa = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifa));
-	struct addr_dump d = { .v = { .elsize = sizeof(struct addr_info) }, .ifindex = ifindex };
-
-	ifa->ifa_family = AF_INET;
-	ifa->ifa_index = ifindex > 0 ? (unsigned)ifindex : 0;
-	return rt_vec_finish(nl_dump_stable(nl, nlh, addrs_cb, rt_vec_reset, &d.v), &d.v, (void **)out, n);
+	return rt_dump_addrs(nl, AF_INET, ifindex, sizeof(**out), addr_parser, (void **)out, n);
 }
 
 bool rtnl_parse_route(const struct nlmsghdr *nlh, struct route_info *ri)
 {
-	const struct rtmsg *rtm = mnl_nlmsg_get_payload(nlh);
 	const struct nlattr *tb[RTA_MAX + 1];
+	const struct rtmsg *rtm;
 	uint32_t table;
 
 	memset(ri, 0, sizeof(*ri));
-	if (nlh->nlmsg_type != RTM_NEWROUTE || mnl_nlmsg_get_payload_len(nlh) < sizeof(*rtm))
-		return false;
-	if (rtm->rtm_family != AF_INET || (rtm->rtm_flags & RTM_F_CLONED))
-		return false;
-	rt_parse_attrs(nlh, sizeof(*rtm), tb, RTA_MAX);
-	table = rt_get_u32(tb[RTA_TABLE], rtm->rtm_table);
-	if (table != RT_TABLE_MAIN)
+	if (!(rtm = rt_route_head(nlh, AF_INET, tb, &table)))
 		return false;
 	ri->dst = rt_get_in_addr(tb[RTA_DST]);
 	ri->dst_len = rtm->rtm_dst_len;
@@ -484,40 +417,15 @@ bool rtnl_parse_route(const struct nlmsghdr *nlh, struct route_info *ri)
 	return true;
 }
 
-static int routes_cb(const struct nlmsghdr *nlh, void *data)
+static bool route_parser(const struct nlmsghdr *nlh, int ifindex, void *out)
 {
-	struct route_info ri, *p;
-
-	if (!rtnl_parse_route(nlh, &ri))
-		return MNL_CB_OK;
-	if (!(p = rt_vec_push(data)))
-		return MNL_CB_ERROR;
-	*p = ri;
-	return MNL_CB_OK;
+	(void)ifindex;
+	return rtnl_parse_route(nlh, out);
 }
 
 int rtnl_routes(struct nl *nl, struct route_info **out, size_t *n)
 {
-	char buf[256] = { 0 };
-	struct nlmsghdr *nlh = rt_dump_req(buf, nl, RTM_GETROUTE, NLM_F_DUMP);
-	struct rtmsg *rtm = mnl_nlmsg_put_extra_header(nlh, sizeof(*rtm));
-	struct rt_vec v = { .elsize = sizeof(struct route_info) };
-
-	int r;
-
-	/* With strict checking the kernel filters by table; rtm_type and
-	 * rtm_protocol stay 0 so that every type and protocol comes. */
-	rtm->rtm_family = AF_INET;
-	rtm->rtm_table = RT_TABLE_MAIN;
-	mnl_attr_put_u32(nlh, RTA_TABLE, RT_TABLE_MAIN);
-	r = nl_dump_stable(nl, nlh, routes_cb, rt_vec_reset, &v);
-	/* a namespace without a single route has no main table yet */
-	if (r == -ENOENT) {
-		nl->err = 0;
-		nl->err_msg[0] = '\0';
-		r = 0;
-	}
-	return rt_vec_finish(r, &v, (void **)out, n);
+	return rt_dump_routes(nl, AF_INET, sizeof(**out), route_parser, (void **)out, n);
 }
 
 /* ------------------------------------------------------------------------ */

@@ -117,15 +117,12 @@ void rtnl_del_route6(struct rtnl_batch *b, const struct route6_info *r)
 
 bool rtnl_parse_addr6(const struct nlmsghdr *nlh, int ifindex, struct addr6_info *ai)
 {
-	const struct ifaddrmsg *ifa = mnl_nlmsg_get_payload(nlh);
 	const struct nlattr *tb[IFA_MAX + 1];
+	const struct ifaddrmsg *ifa;
 
 	memset(ai, 0, sizeof(*ai));
-	if (nlh->nlmsg_type != RTM_NEWADDR || mnl_nlmsg_get_payload_len(nlh) < sizeof(*ifa))
+	if (!(ifa = rt_addr_head(nlh, AF_INET6, ifindex, tb)))
 		return false;
-	if (ifa->ifa_family != AF_INET6 || (ifindex && (int)ifa->ifa_index != ifindex))
-		return false;
-	rt_parse_attrs(nlh, sizeof(*ifa), tb, IFA_MAX);
 	ai->ifindex = (int)ifa->ifa_index;
 	ai->prefixlen = ifa->ifa_prefixlen;
 	ai->scope = ifa->ifa_scope;
@@ -138,50 +135,26 @@ bool rtnl_parse_addr6(const struct nlmsghdr *nlh, int ifindex, struct addr6_info
 	return true;
 }
 
-struct addr6_dump {
-	struct rt_vec v;
-	int ifindex;
-};
-
-static int addrs6_cb(const struct nlmsghdr *nlh, void *data)
+static bool addr6_parser(const struct nlmsghdr *nlh, int ifindex, void *out)
 {
-	struct addr6_dump *d = data;
-	struct addr6_info ai, *p;
-
-	if (!rtnl_parse_addr6(nlh, d->ifindex, &ai))
-		return MNL_CB_OK;
-	if (!(p = rt_vec_push(&d->v)))
-		return MNL_CB_ERROR;
-	*p = ai;
-	return MNL_CB_OK;
+	return rtnl_parse_addr6(nlh, ifindex, out);
 }
 
 int rtnl_addrs6(struct nl *nl, int ifindex, struct addr6_info **out, size_t *n)
 {
-	char buf[256] = { 0 };
-	struct nlmsghdr *nlh = rt_dump_req(buf, nl, RTM_GETADDR, NLM_F_DUMP);
-	struct ifaddrmsg *ifa = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifa));
-	struct addr6_dump d = { .v = { .elsize = sizeof(struct addr6_info) }, .ifindex = ifindex };
-
-	ifa->ifa_family = AF_INET6;
-	ifa->ifa_index = ifindex > 0 ? (unsigned)ifindex : 0;
-	return rt_vec_finish(nl_dump_stable(nl, nlh, addrs6_cb, rt_vec_reset, &d.v), &d.v, (void **)out, n);
+	return rt_dump_addrs(nl, AF_INET6, ifindex, sizeof(**out), addr6_parser, (void **)out, n);
 }
 
 bool rtnl_parse_route6(const struct nlmsghdr *nlh, struct route6_info *ri)
 {
-	const struct rtmsg *rtm = mnl_nlmsg_get_payload(nlh);
 	const struct nlattr *tb[RTA_MAX + 1];
+	const struct rtmsg *rtm;
 	uint32_t table;
 
 	memset(ri, 0, sizeof(*ri));
-	if (nlh->nlmsg_type != RTM_NEWROUTE || mnl_nlmsg_get_payload_len(nlh) < sizeof(*rtm))
+	if (!(rtm = rt_route_head(nlh, AF_INET6, tb, &table)))
 		return false;
-	if (rtm->rtm_family != AF_INET6 || (rtm->rtm_flags & RTM_F_CLONED) || rtm->rtm_dst_len > 128)
-		return false;
-	rt_parse_attrs(nlh, sizeof(*rtm), tb, RTA_MAX);
-	table = rt_get_u32(tb[RTA_TABLE], rtm->rtm_table);
-	if (table != RT_TABLE_MAIN)
+	if (rtm->rtm_dst_len > 128)
 		return false;
 	get_in6(tb[RTA_DST], &ri->dst);
 	ri->dst_len = rtm->rtm_dst_len;
@@ -195,36 +168,15 @@ bool rtnl_parse_route6(const struct nlmsghdr *nlh, struct route6_info *ri)
 	return true;
 }
 
-static int routes6_cb(const struct nlmsghdr *nlh, void *data)
+static bool route6_parser(const struct nlmsghdr *nlh, int ifindex, void *out)
 {
-	struct route6_info ri, *p;
-
-	if (!rtnl_parse_route6(nlh, &ri))
-		return MNL_CB_OK;
-	if (!(p = rt_vec_push(data)))
-		return MNL_CB_ERROR;
-	*p = ri;
-	return MNL_CB_OK;
+	(void)ifindex;
+	return rtnl_parse_route6(nlh, out);
 }
 
 int rtnl_routes6(struct nl *nl, struct route6_info **out, size_t *n)
 {
-	char buf[256] = { 0 };
-	struct nlmsghdr *nlh = rt_dump_req(buf, nl, RTM_GETROUTE, NLM_F_DUMP);
-	struct rtmsg *rtm = mnl_nlmsg_put_extra_header(nlh, sizeof(*rtm));
-	struct rt_vec v = { .elsize = sizeof(struct route6_info) };
-	int r;
-
-	rtm->rtm_family = AF_INET6;
-	rtm->rtm_table = RT_TABLE_MAIN;
-	mnl_attr_put_u32(nlh, RTA_TABLE, RT_TABLE_MAIN);
-	r = nl_dump_stable(nl, nlh, routes6_cb, rt_vec_reset, &v);
-	if (r == -ENOENT) {	/* no main table yet */
-		nl->err = 0;
-		nl->err_msg[0] = '\0';
-		r = 0;
-	}
-	return rt_vec_finish(r, &v, (void **)out, n);
+	return rt_dump_routes(nl, AF_INET6, sizeof(**out), route6_parser, (void **)out, n);
 }
 
 /* ------------------------------------------------------------------------ */

@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <linux/if.h>
+#include <linux/if_link.h>
 #include <linux/rtnetlink.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -448,4 +449,145 @@ struct nlmsghdr *rt_dump_req(char *buf, struct nl *nl, uint16_t type, uint16_t f
 	nlh->nlmsg_flags = NLM_F_REQUEST | flags;
 	nlh->nlmsg_seq = nl_seq(nl);
 	return nlh;
+}
+
+/* A dump into a growable array: every message PARSE keeps is an element. */
+struct rt_list {
+	struct rt_vec v;
+	int ifindex;
+	bool (*parse)(const struct nlmsghdr *nlh, int ifindex, void *out);
+};
+
+static int list_cb(const struct nlmsghdr *nlh, void *data)
+{
+	struct rt_list *l = data;
+	void *p = rt_vec_push(&l->v);
+
+	if (!p)
+		return MNL_CB_ERROR;
+	if (!l->parse(nlh, l->ifindex, p))
+		l->v.n--;	/* not one of ours: the slot is taken again */
+	return MNL_CB_OK;
+}
+
+int rt_dump_addrs(struct nl *nl, uint8_t family, int ifindex, size_t elsize,
+		  bool (*parse)(const struct nlmsghdr *, int, void *), void **out, size_t *n)
+{
+	char buf[256] = { 0 };
+	struct nlmsghdr *nlh = rt_dump_req(buf, nl, RTM_GETADDR, NLM_F_DUMP);
+	struct ifaddrmsg *ifa = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifa));
+	struct rt_list l = { .v = { .elsize = elsize }, .ifindex = ifindex, .parse = parse };
+
+	ifa->ifa_family = family;
+	ifa->ifa_index = ifindex > 0 ? (unsigned)ifindex : 0;
+	return rt_vec_finish(nl_dump_stable(nl, nlh, list_cb, rt_vec_reset, &l.v), &l.v, out, n);
+}
+
+int rt_dump_routes(struct nl *nl, uint8_t family, size_t elsize,
+		   bool (*parse)(const struct nlmsghdr *, int, void *), void **out, size_t *n)
+{
+	char buf[256] = { 0 };
+	struct nlmsghdr *nlh = rt_dump_req(buf, nl, RTM_GETROUTE, NLM_F_DUMP);
+	struct rtmsg *rtm = mnl_nlmsg_put_extra_header(nlh, sizeof(*rtm));
+	struct rt_list l = { .v = { .elsize = elsize }, .parse = parse };
+	int r;
+
+	/* With strict checking the kernel filters by table; rtm_type and
+	 * rtm_protocol stay 0 so that every type and protocol comes. */
+	rtm->rtm_family = family;
+	rtm->rtm_table = RT_TABLE_MAIN;
+	mnl_attr_put_u32(nlh, RTA_TABLE, RT_TABLE_MAIN);
+	r = nl_dump_stable(nl, nlh, list_cb, rt_vec_reset, &l.v);
+	/* a namespace without a single route has no main table yet */
+	if (r == -ENOENT) {
+		nl->err = 0;
+		nl->err_msg[0] = '\0';
+		r = 0;
+	}
+	return rt_vec_finish(r, &l.v, out, n);
+}
+
+/* The IFLA_LINKINFO of a tunnel, put by the caller's PUT_INFO(nlh, SPEC). */
+void rt_add_tunnel(struct rtnl_batch *b, const struct rt_tunnel *t)
+{
+	struct nlmsghdr *nlh;
+	long create;
+
+	if (!rt_op_begin(b) || !rt_check_name(b, t->name) || !rt_check_alias(b, t->alias))
+		return;
+	nlh = rt_msg_begin(b, RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL, -1);
+	if (!nlh)
+		return;
+	rt_put_ifinfo(nlh, 0);
+	mnl_attr_put_strz(nlh, IFLA_IFNAME, t->name);
+	if (t->mtu)
+		mnl_attr_put_u32(nlh, IFLA_MTU, t->mtu);
+	/* the group, unlike the alias, is set in the creating request itself: a
+	 * link whose creation was acked but whose alias never came (an up killed
+	 * in between) is still recognisably gatewayctl's */
+	if (t->group)
+		mnl_attr_put_u32(nlh, IFLA_GROUP, t->group);
+	t->put_info(nlh, t->spec);
+	create = rt_msg_end(b, nlh);
+
+	/* The kernel ignores IFLA_IFALIAS in a request that creates a link, so
+	 * the alias is set by a second message, by name. It is sent only once
+	 * the creation has been acked (else it could mark a foreign link that
+	 * happens to have the name). */
+	if (!t->alias || !t->alias[0])
+		return;
+	nlh = rt_msg_begin(b, RTM_NEWLINK, 0, create);
+	if (!nlh)
+		return;
+	rt_put_ifinfo(nlh, 0);
+	mnl_attr_put_strz(nlh, IFLA_IFNAME, t->name);
+	rt_put_alias(nlh, t->alias);
+	rt_msg_end(b, nlh);
+}
+
+void rt_change_tunnel(struct rtnl_batch *b, int ifindex, const struct rt_tunnel *t, bool up)
+{
+	struct nlmsghdr *nlh;
+	struct ifinfomsg *ifi;
+
+	if (!rt_op_begin(b) || !rt_check_alias(b, t->alias) ||
+	    !(nlh = rt_msg_begin(b, RTM_NEWLINK, 0, -1)))
+		return;
+	ifi = rt_put_ifinfo(nlh, ifindex);
+	ifi->ifi_flags = up ? IFF_UP : 0;
+	ifi->ifi_change = IFF_UP;
+	if (t->mtu)
+		mnl_attr_put_u32(nlh, IFLA_MTU, t->mtu);
+	if (t->alias)
+		rt_put_alias(nlh, t->alias);
+	t->put_info(nlh, t->spec);
+	rt_msg_end(b, nlh);
+}
+
+const struct ifaddrmsg *rt_addr_head(const struct nlmsghdr *nlh, uint8_t family, int ifindex,
+				     const struct nlattr **tb)
+{
+	const struct ifaddrmsg *ifa = mnl_nlmsg_get_payload(nlh);
+
+	if (nlh->nlmsg_type != RTM_NEWADDR || mnl_nlmsg_get_payload_len(nlh) < sizeof(*ifa))
+		return NULL;
+	/* Also filtered here, for kernels without strict checking. */
+	if (ifa->ifa_family != family || (ifindex && (int)ifa->ifa_index != ifindex))
+		return NULL;
+	rt_parse_attrs(nlh, sizeof(*ifa), tb, IFA_MAX);
+	return ifa;
+}
+
+const struct rtmsg *rt_route_head(const struct nlmsghdr *nlh, uint8_t family, const struct nlattr **tb,
+				  uint32_t *table)
+{
+	const struct rtmsg *rtm = mnl_nlmsg_get_payload(nlh);
+
+	if (nlh->nlmsg_type != RTM_NEWROUTE || mnl_nlmsg_get_payload_len(nlh) < sizeof(*rtm))
+		return NULL;
+	if (rtm->rtm_family != family || (rtm->rtm_flags & RTM_F_CLONED))
+		return NULL;
+	rt_parse_attrs(nlh, sizeof(*rtm), tb, RTA_MAX);
+	*table = rt_get_u32(tb[RTA_TABLE], rtm->rtm_table);
+	return *table == RT_TABLE_MAIN ? rtm : NULL;
 }

@@ -55,6 +55,39 @@ int rt_vec_finish(int ret, struct rt_vec *v, void **out, size_t *n);
 /* A request header in BUF (zeroed by the caller) with the next sequence number. */
 struct nlmsghdr *rt_dump_req(char *buf, struct nl *nl, uint16_t type, uint16_t flags);
 
+/* The header of an RTM_NEWADDR of FAMILY (and of IFINDEX, 0 = any), its
+ * attributes in TB[0..IFA_MAX]; NULL for any other message. */
+const struct ifaddrmsg *rt_addr_head(const struct nlmsghdr *nlh, uint8_t family, int ifindex,
+				     const struct nlattr **tb);
+/* The header of an RTM_NEWROUTE of FAMILY of table main (*TABLE) that is not
+ * a cached clone, its attributes in TB[0..RTA_MAX]; NULL for any other. */
+const struct rtmsg *rt_route_head(const struct nlmsghdr *nlh, uint8_t family, const struct nlattr **tb,
+				  uint32_t *table);
+
+/* The dumps: every IPv4 or IPv6 (FAMILY) address of IFINDEX (0 = all), or
+ * every route of table main (none yet: an empty list), each message that
+ * PARSE(nlh, ifindex, element) keeps an element of ELSIZE bytes. *OUT
+ * malloc'd (NULL when none); 0 or -errno. */
+int rt_dump_addrs(struct nl *nl, uint8_t family, int ifindex, size_t elsize,
+		  bool (*parse)(const struct nlmsghdr *, int, void *), void **out, size_t *n);
+int rt_dump_routes(struct nl *nl, uint8_t family, size_t elsize,
+		   bool (*parse)(const struct nlmsghdr *, int, void *), void **out, size_t *n);
+
+/* A tunnel link of any kind: its name, alias, mtu (0: the kernel's), group
+ * (0: none), and its IFLA_LINKINFO put by PUT_INFO(nlh, SPEC).
+ * rt_add_tunnel: CREATE|EXCL, left down, the alias a second message sent once
+ * the creation was acked (one request); rt_change_tunnel: in place, up or down,
+ * the alias when non-NULL (name and group unused). */
+struct rt_tunnel {
+	const char *name, *alias;
+	unsigned mtu;
+	uint32_t group;
+	void (*put_info)(struct nlmsghdr *nlh, const void *spec);
+	const void *spec;
+};
+void rt_add_tunnel(struct rtnl_batch *b, const struct rt_tunnel *t);
+void rt_change_tunnel(struct rtnl_batch *b, int ifindex, const struct rt_tunnel *t, bool up);
+
 /* rtnl_tun.c: the IFLA_INFO_DATA of a tunnel of KIND ("ipip", "sit",
  * "ip6tnl"; any other is left alone) into LI's tunnel fields. */
 void rtnl_parse_tun(const char *kind, const struct nlattr *data, struct link_info *li);

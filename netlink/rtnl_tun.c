@@ -37,55 +37,23 @@ static void put_tun_info(struct nlmsghdr *nlh, const struct tun_spec *spec)
 	mnl_attr_nest_end(nlh, info);
 }
 
+static void put_tun(struct nlmsghdr *nlh, const void *spec)
+{
+	put_tun_info(nlh, spec);
+}
+
 void rtnl_add_tun(struct rtnl_batch *b, const struct tun_spec *spec)
 {
-	struct nlmsghdr *nlh;
-	long create;
+	struct rt_tunnel t = { spec->name, spec->alias, spec->mtu, spec->group, put_tun, spec };
 
-	if (!rt_op_begin(b) || !rt_check_name(b, spec->name) || !rt_check_alias(b, spec->alias))
-		return;
-	nlh = rt_msg_begin(b, RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL, -1);
-	if (!nlh)
-		return;
-	rt_put_ifinfo(nlh, 0);
-	mnl_attr_put_strz(nlh, IFLA_IFNAME, spec->name);
-	if (spec->mtu)
-		mnl_attr_put_u32(nlh, IFLA_MTU, spec->mtu);
-	/* in the creating request, as for ipip: recognisable from the start */
-	if (spec->group)
-		mnl_attr_put_u32(nlh, IFLA_GROUP, spec->group);
-	put_tun_info(nlh, spec);
-	create = rt_msg_end(b, nlh);
-	/* the kernel ignores an alias in a creating request: a second message,
-	 * sent once the creation was acked */
-	if (!spec->alias || !spec->alias[0])
-		return;
-	nlh = rt_msg_begin(b, RTM_NEWLINK, 0, create);
-	if (!nlh)
-		return;
-	rt_put_ifinfo(nlh, 0);
-	mnl_attr_put_strz(nlh, IFLA_IFNAME, spec->name);
-	rt_put_alias(nlh, spec->alias);
-	rt_msg_end(b, nlh);
+	rt_add_tunnel(b, &t);
 }
 
 void rtnl_change_tun(struct rtnl_batch *b, int ifindex, const struct tun_spec *spec, bool up)
 {
-	struct nlmsghdr *nlh;
-	struct ifinfomsg *ifi;
+	struct rt_tunnel t = { NULL, spec->alias, spec->mtu, 0, put_tun, spec };
 
-	if (!rt_op_begin(b) || !rt_check_alias(b, spec->alias) ||
-	    !(nlh = rt_msg_begin(b, RTM_NEWLINK, 0, -1)))
-		return;
-	ifi = rt_put_ifinfo(nlh, ifindex);
-	ifi->ifi_flags = up ? IFF_UP : 0;
-	ifi->ifi_change = IFF_UP;
-	if (spec->mtu)
-		mnl_attr_put_u32(nlh, IFLA_MTU, spec->mtu);
-	if (spec->alias)
-		rt_put_alias(nlh, spec->alias);
-	put_tun_info(nlh, spec);
-	rt_msg_end(b, nlh);
+	rt_change_tunnel(b, ifindex, &t, up);
 }
 
 bool rtnl_tun_matches(const struct link_info *li, const struct tun_spec *spec)

@@ -7,9 +7,14 @@
  *                       manhattan, as fuzz_nft.c expects it) plus a foreign
  *                       table, then records the answers to GETGEN, GETTABLE,
  *                       GETCHAIN, GETSET, GETSETELEM (each set) and GETRULE
+ *                       (and the ip6 table of a dual-stack site: the same
+ *                       dumps of family ip6, files NAME6)
  *   capture rtnl DIR    records the answers to the link, address and route
  *                       dumps of the current namespace, one link asked by
  *                       name, and an error with an extended ack
+ *   capture rtnl6 DIR   the IPv6 address and route dumps (addrs6, routes6)
+ *                       and the link dump (links6: sit, ip6tnl where the
+ *                       kernel has them) of the current namespace
  *
  * Each DIR/NAME file holds the datagrams as the kernel sent them, one after
  * the other (so: a sequence of netlink messages); DIR/all has them all.
@@ -97,10 +102,58 @@ static void record(const char *name, struct nlmsghdr *req)
 	fclose(f);
 }
 
+static uint16_t nft_family = NFPROTO_IPV4;
+
 static struct nlmsghdr *nft_req(char *buf, uint16_t type, uint16_t flags)
 {
 	memset(buf, 0, 1024);
-	return nftnl_nlmsg_build_hdr(buf, type, NFPROTO_IPV4, flags, seq++);
+	return nftnl_nlmsg_build_hdr(buf, type, nft_family, flags, seq++);
+}
+
+/* The dumps of one family's objects, files NAME SUFFIX. */
+static void capture_nft_objects(const char *suffix)
+{
+	const char *sets[] = { "masq", "tunnels", "endpoints" };
+	char buf[1024], name[32];
+	struct nlmsghdr *nlh;
+
+	snprintf(name, sizeof(name), "chains%s", suffix);
+	record(name, nft_req(buf, NFT_MSG_GETCHAIN, NLM_F_DUMP));
+	for (int i = 0; i < 2; i++) {
+		struct nftnl_set *st = nftnl_set_alloc();
+
+		nlh = nft_req(buf, NFT_MSG_GETSET, NLM_F_DUMP);
+		if (i) {
+			nftnl_set_set_str(st, NFTNL_SET_TABLE, "gatewayctl-manhattan");
+			nftnl_set_nlmsg_build_payload(nlh, st);
+		}
+		nftnl_set_free(st);
+		snprintf(name, sizeof(name), "%s%s", i ? "sets" : "sets-all", suffix);
+		record(name, nlh);
+	}
+	for (int i = 0; i < 3; i++) {
+		struct nftnl_set *st = nftnl_set_alloc();
+
+		nlh = nft_req(buf, NFT_MSG_GETSETELEM, NLM_F_DUMP);
+		nftnl_set_set_str(st, NFTNL_SET_TABLE, "gatewayctl-manhattan");
+		nftnl_set_set_str(st, NFTNL_SET_NAME, sets[i]);
+		nftnl_set_elems_nlmsg_build_payload(nlh, st);
+		nftnl_set_free(st);
+		snprintf(name, sizeof(name), "elems-%s%s", sets[i], suffix);
+		record(name, nlh);
+	}
+	{
+		struct nftnl_rule *r = nftnl_rule_alloc();
+
+		nlh = nft_req(buf, NFT_MSG_GETRULE, NLM_F_DUMP);
+		nftnl_rule_set_str(r, NFTNL_RULE_TABLE, "gatewayctl-manhattan");
+		nftnl_rule_nlmsg_build_payload(nlh, r);
+		nftnl_rule_free(r);
+		snprintf(name, sizeof(name), "rules%s", suffix);
+		record(name, nlh);
+	}
+	snprintf(name, sizeof(name), "rules-all%s", suffix);
+	record(name, nft_req(buf, NFT_MSG_GETRULE, NLM_F_DUMP));
 }
 
 static void capture_nft(void)
@@ -110,17 +163,25 @@ static void capture_nft(void)
 	static const struct nft_net nets[] = {
 		{ IP4(192, 168, 2, 0), 24 }, { IP4(172, 17, 2, 10), 32 }, { IP4(10, 20, 0, 0), 16 },
 	};
+	static struct nft_net6 nets6[1];
+	static struct in6_addr ep6[1];
 	struct nft_spec s = {
 		.site = "manhattan", .lan = "eth0", .lan_addr = IP4(192, 168, 1, 126),
 		.lan_broadcast = IP4(192, 168, 1, 255), .masq = nets, .n_masq = 3,
 		.tunnels = tunnels, .n_tunnels = 2, .endpoints = endpoints, .n_endpoints = 2,
 		.wan_addr = IP4(172, 16, 1, 12), .mss_clamp = true,
+		/* dual-stack: sit peers, the ip6 table */
+		.sit = true, .v6 = true, .masq6 = nets6, .n_masq6 = 1, .endpoints6 = ep6, .n_endpoints6 = 1,
 	};
-	const char *sets[] = { "masq", "tunnels", "endpoints" };
 	char buf[1024], err[512];
 	struct nlmsghdr *nlh;
 	struct nl nl;
 
+	inet_pton(AF_INET6, "2001:db8:2::", &nets6[0].addr);
+	nets6[0].len = 64;
+	inet_pton(AF_INET6, "2001:db8:ff::2", &ep6[0]);
+	inet_pton(AF_INET6, "2001:db8:1::126", &s.lan_addr6);
+	inet_pton(AF_INET6, "2001:db8:ff::1", &s.wan_addr6);
 	if (system("nft flush ruleset && nft add table ip other '{ comment \"by hand\"; }' && "
 		   "nft add chain ip other c && nft add rule ip other c counter accept") != 0)
 		die("nft");
@@ -135,41 +196,11 @@ static void capture_nft(void)
 	nlh = nftnl_nlmsg_build_hdr(buf, NFT_MSG_GETGEN, NFPROTO_UNSPEC, NLM_F_ACK, seq++);
 	record("gen", nlh);
 	record("tables", nft_req(buf, NFT_MSG_GETTABLE, NLM_F_DUMP));
-	record("chains", nft_req(buf, NFT_MSG_GETCHAIN, NLM_F_DUMP));
-	for (int i = 0; i < 2; i++) {
-		struct nftnl_set *st = nftnl_set_alloc();
-		const char *name = i ? "sets" : "sets-all";
-
-		nlh = nft_req(buf, NFT_MSG_GETSET, NLM_F_DUMP);
-		if (i) {
-			nftnl_set_set_str(st, NFTNL_SET_TABLE, "gatewayctl-manhattan");
-			nftnl_set_nlmsg_build_payload(nlh, st);
-		}
-		nftnl_set_free(st);
-		record(name, nlh);
-	}
-	for (int i = 0; i < 3; i++) {
-		struct nftnl_set *st = nftnl_set_alloc();
-		char name[32];
-
-		nlh = nft_req(buf, NFT_MSG_GETSETELEM, NLM_F_DUMP);
-		nftnl_set_set_str(st, NFTNL_SET_TABLE, "gatewayctl-manhattan");
-		nftnl_set_set_str(st, NFTNL_SET_NAME, sets[i]);
-		nftnl_set_elems_nlmsg_build_payload(nlh, st);
-		nftnl_set_free(st);
-		snprintf(name, sizeof(name), "elems-%s", sets[i]);
-		record(name, nlh);
-	}
-	{
-		struct nftnl_rule *r = nftnl_rule_alloc();
-
-		nlh = nft_req(buf, NFT_MSG_GETRULE, NLM_F_DUMP);
-		nftnl_rule_set_str(r, NFTNL_RULE_TABLE, "gatewayctl-manhattan");
-		nftnl_rule_nlmsg_build_payload(nlh, r);
-		nftnl_rule_free(r);
-		record("rules", nlh);
-	}
-	record("rules-all", nft_req(buf, NFT_MSG_GETRULE, NLM_F_DUMP));
+	capture_nft_objects("");
+	nft_family = NFPROTO_IPV6;
+	capture_nft_objects("6");
+	nft_family = NFPROTO_UNSPEC;
+	record("tables-all", nft_req(buf, NFT_MSG_GETTABLE, NLM_F_DUMP));
 	record("gen-again", nftnl_nlmsg_build_hdr(buf, NFT_MSG_GETGEN, NFPROTO_UNSPEC, NLM_F_ACK,
 						  seq++));
 }
@@ -224,12 +255,35 @@ static void capture_rtnl(void)
 	record("error", nlh);
 }
 
+static void capture_rtnl6(void)
+{
+	char buf[1024];
+	struct nlmsghdr *nlh;
+	struct ifaddrmsg *ifa;
+	struct rtmsg *rtm;
+
+	open_sock(NETLINK_ROUTE);
+	nlh = rt_req(buf, RTM_GETLINK, NLM_F_DUMP);
+	mnl_nlmsg_put_extra_header(nlh, sizeof(struct ifinfomsg));
+	record("links6", nlh);
+	nlh = rt_req(buf, RTM_GETADDR, NLM_F_DUMP);
+	ifa = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifa));
+	ifa->ifa_family = AF_INET6;
+	record("addrs6", nlh);
+	nlh = rt_req(buf, RTM_GETROUTE, NLM_F_DUMP);
+	rtm = mnl_nlmsg_put_extra_header(nlh, sizeof(*rtm));
+	rtm->rtm_family = AF_INET6;
+	rtm->rtm_table = RT_TABLE_MAIN;
+	mnl_attr_put_u32(nlh, RTA_TABLE, RT_TABLE_MAIN);
+	record("routes6", nlh);
+}
+
 int main(int argc, char **argv)
 {
 	char path[4096];
 
-	if (argc != 3 || (strcmp(argv[1], "nft") && strcmp(argv[1], "rtnl"))) {
-		fprintf(stderr, "usage: capture nft|rtnl DIR\n");
+	if (argc != 3 || (strcmp(argv[1], "nft") && strcmp(argv[1], "rtnl") && strcmp(argv[1], "rtnl6"))) {
+		fprintf(stderr, "usage: capture nft|rtnl|rtnl6 DIR\n");
 		return 2;
 	}
 	dir = argv[2];
@@ -239,6 +293,8 @@ int main(int argc, char **argv)
 		die(path);
 	if (strcmp(argv[1], "nft") == 0)
 		capture_nft();
+	else if (strcmp(argv[1], "rtnl6") == 0)
+		capture_rtnl6();
 	else
 		capture_rtnl();
 	fclose(all);

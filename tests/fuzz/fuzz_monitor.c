@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include <linux/netlink.h>
+#include <sys/socket.h>
 
 #include "monitor.h"
 
@@ -29,7 +30,11 @@ static void check(const struct mon_event *ev, void *arg)
 	} else if (ev->kind == MON_NFT) {
 		check_str(ev->nft.table, sizeof(ev->nft.table));
 	} else if (ev->kind == MON_NETCONF) {
-		if (ev->netconf.forwarding < -1 || ev->netconf.forwarding > 1)
+		if (ev->netconf.forwarding < -1 || ev->netconf.forwarding > 1 ||
+		    (ev->netconf.family != AF_INET && ev->netconf.family != AF_INET6))
+			abort();
+	} else if (ev->kind == MON_ROUTE6) {
+		if (ev->route6.dst_len > 128 || ev->route6.table != 254)
 			abort();
 	}
 }

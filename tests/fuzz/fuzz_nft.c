@@ -31,8 +31,20 @@ static const struct nft_net nets[] = {
 	{ IP4(192, 168, 2, 0), 24 }, { IP4(172, 17, 2, 10), 32 }, { IP4(10, 20, 0, 0), 16 },
 };
 
-/* What tests/fuzz/capture.c built. */
+#define IN6(a, b, c, z) { .s6_addr = { (a) >> 8, (a) & 0xff, (b) >> 8, (b) & 0xff, (c) >> 8, (c) & 0xff, \
+				    [14] = (z) >> 8, [15] = (z) & 0xff } }
+static const struct nft_net6 nets6[] = { { IN6(0x2001, 0xdb8, 2, 0), 64 } };
+static const struct in6_addr ep6[] = { IN6(0x2001, 0xdb8, 0xff, 2) };
+/* What tests/fuzz/capture.c built (a dual-stack site: the ip and ip6 tables),
+ * and the same site without IPv6 (only one of them can match). */
 static const struct nft_spec spec = {
+	.site = "manhattan", .lan = "eth0", .lan_addr = IP4(192, 168, 1, 126),
+	.lan_broadcast = IP4(192, 168, 1, 255), .masq = nets, .n_masq = 3,
+	.tunnels = tunnels, .n_tunnels = 2, .endpoints = endpoints, .n_endpoints = 2,
+	.wan_addr = IP4(172, 16, 1, 12), .mss_clamp = true,
+	.sit = true, .v6 = true, .lan_addr6 = IN6(0x2001, 0xdb8, 1, 0x126), .masq6 = nets6, .n_masq6 = 1,
+	.endpoints6 = ep6, .n_endpoints6 = 1, .wan_addr6 = IN6(0x2001, 0xdb8, 0xff, 1),
+}, spec4 = {
 	.site = "manhattan", .lan = "eth0", .lan_addr = IP4(192, 168, 1, 126),
 	.lan_broadcast = IP4(192, 168, 1, 255), .masq = nets, .n_masq = 3,
 	.tunnels = tunnels, .n_tunnels = 2, .endpoints = endpoints, .n_endpoints = 2,
@@ -70,14 +82,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	feed(one, buf, size);
 	feed(all, buf, size);
 	r = nft_dump_state(one, &st);
-	if (r > 0 || (st.present && st.foreign) || st.n_counters > 8)
+	if (r > 0 || (!st.present && !st.present6 && st.n_counters) ||
+	    st.n_counters > sizeof(st.counters) / sizeof(st.counters[0]))
 		abort();
 	for (i = 0; i < st.n_counters; i++)
 		if (strnlen(st.counters[i].rule, sizeof(st.counters[i].rule)) ==
 		    sizeof(st.counters[i].rule))
 			abort();
 	r = nft_dump_matches(one, &spec);
-	if (r > 1 || (r == 1 && !st.present))
+	if (r > 1 || (r == 1 && (!st.present || !st.present6)))
+		abort();
+	if (r == 1 && nft_dump_matches(one, &spec4) != 0)
 		abort();
 	if (nft_dump_sites(all, &sites, &n) == 0) {
 		for (i = 0; i < n; i++)

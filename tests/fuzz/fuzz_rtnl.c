@@ -4,7 +4,7 @@
  * dumps). It goes through the receiving code gatewayctl uses (nl_rx_process:
  * message bounds, errors, DONE, extended acks, NLM_F_DUMP_INTR), whose data
  * messages go to the dumps' parsers (rtnl_parse_link, _addr, _route,
- * _inet_conf); then every message that lies inside the input goes to each
+ * _inet_conf, and the IPv6 ones: _addr6, _route6); then every message that lies inside the input goes to each
  * parser directly, whatever came before it. */
 #include <stdint.h>
 #include <stdlib.h>
@@ -13,6 +13,7 @@
 #include <linux/ip.h>
 
 #include "rtnl.h"
+#include "rtnl6.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -34,6 +35,8 @@ static int parse_all(const struct nlmsghdr *nlh, void *arg)
 	struct link_info li;
 	struct addr_info ai;
 	struct route_info ri;
+	struct addr6_info a6;
+	struct route6_info r6;
 	uint32_t v;
 
 	(void)arg;
@@ -41,11 +44,19 @@ static int parse_all(const struct nlmsghdr *nlh, void *arg)
 		check_str(li.name, sizeof(li.name));
 		check_str(li.kind, sizeof(li.kind));
 		check_str(li.alias, sizeof(li.alias));
+		if (strcmp(li.kind, "sit") && strcmp(li.kind, "ip6tnl") && strcmp(li.kind, "ipip") &&
+		    (li.local || li.remote || li.proto || li.tun_flags))
+			abort();	/* tunnel fields only for tunnels */
 	}
 	if (rtnl_parse_addr(nlh, 0, &ai) && ai.prefixlen != ((const uint8_t *)nlh)[sizeof(*nlh) + 1])
 		abort();
 	rtnl_parse_addr(nlh, 2, &ai);
 	if (rtnl_parse_route(nlh, &ri) && ri.table != 254)
+		abort();
+	if (rtnl_parse_addr6(nlh, 0, &a6) && a6.prefixlen != ((const uint8_t *)nlh)[sizeof(*nlh) + 1])
+		abort();
+	rtnl_parse_addr6(nlh, 2, &a6);
+	if (rtnl_parse_route6(nlh, &r6) && (r6.table != 254 || r6.dst_len > 128))
 		abort();
 	rtnl_parse_inet_conf(nlh, 1, &v);
 	rtnl_parse_inet_conf(nlh, IPV4_DEVCONF_RP_FILTER, &v);

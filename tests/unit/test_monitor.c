@@ -157,8 +157,13 @@ static void test_netconf(void **state)
 	assert_int_equal(s.ev[0].kind, MON_NETCONF);
 	assert_int_equal(s.ev[0].netconf.ifindex, MON_NETCONF_ALL);
 	assert_int_equal(s.ev[0].netconf.forwarding, 0);
-	/* IPv6 settings are not asked for */
+	assert_int_equal(s.ev[0].netconf.family, AF_INET);
+	/* IPv6's, told apart by their family (issue 22); no other family */
+	s.n = 0;
 	ncm->ncm_family = AF_INET6;
+	assert_int_equal(mon_parse(NETLINK_ROUTE, buf, nlh->nlmsg_len, collect, &s), 1);
+	assert_int_equal(s.ev[0].netconf.family, AF_INET6);
+	ncm->ncm_family = AF_BRIDGE;
 	assert_int_equal(mon_parse(NETLINK_ROUTE, buf, nlh->nlmsg_len, collect, &s), 0);
 }
 
@@ -232,7 +237,24 @@ static bool route_is(const struct mon_event *e, const void *want)
 
 static bool forwarding_is(const struct mon_event *e, const void *want)
 {
-	return e->kind == MON_NETCONF && e->netconf.ifindex == MON_NETCONF_ALL &&
+	return e->kind == MON_NETCONF && e->netconf.family == AF_INET && e->netconf.ifindex == MON_NETCONF_ALL &&
+	       e->netconf.forwarding == *(const int *)want;
+}
+
+static bool route6_is(const struct mon_event *e, const void *want)
+{
+	return e->kind == MON_ROUTE6 && e->route6.dst_len == 64 && e->route6.protocol == 203 &&
+	       !memcmp(&e->route6.dst, want, 16);
+}
+
+static bool addr6_is(const struct mon_event *e, const void *want)
+{
+	return e->kind == MON_ADDR6 && !memcmp(&e->addr6.local, want, 16);
+}
+
+static bool forwarding6_is(const struct mon_event *e, const void *want)
+{
+	return e->kind == MON_NETCONF && e->netconf.family == AF_INET6 && e->netconf.ifindex == MON_NETCONF_ALL &&
 	       e->netconf.forwarding == *(const int *)want;
 }
 
@@ -267,6 +289,25 @@ static void test_kernel_events(void **state)
 	e = after("ip route del 10.8.0.0/24 dev gwm0 proto 203", s, route_is, &r);
 	assert_non_null(e);
 	assert_true(e->removed);
+	/* IPv6 (issue 22): an address, a route, forwarding */
+	if (access("/proc/sys/net/ipv6", F_OK) == 0) {
+		struct in6_addr a6, r6;
+
+		inet_pton(AF_INET6, "2001:db8:9::1", &a6);
+		inet_pton(AF_INET6, "2001:db8:8::", &r6);
+		e = after("ip -6 address add 2001:db8:9::1/64 dev gwm0 nodad", s, addr6_is, &a6);
+		assert_non_null(e);
+		assert_int_equal(e->addr6.prefixlen, 64);
+		e = after("ip -6 route add 2001:db8:8::/64 dev gwm0 proto 203", s, route6_is, &r6);
+		assert_non_null(e);
+		assert_false(e->removed);
+		assert_int_equal(e->route6.oif, (int)if_nametoindex("gwm0"));
+		e = after("ip -6 route del 2001:db8:8::/64 dev gwm0 proto 203", s, route6_is, &r6);
+		assert_non_null(e);
+		assert_true(e->removed);
+		assert_non_null(after("echo 1 > /proc/sys/net/ipv6/conf/all/forwarding", s, forwarding6_is, &on));
+		assert_non_null(after("echo 0 > /proc/sys/net/ipv6/conf/all/forwarding", s, forwarding6_is, &off));
+	}
 	assert_non_null(after("echo 1 > /proc/sys/net/ipv4/ip_forward", s, forwarding_is, &on));
 	assert_non_null(after("echo 0 > /proc/sys/net/ipv4/ip_forward", s, forwarding_is, &off));
 	e = after("nft add table inet gwmtest", s, nft_table_is, "gwmtest");

@@ -27,6 +27,8 @@
 #include <cmocka.h>
 
 #include "rtnl.h"
+#include "rtnl6.h"
+#include "rtnl_tun.h"
 
 static bool in_netns;		/* unshare() worked: tests may touch the kernel */
 static int have_ipip = -1;	/* -1 unknown, else result of the probe == 0 */
@@ -973,6 +975,252 @@ static void test_dump_after_abandoned_dump(void **state)
 		sh("ip link del ab%d", i);
 }
 
+
+/* ---- IPv6 (issue 22) ------------------------------------------------------ */
+
+static struct in6_addr in6(const char *text)
+{
+	struct in6_addr a;
+
+	assert_int_equal(inet_pton(AF_INET6, text, &a), 1);
+	return a;
+}
+
+static const struct route6_info *find_route6(const struct route6_info *r, size_t n, const char *dst,
+					     uint8_t len)
+{
+	struct in6_addr d = in6(dst);
+
+	for (size_t i = 0; i < n; i++)
+		if (!memcmp(&r[i].dst, &d, sizeof(d)) && r[i].dst_len == len)
+			return &r[i];
+	return NULL;
+}
+
+/* An IPv6 address (no DAD), a route with it as src, both read back, deleted. */
+static void test_addr6_route6(void **state)
+{
+	struct fx *f = *state;
+	struct rtnl_batch *b;
+	struct addr6_info *a;
+	struct route6_info *r, rt = { .dst_len = 64, .protocol = RTPROT_GATEWAYCTL };
+	const struct route6_info *got;
+	struct in6_addr lan = in6("2001:db8:1::126");
+	size_t n, failed = 99;
+	bool seen = false;
+
+	NEED_NETNS();
+	if (access("/proc/sys/net/ipv6", F_OK) != 0)
+		skip();
+	b = rtnl_batch_new();
+	assert_non_null(b);
+	rtnl_add_addr6(b, f->v0, &lan, 64, true);
+	rt.dst = in6("2001:db8:2::");
+	rt.oif = f->v0;
+	rt.prefsrc = lan;
+	rtnl_add_route6(b, &rt);
+	assert_int_equal(flush(&f->nl, b, NULL), 0);
+	assert_true(output_has("inet6 2001:db8:1::126/64 scope global nodad", "ip -6 addr show dev %s", "v0"));
+	assert_true(output_has("2001:db8:2::/64 dev v0 src 2001:db8:1::126 metric 1024", "ip -6 route show proto %s",
+			       "203"));
+
+	assert_int_equal(rtnl_addrs6(&f->nl, f->v0, &a, &n), 0);
+	for (size_t i = 0; i < n; i++) {
+		assert_int_equal(a[i].ifindex, f->v0);
+		if (!memcmp(&a[i].local, &lan, sizeof(lan))) {
+			seen = true;
+			assert_int_equal(a[i].prefixlen, 64);
+			assert_int_equal(a[i].scope, RT_SCOPE_UNIVERSE);
+			assert_true(a[i].flags & IFA_F_NODAD);
+			assert_false(a[i].flags & IFA_F_TENTATIVE);
+		}
+	}
+	free(a);
+	assert_true(seen);
+	assert_int_equal(rtnl_routes6(&f->nl, &r, &n), 0);
+	got = find_route6(r, n, "2001:db8:2::", 64);
+	assert_non_null(got);
+	assert_int_equal(got->protocol, RTPROT_GATEWAYCTL);
+	assert_int_equal(got->oif, f->v0);
+	assert_int_equal(got->metric, 1024);
+	assert_memory_equal(&got->prefsrc, &lan, sizeof(lan));
+	assert_non_null(find_route6(r, n, "2001:db8:1::", 64));	/* the kernel's, for the address */
+	free(r);
+
+	/* a src that is no address of ours is refused; a prefix over 128 never sent */
+	rtnl_batch_reset(b);
+	rt.dst = in6("2001:db8:3::");
+	rt.prefsrc = in6("2001:db8:9::9");
+	rtnl_add_route6(b, &rt);
+	assert_true(rtnl_flush(&f->nl, b, &failed) < 0);
+	assert_int_equal(failed, 0);
+	rtnl_batch_reset(b);
+	rt.dst_len = 129;
+	rtnl_add_route6(b, &rt);
+	assert_int_equal(rtnl_flush(&f->nl, b, &failed), -EINVAL);
+
+	/* deleted by protocol: another's route of the prefix is not gatewayctl's */
+	rtnl_batch_reset(b);
+	rt.dst = in6("2001:db8:2::");
+	rt.dst_len = 64;
+	rt.prefsrc = in6("::");
+	rt.protocol = RTPROT_STATIC;
+	rtnl_del_route6(b, &rt);
+	assert_true(rtnl_flush(&f->nl, b, NULL) < 0);
+	rtnl_batch_reset(b);
+	rt.protocol = RTPROT_GATEWAYCTL;
+	rtnl_del_route6(b, &rt);
+	rtnl_del_addr6(b, f->v0, &lan, 64);
+	assert_int_equal(flush(&f->nl, b, NULL), 0);
+	assert_true(output_lacks("2001:db8:2::", "ip -6 route show proto %s", "203"));
+	assert_true(output_lacks("2001:db8:1::126", "ip -6 addr show dev %s", "v0"));
+	rtnl_batch_free(b);
+}
+
+static void test_forwarding6(void **state)
+{
+	struct fx *f = *state;
+	uint32_t all, v;
+
+	(void)f;
+	NEED_NETNS();
+	if (access("/proc/sys/net/ipv6", F_OK) != 0)
+		skip();
+	assert_int_equal(rtnl_ipv6_forwarding("all", &all), 0);
+	assert_int_equal(rtnl_set_ipv6_forwarding("v0", 1), 0);
+	assert_true(output_has("1", "sysctl -n net.ipv6.conf.%s.forwarding", "v0"));
+	assert_int_equal(rtnl_ipv6_forwarding("v0", &v), 0);
+	assert_int_equal(v, 1);
+	assert_int_equal(rtnl_set_ipv6_forwarding("v0", 0), 0);
+	assert_true(output_has("0", "sysctl -n net.ipv6.conf.%s.forwarding", "v0"));
+	assert_int_equal(rtnl_set_ipv6_forwarding("all", !all), 0);
+	assert_int_equal(rtnl_ipv6_forwarding("v1", &v), 0);
+	assert_int_equal(v, !all);	/* "all" sets every link's */
+	assert_int_equal(rtnl_set_ipv6_forwarding("all", all), 0);
+	assert_int_equal(rtnl_ipv6_forwarding("all", &v), 0);
+	assert_int_equal(v, all);
+	assert_int_equal(rtnl_ipv6_forwarding("../../ipv4/ip_forward", &v), -EINVAL);
+	assert_int_equal(rtnl_set_ipv6_forwarding("..", 1), -EINVAL);
+	assert_int_equal(rtnl_set_ipv6_forwarding("", 1), -EINVAL);
+	assert_int_equal(rtnl_ipv6_forwarding("nosuchlink", &v), -ENOENT);
+}
+
+/* Create a tunnel of SPEC; false (the test skips) where the kernel lacks
+ * the kind, unless GATEWAYCTL_REQUIRE_TUN says it must have it (the VM). */
+static bool tun_create(struct fx *f, struct rtnl_batch *b, const struct tun_spec *spec)
+{
+	int ret;
+
+	rtnl_batch_reset(b);
+	rtnl_add_tun(b, spec);
+	ret = rtnl_flush(&f->nl, b, NULL);
+	if (ret == -EOPNOTSUPP && !getenv("GATEWAYCTL_REQUIRE_TUN")) {
+		fprintf(stderr, "no %s here (\"%s\")\n", spec->v6 ? "ip6tnl" : "sit", f->nl.err_msg);
+		return false;
+	}
+	if (ret < 0)
+		fail_msg("creating %s: %s (%d)", spec->name, nl_strerror(&f->nl), ret);
+	return true;
+}
+
+/* sit in mode any over IPv4: created, read back (ours and ip's view), changed */
+static void test_tun_sit(void **state)
+{
+	struct fx *f = *state;
+	struct rtnl_batch *b = rtnl_batch_new();
+	struct tun_spec t = { .name = "gws1", .alias = RTNL_ALIAS_PREFIX "manhattan/brooklyn",
+			      .local = IP4(172, 16, 1, 12), .remote = IP4(172, 17, 2, 10), .ttl = 64,
+			      .pmtudisc = true, .mtu = TUN_MTU_SIT, .group = RTNL_LINK_GROUP };
+	struct link_info li;
+
+	NEED_NETNS();
+	assert_non_null(b);
+	if (!tun_create(f, b, &t)) {
+		rtnl_batch_free(b);
+		skip();
+	}
+	assert_int_equal(rtnl_link_by_name(&f->nl, "gws1", &li), 0);
+	assert_string_equal(li.kind, "sit");
+	assert_string_equal(li.alias, "gatewayctl:manhattan/brooklyn");
+	assert_int_equal(li.local, IP4(172, 16, 1, 12));
+	assert_int_equal(li.remote, IP4(172, 17, 2, 10));
+	assert_int_equal(li.ttl, 64);
+	assert_int_equal(li.pmtudisc, 1);
+	assert_int_equal(li.proto, 0);
+	assert_int_equal(li.mtu, 1480);
+	assert_int_equal(li.group, RTNL_LINK_GROUP);
+	assert_true(rtnl_tun_matches(&li, &t));
+	assert_true(output_has("sit any remote 172.17.2.10 local 172.16.1.12 ttl 64", "ip -d link show %s", "gws1"));
+	/* changed in place: another remote, up */
+	t.remote = IP4(172, 17, 2, 11);
+	assert_false(rtnl_tun_matches(&li, &t));
+	rtnl_batch_reset(b);
+	rtnl_change_tun(b, li.ifindex, &t, true);
+	assert_int_equal(flush(&f->nl, b, NULL), 0);
+	assert_int_equal(rtnl_link_by_name(&f->nl, "gws1", &li), 0);
+	assert_int_equal(li.remote, IP4(172, 17, 2, 11));
+	assert_true(li.flags & IFF_UP);
+	assert_true(rtnl_tun_matches(&li, &t));
+	t.v6 = true;
+	assert_false(rtnl_tun_matches(&li, &t));
+	rtnl_batch_reset(b);
+	rtnl_del_link(b, li.ifindex);
+	assert_int_equal(flush(&f->nl, b, NULL), 0);
+	rtnl_batch_free(b);
+}
+
+/* ip6tnl in mode any over IPv6, without the encapsulation limit option:
+ * MTU 1460; an IPv6 route through it with an IPv6 src */
+static void test_tun_ip6tnl(void **state)
+{
+	struct fx *f = *state;
+	struct rtnl_batch *b = rtnl_batch_new();
+	struct tun_spec t = { .name = "gwt6", .alias = RTNL_ALIAS_PREFIX "manhattan/queens", .v6 = true,
+			      .local6 = in6("2001:db8:ff::1"), .remote6 = in6("2001:db8:ff::2"), .ttl = 64 };
+	struct in6_addr lan = in6("2001:db8:1::126");
+	struct route6_info rt = { .dst_len = 64, .protocol = RTPROT_GATEWAYCTL };
+	struct link_info li;
+
+	NEED_NETNS();
+	assert_non_null(b);
+	if (!tun_create(f, b, &t)) {
+		rtnl_batch_free(b);
+		skip();
+	}
+	assert_int_equal(rtnl_link_by_name(&f->nl, "gwt6", &li), 0);
+	assert_string_equal(li.kind, "ip6tnl");
+	assert_memory_equal(&li.local6, &t.local6, 16);
+	assert_memory_equal(&li.remote6, &t.remote6, 16);
+	assert_int_equal(li.ttl, 64);
+	assert_int_equal(li.proto, 0);
+	assert_true(li.tun_flags & 1 /* IP6_TNL_F_IGN_ENCAP_LIMIT */);
+	assert_int_equal(li.mtu, TUN_MTU_IP6TNL);	/* the kernel's own: 1500 - 40 */
+	assert_true(rtnl_tun_matches(&li, &t));
+	assert_true(output_has("ip6tnl any remote 2001:db8:ff::2 local 2001:db8:ff::1", "ip -d link show %s", "gwt6"));
+	assert_true(output_has("encaplimit none", "ip -d link show %s", "gwt6"));
+	rtnl_batch_reset(b);
+	rtnl_set_link(b, li.ifindex, true, 0);
+	rtnl_add_addr6(b, f->v0, &lan, 64, true);
+	rt.dst = in6("2001:db8:2::");
+	rt.oif = li.ifindex;
+	rt.prefsrc = lan;
+	rtnl_add_route6(b, &rt);
+	assert_int_equal(flush(&f->nl, b, NULL), 0);
+	assert_true(output_has("2001:db8:2::/64 dev gwt6", "ip -6 route show proto %s", "203"));
+	assert_true(output_has("src 2001:db8:1::126", "ip -6 route show proto %s", "203"));
+	/* an IPv4 route through it too (4in6) */
+	rtnl_batch_reset(b);
+	struct route_info r4 = dev_route(IP4(192, 168, 3, 0), 24, li.ifindex);
+	rtnl_add_route(b, &r4);
+	assert_int_equal(flush(&f->nl, b, NULL), 0);
+	assert_true(output_has("192.168.3.0/24 dev gwt6", "ip route show proto %s", "203"));
+	rtnl_batch_reset(b);
+	rtnl_del_link(b, li.ifindex);
+	assert_int_equal(flush(&f->nl, b, NULL), 0);
+	assert_true(output_lacks("2001:db8:2::", "ip -6 route show proto %s", "203"));
+	rtnl_batch_free(b);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -995,6 +1243,10 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_ipip_many, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_cloexec, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_dump_after_abandoned_dump, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_addr6_route6, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_forwarding6, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_tun_sit, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_tun_ip6tnl, setup, teardown),
 	};
 
 	if (geteuid() != 0)

@@ -287,7 +287,10 @@ static void test_events(void **state)
 	assert_false(watch_event_ours(&w, &ev, why, sizeof(why)));
 	ev = nft_ev("", NFT_MSG_NEWGEN);	/* every batch ends with one: not ours */
 	assert_false(watch_event_ours(&w, &ev, why, sizeof(why)));
-	ev = (struct mon_event){ .kind = MON_NETCONF, .netconf = { .ifindex = MON_NETCONF_ALL, .forwarding = 0 } };
+	ev = (struct mon_event){ .kind = MON_NETCONF,
+				 .netconf = { .family = AF_INET6, .ifindex = MON_NETCONF_ALL, .forwarding = 0 } };
+	assert_false(watch_event_ours(&w, &ev, why, sizeof(why)));	/* no site has IPv6 yet */
+	ev.netconf.family = AF_INET;
 	assert_true(watch_event_ours(&w, &ev, why, sizeof(why)));
 	assert_string_equal(why, "forwarding turned off");
 	ev = (struct mon_event){ .kind = MON_LOST };
