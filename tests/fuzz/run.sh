@@ -19,7 +19,7 @@ targets=("$@")
 if [ ${#targets[@]} = 0 ]; then
 	for f in tests/fuzz/fuzz_*.c; do t=${f##*/fuzz_}; targets+=("${t%.c}"); done
 fi
-if ! make -s fuzz-build >"$out/build.log" 2>&1; then
+if ! make -s -j"$(nproc 2>/dev/null || echo 2)" fuzz-build >"$out/build.log" 2>&1; then
 	cat "$out/build.log"
 	echo "fuzz: building the targets failed (make deps installs clang and libclang-rt-14-dev)"
 	echo "fuzz: 0 passed, 1 failed"

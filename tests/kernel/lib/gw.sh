@@ -11,9 +11,24 @@
 #   snap_norm NS             without indexes, handles and counters either
 #   site_file NAME <<EOF     a site file in the test's scratch dir (mode 644); prints its path
 
-GWCTL=${GWCTL:-$PWD/build/test/gatewayctl}
-[ -x "$GWCTL" ] || GWCTL=$PWD/gatewayctl
-[ -x "$GWCTL" ] || t_skip "no gatewayctl binary: run make first"
+# which build: the sanitizers' (build/test/gatewayctl) for the tests listed in
+# lib/sanitized, the plain one (./gatewayctl) for the others;
+# GATEWAYCTL_KERNEL_SANITIZE=all or none for every test, GWCTL=PATH for one binary
+gw_sanitized() { # NAME: is NAME's gatewayctl the sanitizers' build?
+	case ${GATEWAYCTL_KERNEL_SANITIZE:-list} in
+	all) return 0 ;;
+	none) return 1 ;;
+	esac
+	grep -q "^$1[[:space:]]" "$(dirname "${BASH_SOURCE[0]}")/sanitized"
+}
+if [ -z "${GWCTL:-}" ]; then
+	if gw_sanitized "$T_NAME"; then GWCTL=$PWD/build/test/gatewayctl; else GWCTL=$PWD/gatewayctl; fi
+fi
+if [ ! -x "$GWCTL" ]; then
+	for b in "$PWD/gatewayctl" "$PWD/build/test/gatewayctl"; do [ -x "$b" ] && GWCTL=$b && break; done
+	[ -x "$GWCTL" ] || t_skip "no gatewayctl binary: run make gatewayctl test-build first"
+	echo "# $T_NAME: the build it runs is missing (make gatewayctl test-build): $GWCTL instead"
+fi
 T_TMP=$(mktemp -d "/tmp/gwt-$T_NAME.XXXXXX")
 # gatewayctl run without gw() keeps its persistent files here too, never in the
 # machine's /var/lib/gatewayctl
