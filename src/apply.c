@@ -15,34 +15,65 @@
 
 #define FORWARD_PATH "/proc/sys/net/ipv4/ip_forward"
 
-static void ipip_spec_of(const struct apply *a, const struct step *st, struct ipip_spec *spec,
-			 char *alias, size_t alias_len)
+/* P's tunnel, created (ADD) or changed in place: ipip, or sit/ip6tnl. */
+static void tunnel_request(struct rtnl_batch *b, const struct apply *a, const struct step *st, bool add)
 {
-	model_alias(a->site, st->peer, alias, alias_len);
-	*spec = (struct ipip_spec){
-		.name = st->ifname,
-		.alias = alias,
-		.local = a->site->wan_address.addr,
-		.remote = st->peer->endpoint,
-		.ttl = (uint8_t)st->peer->ttl,
-		.pmtudisc = true,
-		.mtu = st->value,
-		.group = RTNL_LINK_GROUP,
-	};
+	char alias[128];
+	struct tun_spec spec;
+
+	model_alias(a->site, st->peer, alias, sizeof(alias));
+	model_tun_spec(a->site, st->peer, st->ifname, st->value, alias, &spec);
+	if (model_tunnel_kind(st->peer) == TUN_IPIP) {
+		struct ipip_spec ip = { .name = spec.name, .alias = spec.alias, .local = spec.local,
+					.remote = spec.remote, .ttl = spec.ttl, .pmtudisc = true,
+					.mtu = spec.mtu, .group = spec.group };
+
+		if (add)
+			rtnl_add_ipip(b, &ip);
+		else
+			rtnl_change_ipip(b, st->ifindex, &ip, true);
+	} else if (add) {
+		rtnl_add_tun(b, &spec);
+	} else {
+		rtnl_change_tun(b, st->ifindex, &spec, true);
+	}
 }
 
-static void old_spec_of(const struct link_info *old, struct ipip_spec *spec)
+/* The link OLD as it was: re-created (ADD) or changed back (up as it was). */
+static void old_tunnel_request(struct rtnl_batch *b, const struct link_info *old, bool add)
 {
-	*spec = (struct ipip_spec){
-		.name = old->name,
-		.alias = old->alias,
-		.local = old->local,
-		.remote = old->remote,
-		.ttl = old->ttl,
-		.pmtudisc = old->pmtudisc,
-		.mtu = old->mtu,
-		.group = old->group,
-	};
+	if (!strcmp(old->kind, "sit") || !strcmp(old->kind, "ip6tnl")) {
+		struct tun_spec t = { .name = old->name, .alias = old->alias, .v6 = !strcmp(old->kind, "ip6tnl"),
+				      .local = old->local, .remote = old->remote, .local6 = old->local6,
+				      .remote6 = old->remote6, .ttl = old->ttl, .pmtudisc = old->pmtudisc,
+				      .mtu = old->mtu, .group = old->group };
+
+		if (add)
+			rtnl_add_tun(b, &t);
+		else
+			rtnl_change_tun(b, old->ifindex, &t, old->flags & IFF_UP);
+		return;
+	}
+	struct ipip_spec spec = { .name = old->name, .alias = old->alias, .local = old->local,
+				  .remote = old->remote, .ttl = old->ttl, .pmtudisc = old->pmtudisc,
+				  .mtu = old->mtu, .group = old->group };
+
+	if (add)
+		rtnl_add_ipip(b, &spec);
+	else
+		rtnl_change_ipip(b, old->ifindex, &spec, old->flags & IFF_UP);
+}
+
+/* Forwarding (IPv4's, or IPv6's for every link) to VALUE; *OLD (may be NULL) what it was. */
+static int forwarding_set(bool v6, uint32_t value, uint32_t *old)
+{
+	int r = 0;
+
+	if (old)
+		r = v6 ? rtnl_ipv6_forwarding("all", old) : sysctl_read_u32(FORWARD_PATH, old);
+	if (r == 0)
+		r = v6 ? rtnl_set_ipv6_forwarding("all", value) : sysctl_write_u32(FORWARD_PATH, value);
+	return r;
 }
 
 static int ifindex_of(struct apply *a, const char *name)
@@ -57,7 +88,6 @@ static int ifindex_of(struct apply *a, const char *name)
 static int undo_one(struct apply *a, struct step *st)
 {
 	struct rtnl_batch *b = rtnl_batch_new();
-	struct ipip_spec spec;
 	int r = 0;
 
 	if (!b)
@@ -70,7 +100,7 @@ static int undo_one(struct apply *a, struct step *st)
 		rtnl_set_link(b, st->ifindex, false, 0);
 		break;
 	case STEP_FORWARDING:
-		r = sysctl_write_u32(FORWARD_PATH, st->old_value);
+		r = forwarding_set(st->v6, st->old_value, NULL);
 		break;
 	case STEP_TUNNEL_ADD:
 		if (!st->ifindex)
@@ -79,12 +109,10 @@ static int undo_one(struct apply *a, struct step *st)
 			rtnl_del_link(b, st->ifindex);
 		break;
 	case STEP_TUNNEL_CHANGE:
-		old_spec_of(&st->old, &spec);
-		rtnl_change_ipip(b, st->old.ifindex, &spec, st->old.flags & IFF_UP);
+		old_tunnel_request(b, &st->old, false);
 		break;
 	case STEP_TUNNEL_DEL:
-		old_spec_of(&st->old, &spec);
-		rtnl_add_ipip(b, &spec);
+		old_tunnel_request(b, &st->old, true);
 		r = rtnl_flush(a->rt, b, NULL);
 		rtnl_batch_reset(b);
 		if (r == 0) {
@@ -101,6 +129,14 @@ static int undo_one(struct apply *a, struct step *st)
 				ri.oif = ifindex;
 				rtnl_add_route(b, &ri);
 			}
+			for (size_t i = 0; i < a->live->n_routes6; i++) {
+				struct route6_info ri = a->live->routes6[i];
+
+				if (ri.oif != st->old.ifindex || ri.protocol != RTPROT_GATEWAYCTL)
+					continue;
+				ri.oif = ifindex;
+				rtnl_add_route6(b, &ri);
+			}
 		}
 		break;
 	case STEP_RP_FILTER:
@@ -108,10 +144,16 @@ static int undo_one(struct apply *a, struct step *st)
 			rtnl_set_inet_conf(b, st->ifindex, IPV4_DEVCONF_RP_FILTER, st->old_value);
 		break;
 	case STEP_ROUTE_DEL:
-		rtnl_add_route(b, &st->route);
+		if (st->v6)
+			rtnl_add_route6(b, &st->route6);
+		else
+			rtnl_add_route(b, &st->route);
 		break;
 	case STEP_ROUTE_ADD:
-		rtnl_del_route(b, &st->route);
+		if (st->v6)
+			rtnl_del_route6(b, &st->route6);
+		else
+			rtnl_del_route(b, &st->route);
 		break;
 	case STEP_RELAY_START:
 		r = relay_stop(a->site->name);
@@ -220,13 +262,11 @@ static int flush(struct apply *a, struct queued *q)
 static int apply_links(struct apply *a, struct queued *q)
 {
 	struct plan *plan = a->plan;
-	char alias[128];
 	int r = 0;
 
 	for (size_t i = 0; i < plan->n && r == 0; i++) {
 		struct step *st = &plan->steps[i];
 		size_t before = rtnl_batch_count(q->b);
-		struct ipip_spec spec;
 
 		switch (st->kind) {
 		case STEP_ADDR_ADD:
@@ -240,25 +280,24 @@ static int apply_links(struct apply *a, struct queued *q)
 			rtnl_set_link(q->b, st->ifindex, true, 0);
 			break;
 		case STEP_FORWARDING:
-			if ((r = sysctl_read_u32(FORWARD_PATH, &st->old_value)) == 0 &&
-			    (r = sysctl_write_u32(FORWARD_PATH, st->value)) == 0)
+			if ((r = forwarding_set(st->v6, st->value, &st->old_value)) == 0)
 				st->done = true;
 			else
-				apply_report_failure(a, st, r, NULL, "cannot write " FORWARD_PATH);
+				apply_report_failure(a, st, r, NULL, st->v6 ? "cannot write "
+					"/proc/sys/net/ipv6/conf/all/forwarding" : "cannot write " FORWARD_PATH);
 			break;
 		case STEP_TUNNEL_DEL:
 			rtnl_del_link(q->b, st->ifindex);
 			break;
 		case STEP_TUNNEL_ADD:
-			ipip_spec_of(a, st, &spec, alias, sizeof(alias));
-			rtnl_add_ipip(q->b, &spec);
-			break;
 		case STEP_TUNNEL_CHANGE:
-			ipip_spec_of(a, st, &spec, alias, sizeof(alias));
-			rtnl_change_ipip(q->b, st->ifindex, &spec, true);
+			tunnel_request(q->b, a, st, st->kind == STEP_TUNNEL_ADD);
 			break;
 		case STEP_ROUTE_DEL:
-			rtnl_del_route(q->b, &st->route);
+			if (st->v6)
+				rtnl_del_route6(q->b, &st->route6);
+			else
+				rtnl_del_route(q->b, &st->route);
 			break;
 		case STEP_ROUTE_ADD:
 			if (st->peer)
@@ -306,6 +345,11 @@ static int apply_tunnels_up(struct apply *a, struct queued *q)
 		case STEP_ROUTE_ADD:
 			if (!st->peer)
 				break;
+			if (st->v6) {
+				st->route6.oif = l ? l->ifindex : 0;
+				rtnl_add_route6(q->b, &st->route6);
+				break;
+			}
 			st->route.oif = l ? l->ifindex : 0;
 			rtnl_add_route(q->b, &st->route);
 			break;

@@ -193,7 +193,8 @@ static void remove_one(struct removal *d, const struct step *st)
 		done(d, one_request(d, st), d->rt, st->text);
 		break;
 	case STEP_FORWARDING:
-		done(d, sysctl_write_u32(FORWARD_PATH, st->value), NULL, st->text);
+		done(d, st->v6 ? rtnl_set_ipv6_forwarding("all", st->value) : sysctl_write_u32(FORWARD_PATH, st->value),
+		     NULL, st->text);
 		break;
 	default:
 		break;

@@ -277,6 +277,12 @@ static void peer_metrics(struct metrics *m, const struct site *s, const struct p
 	for (size_t k = 0; k < p->n_networks; k++)
 		add(m, M_ROUTE_PRESENT, flag(live_route_present(live, l, p->networks[k], s->lan_address.addr)),
 		    L(.site = site, .peer = peer, .key = "network", .value = net4_str(p->networks[k], net)));
+	for (size_t k = 0; k < p->n_networks6; k++) {
+		char net6[IP6_STRLEN + 4];
+
+		add(m, M_ROUTE_PRESENT, flag(live_route6_present(live, l, p->networks6[k], s->lan_address6.addr)),
+		    L(.site = site, .peer = peer, .key = "network", .value = net6_str(p->networks6[k], net6)));
+	}
 	add(m, M_BOGUS_ROUTE, flag(live_bogus_route(live, p->endpoint)), L(.site = site, .peer = peer));
 
 	if (p->encryption == ENC_IPSEC) {

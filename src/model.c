@@ -11,152 +11,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static void *xcalloc(size_t n, size_t size)
-{
-	void *p = calloc(n ? n : 1, size);
-
-	if (!p) {
-		fprintf(stderr, "gatewayctl: out of memory\n");
-		exit(1);
-	}
-	return p;
-}
-
-void model_alias(const struct site *s, const struct peer *p, char *out, size_t len)
-{
-	snprintf(out, len, RTNL_ALIAS_PREFIX "%s/%s", s->name, p->name);
-}
-
-static int link_cmp(const void *a, const void *b)
-{
-	return strcmp(((const struct link_info *)a)->name, ((const struct link_info *)b)->name);
-}
-
-const struct link_info *live_link(const struct live *live, const char *name)
-{
-	struct link_info key = { .ifindex = 0 };
-
-	if (!live || !live->n_links)
-		return NULL;
-	snprintf(key.name, sizeof(key.name), "%s", name);
-	return bsearch(&key, live->links, live->n_links, sizeof(key), link_cmp);
-}
-
-static int by_ifindex_cmp(const void *a, const void *b)
-{
-	int x = (*(const struct link_info *const *)a)->ifindex, y = (*(const struct link_info *const *)b)->ifindex;
-
-	return (x > y) - (x < y);
-}
-
-static int peer_name_cmp(const void *a, const void *b)
-{
-	return strcmp((*(const struct peer *const *)a)->name, (*(const struct peer *const *)b)->name);
-}
-
-static int peer_tunnel_cmp(const void *a, const void *b)
-{
-	return strcmp((*(const struct peer *const *)a)->tunnel, (*(const struct peer *const *)b)->tunnel);
-}
-
-/* The plan's lookup tables: peers by name and tunnel, live links by ifindex. */
-static void plan_index(struct plan *plan, const struct site *s, const struct live *live)
-{
-	free(plan->by_name);
-	free(plan->by_tunnel);
-	free(plan->by_ifindex);
-	plan->by_name = xcalloc(s->n_peers, sizeof(*plan->by_name));
-	plan->by_tunnel = xcalloc(s->n_peers, sizeof(*plan->by_tunnel));
-	for (size_t i = 0; i < s->n_peers; i++)
-		plan->by_name[i] = plan->by_tunnel[i] = &s->peers[i];
-	if (s->n_peers) {
-		qsort(plan->by_name, s->n_peers, sizeof(*plan->by_name), peer_name_cmp);
-		qsort(plan->by_tunnel, s->n_peers, sizeof(*plan->by_tunnel), peer_tunnel_cmp);
-	}
-	plan->n_by_ifindex = live ? live->n_links : 0;
-	plan->by_ifindex = xcalloc(plan->n_by_ifindex, sizeof(*plan->by_ifindex));
-	for (size_t i = 0; i < plan->n_by_ifindex; i++)
-		plan->by_ifindex[i] = &live->links[i];
-	if (plan->n_by_ifindex)
-		qsort(plan->by_ifindex, plan->n_by_ifindex, sizeof(*plan->by_ifindex), by_ifindex_cmp);
-}
-
-static const struct link_info *live_link_index(const struct plan *plan, int ifindex)
-{
-	struct link_info key = { .ifindex = ifindex };
-	const struct link_info *kp = &key, *const *r;
-
-	if (!plan->n_by_ifindex)
-		return NULL;
-	r = bsearch(&kp, plan->by_ifindex, plan->n_by_ifindex, sizeof(*plan->by_ifindex), by_ifindex_cmp);
-	return r ? *r : NULL;
-}
-
-static const struct peer *peer_named(const struct plan *plan, const struct site *s, const char *name)
-{
-	struct peer key;
-	const struct peer *kp = &key, *const *r;
-
-	if (!s->n_peers || strlen(name) >= sizeof(key.name))
-		return NULL;
-	strcpy(key.name, name);
-	r = bsearch(&kp, plan->by_name, s->n_peers, sizeof(*plan->by_name), peer_name_cmp);
-	return r ? *r : NULL;
-}
-
-static const struct peer *peer_of_tunnel(const struct plan *plan, const struct site *s, const char *tunnel)
-{
-	struct peer key;
-	const struct peer *kp = &key, *const *r;
-
-	if (!s->n_peers || strlen(tunnel) >= sizeof(key.tunnel))
-		return NULL;
-	strcpy(key.tunnel, tunnel);
-	r = bsearch(&kp, plan->by_tunnel, s->n_peers, sizeof(*plan->by_tunnel), peer_tunnel_cmp);
-	return r ? *r : NULL;
-}
-
-static int route_cmp(const void *a, const void *b)
-{
-	const struct route_info *x = a, *y = b;
-
-	if (x->dst != y->dst)
-		return x->dst < y->dst ? -1 : 1;
-	return (int)x->dst_len - (int)y->dst_len;
-}
-
-/* Every route to exactly DST/LEN (there may be several: other metrics, tables) */
-const struct route_info *live_routes(const struct live *live, uint32_t dst, uint8_t len,
-				     size_t *count)
-{
-	struct route_info key = { .dst = dst, .dst_len = len };
-	const struct route_info *r;
-
-	*count = 0;
-	if (!live || !live->n_routes)
-		return NULL;
-	r = bsearch(&key, live->routes, live->n_routes, sizeof(key), route_cmp);
-	if (!r)
-		return NULL;
-	while (r > live->routes && route_cmp(r - 1, &key) == 0)
-		r--;
-	while (r + *count < live->routes + live->n_routes && route_cmp(r + *count, &key) == 0)
-		(*count)++;
-	return r;
-}
-
-unsigned model_tunnel_mtu(const struct site *s, const struct peer *p, const struct live *live)
-{
-	const struct link_info *wan = live_link(live, s->wan);
-
-	unsigned mtu = (wan && wan->mtu > 20 + IPSEC_OVERHEAD + 576 ? wan->mtu : 1500) - 20;
-
-	if (p->mtu)
-		return (unsigned)p->mtu;
-	/* IPIP in ESP: room for the ESP header, IV, ICV, trailer and NAT-T's UDP */
-	return p->encryption == ENC_IPSEC ? mtu - IPSEC_OVERHEAD : mtu;
-}
-
 static void plan_init_spec(struct plan *plan, const struct site *s)
 {
 	size_t n_masq = 0, n_ipsec = 0;
@@ -164,10 +18,10 @@ static void plan_init_spec(struct plan *plan, const struct site *s)
 	for (size_t i = 0; i < s->n_peers; i++)
 		if (s->peers[i].masquerade)
 			n_masq += s->peers[i].n_networks;
-	plan->masq = xcalloc(n_masq, sizeof(*plan->masq));
-	plan->tunnels = xcalloc(s->n_peers, sizeof(*plan->tunnels));
-	plan->endpoints = xcalloc(s->n_peers, sizeof(*plan->endpoints));
-	plan->ipsec = xcalloc(s->n_peers, sizeof(*plan->ipsec));
+	plan->masq = live_xcalloc(n_masq, sizeof(*plan->masq));
+	plan->tunnels = live_xcalloc(s->n_peers, sizeof(*plan->tunnels));
+	plan->endpoints = live_xcalloc(s->n_peers, sizeof(*plan->endpoints));
+	plan->ipsec = live_xcalloc(s->n_peers, sizeof(*plan->ipsec));
 	n_masq = 0;
 	for (size_t i = 0; i < s->n_peers; i++) {
 		const struct peer *p = &s->peers[i];
@@ -200,6 +54,7 @@ static void plan_init_spec(struct plan *plan, const struct site *s)
 		.netmap_to = s->netmap.addr,
 		.netmap_len = s->netmap.len,
 	};
+	plan_init_spec6(plan, s);
 }
 
 void plan_free(struct plan *plan)
@@ -211,6 +66,8 @@ void plan_free(struct plan *plan)
 	free(plan->tunnels);
 	free(plan->endpoints);
 	free(plan->ipsec);
+	free(plan->masq6);
+	free(plan->endpoints6);
 	free(plan->by_name);
 	free(plan->by_tunnel);
 	free(plan->by_ifindex);
@@ -274,70 +131,9 @@ static void plan_default_route(struct plan *plan, const struct site *s, const st
 		step_why(st, n ? "the default route goes elsewhere" : "no default route");
 }
 
-static void tunnel_text(char *buf, size_t len, const char *verb, const struct site *s,
-			const struct peer *p, unsigned mtu)
-{
-	char local[16], remote[16], alias[128];
-
-	/* the kernel ignores an alias given when a link is created: a line of its own */
-	model_alias(s, p, alias, sizeof(alias));
-	snprintf(buf, len, "ip link %s %s%s mtu %u up type ipip local %s remote %s ttl %d pmtudisc\n"
-		 "ip link set %s alias %s",
-		 verb, !strcmp(verb, "add") ? "name " : "", p->tunnel, mtu,
-		 ip4_str(s->wan_address.addr, local), ip4_str(p->endpoint, remote), p->ttl,
-		 p->tunnel, alias);
-}
-
-/* Why an existing tunnel of ours differs from what the file asks, "" if not. */
-static void tunnel_drift(const struct site *s, const struct peer *p, const struct link_info *l,
-			 unsigned mtu, char *out, size_t len)
-{
-	char a[16], b[16], alias[128];
-
-	out[0] = '\0';
-	model_alias(s, p, alias, sizeof(alias));
-	if (strcmp(l->kind, "ipip"))
-		snprintf(out, len, "%s is of kind `%s`, not ipip", l->name, l->kind);
-	else if (l->local != s->wan_address.addr)
-		snprintf(out, len, "local is %s, not %s", ip4_str(l->local, a), ip4_str(s->wan_address.addr, b));
-	else if (l->remote != p->endpoint)
-		snprintf(out, len, "remote is %s, not %s", ip4_str(l->remote, a), ip4_str(p->endpoint, b));
-	else if (l->ttl != p->ttl)
-		snprintf(out, len, "ttl is %u, not %d", l->ttl, p->ttl);
-	else if (!l->pmtudisc)
-		snprintf(out, len, "path MTU discovery is off");
-	else if (l->mtu != mtu)
-		snprintf(out, len, "mtu is %u, not %u", l->mtu, mtu);
-	else if (!(l->flags & IFF_UP))
-		snprintf(out, len, "%s is down", l->name);
-	else if (strcmp(l->alias, alias))
-		snprintf(out, len, "%s lacks its alias %s (an interrupted up?)", l->name, alias);
-}
 
 
-/* Whether L is a tunnel of site S: by its alias, or, without alias, by its
- * link group and a name that is one of S's tunnels (an up interrupted between
- * creating the link and setting its alias). *PEER gets the peer's name. */
-bool model_owns_link(const struct site *s, const struct link_info *l, const char **peer)
-{
-	size_t pre = strlen(RTNL_ALIAS_PREFIX), n = strlen(s->name);
 
-	if (!l->alias[0] && l->group == RTNL_LINK_GROUP && !strcmp(l->kind, "ipip")) {
-		for (size_t i = 0; i < s->n_peers; i++)
-			if (!strcmp(s->peers[i].tunnel, l->name)) {
-				if (peer)
-					*peer = s->peers[i].name;
-				return true;
-			}
-		return false;
-	}
-	if (strncmp(l->alias, RTNL_ALIAS_PREFIX, pre) || strncmp(l->alias + pre, s->name, n) ||
-	    l->alias[pre + n] != '/')
-		return false;
-	if (peer)
-		*peer = l->alias + pre + n + 1;
-	return true;
-}
 
 static void plan_tunnels(struct plan *plan, const struct site *s, const struct live *live)
 {
@@ -364,16 +160,16 @@ static void plan_tunnels(struct plan *plan, const struct site *s, const struct l
 		struct step *st;
 
 		if (l && model_owns_link(s, l, NULL))
-			tunnel_drift(s, p, l, mtu, drift, sizeof(drift));
+			model_tunnel_drift(s, p, l, mtu, drift, sizeof(drift));
 		if (!l) {
-			tunnel_text(text, sizeof(text), "add", s, p, mtu);
+			model_tunnel_text(text, sizeof(text), "add", s, p, mtu);
 			st = plan_add_step(plan, STEP_TUNNEL_ADD, "%s", text);
 			if (live)
 				step_why(st, "tunnel %s is missing", p->tunnel);
 		} else if (!model_owns_link(s, l, NULL)) {
 			continue; /* somebody else's link: preflight refuses */
-		} else if (!strcmp(l->kind, "ipip") && drift[0]) {
-			tunnel_text(text, sizeof(text), "set", s, p, mtu);
+		} else if (!strcmp(l->kind, model_kind_name(model_tunnel_kind(p))) && drift[0]) {
+			model_tunnel_text(text, sizeof(text), "set", s, p, mtu);
 			st = plan_add_step(plan, STEP_TUNNEL_CHANGE, "%s", text);
 			step_why(st, "%s", drift);
 			st->old = *l;
@@ -384,7 +180,7 @@ static void plan_tunnels(struct plan *plan, const struct site *s, const struct l
 			st->ifindex = l->ifindex;
 			snprintf(st->ifname, sizeof(st->ifname), "%s", p->tunnel);
 			st->peer = p;
-			tunnel_text(text, sizeof(text), "add", s, p, mtu);
+			model_tunnel_text(text, sizeof(text), "add", s, p, mtu);
 			st = plan_add_step(plan, STEP_TUNNEL_ADD, "%s", text);
 			l = NULL;
 		} else {
@@ -467,7 +263,7 @@ static void plan_routes(struct plan *plan, const struct site *s, const struct li
 			const struct link_info *l = live_link_index(plan, r[k].oif);
 			struct step *st;
 
-			if (!l || strcmp(l->kind, "ipip"))
+			if (!l || !model_tunnel_link_kind(l->kind))
 				continue;
 			st = plan_add_step(plan, STEP_ROUTE_DEL, "%s", "");
 			route_del_text(st, &r[k], plan);
@@ -621,6 +417,7 @@ void plan_build(struct plan *plan, const struct site *s, const struct live *live
 		if (live)
 			step_why(st, "IPv4 forwarding is off");
 	}
+	plan_forwarding6(plan, s, live);
 	if (s->manage_interfaces && s->gateway)
 		plan_default_route(plan, s, live);
 	plan_ipsec(plan, s, live);
@@ -628,6 +425,7 @@ void plan_build(struct plan *plan, const struct site *s, const struct live *live
 	plan_tunnels(plan, s, live);
 	plan_rp_filter(plan, s, live);
 	plan_routes(plan, s, live);
+	plan_routes6(plan, s, live);
 	plan_relay(plan, s, live);
 	if (!live || live->nft_match != 1) {
 		char *text = NULL;
@@ -660,19 +458,14 @@ void plan_print(const struct plan *plan, FILE *out)
 
 /* ---- reading the kernel ------------------------------------------------ */
 
-void live_index(struct live *live)
-{
-	if (live->n_links)
-		qsort(live->links, live->n_links, sizeof(*live->links), link_cmp);
-	if (live->n_routes)
-		qsort(live->routes, live->n_routes, sizeof(*live->routes), route_cmp);
-}
 
 void live_free(struct live *live)
 {
 	free(live->links);
 	free(live->addrs);
 	free(live->routes);
+	free(live->routes6);
+	free(live->addrs6);
 	free(live->peer_rp_filter);
 	ipsec_live_free(&live->ipsec);
 	block_live_free(&live->block);
@@ -694,9 +487,18 @@ int live_read(struct nl *rt, struct nl *nf, const struct site *s, struct plan *p
 		live_free(live);
 		return r;
 	}
+	/* IPv6's: a kernel without IPv6 has none, which only a site with IPv6 minds */
+	if (((r = rtnl_routes6(rt, &live->routes6, &live->n_routes6)) < 0 ||
+	     (r = rtnl_addrs6(rt, 0, &live->addrs6, &live->n_addrs6)) < 0) && model_site_v6(s)) {
+		fprintf(err, "gatewayctl: reading IPv6 routes and addresses: %s\n", nl_strerror(rt));
+		live_free(live);
+		return r;
+	}
 	live_index(live);
 	if (sysctl_read_u32("/proc/sys/net/ipv4/ip_forward", &live->ip_forward) < 0)
 		live->ip_forward = 0;
+	if (rtnl_ipv6_forwarding("all", &live->ip6_forward) < 0)
+		live->ip6_forward = 0;
 	if (sysctl_read_u32("/proc/sys/net/ipv4/conf/all/rp_filter", &live->rp_filter_all) < 0)
 		live->rp_filter_all = 0;
 	if (sysctl_read_u32("/proc/sys/net/ipv4/conf/default/rp_filter", &live->rp_filter_default) < 0)
@@ -715,7 +517,7 @@ int live_read(struct nl *rt, struct nl *nf, const struct site *s, struct plan *p
 		return -EIO;
 	}
 	/* the link dump carries each link's rp_filter: no request per tunnel */
-	live->peer_rp_filter = xcalloc(s->n_peers, sizeof(*live->peer_rp_filter));
+	live->peer_rp_filter = live_xcalloc(s->n_peers, sizeof(*live->peer_rp_filter));
 	for (size_t i = 0; i < s->n_peers; i++) {
 		const struct link_info *l = live_link(live, s->peers[i].tunnel);
 
@@ -758,7 +560,7 @@ bool live_bogus_route(const struct live *live, uint32_t endpoint)
 
 	for (size_t i = 0; i < count; i++)
 		for (size_t k = 0; k < live->n_links; k++)
-			if (live->links[k].ifindex == r[i].oif && !strcmp(live->links[k].kind, "ipip"))
+			if (live->links[k].ifindex == r[i].oif && model_tunnel_link_kind(live->links[k].kind))
 				return true;
 	return false;
 }

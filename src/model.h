@@ -8,6 +8,8 @@
 #include "ipsec.h"
 #include "nft.h"
 #include "rtnl.h"
+#include "rtnl6.h"
+#include "rtnl_tun.h"
 
 /* The kernel as it is, as far as a site is concerned. */
 struct live {
@@ -17,7 +19,12 @@ struct live {
 	size_t n_addrs;
 	struct route_info *routes;
 	size_t n_routes;
+	struct addr6_info *addrs6;	/* IPv6 (read for a site with IPv6) */
+	size_t n_addrs6;
+	struct route6_info *routes6;	/* IPv6, main table, sorted by destination */
+	size_t n_routes6;
 	uint32_t ip_forward;
+	uint32_t ip6_forward;		/* net.ipv6.conf.all.forwarding */
 	uint32_t rp_filter_all, rp_filter_default;
 	uint32_t *peer_rp_filter;	/* per peer: its tunnel's own rp_filter (0 if absent) */
 	int nft_match;		/* 1 table equals the wanted one, 0 differs or absent */
@@ -32,13 +39,13 @@ struct live {
 enum step_kind {
 	STEP_ADDR_ADD,		/* manage_interfaces: LAN/WAN address */
 	STEP_LINK_UP,		/* manage_interfaces: LAN/WAN link up */
-	STEP_FORWARDING,	/* net.ipv4.ip_forward = 1 */
+	STEP_FORWARDING,	/* net.ipv4.ip_forward = 1 (v6: net.ipv6.conf.all.forwarding) */
 	STEP_TUNNEL_DEL,	/* a tunnel of ours that the file no longer names */
 	STEP_TUNNEL_ADD,
 	STEP_TUNNEL_CHANGE,	/* exists, but local/remote/ttl/pmtudisc/mtu/up differ */
 	STEP_RP_FILTER,		/* loosen a strict rp_filter on a tunnel */
-	STEP_ROUTE_DEL,		/* a stale route of ours, or a bogus host route */
-	STEP_ROUTE_ADD,		/* to a peer network, or the default route */
+	STEP_ROUTE_DEL,		/* a stale route of ours, or a bogus host route (v6: route6) */
+	STEP_ROUTE_ADD,		/* to a peer network, or the default route (v6: route6) */
 	STEP_NFT_REPLACE,
 	STEP_NFT_DELETE,
 	STEP_RELAY_START,
@@ -62,6 +69,8 @@ struct step {
 	char ifname[IFNAME_MAX + 1];
 	int ifindex;		/* 0 when the link does not exist yet */
 	struct route_info route;
+	bool v6;		/* STEP_ROUTE_*: route6; STEP_FORWARDING: IPv6's */
+	struct route6_info route6;
 	uint32_t addr, brd;
 	uint8_t plen;
 	uint32_t value, old_value;
@@ -83,10 +92,49 @@ struct plan {
 	char (*tunnels)[16];
 	uint32_t *endpoints;
 	uint32_t *ipsec;	/* endpoints of the encrypted peers */
+	struct nft_net6 *masq6;
+	struct in6_addr *endpoints6;
 };
 
-/* The MTU a peer's tunnel gets: the configured one, or WAN MTU - 20. */
+/* A peer's tunnel (model_tun.c): ipip for an IPv4-only peer, sit in mode any
+ * for one with IPv6 networks over IPv4, ip6tnl in mode any over IPv6. */
+enum tun_kind { TUN_IPIP, TUN_SIT, TUN_IP6TNL };
+enum tun_kind model_tunnel_kind(const struct peer *p);
+const char *model_kind_name(enum tun_kind k);
+/* Whether a link of KIND may be one of our tunnels (ipip, sit, ip6tnl). */
+bool model_tunnel_link_kind(const char *kind);
+/* The MTU a peer's tunnel gets: the configured one, or the WAN's MTU less
+ * the outer header (20, ip6tnl 40) and IPsec's overhead. */
 unsigned model_tunnel_mtu(const struct site *s, const struct peer *p, const struct live *live);
+/* "ip link VERB ..." and its alias line, of P's tunnel */
+void model_tunnel_text(char *buf, size_t len, const char *verb, const struct site *s, const struct peer *p,
+		       unsigned mtu);
+/* Why L, a tunnel of ours, differs from what P asks ("" when it does not). */
+void model_tunnel_drift(const struct site *s, const struct peer *p, const struct link_info *l, unsigned mtu,
+			char *out, size_t len);
+/* The netlink spec of P's tunnel (sit, ip6tnl; ipip's fields too). */
+void model_tun_spec(const struct site *s, const struct peer *p, const char *name, unsigned mtu,
+		    const char *alias, struct tun_spec *spec);
+
+/* IPv6 (model6.c): whether the site has any; the nft spec's IPv6 part; the
+ * IPv6 routes into the tunnels and forwarding, as steps. */
+bool model_site_v6(const struct site *s);
+void plan_init_spec6(struct plan *plan, const struct site *s);
+void plan_routes6(struct plan *plan, const struct site *s, const struct live *live);
+void plan_forwarding6(struct plan *plan, const struct site *s, const struct live *live);
+/* Whether gatewayctl's IPv6 route to N through tunnel L (with source SRC) is there. */
+bool live_route6_present(const struct live *live, const struct link_info *l, struct net6 n, const uint8_t src[16]);
+/* Every live IPv6 route to exactly DST/LEN (*COUNT, adjacent), NULL if none. */
+const struct route6_info *live_routes6(const struct live *live, const uint8_t dst[16], uint8_t len, size_t *count);
+
+/* Looking up (live.c): the plan's tables of peers by name and tunnel and of
+ * live links by index; a live link by index; a peer by name, by tunnel. */
+void plan_index(struct plan *plan, const struct site *s, const struct live *live);
+/* calloc that never returns NULL (out of memory: a message, exit 1) */
+void *live_xcalloc(size_t n, size_t size);
+const struct link_info *live_link_index(const struct plan *plan, int ifindex);
+const struct peer *peer_named(const struct plan *plan, const struct site *s, const char *name);
+const struct peer *peer_of_tunnel(const struct plan *plan, const struct site *s, const char *tunnel);
 /* Whether L is a tunnel of site S: by its alias, or, without one, by its link
  * group and a name that is one of S's tunnels (an up interrupted between
  * creating the link and setting its alias). *PEER (may be NULL): the peer. */

@@ -47,8 +47,10 @@ static void plan_relay_nft(struct plan *plan, struct nl *nf, const char *name)
 	if (pid)
 		plan_add_step(plan, STEP_RELAY_STOP, "kill %d   # the relay of site %s", (int)pid, name)->value =
 			(uint32_t)pid;
-	if (nft_table_read(nf, name, &ns) == 0 && ns.present)
-		plan_add_step(plan, STEP_NFT_DELETE, "nft delete table ip " NFT_TABLE_PREFIX "%s", name);
+	if (nft_table_read(nf, name, &ns) == 0 && (ns.present || ns.present6))
+		plan_add_step(plan, STEP_NFT_DELETE, "%s%s%s%s%s", ns.present ? "nft delete table ip " NFT_TABLE_PREFIX : "",
+			      ns.present ? name : "", ns.present && ns.present6 ? "\n" : "",
+			      ns.present6 ? "nft delete table ip6 " NFT_TABLE_PREFIX : "", ns.present6 ? name : "");
 }
 
 /* Tunnels, by their alias (or, without one, by group and a name of CONF's). */
@@ -120,27 +122,30 @@ static void plan_recorded(struct plan *plan, const struct state *st, const struc
 	}
 }
 
-/* Forwarding back to what it was, unless another site here still needs it. */
-static void plan_forwarding(struct plan *plan, const char *name, const struct state *st)
+/* Forwarding (IPv4's, and IPv6's: V6) back to what it was (WAS, -1: left
+ * alone), unless another site here still needs it. */
+static void plan_forwarding(struct plan *plan, const char *name, int was, bool v6)
 {
 	char (*others)[SITE_NAME_MAX + 1] = NULL;
 	size_t n_others = 0;
 	bool shared = false;
 	uint32_t now;
+	int r;
 
-	if (st->forwarding_was < 0)
+	if (was < 0)
 		return;
 	if (state_sites(&others, &n_others) == 0)
 		for (size_t i = 0; i < n_others; i++)
 			if (strcmp(others[i], name))
 				shared = true;
 	free(others);
-	if (!shared && sysctl_read_u32("/proc/sys/net/ipv4/ip_forward", &now) == 0 &&
-	    now != (uint32_t)st->forwarding_was) {
-		struct step *s = plan_add_step(plan, STEP_FORWARDING, "sysctl -w net.ipv4.ip_forward=%d",
-					       st->forwarding_was);
+	r = v6 ? rtnl_ipv6_forwarding("all", &now) : sysctl_read_u32("/proc/sys/net/ipv4/ip_forward", &now);
+	if (!shared && r == 0 && now != (uint32_t)was) {
+		struct step *s = plan_add_step(plan, STEP_FORWARDING, v6 ? "sysctl -w net.ipv6.conf.all.forwarding=%d"
+									 : "sysctl -w net.ipv4.ip_forward=%d", was);
 
-		s->value = (uint32_t)st->forwarding_was;
+		s->v6 = v6;
+		s->value = (uint32_t)was;
 		s->old_value = now;
 	}
 }
@@ -172,7 +177,8 @@ int plan_down(struct nl *rt, struct nl *nf, const char *name, const struct site 
 	if (block_plan_down(name, plan, err) < 0)
 		failures++;
 	plan_recorded(plan, &st, live);
-	plan_forwarding(plan, name, &st);
+	plan_forwarding(plan, name, st.forwarding_was, false);
+	plan_forwarding(plan, name, st.forwarding6_was, true);
 out:
 	if (conf == &loaded)
 		config_free(&loaded);

@@ -3,6 +3,7 @@
  * the table, so that a new check is one function and one line. */
 #include <errno.h>
 #include <linux/if.h>
+#include <linux/if_addr.h>
 #include <linux/rtnetlink.h>
 #include <string.h>
 
@@ -57,6 +58,35 @@ static int check_interfaces(const struct site *s, const struct live *live, FILE 
 		}
 	}
 	return errors;
+}
+
+/* The LAN carries the IPv6 lan_address, usable (not tentative): the IPv6
+ * routes name it as their src, which the kernel refuses otherwise. */
+static int check_lan6(const struct site *s, const struct live *live, FILE *err)
+{
+	const struct link_info *l = live_link(live, s->lan);
+	char ip[IP6_STRLEN];
+
+	if (!s->lan_address6.len || !l || s->manage_interfaces)
+		return 0;
+	for (size_t k = 0; k < live->n_addrs6; k++) {
+		const struct addr6_info *a = &live->addrs6[k];
+
+		if (a->ifindex != l->ifindex || !ip6_equal(a->local.s6_addr, s->lan_address6.addr) ||
+		    a->prefixlen != s->lan_address6.len)
+			continue;
+		if (!(a->flags & (IFA_F_TENTATIVE | IFA_F_DADFAILED)))
+			return 0;
+		fprintf(err, "%s:%d: error: %s on `%s` is %s: the IPv6 routes' src must be usable; wait for "
+			"duplicate address detection, or assign it with nodad\n", s->path, s->line_lan_address,
+			ip6_str(s->lan_address6.addr, ip), s->lan,
+			a->flags & IFA_F_DADFAILED ? "a duplicate (DAD failed)" : "tentative (DAD is running)");
+		return 1;
+	}
+	fprintf(err, "%s:%d: error: `%s` does not carry %s/%u (lan_address); assign it (ip -6 address add "
+		"%s/%u dev %s)\n", s->path, s->line_lan_address, s->lan, ip6_str(s->lan_address6.addr, ip),
+		s->lan_address6.len, ip, s->lan_address6.len, s->lan);
+	return 1;
 }
 
 /* charon answers when a peer is encrypted */
@@ -138,6 +168,7 @@ static int check_wan_shared(const struct site *s, const struct live *live, FILE 
 
 static int (*const checks[])(const struct site *, const struct live *, FILE *) = {
 	check_interfaces,
+	check_lan6,
 	check_charon,
 	check_ipsec_owner,
 	check_peers,

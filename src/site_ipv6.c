@@ -1,17 +1,40 @@
-/* site_ipv6.c - until the engine applies IPv6 (issue 22), a site file with an
- * IPv6 item is refused by plan and up (and so by the watcher and rollback),
- * never applied in half: check accepts it, the engine does not yet. The
- * engine's IPv6 work removes this file and its two calls. */
+/* site_ipv6.c - the IPv6 items the engine does not apply yet (issue 22):
+ * plan and up refuse a site file with one of them (and so the watcher and
+ * rollback), never applying it in half; check accepts the file. Applied:
+ * IPv6 networks of peers reached over IPv4 (sit), their routes, forwarding,
+ * the ip6 table. Not yet: tunnels over IPv6 (an IPv6 endpoint), IPsec for a
+ * peer with IPv6 networks (its protocol 41 would leave in clear), and the
+ * IPv6 addresses and default route of manage_interfaces. */
 #include "site.h"
+
+static int refuse(const struct site *s, const char *cmd, FILE *err, int line, const char *what)
+{
+	fprintf(err, "%s: error: %s:%d: %s: this build does not apply it yet: nothing changed\n", cmd, s->path,
+		line, what);
+	return -1;
+}
 
 int site_ipv6_unsupported(const struct site *s, const char *cmd, FILE *err)
 {
-	int line;
+	bool networks6 = false;
 
-	if (!site_has_ipv6(s, &line))
-		return 0;
-	fprintf(err, "%s: error: IPv6 in %s:%d is parsed, but this build does not apply it yet: nothing "
-		"changed (`check` accepts the file; without its IPv6 items this build can apply it)\n", cmd,
-		s->path, line);
-	return -1;
+	for (size_t i = 0; i < s->n_peers; i++) {
+		const struct peer *p = &s->peers[i];
+
+		networks6 |= p->n_networks6 > 0;
+		if (p->endpoint_v6)
+			return refuse(s, cmd, err, p->endpoint_line, "an IPv6 endpoint (a tunnel over IPv6)");
+		if (p->n_networks6 && p->encryption == ENC_IPSEC)
+			return refuse(s, cmd, err, p->encryption_line,
+				      "encryption = ipsec for a peer with IPv6 networks (IPv6 in IPv4 is not "
+				      "covered by IPsec yet)");
+	}
+	if (s->manage_interfaces && (s->lan_address6.len || s->wan_address6.len || !ip6_zero(s->gateway6)))
+		return refuse(s, cmd, err, s->lan_address6.len ? s->line_lan_address :
+				  s->wan_address6.len ? s->line_wan_address : s->line_gateway,
+				  "an IPv6 address or gateway with manage_interfaces = yes");
+	if (networks6 && !s->lan_address6.len)
+		return refuse(s, cmd, err, s->line_lan_address,
+			      "peers' IPv6 networks without an IPv6 lan_address (their routes' src)");
+	return 0;
 }

@@ -21,7 +21,9 @@ static void record_intents(const struct plan *plan, const struct live *live, str
 
 		switch (s->kind) {
 		case STEP_FORWARDING:
-			if (st->forwarding_was < 0)
+			if (s->v6 && st->forwarding6_was < 0)
+				st->forwarding6_was = (int)live->ip6_forward;
+			else if (!s->v6 && st->forwarding_was < 0)
 				st->forwarding_was = (int)live->ip_forward;
 			break;
 		case STEP_ADDR_ADD:

@@ -298,11 +298,12 @@ void state_init(struct state *st, const char *site)
 	memset(st, 0, sizeof(*st));
 	snprintf(st->site, sizeof(st->site), "%s", site);
 	st->forwarding_was = -1;
+	st->forwarding6_was = -1;
 }
 
 bool state_empty(const struct state *st)
 {
-	return !st->file[0] && st->forwarding_was < 0 && st->n_addrs == 0 && st->n_links_up == 0 &&
+	return !st->file[0] && st->forwarding_was < 0 && st->forwarding6_was < 0 && st->n_addrs == 0 && st->n_links_up == 0 &&
 	       st->default_route.gateway == 0;
 }
 
@@ -341,6 +342,8 @@ int state_read(const char *site, struct state *st)
 			snprintf(st->file, sizeof(st->file), "%.4095s", line + 5);
 		} else if (sscanf(line, "forwarding_was %d", &v) == 1) {
 			st->forwarding_was = v;
+		} else if (sscanf(line, "forwarding6_was %d", &v) == 1) {
+			st->forwarding6_was = v;
 		} else if (sscanf(line, "addr %63s %63s", a, b) == 2 && st->n_addrs < STATE_MAX_ITEMS) {
 			if (ifname_valid(a) && parse_net4(b, &st->addrs[st->n_addrs].addr) == 0) {
 				strcpy(st->addrs[st->n_addrs].ifname, a);
@@ -384,6 +387,8 @@ int state_write(const struct state *st)
 		fprintf(f, "file %s\n", st->file);
 	if (st->forwarding_was >= 0)
 		fprintf(f, "forwarding_was %d\n", st->forwarding_was);
+	if (st->forwarding6_was >= 0)
+		fprintf(f, "forwarding6_was %d\n", st->forwarding6_was);
 	for (int i = 0; i < st->n_addrs; i++)
 		fprintf(f, "addr %s %s\n", st->addrs[i].ifname, net4_str(st->addrs[i].addr, buf));
 	for (int i = 0; i < st->n_links_up; i++)

@@ -18,6 +18,7 @@ struct state {
 	char site[SITE_NAME_MAX + 1];
 	char file[4096];		/* absolute path of the site file of the last up */
 	int forwarding_was;		/* -1: gatewayctl did not change it */
+	int forwarding6_was;		/* net.ipv6.conf.all.forwarding's, the same way */
 	struct { char ifname[IFNAME_MAX + 1]; struct net4 addr; } addrs[STATE_MAX_ITEMS];
 	int n_addrs;
 	char links_up[STATE_MAX_ITEMS][IFNAME_MAX + 1];

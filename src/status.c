@@ -228,6 +228,13 @@ static void json_peer(FILE *f, const struct report *r, size_t i)
 	for (size_t k = 0; k < p->n_networks; k++)
 		fprintf(f, "%s{\"network\": \"%s\", \"present\": %s}", k ? ", " : "", net4_str(p->networks[k], net),
 			live_route_present(live, l, p->networks[k], s->lan_address.addr) ? "true" : "false");
+	for (size_t k = 0; k < p->n_networks6; k++) {
+		char net6[IP6_STRLEN + 4];
+
+		fprintf(f, "%s{\"network\": \"%s\", \"present\": %s}", k || p->n_networks ? ", " : "",
+			net6_str(p->networks6[k], net6),
+			live_route6_present(live, l, p->networks6[k], s->lan_address6.addr) ? "true" : "false");
+	}
 	fprintf(f, "], \"bogus_host_route\": %s", live_bogus_route(live, p->endpoint) ? "true" : "false");
 	json_ipsec(f, s, p, live, r->h.ipsec_why ? r->h.ipsec_why[i] : "");
 	if (r->h.probes)
@@ -355,6 +362,12 @@ static void text_peer(FILE *f, const struct report *r, size_t i)
 	for (size_t k = 0; k < p->n_networks; k++)
 		fprintf(f, "    %-12s %s %s\n", k ? "" : "routes", net4_str(p->networks[k], net),
 			live_route_present(live, l, p->networks[k], s->lan_address.addr) ? "present" : "MISSING");
+	for (size_t k = 0; k < p->n_networks6; k++) {
+		char net6[IP6_STRLEN + 4];
+
+		fprintf(f, "    %-12s %s %s\n", k || p->n_networks ? "" : "routes", net6_str(p->networks6[k], net6),
+			live_route6_present(live, l, p->networks6[k], s->lan_address6.addr) ? "present" : "MISSING");
+	}
 	if (live_bogus_route(live, p->endpoint))
 		fprintf(f, "    %-12s %s/32 routed into a tunnel\n", "BOGUS ROUTE", ip4_str(p->endpoint, ip));
 	if (p->encryption == ENC_IPSEC)

@@ -112,11 +112,14 @@ bool watch_event_ours(const struct watch *w, const struct mon_event *ev, char *w
 		return our_route(w, &ev->route, gone, why, len);
 	case MON_NETCONF:
 		snprintf(why, len, "forwarding turned %s", ev->netconf.forwarding == 0 ? "off" : "on");
-		return w->names != NULL && ev->netconf.family == AF_INET && ev->netconf.forwarding >= 0 &&
-		       ev->netconf.ifindex == MON_NETCONF_ALL;
+		if (ev->netconf.family == AF_INET6)
+			snprintf(why, len, "IPv6 forwarding turned %s", ev->netconf.forwarding == 0 ? "off" : "on");
+		return w->names != NULL && ev->netconf.forwarding >= 0 && ev->netconf.ifindex == MON_NETCONF_ALL;
 	case MON_ADDR6:
+		return false;	/* (SLAAC's addresses come and go; the LAN's is checked by up) */
 	case MON_ROUTE6:
-		return false;	/* no site is given IPv6 yet (issue 22) */
+		snprintf(why, len, "an IPv6 route of gatewayctl's %s", gone);
+		return ev->route6.protocol == RTPROT_GATEWAYCTL;
 	case MON_NFT:
 		snprintf(why, len, "nftables table %s %s", ev->nft.table, gone);
 		return ev->nft.msg != NFT_MSG_NEWGEN && !strcmp(ev->nft.table, w->table);

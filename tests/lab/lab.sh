@@ -15,7 +15,11 @@
 # (br0) with one veth port per host, named after the host; lab_add_host puts more
 # hosts on it. Links are created inside the namespaces: nothing is created in, or
 # routed through, the caller's own namespace. IPv6 is off in every namespace (no
-# DAD or router solicitations in captures).
+# DAD or router solicitations in captures), unless LAB_IPV6=1: then it is on
+# (without router advertisements or DAD) and the LANs are dual-stack, Manhattan
+# 2001:db8:1::/64 (m-app ::5, m-gw ::126), Brooklyn 2001:db8:2::/64 (b-gw ::126,
+# b-ws ::3, routed to Manhattan's /64 via b-gw); m-app has no IPv6 route beyond
+# its /64 (the legacy server); the internet stays IPv4 only.
 #
 # inet forwards and, like the real internet, drops traffic to 10.0.0.0/8 and
 # 192.168.0.0/16 (nft table "ip lab_internet"; the gateways' public addresses are in
@@ -98,6 +102,13 @@ LAB_B_NAT_IN=10.0.2.1
 LAB_B_NAT_NET=10.0.2.0/24
 # the namespaces lab_up creates (--nat adds b-nat)
 LAB_NAMES="m-lan b-lan m-app m-gw inet b-gw b-ws"
+# with LAB_IPV6=1 (IPv6 on in every namespace), the LANs are dual-stack:
+LAB_M_NET6=2001:db8:1::/64
+LAB_B_NET6=2001:db8:2::/64
+LAB_M_APP6=2001:db8:1::5
+LAB_M_GW_LAN6=2001:db8:1::126
+LAB_B_GW_LAN6=2001:db8:2::126
+LAB_B_WS6=2001:db8:2::3
 }
 LAB_STATE=${LAB_STATE:-/run/gwlab}
 
@@ -169,7 +180,7 @@ _lab_newns() { # NAME
 	ip -n "$ns" link set lo up
 	# one sysctl process (a process costs tens of milliseconds in the VM)
 	local -a kv=(net.ipv4.ip_forward=0)
-	if [ -e /proc/sys/net/ipv6 ]; then
+	if [ -e /proc/sys/net/ipv6 ] && [ "${LAB_IPV6:-0}" = 0 ]; then
 		kv+=(net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1)
 	fi
 	if [ -n "${LAB_RP_FILTER:-}" ]; then
@@ -242,8 +253,12 @@ lab_up() (
 	[ $nat = 0 ] || names="$names b-nat"
 	declare -A _LAB_BQ=()
 	kv=(net.ipv4.ip_forward=0)
-	if [ -e /proc/sys/net/ipv6 ]; then
+	if [ -e /proc/sys/net/ipv6 ] && [ "${LAB_IPV6:-0}" = 0 ]; then
 		kv+=(net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1)
+	elif [ -e /proc/sys/net/ipv6 ]; then
+		# IPv6 on, but quiet: no router advertisements taken, no DAD wait
+		kv+=(net.ipv6.conf.all.accept_ra=0 net.ipv6.conf.default.accept_ra=0
+			net.ipv6.conf.all.accept_dad=0 net.ipv6.conf.default.accept_dad=0)
 	fi
 	if [ -n "${LAB_RP_FILTER:-}" ]; then
 		kv+=("net.ipv4.conf.all.rp_filter=$LAB_RP_FILTER" "net.ipv4.conf.default.rp_filter=$LAB_RP_FILTER")
@@ -274,6 +289,17 @@ lab_up() (
 		_lab_bq b-nat "route add default via $LAB_INET_B"
 	fi
 	_lab_bq m-app "addr add $LAB_M_APP/24 dev eth0"
+	if [ "${LAB_IPV6:-0}" != 0 ]; then
+		# dual-stack LANs (issue 22); the server knows only its own /64
+		# (ip -batch takes no -6: the addresses tell the family)
+		_lab_bq m-app "addr add $LAB_M_APP6/64 dev eth0 nodad"
+		_lab_bq b-ws "addr add $LAB_B_WS6/64 dev eth0 nodad"
+		_lab_bq b-ws "route add $LAB_M_NET6 via $LAB_B_GW_LAN6"
+		if [ $bare = 0 ]; then
+			_lab_bq m-gw "addr add $LAB_M_GW_LAN6/64 dev eth0 nodad"
+			_lab_bq b-gw "addr add $LAB_B_GW_LAN6/64 dev eth0 nodad"
+		fi
+	fi
 	_lab_bq b-ws "addr add $LAB_B_WS/24 dev eth0"
 	_lab_bq b-ws "route add $LAB_M_NET via $LAB_B_GW_LAN"
 	_lab_bq inet "addr add $LAB_INET_M/27 brd 172.16.1.31 dev eth-m"

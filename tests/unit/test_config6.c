@@ -230,7 +230,8 @@ static void ipv4_files_unchanged(void **state)
 	config_free(&s);
 }
 
-/* plan and up refuse what they would half apply, naming the first IPv6 line */
+/* plan and up refuse what the engine does not apply yet (an IPv6 endpoint),
+ * at its line; a dual-stack peer over IPv4 they apply */
 static void engine_refuses_ipv6(void **state)
 {
 	struct site s;
@@ -246,11 +247,27 @@ static void engine_refuses_ipv6(void **state)
 	assert_string_equal(errs, "");
 	free(errs);
 	f = open_memstream(&out, &len);
+	/* IPv6 networks need an IPv6 lan_address: their routes' src */
 	assert_int_equal(site_ipv6_unsupported(&s, "gatewayctl up", f), -1);
 	fclose(f);
-	assert_non_null(strstr(out, "gatewayctl up: error: IPv6 in t.ini:12 is parsed, but this build does "
-				    "not apply it yet"));
+	assert_non_null(strstr(out, "gatewayctl up: error: t.ini:4: peers' IPv6 networks without an IPv6 "
+				    "lan_address"));
 	free(out);
+	config_free(&s);
+	assert_int_equal(parse("[site]\nname = a\nlan = eth0\nlan_address = 192.168.1.1/24, fd00:1::1/64\n"
+			       "wan = eth1\nwan_address = 172.16.1.12/27, 2001:db8:f::1/64\n[peer b]\n"
+			       "endpoint = 2001:db8:f::2\nnetworks = 192.168.2.0/24\n[peer c]\nendpoint = 172.17.3.10\n"
+			       "networks = 192.168.3.0/24, fd00:3::/64\n", &s, &errs), 0);
+	assert_string_equal(errs, "");
+	free(errs);
+	f = open_memstream(&out, &len);
+	assert_int_equal(site_ipv6_unsupported(&s, "gatewayctl up", f), -1);
+	fclose(f);
+	assert_non_null(strstr(out, "gatewayctl up: error: t.ini:8: an IPv6 endpoint (a tunnel over IPv6): "
+				    "this build does not apply it yet"));
+	free(out);
+	s.peers[0].endpoint_v6 = false;		/* the dual-stack peer over IPv4 alone: applied */
+	assert_int_equal(site_ipv6_unsupported(&s, "gatewayctl up", stderr), 0);
 	config_free(&s);
 }
 

@@ -346,6 +346,75 @@ static void strict_rp_filter_loosened(void **state)
 	plan_free(&plan);
 }
 
+
+/* IPv6 (issue 22): a dual-stack peer over IPv4 gets a sit in mode any, routes
+ * per family with their family's src, IPv6 forwarding, the ip6 table; an
+ * ipip link of the peer's name (the site before it had IPv6) is replaced. */
+static void dual_stack(void **state)
+{
+	struct site ds;
+	struct plan plan = { 0 };
+	struct live live;
+	char *text;
+
+	(void)state;
+	assert_int_equal(config_load("sites/dual-stack/manhattan.ini", &ds, stderr), 0);
+	plan_build(&plan, &ds, NULL);
+	text = plan_text(&plan);
+	assert_non_null(strstr(text, "ip link add name gw-brooklyn mtu 1480 up type sit mode any local 172.16.1.12 "
+				     "remote 172.17.2.10 ttl 64 pmtudisc\n"));
+	assert_non_null(strstr(text, "ip route add 192.168.2.0/24 dev gw-brooklyn proto 203 scope link src "
+				     "192.168.1.126\n"));
+	assert_non_null(strstr(text, "ip -6 route add 2001:db8:2::/64 dev gw-brooklyn proto 203 src 2001:db8:1::126\n"));
+	assert_non_null(strstr(text, "sysctl -w net.ipv6.conf.all.forwarding=1\n"));
+	assert_non_null(strstr(text, "nft 'add table ip6 gatewayctl-manhattan'"));
+	assert_non_null(strstr(text, "ip protocol 41 ip saddr @endpoints counter accept comment \"6in4-peers\""));
+	assert_int_equal(count(&plan, STEP_ROUTE_ADD), 2);
+	assert_int_equal(count(&plan, STEP_FORWARDING), 2);
+	assert_true(plan.nft.v6 && plan.nft.sit);
+	free(text);
+	plan_free(&plan);
+
+	/* the IPv4-only site's ipip link, healthy for it: replaced by a sit */
+	healthy(&live);
+	live.ip6_forward = 1;
+	live.relay_pid = 0;	/* the example has no relay */
+	plan_build(&plan, &ds, &live);
+	text = plan_text(&plan);
+	assert_non_null(strstr(text, "# gw-brooklyn is of kind `ipip`, not sit\nip link delete gw-brooklyn\n"));
+	assert_int_equal(count(&plan, STEP_TUNNEL_DEL), 1);
+	assert_int_equal(count(&plan, STEP_TUNNEL_ADD), 1);
+	assert_int_equal(count(&plan, STEP_FORWARDING), 0);
+	free(text);
+	plan_free(&plan);
+
+	/* the sit as it should be, with both routes: nothing to do but the table */
+	struct route6_info r6 = { .dst_len = 64, .oif = 7, .protocol = RTPROT_GATEWAYCTL, .table = RT_TABLE_MAIN,
+				  .metric = 1024 };
+	healthy(&live);
+	live.ip6_forward = 1;
+	live.relay_pid = 0;	/* the example has no relay */
+	for (size_t i = 0; i < live.n_links; i++)
+		if (!strcmp(links[i].name, "gw-brooklyn"))
+			strcpy(links[i].kind, "sit");
+	memcpy(&r6.dst, ds.peers[0].networks6[0].addr, 16);
+	memcpy(&r6.prefsrc, ds.lan_address6.addr, 16);
+	live.routes6 = &r6;
+	live.n_routes6 = 1;
+	plan_build(&plan, &ds, &live);
+	assert_int_equal(plan.n, 0);
+	plan_free(&plan);
+	/* its src another address: deleted and added again */
+	r6.prefsrc.s6_addr[15] ^= 1;
+	plan_build(&plan, &ds, &live);
+	text = plan_text(&plan);
+	assert_non_null(strstr(text, "ip -6 route del 2001:db8:2::/64 dev gw-brooklyn proto 203\n"));
+	assert_non_null(strstr(text, "ip -6 route add 2001:db8:2::/64 dev gw-brooklyn proto 203 src 2001:db8:1::126\n"));
+	free(text);
+	plan_free(&plan);
+	config_free(&ds);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -359,6 +428,7 @@ int main(void)
 		cmocka_unit_test(stale_peer_removed),
 		cmocka_unit_test(unfinished_tunnel_adopted),
 		cmocka_unit_test(strict_rp_filter_loosened),
+		cmocka_unit_test(dual_stack),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

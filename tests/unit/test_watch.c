@@ -289,8 +289,14 @@ static void test_events(void **state)
 	assert_false(watch_event_ours(&w, &ev, why, sizeof(why)));
 	ev = (struct mon_event){ .kind = MON_NETCONF,
 				 .netconf = { .family = AF_INET6, .ifindex = MON_NETCONF_ALL, .forwarding = 0 } };
-	assert_false(watch_event_ours(&w, &ev, why, sizeof(why)));	/* no site has IPv6 yet */
-	ev.netconf.family = AF_INET;
+	assert_true(watch_event_ours(&w, &ev, why, sizeof(why)));	/* IPv6's too (issue 22) */
+	assert_string_equal(why, "IPv6 forwarding turned off");
+	ev = (struct mon_event){ .kind = MON_ROUTE6, .removed = true, .route6 = { .protocol = RTPROT_GATEWAYCTL } };
+	assert_true(watch_event_ours(&w, &ev, why, sizeof(why)));
+	ev.route6.protocol = 2;	/* RTPROT_KERNEL */
+	assert_false(watch_event_ours(&w, &ev, why, sizeof(why)));
+	ev = (struct mon_event){ .kind = MON_NETCONF,
+				 .netconf = { .family = AF_INET, .ifindex = MON_NETCONF_ALL, .forwarding = 0 } };
 	assert_true(watch_event_ours(&w, &ev, why, sizeof(why)));
 	assert_string_equal(why, "forwarding turned off");
 	ev = (struct mon_event){ .kind = MON_LOST };

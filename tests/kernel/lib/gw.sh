@@ -68,9 +68,11 @@ snap() { # NS
 	lab_exec "$1" sh -c 'echo "# links"; ip -d link show
 		echo "# addresses"; ip addr show
 		echo "# routes"; ip -d route show table all
+		echo "# IPv6 routes"; ip -6 -d route show table all
 		echo "# rules"; ip rule show
 		echo "# nftables"; nft -a list ruleset
-		echo "# sysctl"; sysctl -n net.ipv4.ip_forward net.ipv4.conf.all.rp_filter' 2>&1
+		echo "# sysctl"; sysctl -n net.ipv4.ip_forward net.ipv4.conf.all.rp_filter
+		sysctl -n net.ipv6.conf.all.forwarding 2>/dev/null' 2>&1
 }
 
 # without what legitimately differs between two equal set-ups made at different

@@ -1,0 +1,121 @@
+#!/bin/bash
+# tests/kernel/dualstack.sh - issue 22: the two offices dual-stack over the IPv4
+# internet. Each LAN has IPv6 too (Manhattan 2001:db8:1::/64, Brooklyn
+# 2001:db8:2::/64, LAB_IPV6=1); each peer's networks are of both families, so its
+# tunnel is a sit in mode any (protocols 4 and 41): IPv4 and IPv6 pings cross;
+# the legacy server on Manhattan's LAN, which has no route beyond its /64, sees
+# Brooklyn's traffic from the gateway's IPv6 LAN address (SNAT66); the routes'
+# src is the LAN address of their family; a second up changes nothing; a deleted
+# IPv6 route is repaired; down leaves both gateways exactly as before (IPv6
+# routes, addresses and forwarding included).
+#
+#   tests/vm/run -- tests/kernel/all.sh dualstack
+set -eu
+. "$(dirname "$0")/lib/lib.sh"
+. "$(dirname "$0")/lib/gw.sh"
+t_need_ipip
+[ -e /proc/sys/net/ipv6 ] || t_skip "this kernel has no IPv6"
+export LAB_IPV6=1
+lab_setup
+trap 't_cleanup; gw_cleanup' EXIT
+
+M=$T_TMP/manhattan.ini
+B=$T_TMP/brooklyn.ini
+sed -e 's|^lan_address = 192.168.1.126/24$|lan_address = 192.168.1.126/24, 2001:db8:1::126/64|' \
+	-e 's|^networks = 192.168.2.0/24$|networks = 192.168.2.0/24, 2001:db8:2::/64|' sites/manhattan.ini >"$M"
+sed -e 's|^lan_address = 192.168.2.126/24$|lan_address = 192.168.2.126/24, 2001:db8:2::126/64|' \
+	-e 's|^networks = 192.168.1.0/24$|networks = 192.168.1.0/24, 2001:db8:1::/64|' sites/brooklyn.ini >"$B"
+expect_grep "the Manhattan file is dual-stack" '^networks = 192.168.2.0/24, 2001:db8:2::/64$' "$(cat "$M")"
+expect_grep "the Brooklyn file is dual-stack" '^lan_address = 192.168.2.126/24, 2001:db8:2::126/64$' "$(cat "$B")"
+
+before_m=$(snap m-gw)
+before_b=$(snap b-gw)
+
+# --- plan: a sit in mode any, routes per family with their src, the ip6 table
+out=$(gw m-gw plan "$M")
+expect_grep "plan shows a sit tunnel in mode any (MTU 1480)" \
+	'^ip link add name gw-brooklyn mtu 1480 up type sit mode any local 172.16.1.12 remote 172.17.2.10 ttl 64 pmtudisc$' "$out"
+expect_grep "plan shows the IPv4 route with the IPv4 src" \
+	'^ip route add 192.168.2.0/24 dev gw-brooklyn proto 203 scope link src 192.168.1.126$' "$out"
+expect_grep "plan shows the IPv6 route with the IPv6 src" \
+	'^ip -6 route add 2001:db8:2::/64 dev gw-brooklyn proto 203 src 2001:db8:1::126$' "$out"
+expect_grep "plan turns IPv6 forwarding on" '^sysctl -w net.ipv6.conf.all.forwarding=1$' "$out"
+expect_grep "plan shows the ip6 table's SNAT66" \
+	"add rule ip6 gatewayctl-manhattan postrouting oifname \"eth0\" ip6 saddr @masq counter snat ip6 to 2001:db8:1::126" "$out"
+expect_same "plan changed nothing" "$before_m" "$(snap m-gw)"
+
+# --- up on both sides
+out=$(gw m-gw up "$M" 2>&1) && ok "up manhattan" || { fail "up manhattan"; printf '%s\n' "$out" | t_note; }
+out=$(gw b-gw up "$B" 2>&1) && ok "up brooklyn" || { fail "up brooklyn"; printf '%s\n' "$out" | t_note; }
+
+expect_grep "the tunnel is a sit in mode any" 'sit any remote 172.17.2.10 local 172.16.1.12 ttl 64' \
+	"$(lab_exec m-gw ip -d link show gw-brooklyn)"
+expect_grep "... of MTU 1480" 'mtu 1480' "$(lab_exec m-gw ip link show gw-brooklyn)"
+expect_grep "the IPv6 route has the LAN's IPv6 address as src" \
+	'^2001:db8:2::/64 dev gw-brooklyn proto (203|gatewayctl) src 2001:db8:1::126' \
+	"$(lab_exec m-gw ip -6 route show 2001:db8:2::/64)"
+expect_grep "the IPv4 route has the LAN's IPv4 address as src" \
+	'^192.168.2.0/24 dev gw-brooklyn proto (203|gatewayctl) scope link src 192.168.1.126' \
+	"$(lab_exec m-gw ip -4 route show 192.168.2.0/24)"
+expect_eq "$(lab_exec m-gw sysctl -n net.ipv6.conf.all.forwarding)" 1 "IPv6 forwarding is on"
+expect_eq "$(lab_exec m-gw ip -4 route show exact 172.17.2.10/32)" "" "no bogus IPv4 host route to Brooklyn's endpoint"
+expect_eq "$(lab_exec m-gw ip -6 route show proto 203 | grep -v '^2001:db8:2::/64 ')" "" \
+	"no other IPv6 route of gatewayctl's (no bogus host route)"
+
+expect_ping b-ws 192.168.1.5 "IPv4: b-ws pings the server"
+expect_ping b-ws 2001:db8:1::5 "IPv6: b-ws pings the server"
+expect_ping b-gw 2001:db8:1::126 "IPv6: b-gw pings m-gw's LAN address"
+expect_ping m-gw 2001:db8:2::3 "IPv6: m-gw pings the workstation"
+
+# the legacy server answers TCP with the address it sees
+# shellcheck disable=SC2016
+t_bg m-app socat TCP6-LISTEN:7777,bind=[2001:db8:1::5],reuseaddr,fork SYSTEM:'echo "$SOCAT_PEERADDR"'
+wait_for 5 lab_exec m-app sh -c 'ss -Htln "sport = :7777" | grep -q .' || fail "test server did not start"
+seen=$(lab_exec b-ws socat -T 3 -u 'TCP6:[2001:db8:1::5]:7777,connect-timeout=3' STDOUT 2>&1) || true
+# (socat writes it in full, in brackets: [2001:0db8:0001:...])
+seen=$(python3 -c 'import ipaddress, sys; print(ipaddress.ip_address(sys.argv[1].strip("[]\n")))' "$seen" 2>&1) || true
+expect_eq "$seen" 2001:db8:1::126 "the server, with no route beyond its /64, sees b-ws come from 2001:db8:1::126 (SNAT66)"
+ruleset=$(lab_exec m-gw nft list table ip6 gatewayctl-manhattan)
+expect_grep "SNAT66 counted it" 'ip6 saddr @masq counter packets [1-9][0-9]* bytes [0-9]+ snat to 2001:db8:1::126' "$ruleset"
+expect_grep "the ip table takes protocol 41 from the peer" 'ip protocol ipv6 ip saddr @endpoints counter packets [1-9]' \
+	"$(lab_exec m-gw nft list table ip gatewayctl-manhattan)"
+
+# --- idempotent: a second up changes nothing
+after_up=$(snap m-gw)
+out=$(gw m-gw up "$M" 2>&1)
+expect_eq "$out" "site manhattan: no changes" "a second up says no changes"
+expect_same "a second up leaves the kernel exactly as it was" "$after_up" "$(snap m-gw)"
+
+# --- status shows the IPv6 network; a deleted IPv6 route is reported, and up repairs it
+out=$(gw m-gw status "$M" 2>&1) && ok "status: healthy" || { fail "status: healthy"; printf '%s\n' "$out" | t_note; }
+expect_grep "status shows the IPv6 network's route" '^ +2001:db8:2::/64 present$' "$out"
+expect_grep "status --json lists it" '\{"network": "2001:db8:2::/64", "present": true\}' "$(gw m-gw status --json "$M" 2>&1)"
+expect_grep "status --prometheus has its route_present" \
+	'^gatewayctl_route_present\{site="manhattan",peer="brooklyn",network="2001:db8:2::/64"\} 1$' \
+	"$(gw m-gw status --prometheus "$M" 2>&1)"
+after_up=$(snap_nocount m-gw)
+lab_exec m-gw ip -6 route del 2001:db8:2::/64
+out=$(gw m-gw status "$M" 2>&1) && fail "status: a deleted IPv6 route makes it unhealthy" ||
+	ok "status: a deleted IPv6 route makes it unhealthy"
+expect_grep "status reports the missing IPv6 route" '2001:db8:2::/64 MISSING' "$out"
+expect_grep "... and says why" 'IPv6 route 2001:db8:2::/64 via gw-brooklyn is missing' "$out"
+out=$(gw m-gw plan "$M")
+expect_eq "$out" "# IPv6 route 2001:db8:2::/64 via gw-brooklyn is missing
+ip -6 route add 2001:db8:2::/64 dev gw-brooklyn proto 203 src 2001:db8:1::126" "plan shows only the missing IPv6 route"
+out=$(gw m-gw up "$M" 2>&1)
+expect_grep "up restores the IPv6 route" '^site manhattan: 1 change applied' "$out"
+expect_same "... and the kernel is as after the first up" "$after_up" "$(snap_nocount m-gw)"
+expect_ping b-ws 2001:db8:1::5 "IPv6 crosses again"
+lab_exec m-gw sysctl -qw net.ipv6.conf.all.forwarding=0
+out=$(gw m-gw up "$M" 2>&1)
+expect_grep "up turns IPv6 forwarding back on" 'IPv6 forwarding is off' "$out"
+
+# --- down: both gateways exactly as before
+out=$(gw m-gw down "$M" 2>&1) && ok "down manhattan" || { fail "down manhattan"; printf '%s\n' "$out" | t_note; }
+expect_grep "down deletes both tables" 'nft delete table ip6 gatewayctl-manhattan' "$out"
+out=$(gw b-gw down "$B" 2>&1) && ok "down brooklyn" || { fail "down brooklyn"; printf '%s\n' "$out" | t_note; }
+expect_same "after down, m-gw is exactly as before (IPv6 routes, addresses, forwarding included)" \
+	"$before_m" "$(snap m-gw)"
+expect_same "after down, b-gw is exactly as before" "$before_b" "$(snap b-gw)"
+expect_no_ping b-ws 2001:db8:1::5 "IPv6 no longer crosses"
+t_done
