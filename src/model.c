@@ -487,9 +487,10 @@ int live_read(struct nl *rt, struct nl *nf, const struct site *s, struct plan *p
 		live_free(live);
 		return r;
 	}
-	/* IPv6's: a kernel without IPv6 has none, which only a site with IPv6 minds */
-	if (((r = rtnl_routes6(rt, &live->routes6, &live->n_routes6)) < 0 ||
-	     (r = rtnl_addrs6(rt, 0, &live->addrs6, &live->n_addrs6)) < 0) && model_site_v6(s)) {
+	/* IPv6's, for a site with IPv6 only (a site that drops it drops its sit
+	 * tunnels, and their routes with them) */
+	if (model_site_v6(s) && ((r = rtnl_routes6(rt, &live->routes6, &live->n_routes6)) < 0 ||
+				 (r = rtnl_addrs6(rt, 0, &live->addrs6, &live->n_addrs6)) < 0)) {
 		fprintf(err, "gatewayctl: reading IPv6 routes and addresses: %s\n", nl_strerror(rt));
 		live_free(live);
 		return r;
