@@ -218,20 +218,22 @@ static int rule_snat(const struct nft_spec *spec, struct want *w, int *oom)
 	return 0;
 }
 
-/* IKE, NAT-T and ESP to us from others than the encrypted peers */
+/* IKE (a new IKE_SA, port 500) and ESP to us from others than the encrypted
+ * peers. Port 4500 stays open: a peer that moved sends its MOBIKE update from
+ * an address no file names, inside its authenticated IKE_SA. */
 static int rules_ike_other(const struct nft_spec *spec, struct want *w, int *oom)
 {
-	static const char *const names[] = { "ike-other", "natt-other", "esp-other" };
+	static const char *const names[] = { "ike-other", "esp-other" };
 	uint8_t esp = IPPROTO_ESP;
 
-	for (int k = 0; k < 3; k++) {
+	for (int k = 0; k < 2; k++) {
 		struct nftnl_rule *r = new_rule(w, CH_INPUT, names[k]);
 
 		if (!r)
 			return -ENOMEM;
 		x_daddr(r, spec->wan_addr, oom);
-		if (k < 2) {
-			x_udp_dport(r, k == 0 ? 500 : 4500, oom);
+		if (k == 0) {
+			x_udp_dport(r, 500, oom);
 		} else {
 			x_payload(r, NFT_PAYLOAD_NETWORK_HEADER, 9, 1, oom);
 			x_cmp(r, NFT_CMP_EQ, &esp, 1, oom);
@@ -415,15 +417,15 @@ static void print_snat(struct printer *p, const struct nft_spec *spec)
 /* The encrypted peers' set and rules (nothing when there are none). */
 static void print_ipsec(struct printer *p, const struct nft_spec *spec)
 {
-	static const char *const what[] = { "udp dport 500", "udp dport 4500", "ip protocol esp" };
-	static const char *const names[] = { "ike-other", "natt-other", "esp-other" };
+	static const char *const what[] = { "udp dport 500", "ip protocol esp" };
+	static const char *const names[] = { "ike-other", "esp-other" };
 
 	print_elements(p, spec, NULL, SET_IPSEC, "encrypted", spec->n_ipsec);
 	if (spec->n_ipsec == 0)
 		return;
 	nft_print_rule(p, " input ip protocol 4 ip saddr @encrypted meta secpath missing counter drop"
 		   " comment \"ipsec-in\"");
-	for (int k = 0; spec->wan_addr && k < 3; k++) {
+	for (int k = 0; spec->wan_addr && k < 2; k++) {
 		FILE *f = cmd_start(&p->c, p->table, "add rule");
 
 		if (!f)

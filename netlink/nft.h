@@ -71,8 +71,8 @@ struct nft_spec {
  *   chain input (filter, hook input, priority 0):
  *     "ipsec-in"   ip protocol 4 ip saddr @encrypted meta secpath missing counter drop   (if n_ipsec)
  *     "ike-other"  ip daddr WAN_ADDR udp dport 500 ip saddr != @encrypted counter drop   (if n_ipsec
- *     "natt-other" ip daddr WAN_ADDR udp dport 4500 ip saddr != @encrypted counter drop   and
- *     "esp-other"  ip daddr WAN_ADDR ip protocol esp ip saddr != @encrypted counter drop  wan_addr)
+ *     "esp-other"  ip daddr WAN_ADDR ip protocol esp ip saddr != @encrypted counter drop  and wan_addr;
+ *                  UDP 4500 stays open to all: MOBIKE updates of peers that moved)
  *     "ipip-peers" ip protocol 4 ip saddr @endpoints counter accept   (if n_endpoints)
  *     "ipip-other" ip protocol 4 ip daddr WAN_ADDR counter drop (if n_endpoints and wan_addr)
  *     "6in4-peers" ip protocol 41 ip saddr @endpoints counter accept   (if sit and n_endpoints)

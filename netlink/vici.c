@@ -813,6 +813,16 @@ static int manage_event(struct vici *v, uint8_t type, const char *event, const c
 	}
 }
 
+int vici_register(struct vici *v, const char *event)
+{
+	v->err[0] = '\0';
+	if (!event || !*event || strlen(event) > 255)
+		return vici_set_err(v, -EINVAL, "bad event name");
+	if (v->fd < 0)
+		return vici_set_err(v, -ENOTCONN, "not connected to charon (event `%s`)", event);
+	return manage_event(v, VICI_EVENT_REGISTER, event, event, now_ms() + v->timeout_ms, v->timeout_ms);
+}
+
 int vici_call(struct vici *v, const char *cmd, const struct vici_msg *req,
 	      const char *event, vici_event_fn fn, void *arg, int timeout_ms,
 	      struct vici_node **resp)

@@ -32,6 +32,7 @@
 #define VICI_TIMEOUT_MS 10000		/* the default limit of one command */
 #define VICI_PACKET_MAX (512 * 1024)	/* charon's limit of a packet */
 #define VICI_DEPTH_MAX 32		/* nested sections accepted in a message */
+#define VICI_NAME_MAX 100	/* connection, child and identity names */
 
 /* Packet types */
 enum {
@@ -161,6 +162,49 @@ int vici_call(struct vici *v, const char *cmd, const struct vici_msg *req,
 int vici_call_checked(struct vici *v, const char *cmd, const struct vici_msg *req,
 		      struct vici_node **resp);
 
+/* ---- events (vici_events.c): charon telling what happens, as it happens ---- */
+
+/* Register V's connection for EVENT ("ike-update"), waiting up to v->timeout_ms
+ * for charon's confirmation: 0, -EOPNOTSUPP (charon does not know the event)
+ * or -errno. The events then arrive on v->fd between commands: a connection
+ * registered for events is for reading them (vici_stream_read), not for
+ * commands. */
+int vici_register(struct vici *v, const char *event);
+
+/* The bytes of an event connection not yet split into packets. */
+struct vici_stream {
+	uint8_t *buf;
+	size_t len, cap;
+};
+void vici_stream_free(struct vici_stream *s);
+/* LEN bytes received: every complete packet is taken off S; each event's
+ * message parsed and passed to FN(name, message, ARG) (FN's result is
+ * ignored); other packets (confirmations) and messages that do not parse are
+ * skipped. 0, -EPROTO (a packet longer than VICI_PACKET_MAX or of length 0:
+ * the stream is out of step, drop the connection) or -ENOMEM. */
+int vici_stream_feed(struct vici_stream *s, const uint8_t *data, size_t len, vici_event_fn fn, void *arg);
+/* Read what V's socket holds now, never waiting, and feed it: 0, -ECONNRESET
+ * (charon closed the connection), -EPROTO, -ENOMEM or -errno. */
+int vici_stream_read(struct vici *v, struct vici_stream *s, vici_event_fn fn, void *arg);
+
+/* What an IKE event says about one IKE_SA: "ike-update" (its addresses are
+ * about to change: the new ones at the top, the SA as it was in a section
+ * named after its connection), "ike-updown" (established: `up = yes`, or
+ * gone), "list-sa" (one SA of list-sas). */
+enum vici_ike_kind { VICI_IKE_UPDATE, VICI_IKE_UP, VICI_IKE_DOWN, VICI_IKE_LISTED };
+struct vici_ike_event {
+	enum vici_ike_kind kind;
+	char conn[VICI_NAME_MAX + 1];		/* the connection (section) name */
+	char state[32];				/* "ESTABLISHED", "CONNECTING", ... */
+	char local_id[VICI_NAME_MAX + 1], remote_id[VICI_NAME_MAX + 1];
+	char local_host[64], remote_host[64];	/* where the SA is (update: will be) */
+	char old_remote_host[64];		/* update: where it was; else = remote_host */
+};
+/* Read event EVENT's message MSG into *OUT. 0; -ENOENT: not an IKE event;
+ * -EPROTO: not the shape described (no SA section, a name or value too long or
+ * holding a NUL): such an event tells nothing. */
+int vici_ike_event_parse(const char *event, const struct vici_node *msg, struct vici_ike_event *out);
+
 /* ---- commands --------------------------------------------------------------- */
 
 struct vici_version {
@@ -172,7 +216,6 @@ enum vici_auth { VICI_AUTH_PSK, VICI_AUTH_PUBKEY };
 enum vici_start { VICI_START_NONE, VICI_START_TRAP, VICI_START_START, VICI_START_TRAP_START };
 enum vici_close { VICI_CLOSE_NONE, VICI_CLOSE_TRAP, VICI_CLOSE_START };
 
-#define VICI_NAME_MAX 100	/* connection, child and identity names */
 
 /* One gatewayctl connection: an IKEv2 SA and one CHILD_SA of the same name in
  * transport mode that protects IP protocol 4 between the two addresses. */

@@ -166,6 +166,9 @@ int vici_conn_msg(const struct vici_conn_spec *s, struct vici_msg *m, char *why,
 
 	vici_begin(m, s->name);
 	vici_kv_str(m, "version", "2");
+	/* IKE carries address changes (RFC 4555): charon's default, said here
+	 * because the watcher relies on it (docs/DESIGN.md, "Moving peers") */
+	vici_kv_str(m, "mobike", "yes");
 	vici_list(m, "local_addrs");
 	vici_item_str(m, s->local_addr ? s->local_addr : "%any");
 	vici_list_end(m);

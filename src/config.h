@@ -61,6 +61,9 @@ struct peer {
 	uint32_t endpoint;	/* public address of the peer gateway in use: the first
 				 * address written, or (names) what endpoints_fill chose;
 				 * 0 while a name is not resolved */
+	uint32_t endpoint_ike;	/* nonzero: ENDPOINT is where IKE (MOBIKE) found the peer,
+				 * in place of this address, the file's choice
+				 * (endpoints_fill, from the state; the watcher) */
 	struct endpoint_item *eps;	/* `endpoint` as written (malloc'd) */
 	size_t n_eps;
 	bool endpoint_named;	/* some item is a DNS name */

@@ -18,9 +18,10 @@ bool endpoints_dynamic(const struct site *s)
 {
 	if (s->wan_auto || s->gateway_auto)
 		return true;
-	/* a list of addresses too: the one in use is recorded (failover) */
+	/* a list of addresses too: the one in use is recorded (failover); and an
+	 * encrypted peer: IKE may have found it elsewhere (the state says) */
 	for (size_t i = 0; i < s->n_peers; i++)
-		if (s->peers[i].endpoint_named || s->peers[i].n_eps > 1)
+		if (s->peers[i].endpoint_named || s->peers[i].n_eps > 1 || s->peers[i].encryption == ENC_IPSEC)
 			return true;
 	return false;
 }
@@ -124,22 +125,26 @@ void endpoints_record(const struct site *s, struct state *st)
 		const struct peer *p = &s->peers[i];
 		unsigned ttl = 0;
 
-		if ((!p->endpoint_named && p->n_eps < 2) || !p->endpoint)
+		if ((!p->endpoint_named && p->n_eps < 2 && !p->endpoint_ike) || !p->endpoint)
 			continue;
 		for (size_t e = 0; e < p->n_eps; e++)
 			if (p->eps[e].name && (!ttl || p->eps[e].ttl < ttl))
 				ttl = p->eps[e].ttl;
 		snprintf(st->endpoints[st->n_endpoints].peer, sizeof(st->endpoints[0].peer), "%s", p->name);
 		st->endpoints[st->n_endpoints].addr = p->endpoint;
+		st->endpoints[st->n_endpoints].ike_base = p->endpoint_ike;
 		st->endpoints[st->n_endpoints++].ttl = ttl;
 	}
 }
 
 const struct endpoint_item *endpoints_named(const struct peer *p)
 {
-	for (size_t e = 0; p->endpoint && e < p->n_eps; e++)
+	/* an address IKE found: the item of the one it stands for */
+	uint32_t a = p->endpoint_ike ? p->endpoint_ike : p->endpoint;
+
+	for (size_t e = 0; a && e < p->n_eps; e++)
 		for (size_t k = 0; p->eps[e].name && k < p->eps[e].n_addrs; k++)
-			if (p->eps[e].addrs[k] == p->endpoint)
+			if (p->eps[e].addrs[k] == a)
 				return &p->eps[e];
 	for (size_t e = 0; !p->endpoint && e < p->n_eps; e++)
 		if (p->eps[e].name)
@@ -150,10 +155,12 @@ const struct endpoint_item *endpoints_named(const struct peer *p)
 const char *endpoints_describe(const struct peer *p, char *buf, size_t len)
 {
 	const struct endpoint_item *it = endpoints_named(p);
-	char a[20];
+	char a[20], b[20];
 
 	ip4_str(p->endpoint, a);
-	if (it && p->endpoint)
+	if (p->endpoint && p->endpoint_ike)
+		snprintf(buf, len, "%s (from IKE: the peer moved there from %s)", a, ip4_str(p->endpoint_ike, b));
+	else if (it && p->endpoint)
 		snprintf(buf, len, "%s (%s, TTL %u s)", it->name, a, it->ttl);
 	else if (it)
 		snprintf(buf, len, "%s (not resolved yet)", it->name);

@@ -63,12 +63,24 @@ static void resolve_all(struct job *jobs, size_t n)
 		resolver_free(r);	/* cancels what is left: -ECANCELED */
 }
 
-/* The address the last up recorded for peer NAME (0: none) and its TTL */
+/* The address the last up recorded for peer NAME (0: none) and its TTL: the
+ * file's choice (an address IKE found instead stands for it: recorded_ike) */
 static uint32_t recorded(const struct state *st, const char *name, unsigned *ttl)
 {
 	for (int i = 0; i < st->n_endpoints; i++)
 		if (!strcmp(st->endpoints[i].peer, name)) {
 			*ttl = st->endpoints[i].ttl;
+			return st->endpoints[i].ike_base ? st->endpoints[i].ike_base : st->endpoints[i].addr;
+		}
+	return 0;
+}
+
+/* Where IKE found peer NAME instead of the file's choice *BASE (0: nowhere) */
+static uint32_t recorded_ike(const struct state *st, const char *name, uint32_t *base)
+{
+	for (int i = 0; i < st->n_endpoints; i++)
+		if (!strcmp(st->endpoints[i].peer, name) && st->endpoints[i].ike_base) {
+			*base = st->endpoints[i].ike_base;
 			return st->endpoints[i].addr;
 		}
 	return 0;
@@ -136,9 +148,9 @@ static int check_jobs(const struct site *view, struct job *jobs, size_t n, FILE 
 	return bad ? -1 : 0;
 }
 
-/* Everything known and checked: into the site. */
+/* Everything known and checked: into the site (BASES: see choose_all). */
 static void commit(struct site *s, struct job *jobs, size_t n, const struct state *st, enum ep_dns how,
-		   const uint32_t *chosen)
+		   const uint32_t *chosen, const uint32_t *bases)
 {
 	char why[8];
 
@@ -158,37 +170,49 @@ static void commit(struct site *s, struct job *jobs, size_t n, const struct stat
 				break;
 			}
 		p->endpoint = chosen[i];
+		p->endpoint_ike = bases[i];
 	}
 }
 
-/* The choice of every peer, into CHOSEN, from the answers as they would be taken */
+/* Peer P's choice from the file (its names' answers as they would be taken) */
+static uint32_t file_choice(const struct site *s, const struct peer *p, const struct job *jobs, size_t n,
+			    const struct state *st, enum ep_dns how)
+{
+	struct endpoint_item items[PEER_ENDPOINTS_MAX];
+	struct peer view = *p;
+	unsigned ttl;
+	uint32_t keep = s->endpoints_chosen ? p->endpoint : recorded(st, p->name, &ttl);
+
+	if (!p->endpoint_named && p->n_eps < 2)
+		return p->endpoint;
+	if (how == EP_DNS_RECORDED && keep && p->endpoint_named && !s->endpoints_chosen)
+		return keep;
+	memcpy(items, p->eps, p->n_eps * sizeof(*items));
+	for (size_t j = 0; j < n; j++)
+		if (jobs[j].p == p && jobs[j].res.status == 0) {
+			items[jobs[j].e].n_addrs = jobs[j].res.n < ENDPOINT_ADDRS_MAX ? jobs[j].res.n : ENDPOINT_ADDRS_MAX;
+			memcpy(items[jobs[j].e].addrs, jobs[j].res.addr, items[jobs[j].e].n_addrs * sizeof(uint32_t));
+		}
+	view.eps = items;
+	return endpoints_choose(&view, keep);
+}
+
+/* The choice of every peer, into CHOSEN: the file's, or for an encrypted peer
+ * the address IKE found it at instead, while the file still chooses what that
+ * address stands for (then that one in BASES; 0 otherwise). */
 static void choose_all(const struct site *s, const struct job *jobs, size_t n, const struct state *st,
-		       enum ep_dns how, uint32_t *chosen)
+		       enum ep_dns how, uint32_t *chosen, uint32_t *bases)
 {
 	for (size_t i = 0; i < s->n_peers; i++) {
 		const struct peer *p = &s->peers[i];
-		struct endpoint_item items[PEER_ENDPOINTS_MAX];
-		struct peer view = *p;
-		unsigned ttl;
-		uint32_t keep = s->endpoints_chosen ? p->endpoint : recorded(st, p->name, &ttl);
+		uint32_t base = 0, ike = recorded_ike(st, p->name, &base);
 
-		chosen[i] = p->endpoint;
-		if (!p->endpoint_named && p->n_eps < 2)
-			continue;
-		if (how == EP_DNS_RECORDED && keep && p->endpoint_named && !s->endpoints_chosen) {
-			chosen[i] = keep;
-			continue;
+		chosen[i] = file_choice(s, p, jobs, n, st, how);
+		bases[i] = 0;
+		if (ike && p->encryption == ENC_IPSEC && chosen[i] == base) {
+			chosen[i] = ike;
+			bases[i] = base;
 		}
-		memcpy(items, p->eps, p->n_eps * sizeof(*items));
-		for (size_t j = 0; j < n; j++)
-			if (jobs[j].p == p && jobs[j].res.status == 0) {
-				items[jobs[j].e].n_addrs = jobs[j].res.n < ENDPOINT_ADDRS_MAX ? jobs[j].res.n
-											 : ENDPOINT_ADDRS_MAX;
-				memcpy(items[jobs[j].e].addrs, jobs[j].res.addr,
-				       items[jobs[j].e].n_addrs * sizeof(uint32_t));
-			}
-		view.eps = items;
-		chosen[i] = endpoints_choose(&view, keep);
 	}
 }
 
@@ -278,7 +302,8 @@ static int fill(struct site *s, struct nl *rt, enum ep_dns how, FILE *err)
 		for (size_t e = 0; e < s->peers[i].n_eps; e++)
 			n_names += s->peers[i].eps[e].name != NULL;
 	jobs = calloc(n_names ? n_names : 1, sizeof(*jobs));
-	chosen = calloc(s->n_peers ? s->n_peers : 1, sizeof(*chosen));
+	/* each peer's choice, then what an address IKE found stands for */
+	chosen = calloc(s->n_peers ? 2 * s->n_peers : 1, sizeof(*chosen));
 	if (!jobs || !chosen) {
 		fprintf(err, "%s: error: out of memory\n", s->path);
 		free(jobs);
@@ -290,13 +315,13 @@ static int fill(struct site *s, struct nl *rt, enum ep_dns how, FILE *err)
 	if (check_jobs(&view, jobs, n, err) < 0)
 		ret = -1;
 	if (ret == 0) {
-		choose_all(s, jobs, n, &st, how, chosen);
+		choose_all(s, jobs, n, &st, how, chosen, chosen + s->n_peers);
 		ret = check_unique(s, chosen, err);
 	}
 	if (ret == 0) {
 		s->wan_address = view.wan_address;
 		s->gateway = view.gateway;
-		commit(s, jobs, n, &st, how, chosen);
+		commit(s, jobs, n, &st, how, chosen, chosen + s->n_peers);
 	}
 	free(jobs);
 	free(chosen);

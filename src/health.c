@@ -204,11 +204,44 @@ static void probe_reasons(struct health *h, const struct site *s)
 	}
 }
 
+/* `gateway = auto` with no default route on the WAN: a reason among the
+ * others (the rest is judged as if the file named no gateway), not the end of
+ * status. Anything else endpoints_fill refuses stops status (on ERR). */
+static int fill(struct nl *rt, struct site *s, struct health *h, FILE *err)
+{
+	char *text = NULL, *msg, *nl, fix[300];
+	size_t len = 0;
+	FILE *m = open_memstream(&text, &len);
+	int r;
+
+	if (!m)
+		return endpoints_fill(s, rt, EP_DNS_RECORDED, err);
+	r = endpoints_fill(s, rt, EP_DNS_RECORDED, m);
+	fclose(m);
+	if (r < 0 && s->gateway_auto && text && strstr(text, "`gateway = auto`") && (nl = strchr(text, '\n')) &&
+	    !nl[1]) {
+		s->gateway_auto = false;	/* judged without: the gateway stays 0 */
+		r = endpoints_fill(s, rt, EP_DNS_RECORDED, err);
+		s->gateway_auto = true;
+		msg = strstr(text, ": error: ");
+		msg = msg ? msg + 9 : text;
+		msg[strcspn(msg, ";\n")] = '\0';
+		snprintf(fix, sizeof(fix), "wait for the WAN's default route (DHCP, PPPoE), or write the gateway's "
+			 "address in %.150s:%d", s->path, s->line_gateway);
+		if (r == 0)
+			reason(h, fix, "%s", msg);
+	} else if (r < 0 && text) {
+		fputs(text, err);
+	}
+	free(text);
+	return r;
+}
+
 int health_read(struct nl *rt, struct nl *nf, struct site *s, bool probe, struct health *h, FILE *err)
 {
 	memset(h, 0, sizeof(*h));
 	/* endpoint names: the addresses up recorded; auto: as the WAN has it now */
-	if (endpoints_fill(s, rt, EP_DNS_RECORDED, err) < 0)
+	if (fill(rt, s, h, err) < 0)
 		return -1;
 	for (size_t i = 0; i < s->n_peers; i++) {
 		char ep[300];

@@ -66,6 +66,7 @@ static void record(struct state *st, const struct pw_peer *p)
 		st->endpoints[i].ttl = 0;
 	}
 	st->endpoints[i].addr = p->failover_to;
+	st->endpoints[i].ike_base = 0;	/* one of the file's choices */
 }
 
 int peerwatch_prepare(void *ctx, struct site *site, char *why, size_t len)

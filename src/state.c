@@ -325,7 +325,7 @@ FILE *state_fopen(bool private_dir, const char *name)
 
 int state_read(const char *site, struct state *st)
 {
-	char name[SITE_NAME_MAX + 8], line[4200], a[64], b[64];
+	char name[SITE_NAME_MAX + 8], line[4200], a[64], b[64], c[64];
 	FILE *f;
 
 	state_init(st, site);
@@ -334,7 +334,7 @@ int state_read(const char *site, struct state *st)
 	if (!f)
 		return errno == ENOENT ? 0 : -errno;
 	while (fgets(line, sizeof(line), f)) {
-		int v;
+		int v, n;
 		unsigned ttl;
 
 		line[strcspn(line, "\n")] = '\0';
@@ -352,10 +352,14 @@ int state_read(const char *site, struct state *st)
 		} else if (sscanf(line, "link_up %63s", a) == 1 && st->n_links_up < STATE_MAX_ITEMS) {
 			if (ifname_valid(a))
 				strcpy(st->links_up[st->n_links_up++], a);
-		} else if (sscanf(line, "endpoint %63s %63s %u", a, b, &ttl) == 3 &&
+		} else if ((n = sscanf(line, "endpoint %63s %63s %u ike %63s", a, b, &ttl, c)) >= 3 &&
 			   st->n_endpoints < STATE_MAX_ENDPOINTS) {
-			if (site_name_valid(a) && parse_ip4(b, &st->endpoints[st->n_endpoints].addr) == 0) {
-				strcpy(st->endpoints[st->n_endpoints].peer, a);
+			int k = st->n_endpoints;
+
+			st->endpoints[k].ike_base = 0;
+			if (site_name_valid(a) && parse_ip4(b, &st->endpoints[k].addr) == 0 &&
+			    (n == 3 || parse_ip4(c, &st->endpoints[k].ike_base) == 0)) {
+				strcpy(st->endpoints[k].peer, a);
 				st->endpoints[st->n_endpoints++].ttl = ttl;
 			}
 		} else if (sscanf(line, "default_route %63s %63s", a, b) == 2) {
@@ -396,9 +400,13 @@ int state_write(const struct state *st)
 	if (st->default_route.gateway)
 		fprintf(f, "default_route %s %s\n", ip4_str(st->default_route.gateway, buf),
 			st->default_route.ifname);
-	for (int i = 0; i < st->n_endpoints; i++)
-		fprintf(f, "endpoint %s %s %u\n", st->endpoints[i].peer, ip4_str(st->endpoints[i].addr, buf),
+	for (int i = 0; i < st->n_endpoints; i++) {
+		fprintf(f, "endpoint %s %s %u", st->endpoints[i].peer, ip4_str(st->endpoints[i].addr, buf),
 			st->endpoints[i].ttl);
+		if (st->endpoints[i].ike_base)
+			fprintf(f, " ike %s", ip4_str(st->endpoints[i].ike_base, buf));
+		fputc('\n', f);
+	}
 	if (fclose(f) != 0) {
 		free(text);
 		return -ENOMEM;

@@ -26,8 +26,16 @@ struct state {
 	struct { uint32_t gateway; char ifname[IFNAME_MAX + 1]; } default_route;	/* gateway 0: none */
 	/* the address in use of the peers whose endpoint is a name or a list (with
 	 * the name's TTL, 0 for a list of addresses): what status shows and what
-	 * the next up keeps while it is still among the choices */
-	struct { char peer[SITE_NAME_MAX + 1]; uint32_t addr; unsigned ttl; } endpoints[STATE_MAX_ENDPOINTS];
+	 * the next up keeps while it is still among the choices; and of the
+	 * encrypted peers IKE found elsewhere (MOBIKE): ADDR is where IKE says the
+	 * peer is, IKE_BASE the file's choice it stands for (kept while the file
+	 * still chooses that address), 0 for the others */
+	struct {
+		char peer[SITE_NAME_MAX + 1];
+		uint32_t addr;
+		unsigned ttl;
+		uint32_t ike_base;
+	} endpoints[STATE_MAX_ENDPOINTS];
 	int n_endpoints;
 };
 

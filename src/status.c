@@ -198,7 +198,12 @@ static void json_probe(FILE *f, const struct peer *p, const struct probe *pr)
 static void status_json_endpoint(FILE *f, const struct peer *p)
 {
 	const struct endpoint_item *it = endpoints_named(p);
+	char ip[16];
 
+	/* where the address came from: the file (or DNS), or IKE (MOBIKE) in
+	 * place of the file's choice */
+	if (p->endpoint_ike)
+		fprintf(f, "\"endpoint_source\": \"ike\", \"endpoint_file\": \"%s\", ", ip4_str(p->endpoint_ike, ip));
 	if (!it)
 		return;
 	fprintf(f, "\"endpoint_name\": ");

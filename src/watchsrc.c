@@ -3,6 +3,7 @@
  * forwarding and nftables (netlink/monitor.h), and the relay's death (a pidfd).
  * Each event that concerns the site asks the loop for a repair, saying why. */
 #include "endpoints_watch.h"
+#include "ipsecmove.h"
 #include "watch.h"
 
 #include <errno.h>
@@ -274,5 +275,6 @@ int watch_sources(struct watch *w)
 	wl_add(&w->loop, &(struct wl_source){ .name = "netlink", .ctx = w, .fds = mon_fds, .ready = mon_ready });
 	wl_add(&w->loop, &(struct wl_source){ .name = "relay", .ctx = w, .fds = relay_fds, .ready = relay_ready });
 	endpoints_source_add(w, &w->loop);	/* endpoint names: looked up again at their TTL */
+	ikemove_source_add(w, &w->loop);	/* encrypted peers that IKE finds elsewhere (after dns) */
 	return 0;
 }

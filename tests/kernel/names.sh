@@ -173,6 +173,11 @@ if gw m-gw watch --help >/dev/null 2>&1; then
 		{ fail "b-gw's watcher says what is missing"; t_note <"$T_TMP/watch-b-gw.log"; }
 	out=$(gw b-gw status brooklyn 2>&1) || true
 	expect_grep "... and so does status" 'gateway = auto.*no default route' "$out"
+	# one problem among the others, not the end of status (it stopped there before)
+	expect_grep "... as one of its problems, with a fix" \
+		"fix: wait for the WAN's default route \\(DHCP, PPPoE\\), or write the gateway's address in $B:" "$out"
+	expect_grep "... and status still shows the rest: the peer and its tunnel" \
+		'tunnel +gw-manhattan up, local 172.17.2.11 remote 172.16.1.12' "$out"
 	# (the move above logged a recovery too: count them)
 	n0=$(grep -c 'repair works again' "$T_TMP/watch-b-gw.log" || true)
 	recovered() { [ "$(grep -c 'repair works again' "$T_TMP/watch-b-gw.log")" -gt "$n0" ]; }

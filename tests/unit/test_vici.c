@@ -450,6 +450,7 @@ static void test_conn_msg_psk(void **state)
 	assert_non_null(c);
 	assert_null(c->next);			/* one connection, nothing else */
 	assert_string_equal(vici_str(c, "version"), "2");
+	assert_string_equal(vici_str(c, "mobike"), "yes");	/* the watcher follows its moves */
 	assert_list(c, "local_addrs", local);
 	assert_list(c, "remote_addrs", remote);
 	assert_list(c, "proposals", ike);

@@ -1,0 +1,294 @@
+/* ipsecmove.c - the "ike" source of the watcher: peers that IKE (MOBIKE) found
+ * at another address, followed through the engine (ipsecmove.h) */
+#define _GNU_SOURCE
+#include "ipsecmove.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+
+#include "endpoints.h"
+#include "ipsec.h"
+#include "ipsec_conn.h"
+#include "proc.h"
+#include "state.h"
+#include "watch.h"
+
+#define MOVES_MAX 16
+
+struct ike_source {
+	const struct watch *w;
+	struct wl *loop;
+	struct vici v;			/* registered for the events; fd -1: not connected */
+	struct vici_stream s;
+	struct ike_peer *peers;
+	size_t n;
+	struct { char peer[SITE_NAME_MAX + 1]; uint32_t addr; } moves[MOVES_MAX];
+	size_t n_moves;
+	uint64_t retry_at;		/* connect then (mono ms) */
+	char said[300];			/* the last problem logged (logged once) */
+};
+
+/* one per watcher process, for its whole life */
+static struct ike_source ike = { .v = { .fd = -1 } };
+
+int ikemove_judge(const struct ike_peer *peers, size_t n, const struct vici_ike_event *e, uint32_t *addr,
+		  char *why, size_t len)
+{
+	size_t i;
+
+	why[0] = '\0';
+	for (i = 0; i < n && strcmp(peers[i].conn, e->conn); i++)
+		;
+	if (i == n || e->kind == VICI_IKE_DOWN)
+		return -1;	/* not ours, or an SA going away: nothing to follow */
+	if (strcmp(e->state, "ESTABLISHED")) {
+		snprintf(why, len, "its IKE_SA is %s, not established", e->state[0] ? e->state : "in no state");
+		return -1;
+	}
+	if (strcmp(e->remote_id, peers[i].name)) {
+		snprintf(why, len, "the IKE_SA authenticated `%s`, not `%s`", e->remote_id, peers[i].name);
+		return -1;
+	}
+	if (parse_ip4(e->remote_host, addr) < 0) {
+		snprintf(why, len, "the address `%s` is not IPv4", e->remote_host);
+		return -1;
+	}
+	if (*addr == peers[i].endpoint)
+		return -1;	/* where we have it: nothing to do */
+	return (int)i;
+}
+
+void ikemove_record(struct state *st, const struct peer *p, uint32_t addr)
+{
+	int i;
+	uint32_t base;
+
+	for (i = 0; i < st->n_endpoints && strcmp(st->endpoints[i].peer, p->name); i++)
+		;
+	if (i == st->n_endpoints) {
+		if (i >= STATE_MAX_ENDPOINTS)
+			return;
+		memset(&st->endpoints[i], 0, sizeof(st->endpoints[i]));
+		snprintf(st->endpoints[i].peer, sizeof(st->endpoints[i].peer), "%s", p->name);
+		st->endpoints[i].addr = p->endpoint;
+		st->n_endpoints++;
+	}
+	base = st->endpoints[i].ike_base ? st->endpoints[i].ike_base : st->endpoints[i].addr;
+	if (!base)
+		base = p->endpoint;
+	st->endpoints[i].addr = addr;
+	st->endpoints[i].ike_base = addr == base ? 0 : base;
+}
+
+/* ---- the events ------------------------------------------------------------ */
+
+static void say_once(struct ike_source *k, int prio, const char *text)
+{
+	if (!strcmp(k->said, text))
+		return;
+	snprintf(k->said, sizeof(k->said), "%s", text);
+	watch_log(k->w, prio, "%s", text);
+}
+
+static void want_move(struct ike_source *k, const struct ike_peer *p, const struct vici_ike_event *e,
+		      uint32_t addr)
+{
+	char a[16], old[16], why[200];
+	size_t i;
+
+	for (i = 0; i < k->n_moves && strcmp(k->moves[i].peer, p->name); i++)
+		;
+	if (i == MOVES_MAX)
+		return;
+	if (i == k->n_moves)
+		k->n_moves++;
+	snprintf(k->moves[i].peer, sizeof(k->moves[i].peer), "%s", p->name);
+	k->moves[i].addr = addr;
+	watch_log(k->w, LOG_NOTICE, "IKE: peer %s moved: its IKE_SA %s (authenticated as %s) is at %s now (was %s): "
+		  "moving its tunnel there", p->name, e->conn, e->remote_id, ip4_str(addr, a),
+		  ip4_str(p->endpoint, old));
+	snprintf(why, sizeof(why), "IKE found peer %s at %s", p->name, a);
+	if (k->loop)
+		wl_request(k->loop, why, false);
+}
+
+static int on_event(const char *event, const struct vici_node *msg, void *arg)
+{
+	struct ike_source *k = arg;
+	struct vici_ike_event e;
+	char why[200], text[400];
+	uint32_t addr;
+	int i;
+
+	if (vici_ike_event_parse(event, msg, &e) < 0)
+		return 0;
+	i = ikemove_judge(k->peers, k->n, &e, &addr, why, sizeof(why));
+	if (i >= 0) {
+		want_move(k, &k->peers[i], &e, addr);
+	} else if (why[0]) {
+		snprintf(text, sizeof(text), "IKE: %s event of %s at %s ignored: %s", event, e.conn, e.remote_host, why);
+		say_once(k, LOG_WARNING, text);
+	}
+	return 0;
+}
+
+/* The SAs charon has now, on a connection of their own (moves made while the
+ * watcher was not listening). */
+static void list_sas(struct ike_source *k)
+{
+	struct vici v;
+	struct vici_msg m;
+
+	if (vici_open(&v, ipsec_socket()) < 0)
+		return;
+	vici_msg_init(&m);
+	vici_kv_str(&m, "noblock", "yes");
+	vici_call(&v, "list-sas", &m, "list-sa", on_event, k, 0, NULL);
+	vici_msg_free(&m);
+	vici_close(&v);
+}
+
+static void disconnect(struct ike_source *k)
+{
+	vici_close(&k->v);
+	vici_stream_free(&k->s);
+}
+
+static void connect_charon(struct ike_source *k, uint64_t now)
+{
+	char text[900];
+
+	if (vici_open(&k->v, ipsec_socket()) < 0 || vici_register(&k->v, "ike-update") < 0 ||
+	    vici_register(&k->v, "ike-updown") < 0) {
+		snprintf(text, sizeof(text), "IKE: cannot follow the peers' moves: %s; trying again every %d s", k->v.err,
+			 IKEMOVE_RETRY_MS / 1000);
+		say_once(k, LOG_WARNING, text);
+		disconnect(k);
+		k->retry_at = now + IKEMOVE_RETRY_MS;
+		return;
+	}
+	if (k->said[0])
+		say_once(k, LOG_NOTICE, "IKE: following the peers' moves (charon's events)");
+	list_sas(k);
+}
+
+/* ---- the loop's callbacks ---------------------------------------------------- */
+
+static size_t ike_fds(void *ctx, struct pollfd *out, size_t max)
+{
+	struct ike_source *k = ctx;
+
+	if (k->v.fd < 0 || !max)
+		return 0;
+	out[0] = (struct pollfd){ .fd = k->v.fd, .events = POLLIN };
+	return 1;
+}
+
+static uint64_t ike_deadline(void *ctx)
+{
+	struct ike_source *k = ctx;
+
+	return k->n && k->v.fd < 0 ? k->retry_at : WL_NEVER;
+}
+
+static void ike_ready(struct wl *l, void *ctx, const struct pollfd *fds, size_t n, uint64_t now)
+{
+	struct ike_source *k = ctx;
+	int r;
+
+	k->loop = l;
+	if (k->v.fd < 0) {
+		if (k->n && now >= k->retry_at)
+			connect_charon(k, now);
+		return;
+	}
+	if (!n || !fds[0].revents)
+		return;
+	if ((r = vici_stream_read(&k->v, &k->s, on_event, k)) < 0) {
+		char text[200];
+
+		snprintf(text, sizeof(text), "IKE: charon's events stopped (%s): listening again in 1 s",
+			 r == -ECONNRESET ? "charon closed the connection" : strerror(-r));
+		say_once(k, LOG_WARNING, text);
+		disconnect(k);
+		k->retry_at = now + 1000;
+	}
+}
+
+/* The moves heard: refused, or recorded in the state for the repair to apply */
+static int ike_prepare(void *ctx, struct site *site, char *why, size_t len)
+{
+	struct ike_source *k = ctx;
+	struct state st;
+	char reason[200], a[16], text[400];
+
+	(void)why;
+	(void)len;
+	if (!k->n_moves || state_read(site->name, &st) < 0)
+		return 0;
+	for (size_t i = 0; i < k->n_moves; i++) {
+		struct peer *p = NULL;
+
+		for (size_t j = 0; j < site->n_peers; j++)
+			if (!strcmp(site->peers[j].name, k->moves[i].peer) && site->peers[j].encryption == ENC_IPSEC)
+				p = &site->peers[j];
+		bool taken = false;
+
+		if (!p)
+			continue;
+		for (size_t j = 0; j < site->n_peers && !taken; j++)
+			if (&site->peers[j] != p && site->peers[j].endpoint == k->moves[i].addr) {
+				snprintf(reason, sizeof(reason), "the endpoint of peer %s", site->peers[j].name);
+				taken = true;
+			}
+		if (taken || endpoints_refused(site, p, k->moves[i].addr, reason, sizeof(reason))) {
+			snprintf(text, sizeof(text), "IKE: peer %s at %s: %s: refused, its tunnel stays", p->name,
+				 ip4_str(k->moves[i].addr, a), reason);
+			say_once(k, LOG_WARNING, text);
+			continue;
+		}
+		ikemove_record(&st, p, k->moves[i].addr);
+	}
+	k->n_moves = 0;
+	state_write(&st);
+	return 0;
+}
+
+/* The site's encrypted peers as applied: what the events are judged against */
+static void ike_after(void *ctx, const struct site *site, int result)
+{
+	struct ike_source *k = ctx;
+	struct ike_peer *v;
+	size_t n = 0;
+
+	if (result < 0)
+		return;
+	v = calloc(site->n_peers ? site->n_peers : 1, sizeof(*v));
+	if (!v)
+		return;
+	for (size_t i = 0; i < site->n_peers; i++) {
+		const struct peer *p = &site->peers[i];
+
+		if (p->encryption != ENC_IPSEC)
+			continue;
+		snprintf(v[n].name, sizeof(v[n].name), "%s", p->name);
+		ipsec_conn_name(site, p, v[n].conn, sizeof(v[n].conn));
+		v[n++].endpoint = p->endpoint;
+	}
+	free(k->peers);
+	k->peers = v;
+	k->n = n;
+	if (!n)
+		disconnect(k);	/* no encrypted peer: no events wanted */
+}
+
+int ikemove_source_add(const struct watch *w, struct wl *loop)
+{
+	ike.w = w;
+	ike.loop = loop;
+	return wl_add(loop, &(struct wl_source){ .name = "ike", .ctx = &ike, .fds = ike_fds,
+						 .deadline = ike_deadline, .ready = ike_ready,
+						 .prepare = ike_prepare, .after = ike_after });
+}
