@@ -28,7 +28,11 @@ static void watch_about(FILE *out)
 	      "outcome. Every repair goes to syslog with what and why; status shows the\n"
 	      "watcher, its repairs and failures. Every probe_interval (default 10 s) it\n"
 	      "pings each peer's lan_address through its tunnel: RTT, loss and whether it\n"
-	      "answers in status; a peer that stops answering is logged within 3 intervals.\n", out);
+	      "answers in status; a peer that stops answering is logged within 3 intervals.\n"
+	      "Encrypted peers that move are followed without DNS: when charon reports that\n"
+	      "the IKE_SA of one of the site's own connections, established with the peer's\n"
+	      "identity, moved to another address (MOBIKE), the peer's tunnel, nftables sets,\n"
+	      "block policies and IKE connection move there.\n", out);
 }
 
 static const struct cmdopt watch_opts[] = { { 0 } };

@@ -211,7 +211,9 @@ foreign_conf() { # LOCAL REMOTE EXTRA LOCAL_ID REMOTE_ID: a swanctl.conf with co
 	EOF
 }
 foreign_conf "$LAB_M_GW_PUB" "$THIRD" "" manhattan brooklyn >"$T_TMP/foreign-m.conf"
-foreign_conf "$THIRD" "$LAB_M_GW_PUB" "remote_port = 4500" brooklyn manhattan >"$T_TMP/foreign-b.conf"
+# (to UDP 4500 from 4500: port 500 is closed to addresses that are no peer's)
+foreign_conf "$THIRD" "$LAB_M_GW_PUB" "local_port = 4500
+		        remote_port = 4500" brooklyn manhattan >"$T_TMP/foreign-b.conf"
 sw m-gw --load-conns --file "$T_TMP/foreign-m.conf" >/dev/null 2>&1 || fail "foreign connection loaded on m-gw"
 sw b-gw --load-conns --file "$T_TMP/foreign-b.conf" >/dev/null 2>&1 || fail "foreign connection loaded on b-gw"
 state_before=$(cat "$(gw_statedir m-gw)/manhattan.state")
