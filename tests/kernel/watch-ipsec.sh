@@ -100,6 +100,10 @@ move_brooklyn() { # FROM TO LABEL
 		fail "$label: both tunnels moved to $to"
 		{ echo "b-gw: $(tunnels b-gw)"; echo "m-gw: $(tunnels m-gw)"; tail -20 "$T_TMP/watch-m-gw.log"
 		  tail -20 "$T_TMP/watch-b-gw.log"; sw m-gw --list-sas; } 2>&1 | t_note
+		# the rest would fail too, each after its timeouts
+		kill "$pinger" 2>/dev/null || true
+		wait "$pinger" 2>/dev/null || true
+		t_done
 	fi
 	# time from the move to the first answer to a ping sent after it (the
 	# pinger's -D stamps: seconds since the epoch, microseconds)
