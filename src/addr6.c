@@ -7,11 +7,12 @@
 
 void net6_mask(uint8_t len, uint8_t mask[16])
 {
-	for (int i = 0; i < 16; i++) {
-		int bits = (int)len - 8 * i;
-
-		mask[i] = bits >= 8 ? 0xff : bits <= 0 ? 0 : (uint8_t)(0xff << (8 - bits));
-	}
+	if (len > 128)
+		len = 128;
+	memset(mask, 0, 16);
+	memset(mask, 0xff, len / 8);
+	if (len % 8)
+		mask[len / 8] = (uint8_t)(0xff << (8 - len % 8));
 }
 
 struct net6 net6_network(struct net6 n)

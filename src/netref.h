@@ -40,7 +40,7 @@ struct nets6 {
 };
 
 /* S's IPv6 networks, sorted (exits when out of memory, as the loader does) */
-void nets6_build(struct nets6 *n, const struct site *s);
+void nets6_build(struct nets6 *s, const struct site *site);
 void nets6_free(struct nets6 *n);
 
 /* The networks that overlap OF (HOST: that contain the address OF.addr) into
