@@ -217,27 +217,40 @@ static struct nlmsghdr *rt_req(char *buf, uint16_t type, uint16_t flags)
 	return nlh;
 }
 
-static void capture_rtnl(void)
+/* the link, address and route dumps of FAMILY, recorded as links, addrs and
+ * routes with SUFFIX ("" or "6") */
+static void capture_dumps(unsigned char family, const char *suffix)
 {
-	char buf[1024];
+	char buf[1024], name[16];
 	struct nlmsghdr *nlh;
 	struct ifaddrmsg *ifa;
 	struct rtmsg *rtm;
 
-	open_sock(NETLINK_ROUTE);
 	nlh = rt_req(buf, RTM_GETLINK, NLM_F_DUMP);
 	mnl_nlmsg_put_extra_header(nlh, sizeof(struct ifinfomsg));
-	record("links", nlh);
+	snprintf(name, sizeof(name), "links%s", suffix);
+	record(name, nlh);
 	nlh = rt_req(buf, RTM_GETADDR, NLM_F_DUMP);
 	ifa = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifa));
-	ifa->ifa_family = AF_INET;
-	record("addrs", nlh);
+	ifa->ifa_family = family;
+	snprintf(name, sizeof(name), "addrs%s", suffix);
+	record(name, nlh);
 	nlh = rt_req(buf, RTM_GETROUTE, NLM_F_DUMP);
 	rtm = mnl_nlmsg_put_extra_header(nlh, sizeof(*rtm));
-	rtm->rtm_family = AF_INET;
+	rtm->rtm_family = family;
 	rtm->rtm_table = RT_TABLE_MAIN;
 	mnl_attr_put_u32(nlh, RTA_TABLE, RT_TABLE_MAIN);
-	record("routes", nlh);
+	snprintf(name, sizeof(name), "routes%s", suffix);
+	record(name, nlh);
+}
+
+static void capture_rtnl(void)
+{
+	char buf[1024];
+	struct nlmsghdr *nlh;
+
+	open_sock(NETLINK_ROUTE);
+	capture_dumps(AF_INET, "");
 	nlh = rt_req(buf, RTM_GETLINK, NLM_F_ACK);
 	mnl_nlmsg_put_extra_header(nlh, sizeof(struct ifinfomsg));
 	mnl_attr_put_strz(nlh, IFLA_IFNAME, "lo");
@@ -257,25 +270,8 @@ static void capture_rtnl(void)
 
 static void capture_rtnl6(void)
 {
-	char buf[1024];
-	struct nlmsghdr *nlh;
-	struct ifaddrmsg *ifa;
-	struct rtmsg *rtm;
-
 	open_sock(NETLINK_ROUTE);
-	nlh = rt_req(buf, RTM_GETLINK, NLM_F_DUMP);
-	mnl_nlmsg_put_extra_header(nlh, sizeof(struct ifinfomsg));
-	record("links6", nlh);
-	nlh = rt_req(buf, RTM_GETADDR, NLM_F_DUMP);
-	ifa = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifa));
-	ifa->ifa_family = AF_INET6;
-	record("addrs6", nlh);
-	nlh = rt_req(buf, RTM_GETROUTE, NLM_F_DUMP);
-	rtm = mnl_nlmsg_put_extra_header(nlh, sizeof(*rtm));
-	rtm->rtm_family = AF_INET6;
-	rtm->rtm_table = RT_TABLE_MAIN;
-	mnl_attr_put_u32(nlh, RTA_TABLE, RT_TABLE_MAIN);
-	record("routes6", nlh);
+	capture_dumps(AF_INET6, "6");
 }
 
 int main(int argc, char **argv)
