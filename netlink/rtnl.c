@@ -381,8 +381,7 @@ bool rtnl_parse_addr(const struct nlmsghdr *nlh, int ifindex, struct addr_info *
 	ai->peer = rt_get_in_addr(tb[IFA_ADDRESS]);
 	ai->local = tb[IFA_LOCAL] ? rt_get_in_addr(tb[IFA_LOCAL]) : ai->peer;
 	ai->broadcast = rt_get_in_addr(tb[IFA_BROADCAST]);
-	ai->flags = tb[IFA_FLAGS] && mnl_attr_get_payload_len(tb[IFA_FLAGS]) >= 4 ? mnl_attr_get_u32(tb[IFA_FLAGS])
-									       : ifa->ifa_flags;
+	ai->flags = rt_get_u32(tb[IFA_FLAGS], ifa->ifa_flags);
 	return true;
 }
 
