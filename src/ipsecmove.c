@@ -62,24 +62,16 @@ int ikemove_judge(const struct ike_peer *peers, size_t n, const struct vici_ike_
 
 void ikemove_record(struct state *st, const struct peer *p, uint32_t addr)
 {
-	int i;
+	struct state_endpoint *e = state_endpoint(st, p->name);
 	uint32_t base;
 
-	for (i = 0; i < st->n_endpoints && strcmp(st->endpoints[i].peer, p->name); i++)
-		;
-	if (i == st->n_endpoints) {
-		if (i >= STATE_MAX_ENDPOINTS)
-			return;
-		memset(&st->endpoints[i], 0, sizeof(st->endpoints[i]));
-		snprintf(st->endpoints[i].peer, sizeof(st->endpoints[i].peer), "%s", p->name);
-		st->endpoints[i].addr = p->endpoint;
-		st->n_endpoints++;
-	}
-	base = st->endpoints[i].ike_base ? st->endpoints[i].ike_base : st->endpoints[i].addr;
+	if (!e)
+		return;
+	base = e->ike_base ? e->ike_base : e->addr;
 	if (!base)
-		base = p->endpoint;
-	st->endpoints[i].addr = addr;
-	st->endpoints[i].ike_base = addr == base ? 0 : base;
+		base = p->endpoint;	/* a new entry: the address the file chose */
+	e->addr = addr;
+	e->ike_base = addr == base ? 0 : base;
 }
 
 /* ---- the events ------------------------------------------------------------ */

@@ -53,20 +53,12 @@ bool pw_failover(struct peerwatch *pw, struct pw_peer *p)
 /* Record P's failover choice in ST as its endpoint in use. */
 static void record(struct state *st, const struct pw_peer *p)
 {
-	int i;
+	struct state_endpoint *e = state_endpoint(st, p->name);
 
-	for (i = 0; i < st->n_endpoints; i++)
-		if (!strcmp(st->endpoints[i].peer, p->name))
-			break;
-	if (i == st->n_endpoints) {
-		if (st->n_endpoints >= STATE_MAX_ENDPOINTS)
-			return;
-		st->n_endpoints++;
-		snprintf(st->endpoints[i].peer, sizeof(st->endpoints[i].peer), "%s", p->name);
-		st->endpoints[i].ttl = 0;
-	}
-	st->endpoints[i].addr = p->failover_to;
-	st->endpoints[i].ike_base = 0;	/* one of the file's choices */
+	if (!e)
+		return;
+	e->addr = p->failover_to;
+	e->ike_base = 0;	/* one of the file's choices */
 }
 
 int peerwatch_prepare(void *ctx, struct site *site, char *why, size_t len)

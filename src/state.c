@@ -307,6 +307,22 @@ bool state_empty(const struct state *st)
 	       st->default_route.gateway == 0;
 }
 
+struct state_endpoint *state_endpoint(struct state *st, const char *peer)
+{
+	int i;
+
+	for (i = 0; i < st->n_endpoints && strcmp(st->endpoints[i].peer, peer); i++)
+		;
+	if (i == st->n_endpoints) {
+		if (i >= STATE_MAX_ENDPOINTS)
+			return NULL;
+		memset(&st->endpoints[i], 0, sizeof(st->endpoints[i]));
+		snprintf(st->endpoints[i].peer, sizeof(st->endpoints[i].peer), "%s", peer);
+		st->n_endpoints++;
+	}
+	return &st->endpoints[i];
+}
+
 FILE *state_fopen(bool private_dir, const char *name)
 {
 	int fd = state_open(private_dir, name, O_RDONLY, 0), e;

@@ -30,7 +30,7 @@ struct state {
 	 * encrypted peers IKE found elsewhere (MOBIKE): ADDR is where IKE says the
 	 * peer is, IKE_BASE the file's choice it stands for (kept while the file
 	 * still chooses that address), 0 for the others */
-	struct {
+	struct state_endpoint {
 		char peer[SITE_NAME_MAX + 1];
 		uint32_t addr;
 		unsigned ttl;
@@ -80,6 +80,9 @@ int state_read(const char *site, struct state *st);
 /* Write it atomically, or remove the file when the state is empty. 0 or -errno. */
 int state_write(const struct state *st);
 bool state_empty(const struct state *st);
+/* Peer PEER's endpoint entry in ST, added (zeroed, named) when it has none;
+ * NULL when ST holds STATE_MAX_ENDPOINTS already */
+struct state_endpoint *state_endpoint(struct state *st, const char *peer);
 void state_init(struct state *st, const char *site);
 
 /* Every site that has a state file (names malloc'd, array of n). */
