@@ -166,15 +166,6 @@ static void x_udp_dport(struct nftnl_rule *r, uint16_t port, int *oom)
 
 
 /* oifname "NAME": meta oifname, then cmp over all 16 NUL-padded bytes. */
-static void x_oifname(struct nftnl_rule *r, const char *name, int *oom)
-{
-	char buf[IFNAMSZ] = { 0 };
-
-	memcpy(buf, name, strnlen(name, IFNAMSZ));
-	x_meta(r, NFT_META_OIFNAME, oom);
-	x_cmp(r, NFT_CMP_EQ, buf, sizeof(buf), oom);
-}
-
 /* ip protocol PROTO */
 static void x_ipproto(struct nftnl_rule *r, uint8_t p, int *oom)
 {
@@ -189,7 +180,6 @@ static void x_ipproto(struct nftnl_rule *r, uint8_t p, int *oom)
 static int rule_snat(const struct nft_spec *spec, struct want *w, int *oom)
 {
 	struct nftnl_rule *r = new_rule(w, CH_POSTROUTING, "snat");
-	struct nftnl_expr *e;
 	uint8_t addr[4];
 
 	if (!r)
@@ -203,18 +193,8 @@ static int rule_snat(const struct nft_spec *spec, struct want *w, int *oom)
 		x_cmp(r, NFT_CMP_NEQ, addr, 4, oom);
 	}
 	x_counter(r, oom);
-	e = add_expr(r, "immediate", oom);
-	if (e) {
-		put_be32(addr, spec->lan_addr);
-		nftnl_expr_set_u32(e, NFTNL_EXPR_IMM_DREG, NFT_REG_1);
-		nftnl_expr_set(e, NFTNL_EXPR_IMM_DATA, addr, 4);
-	}
-	e = add_expr(r, "nat", oom);
-	if (e) {
-		nftnl_expr_set_u32(e, NFTNL_EXPR_NAT_TYPE, NFT_NAT_SNAT);
-		nftnl_expr_set_u32(e, NFTNL_EXPR_NAT_FAMILY, NFPROTO_IPV4);
-		nftnl_expr_set_u32(e, NFTNL_EXPR_NAT_REG_ADDR_MIN, NFT_REG_1);
-	}
+	put_be32(addr, spec->lan_addr);
+	x_snat_to(r, NFPROTO_IPV4, addr, 4, oom);
 	return 0;
 }
 

@@ -121,29 +121,14 @@ static int masq6_elems(const struct nft_spec *spec, struct want *w)
 static int rule_snat6(const struct nft_spec *spec, struct want *w, int *oom)
 {
 	struct nftnl_rule *r = new_rule(w, CH_POSTROUTING, "snat6");
-	char lan[IFNAMSZ] = { 0 };
-	struct nftnl_expr *e;
 
 	if (!r)
 		return -ENOMEM;
-	if (spec->lan)
-		memcpy(lan, spec->lan, strnlen(spec->lan, IFNAMSZ));
-	x_meta(r, NFT_META_OIFNAME, oom);
-	x_cmp(r, NFT_CMP_EQ, lan, sizeof(lan), oom);
+	x_oifname(r, spec->lan ? spec->lan : "", oom);
 	x_payload(r, NFT_PAYLOAD_NETWORK_HEADER, IP6_SADDR, 16, oom);
 	x_lookup(r, SET_MASQ, oom);
 	x_counter(r, oom);
-	e = add_expr(r, "immediate", oom);
-	if (e) {
-		nftnl_expr_set_u32(e, NFTNL_EXPR_IMM_DREG, NFT_REG_1);
-		nftnl_expr_set(e, NFTNL_EXPR_IMM_DATA, &spec->lan_addr6, 16);
-	}
-	e = add_expr(r, "nat", oom);
-	if (e) {
-		nftnl_expr_set_u32(e, NFTNL_EXPR_NAT_TYPE, NFT_NAT_SNAT);
-		nftnl_expr_set_u32(e, NFTNL_EXPR_NAT_FAMILY, NFPROTO_IPV6);
-		nftnl_expr_set_u32(e, NFTNL_EXPR_NAT_REG_ADDR_MIN, NFT_REG_1);
-	}
+	x_snat_to(r, NFPROTO_IPV6, &spec->lan_addr6, 16, oom);
 	return 0;
 }
 

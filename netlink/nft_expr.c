@@ -142,6 +142,31 @@ void x_verdict(struct nftnl_rule *r, uint32_t verdict, int *oom)
 	nftnl_expr_set_u32(e, NFTNL_EXPR_IMM_VERDICT, verdict);
 }
 
+void x_oifname(struct nftnl_rule *r, const char *name, int *oom)
+{
+	char buf[IFNAMSZ] = { 0 };
+
+	memcpy(buf, name, strnlen(name, IFNAMSZ));
+	x_meta(r, NFT_META_OIFNAME, oom);
+	x_cmp(r, NFT_CMP_EQ, buf, sizeof(buf), oom);
+}
+
+void x_snat_to(struct nftnl_rule *r, uint32_t family, const void *addr, uint32_t len, int *oom)
+{
+	struct nftnl_expr *e = add_expr(r, "immediate", oom);
+
+	if (e) {
+		nftnl_expr_set_u32(e, NFTNL_EXPR_IMM_DREG, NFT_REG_1);
+		nftnl_expr_set(e, NFTNL_EXPR_IMM_DATA, addr, len);
+	}
+	e = add_expr(r, "nat", oom);
+	if (e) {
+		nftnl_expr_set_u32(e, NFTNL_EXPR_NAT_TYPE, NFT_NAT_SNAT);
+		nftnl_expr_set_u32(e, NFTNL_EXPR_NAT_FAMILY, family);
+		nftnl_expr_set_u32(e, NFTNL_EXPR_NAT_REG_ADDR_MIN, NFT_REG_1);
+	}
+}
+
 /* tcp flags syn counter tcp option maxseg size set rt mtu */
 static void x_mss_clamp(struct nftnl_rule *r, int *oom)
 {

@@ -77,6 +77,10 @@ void x_cmp(struct nftnl_rule *r, uint32_t op, const void *data, uint32_t len, in
 void x_lookup(struct nftnl_rule *r, int set, int *oom);
 void x_counter(struct nftnl_rule *r, int *oom);
 void x_verdict(struct nftnl_rule *r, uint32_t verdict, int *oom);
+/* oifname "NAME" */
+void x_oifname(struct nftnl_rule *r, const char *name, int *oom);
+/* snat (FAMILY: NFPROTO_IPV4 or _IPV6) to ADDR, LEN bytes in network order */
+void x_snat_to(struct nftnl_rule *r, uint32_t family, const void *addr, uint32_t len, int *oom);
 /* A rule on the tunnels (either family): in CH_FORWARD the MSS clamp
  * "oifname @tunnels tcp flags syn counter tcp option maxseg size set rt mtu",
  * in CH_PREROUTING the source check "iifname @tunnels fib saddr . iif oif
