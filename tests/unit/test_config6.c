@@ -8,7 +8,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <cmocka.h>
 
 #include "config.h"
@@ -271,15 +270,14 @@ static void engine_refuses_ipv6(void **state)
 	config_free(&s);
 }
 
-/* thousands of peers with IPv6 networks: checked in O(n log n), an overlap
- * between two of them found at the later one's line */
+/* thousands of peers with IPv6 networks: an overlap between two of them found
+ * at the later one's line (how long a file near the cap takes is bench/hub.sh's) */
 static void many_ipv6_peers(void **state)
 {
 	struct site s;
 	char *text = NULL, *errs = NULL;
 	size_t len;
 	FILE *f = open_memstream(&text, &len);
-	clock_t t0 = clock();
 
 	(void)state;
 	fprintf(f, "[site]\nname = hub\nlan = eth0\nlan_address = 192.168.1.126/24, 2001:db8:1::1/64\n"
@@ -293,7 +291,6 @@ static void many_ipv6_peers(void **state)
 	assert_int_equal(parse(text, &s, &errs), -1);
 	assert_string_equal(errs, "t.ini:9009: error: network 2001:db8:1011:5::/64 overlaps 2001:db8:1011::/48 "
 				  "of peer p17\n");
-	assert_true((double)(clock() - t0) / CLOCKS_PER_SEC < 20);
 	free(errs);
 	free(text);
 }
