@@ -182,27 +182,48 @@ int rtnl_routes6(struct nl *nl, struct route6_info **out, size_t *n)
 /* ------------------------------------------------------------------------ */
 /* Forwarding                                                               */
 
-static int forwarding_path(const char *ifname, char *path, size_t len)
+/* /proc/sys/net/ipv6/conf/IFNAME/KEY, IFNAME checked (no path tricks) */
+static int conf_path(const char *ifname, const char *key, char *path, size_t len)
 {
 	if (!ifname || !ifname[0] || strlen(ifname) >= IFNAMSIZ || strchr(ifname, '/') ||
 	    strcmp(ifname, ".") == 0 || strcmp(ifname, "..") == 0)
 		return -EINVAL;
-	snprintf(path, len, "/proc/sys/net/ipv6/conf/%s/forwarding", ifname);
+	snprintf(path, len, "/proc/sys/net/ipv6/conf/%s/%s", ifname, key);
 	return 0;
 }
 
-int rtnl_ipv6_forwarding(const char *ifname, uint32_t *value)
+static int conf_read(const char *ifname, const char *key, uint32_t *value)
 {
 	char path[96];
-	int r = forwarding_path(ifname, path, sizeof(path));
+	int r = conf_path(ifname, key, path, sizeof(path));
 
 	return r < 0 ? r : sysctl_read_u32(path, value);
 }
 
-int rtnl_set_ipv6_forwarding(const char *ifname, uint32_t value)
+static int conf_write(const char *ifname, const char *key, uint32_t value)
 {
 	char path[96];
-	int r = forwarding_path(ifname, path, sizeof(path));
+	int r = conf_path(ifname, key, path, sizeof(path));
 
 	return r < 0 ? r : sysctl_write_u32(path, value);
+}
+
+int rtnl_ipv6_forwarding(const char *ifname, uint32_t *value)
+{
+	return conf_read(ifname, "forwarding", value);
+}
+
+int rtnl_set_ipv6_forwarding(const char *ifname, uint32_t value)
+{
+	return conf_write(ifname, "forwarding", value);
+}
+
+int rtnl_ipv6_accept_ra(const char *ifname, uint32_t *value)
+{
+	return conf_read(ifname, "accept_ra", value);
+}
+
+int rtnl_set_ipv6_accept_ra(const char *ifname, uint32_t value)
+{
+	return conf_write(ifname, "accept_ra", value);
 }

@@ -68,5 +68,9 @@ bool rtnl_parse_route6(const struct nlmsghdr *nlh, struct route6_info *out);
  * without IPv6). */
 int rtnl_ipv6_forwarding(const char *ifname, uint32_t *value);
 int rtnl_set_ipv6_forwarding(const char *ifname, uint32_t value);
+/* net.ipv6.conf.IFNAME.accept_ra the same way: 0 never, 1 unless the link
+ * forwards, 2 even when it forwards. */
+int rtnl_ipv6_accept_ra(const char *ifname, uint32_t *value);
+int rtnl_set_ipv6_accept_ra(const char *ifname, uint32_t value);
 
 #endif

@@ -102,6 +102,9 @@ static int undo_one(struct apply *a, struct step *st)
 	case STEP_FORWARDING:
 		r = forwarding_set(st->v6, st->old_value, NULL);
 		break;
+	case STEP_ACCEPT_RA:
+		r = rtnl_set_ipv6_accept_ra(st->ifname, st->old_value);
+		break;
 	case STEP_TUNNEL_ADD:
 		if (!st->ifindex)
 			st->ifindex = ifindex_of(a, st->ifname);
@@ -285,6 +288,14 @@ static int apply_links(struct apply *a, struct queued *q)
 			else
 				apply_report_failure(a, st, r, NULL, st->v6 ? "cannot write "
 					"/proc/sys/net/ipv6/conf/all/forwarding" : "cannot write " FORWARD_PATH);
+			break;
+		case STEP_ACCEPT_RA:
+			if ((r = rtnl_ipv6_accept_ra(st->ifname, &st->old_value)) == 0 &&
+			    (r = rtnl_set_ipv6_accept_ra(st->ifname, st->value)) == 0)
+				st->done = true;
+			else
+				apply_report_failure(a, st, r, NULL, "cannot read or write "
+						     "/proc/sys/net/ipv6/conf/WAN/accept_ra");
 			break;
 		case STEP_TUNNEL_DEL:
 			rtnl_del_link(q->b, st->ifindex);

@@ -196,6 +196,9 @@ static void remove_one(struct removal *d, const struct step *st)
 		done(d, st->v6 ? rtnl_set_ipv6_forwarding("all", st->value) : sysctl_write_u32(FORWARD_PATH, st->value),
 		     NULL, st->text);
 		break;
+	case STEP_ACCEPT_RA:
+		done(d, rtnl_set_ipv6_accept_ra(st->ifname, st->value), NULL, st->text);
+		break;
 	default:
 		break;
 	}

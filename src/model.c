@@ -500,6 +500,8 @@ int live_read(struct nl *rt, struct nl *nf, const struct site *s, struct plan *p
 		live->ip_forward = 0;
 	if (rtnl_ipv6_forwarding("all", &live->ip6_forward) < 0)
 		live->ip6_forward = 0;
+	if (!model_site_v6(s) || rtnl_ipv6_accept_ra(s->wan, &live->wan_accept_ra) < 0)
+		live->wan_accept_ra = 0;
 	if (sysctl_read_u32("/proc/sys/net/ipv4/conf/all/rp_filter", &live->rp_filter_all) < 0)
 		live->rp_filter_all = 0;
 	if (sysctl_read_u32("/proc/sys/net/ipv4/conf/default/rp_filter", &live->rp_filter_default) < 0)

@@ -25,6 +25,7 @@ struct live {
 	size_t n_routes6;
 	uint32_t ip_forward;
 	uint32_t ip6_forward;		/* net.ipv6.conf.all.forwarding */
+	uint32_t wan_accept_ra;		/* net.ipv6.conf.WAN.accept_ra (0: unread, a WAN without IPv6) */
 	uint32_t rp_filter_all, rp_filter_default;
 	uint32_t *peer_rp_filter;	/* per peer: its tunnel's own rp_filter (0 if absent) */
 	int nft_match;		/* 1 table equals the wanted one, 0 differs or absent */
@@ -40,6 +41,7 @@ enum step_kind {
 	STEP_ADDR_ADD,		/* manage_interfaces: LAN/WAN address */
 	STEP_LINK_UP,		/* manage_interfaces: LAN/WAN link up */
 	STEP_FORWARDING,	/* net.ipv4.ip_forward = 1 (v6: net.ipv6.conf.all.forwarding) */
+	STEP_ACCEPT_RA,		/* net.ipv6.conf.WAN.accept_ra 1 -> 2, before IPv6 forwarding */
 	STEP_TUNNEL_DEL,	/* a tunnel of ours that the file no longer names */
 	STEP_TUNNEL_ADD,
 	STEP_TUNNEL_CHANGE,	/* exists, but local/remote/ttl/pmtudisc/mtu/up differ */

@@ -152,11 +152,24 @@ void plan_routes6(struct plan *plan, const struct site *s, const struct live *li
 	}
 }
 
+/* IPv6 forwarding on, and before it the WAN's accept_ra from 1 to 2: with
+ * forwarding on, 1 takes no router advertisements, and a WAN configured by
+ * SLAAC would lose its default route (DESIGN.md, "IPv6"). */
 void plan_forwarding6(struct plan *plan, const struct site *s, const struct live *live)
 {
 	struct step *st;
 
-	if (!s->forwarding || !model_site_v6(s) || (live && live->ip6_forward == 1))
+	if (!s->forwarding || !model_site_v6(s))
+		return;
+	if (live && live->wan_accept_ra == 1) {
+		st = plan_add_step(plan, STEP_ACCEPT_RA, "sysctl -w net.ipv6.conf.%s.accept_ra=2", s->wan);
+		step_why(st, "%s takes router advertisements (accept_ra 1): it would ignore them once IPv6 "
+			 "forwards", s->wan);
+		st->v6 = true;
+		st->value = 2;
+		snprintf(st->ifname, sizeof(st->ifname), "%s", s->wan);
+	}
+	if (live && live->ip6_forward == 1)
 		return;
 	st = plan_add_step(plan, STEP_FORWARDING, "sysctl -w net.ipv6.conf.all.forwarding=1");
 	st->v6 = true;

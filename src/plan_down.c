@@ -122,23 +122,50 @@ static void plan_recorded(struct plan *plan, const struct state *st, const struc
 	}
 }
 
-/* Forwarding (IPv4's, and IPv6's: V6) back to what it was (WAS, -1: left
- * alone), unless another site here still needs it. */
-static void plan_forwarding(struct plan *plan, const char *name, int was, bool v6)
+/* Whether another site here has a state file (it may need forwarding). */
+static bool other_sites(const char *name)
 {
 	char (*others)[SITE_NAME_MAX + 1] = NULL;
 	size_t n_others = 0;
 	bool shared = false;
-	uint32_t now;
-	int r;
 
-	if (was < 0)
-		return;
 	if (state_sites(&others, &n_others) == 0)
 		for (size_t i = 0; i < n_others; i++)
 			if (strcmp(others[i], name))
 				shared = true;
 	free(others);
+	return shared;
+}
+
+/* The WAN's accept_ra back to what it was (ST's accept_ra_was, -1: left
+ * alone), if it is still the 2 that up set and no other site here forwards. */
+static void plan_accept_ra(struct plan *plan, const char *name, const struct state *st)
+{
+	uint32_t now;
+	struct step *s;
+
+	if (st->accept_ra_was < 0 || other_sites(name) || rtnl_ipv6_accept_ra(st->accept_ra_ifname, &now) < 0 ||
+	    now != 2 || st->accept_ra_was == 2)
+		return;
+	s = plan_add_step(plan, STEP_ACCEPT_RA, "sysctl -w net.ipv6.conf.%s.accept_ra=%d", st->accept_ra_ifname,
+			  st->accept_ra_was);
+	s->v6 = true;
+	s->value = (uint32_t)st->accept_ra_was;
+	s->old_value = now;
+	snprintf(s->ifname, sizeof(s->ifname), "%s", st->accept_ra_ifname);
+}
+
+/* Forwarding (IPv4's, and IPv6's: V6) back to what it was (WAS, -1: left
+ * alone), unless another site here still needs it. */
+static void plan_forwarding(struct plan *plan, const char *name, int was, bool v6)
+{
+	bool shared;
+	uint32_t now;
+	int r;
+
+	if (was < 0)
+		return;
+	shared = other_sites(name);
 	r = v6 ? rtnl_ipv6_forwarding("all", &now) : sysctl_read_u32("/proc/sys/net/ipv4/ip_forward", &now);
 	if (!shared && r == 0 && now != (uint32_t)was) {
 		struct step *s = plan_add_step(plan, STEP_FORWARDING, v6 ? "sysctl -w net.ipv6.conf.all.forwarding=%d"
@@ -179,6 +206,8 @@ int plan_down(struct nl *rt, struct nl *nf, const char *name, const struct site 
 	plan_recorded(plan, &st, live);
 	plan_forwarding(plan, name, st.forwarding_was, false);
 	plan_forwarding(plan, name, st.forwarding6_was, true);
+	/* after forwarding: the WAN takes no advertisement it should not meanwhile */
+	plan_accept_ra(plan, name, &st);
 out:
 	if (conf == &loaded)
 		config_free(&loaded);

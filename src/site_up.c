@@ -26,6 +26,12 @@ static void record_intents(const struct plan *plan, const struct live *live, str
 			else if (!s->v6 && st->forwarding_was < 0)
 				st->forwarding_was = (int)live->ip_forward;
 			break;
+		case STEP_ACCEPT_RA:
+			if (st->accept_ra_was < 0) {
+				st->accept_ra_was = (int)live->wan_accept_ra;
+				strcpy(st->accept_ra_ifname, s->ifname);
+			}
+			break;
 		case STEP_ADDR_ADD:
 			if (st->n_addrs < STATE_MAX_ITEMS) {
 				strcpy(st->addrs[st->n_addrs].ifname, s->ifname);

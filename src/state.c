@@ -299,11 +299,13 @@ void state_init(struct state *st, const char *site)
 	snprintf(st->site, sizeof(st->site), "%s", site);
 	st->forwarding_was = -1;
 	st->forwarding6_was = -1;
+	st->accept_ra_was = -1;
 }
 
 bool state_empty(const struct state *st)
 {
-	return !st->file[0] && st->forwarding_was < 0 && st->forwarding6_was < 0 && st->n_addrs == 0 && st->n_links_up == 0 &&
+	return !st->file[0] && st->forwarding_was < 0 && st->forwarding6_was < 0 &&
+	       st->accept_ra_was < 0 && st->n_addrs == 0 && st->n_links_up == 0 &&
 	       st->default_route.gateway == 0;
 }
 
@@ -360,6 +362,11 @@ int state_read(const char *site, struct state *st)
 			st->forwarding_was = v;
 		} else if (sscanf(line, "forwarding6_was %d", &v) == 1) {
 			st->forwarding6_was = v;
+		} else if (sscanf(line, "accept_ra_was %63s %d", a, &v) == 2) {
+			if (ifname_valid(a) && v >= 0 && v <= 2) {
+				strcpy(st->accept_ra_ifname, a);
+				st->accept_ra_was = v;
+			}
 		} else if (sscanf(line, "addr %63s %63s", a, b) == 2 && st->n_addrs < STATE_MAX_ITEMS) {
 			if (ifname_valid(a) && parse_net4(b, &st->addrs[st->n_addrs].addr) == 0) {
 				strcpy(st->addrs[st->n_addrs].ifname, a);
@@ -409,6 +416,8 @@ int state_write(const struct state *st)
 		fprintf(f, "forwarding_was %d\n", st->forwarding_was);
 	if (st->forwarding6_was >= 0)
 		fprintf(f, "forwarding6_was %d\n", st->forwarding6_was);
+	if (st->accept_ra_was >= 0)
+		fprintf(f, "accept_ra_was %s %d\n", st->accept_ra_ifname, st->accept_ra_was);
 	for (int i = 0; i < st->n_addrs; i++)
 		fprintf(f, "addr %s %s\n", st->addrs[i].ifname, net4_str(st->addrs[i].addr, buf));
 	for (int i = 0; i < st->n_links_up; i++)

@@ -19,6 +19,8 @@ struct state {
 	char file[4096];		/* absolute path of the site file of the last up */
 	int forwarding_was;		/* -1: gatewayctl did not change it */
 	int forwarding6_was;		/* net.ipv6.conf.all.forwarding's, the same way */
+	int accept_ra_was;		/* net.ipv6.conf.ACCEPT_RA_IFNAME.accept_ra's (the WAN's), -1 the same way */
+	char accept_ra_ifname[IFNAME_MAX + 1];
 	struct { char ifname[IFNAME_MAX + 1]; struct net4 addr; } addrs[STATE_MAX_ITEMS];
 	int n_addrs;
 	char links_up[STATE_MAX_ITEMS][IFNAME_MAX + 1];

@@ -300,7 +300,15 @@ static void json_site(FILE *f, const struct report *r, bool first)
 	json_str(f, s->path);
 	fprintf(f, ", \"healthy\": %s,\n     \"forwarding\": %s, \"rp_filter_all\": %u,\n",
 		health_ok(&r->h) ? "true" : "false", live->ip_forward == 1 ? "true" : "false", live->rp_filter_all);
-	fprintf(f, "     \"pending\": ");
+	fprintf(f, "     \"forwarding6\": %s, \"accept_ra\": ", live->ip6_forward == 1 ? "true" : "false");
+	if (model_site_v6(s)) {
+		fprintf(f, "{\"interface\": ");
+		json_str(f, s->wan);
+		fprintf(f, ", \"value\": %u}", live->wan_accept_ra);
+	} else {
+		fprintf(f, "null");
+	}
+	fprintf(f, ",\n     \"pending\": ");
 	pending_json(f, r->h.have_pending ? &r->h.pending : NULL);
 	fprintf(f, ",\n     \"watch\": ");
 	watchstate_json(f, s->name);
@@ -434,6 +442,9 @@ static void text_site(const struct out *o, const struct report *r, bool first)
 		fprintf(f, "  %s\n", h->pending.line);
 	watchstate_print(f, s->name);
 	fprintf(f, "  %-14s %s\n", "forwarding", live->ip_forward == 1 ? "on" : "off");
+	if (model_site_v6(s))
+		fprintf(f, "  %-14s %s  (%s accept_ra=%u)\n", "forwarding6", live->ip6_forward == 1 ? "on" : "off",
+			s->wan, live->wan_accept_ra);
 	fprintf(f, "  %-14s all=%u\n", "rp_filter", live->rp_filter_all);
 	if (s->netmap.len) {
 		char a[20], b[20];

@@ -7,7 +7,9 @@
 # Brooklyn's traffic from the gateway's IPv6 LAN address (SNAT66); the routes'
 # src is the LAN address of their family; a second up changes nothing; a deleted
 # IPv6 route is repaired; down leaves both gateways exactly as before (IPv6
-# routes, addresses and forwarding included).
+# routes, addresses and forwarding included). Manhattan's WAN takes router
+# advertisements (accept_ra 1): up sets it to 2 before IPv6 forwarding goes on
+# (or the kernel would ignore them), down puts 1 back.
 #
 #   tests/vm/run -- tests/kernel/all.sh dualstack
 set -eu
@@ -28,6 +30,8 @@ sed -e 's|^lan_address = 192.168.2.126/24$|lan_address = 192.168.2.126/24, 2001:
 expect_grep "the Manhattan file is dual-stack" '^networks = 192.168.2.0/24, 2001:db8:2::/64$' "$(cat "$M")"
 expect_grep "the Brooklyn file is dual-stack" '^lan_address = 192.168.2.126/24, 2001:db8:2::126/64$' "$(cat "$B")"
 
+# m-gw's WAN as one configured by SLAAC would be
+lab_exec m-gw sysctl -qw net.ipv6.conf.eth1.accept_ra=1
 before_m=$(snap m-gw)
 before_b=$(snap b-gw)
 
@@ -40,6 +44,8 @@ expect_grep "plan shows the IPv4 route with the IPv4 src" \
 expect_grep "plan shows the IPv6 route with the IPv6 src" \
 	'^ip -6 route add 2001:db8:2::/64 dev gw-brooklyn proto 203 src 2001:db8:1::126$' "$out"
 expect_grep "plan turns IPv6 forwarding on" '^sysctl -w net.ipv6.conf.all.forwarding=1$' "$out"
+expect_grep "plan sets the WAN's accept_ra to 2 first" \
+	'^sysctl -w net.ipv6.conf.eth1.accept_ra=2$' "$(printf '%s\n' "$out" | grep -B3 'conf.all.forwarding=1')"
 expect_grep "plan shows the ip6 table's SNAT66" \
 	"add rule ip6 gatewayctl-manhattan postrouting oifname \"eth0\" ip6 saddr @masq counter snat ip6 to 2001:db8:1::126" "$out"
 expect_same "plan changed nothing" "$before_m" "$(snap m-gw)"
@@ -58,6 +64,8 @@ expect_grep "the IPv4 route has the LAN's IPv4 address as src" \
 	'^192.168.2.0/24 dev gw-brooklyn proto (203|gatewayctl) scope link src 192.168.1.126' \
 	"$(lab_exec m-gw ip -4 route show 192.168.2.0/24)"
 expect_eq "$(lab_exec m-gw sysctl -n net.ipv6.conf.all.forwarding)" 1 "IPv6 forwarding is on"
+expect_eq "$(lab_exec m-gw sysctl -n net.ipv6.conf.eth1.accept_ra)" 2 \
+	"the WAN's accept_ra is 2: it still takes router advertisements while forwarding"
 expect_eq "$(lab_exec m-gw ip -4 route show exact 172.17.2.10/32)" "" "no bogus IPv4 host route to Brooklyn's endpoint"
 expect_eq "$(lab_exec m-gw ip -6 route show proto 203 | grep -v '^2001:db8:2::/64 ')" "" \
 	"no other IPv6 route of gatewayctl's (no bogus host route)"
@@ -89,6 +97,9 @@ expect_same "a second up leaves the kernel exactly as it was" "$after_up" "$(sna
 # --- status shows the IPv6 network; a deleted IPv6 route is reported, and up repairs it
 out=$(gw m-gw status "$M" 2>&1) && ok "status: healthy" || { fail "status: healthy"; printf '%s\n' "$out" | t_note; }
 expect_grep "status shows the IPv6 network's route" '^ +2001:db8:2::/64 present$' "$out"
+expect_grep "status shows IPv6 forwarding and the WAN's accept_ra" '^  forwarding6 +on  \(eth1 accept_ra=2\)$' "$out"
+expect_grep "status --json has them" '"forwarding6": true, "accept_ra": \{"interface": "eth1", "value": 2\}' \
+	"$(gw m-gw status --json "$M" 2>&1)"
 expect_grep "status --json lists it" '\{"network": "2001:db8:2::/64", "present": true\}' "$(gw m-gw status --json "$M" 2>&1)"
 expect_grep "status --prometheus has its route_present" \
 	'^gatewayctl_route_present\{site="manhattan",peer="brooklyn",network="2001:db8:2::/64"\} 1$' \
@@ -109,6 +120,13 @@ expect_ping b-ws 2001:db8:1::5 "IPv6 crosses again"
 lab_exec m-gw sysctl -qw net.ipv6.conf.all.forwarding=0
 out=$(gw m-gw up "$M" 2>&1)
 expect_grep "up turns IPv6 forwarding back on" 'IPv6 forwarding is off' "$out"
+lab_exec m-gw sysctl -qw net.ipv6.conf.eth1.accept_ra=1
+out=$(gw m-gw status "$M" 2>&1) && fail "status: accept_ra 1 on the WAN is a problem" ||
+	ok "status: accept_ra 1 on the WAN is a problem"
+expect_grep "... which status tells" 'eth1 takes router advertisements \(accept_ra 1\)' "$out"
+out=$(gw m-gw up "$M" 2>&1)
+expect_grep "up sets accept_ra to 2 again" 'sysctl -w net.ipv6.conf.eth1.accept_ra=2' "$out"
+expect_eq "$(lab_exec m-gw sysctl -n net.ipv6.conf.eth1.accept_ra)" 2 "... and it is 2"
 
 # --- down: both gateways exactly as before
 out=$(gw m-gw down "$M" 2>&1) && ok "down manhattan" || { fail "down manhattan"; printf '%s\n' "$out" | t_note; }
@@ -117,5 +135,6 @@ out=$(gw b-gw down "$B" 2>&1) && ok "down brooklyn" || { fail "down brooklyn"; p
 expect_same "after down, m-gw is exactly as before (IPv6 routes, addresses, forwarding included)" \
 	"$before_m" "$(snap m-gw)"
 expect_same "after down, b-gw is exactly as before" "$before_b" "$(snap b-gw)"
+expect_eq "$(lab_exec m-gw sysctl -n net.ipv6.conf.eth1.accept_ra)" 1 "after down, the WAN's accept_ra is 1 again"
 expect_no_ping b-ws 2001:db8:1::5 "IPv6 no longer crosses"
 t_done

@@ -385,8 +385,34 @@ static void dual_stack(void **state)
 	assert_int_equal(count(&plan, STEP_TUNNEL_DEL), 1);
 	assert_int_equal(count(&plan, STEP_TUNNEL_ADD), 1);
 	assert_int_equal(count(&plan, STEP_FORWARDING), 0);
+	assert_int_equal(count(&plan, STEP_ACCEPT_RA), 0);
 	free(text);
 	plan_free(&plan);
+
+	/* a WAN that takes router advertisements (accept_ra 1): 2 before forwarding */
+	healthy(&live);
+	live.relay_pid = 0;
+	live.wan_accept_ra = 1;
+	plan_build(&plan, &ds, &live);
+	text = plan_text(&plan);
+	assert_non_null(strstr(text, "# eth1 takes router advertisements (accept_ra 1): it would ignore them once "
+				     "IPv6 forwards\nsysctl -w net.ipv6.conf.eth1.accept_ra=2\n# IPv6 forwarding is off\n"
+				     "sysctl -w net.ipv6.conf.all.forwarding=1\n"));
+	assert_int_equal(count(&plan, STEP_ACCEPT_RA), 1);
+	free(text);
+	plan_free(&plan);
+	/* forwarding on already (another site, or by hand): accept_ra still */
+	live.ip6_forward = 1;
+	plan_build(&plan, &ds, &live);
+	assert_int_equal(count(&plan, STEP_ACCEPT_RA), 1);
+	assert_int_equal(count(&plan, STEP_FORWARDING), 0);
+	plan_free(&plan);
+	/* 0 (no advertisements taken) and 2: left alone */
+	for (live.wan_accept_ra = 0; live.wan_accept_ra <= 2; live.wan_accept_ra += 2) {
+		plan_build(&plan, &ds, &live);
+		assert_int_equal(count(&plan, STEP_ACCEPT_RA), 0);
+		plan_free(&plan);
+	}
 
 	/* the sit as it should be, with both routes: nothing to do but the table */
 	struct route6_info r6 = { .dst_len = 64, .oif = 7, .protocol = RTPROT_GATEWAYCTL, .table = RT_TABLE_MAIN,

@@ -97,6 +97,41 @@ static void test_layout(void **state)
 	in_child(layout);
 }
 
+/* IPv6's records (issue 22): forwarding's and the WAN's accept_ra's old
+ * values, written and read back; a bad accept_ra line is ignored. */
+static void ipv6_records(void)
+{
+	struct state st;
+	char path[600], buf[512];
+	FILE *f;
+
+	state_init(&st, "manhattan");
+	CHECK(state_empty(&st));
+	st.accept_ra_was = 1;
+	strcpy(st.accept_ra_ifname, "eth0");
+	CHECK(!state_empty(&st));
+	st.forwarding6_was = 0;
+	CHECK(state_write(&st) == 0);
+	snprintf(path, sizeof(path), "%s/manhattan.state", state_dir());
+	read_text(path, buf, sizeof(buf));
+	CHECK(strstr(buf, "\nforwarding6_was 0\naccept_ra_was eth0 1\n"));
+	state_init(&st, "manhattan");
+	CHECK(state_read("manhattan", &st) == 0 && st.accept_ra_was == 1 && !strcmp(st.accept_ra_ifname, "eth0") &&
+	      st.forwarding6_was == 0);
+	/* a value accept_ra cannot have, a name no interface can have: ignored */
+	f = fopen(path, "w");
+	CHECK(f);
+	fputs("accept_ra_was eth0 7\naccept_ra_was ../x 1\n", f);
+	fclose(f);
+	CHECK(state_read("manhattan", &st) == 0 && st.accept_ra_was == -1 && state_empty(&st));
+}
+
+static void test_ipv6_records(void **state)
+{
+	(void)state;
+	in_child(ipv6_records);
+}
+
 /* A symbolic link planted where the state file's temporary file or the lock
  * goes must not make root write through it. */
 static void no_follow(void)
@@ -264,6 +299,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_layout),
 		cmocka_unit_test(test_no_follow),
+		cmocka_unit_test(test_ipv6_records),
 		cmocka_unit_test(test_unsafe_rundir),
 		cmocka_unit_test(test_per_netns),
 	};
