@@ -94,16 +94,18 @@ static int undo_one(struct apply *a, struct step *st)
 		return -ENOMEM;
 	switch (st->kind) {
 	case STEP_ADDR_ADD:
-		rtnl_del_addr(b, st->ifindex, st->addr, st->plen);
+		if (st->v6)
+			rtnl_del_addr6(b, st->ifindex, &st->addr6, st->plen);
+		else
+			rtnl_del_addr(b, st->ifindex, st->addr, st->plen);
 		break;
 	case STEP_LINK_UP:
 		rtnl_set_link(b, st->ifindex, false, 0);
 		break;
 	case STEP_FORWARDING:
-		r = forwarding_set(st->v6, st->old_value, NULL);
-		break;
 	case STEP_ACCEPT_RA:
-		r = rtnl_set_ipv6_accept_ra(st->ifname, st->old_value);
+		r = st->kind == STEP_ACCEPT_RA ? rtnl_set_ipv6_accept_ra(st->ifname, st->old_value)
+					       : forwarding_set(st->v6, st->old_value, NULL);
 		break;
 	case STEP_TUNNEL_ADD:
 		if (!st->ifindex)
@@ -275,7 +277,10 @@ static int apply_links(struct apply *a, struct queued *q)
 		case STEP_ADDR_ADD:
 			if (!st->ifindex)
 				st->ifindex = ifindex_of(a, st->ifname);
-			rtnl_add_addr(q->b, st->ifindex, st->addr, st->plen, st->brd);
+			if (st->v6)
+				rtnl_add_addr6(q->b, st->ifindex, &st->addr6, st->plen, true);
+			else
+				rtnl_add_addr(q->b, st->ifindex, st->addr, st->plen, st->brd);
 			break;
 		case STEP_LINK_UP:
 			if (!st->ifindex)
@@ -313,6 +318,11 @@ static int apply_links(struct apply *a, struct queued *q)
 		case STEP_ROUTE_ADD:
 			if (st->peer)
 				break; /* through a tunnel: once it is up, below */
+			if (st->v6) {
+				st->route6.oif = ifindex_of(a, st->ifname);
+				rtnl_add_route6(q->b, &st->route6);
+				break;
+			}
 			st->route.oif = ifindex_of(a, st->ifname);
 			rtnl_add_route(q->b, &st->route);
 			break;

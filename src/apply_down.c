@@ -160,8 +160,12 @@ static int one_request(struct removal *d, const struct step *st)
 
 	if (!b)
 		return -ENOMEM;
-	if (st->kind == STEP_ROUTE_DEL)
+	if (st->kind == STEP_ROUTE_DEL && st->v6)
+		rtnl_del_route6(b, &st->route6);
+	else if (st->kind == STEP_ROUTE_DEL)
 		rtnl_del_route(b, &st->route);
+	else if (st->kind == STEP_ADDR_DEL && st->v6)
+		rtnl_del_addr6(b, st->ifindex, &st->addr6, st->plen);
 	else if (st->kind == STEP_ADDR_DEL)
 		rtnl_del_addr(b, st->ifindex, st->addr, st->plen);
 	else

@@ -83,14 +83,15 @@ static bool has_addr(const struct live *live, int ifindex, struct net4 a)
 	return false;
 }
 
-static void plan_interface(struct plan *plan, const struct site *s, const struct live *live,
-			   const char *ifname, struct net4 a)
+/* manage_interfaces: IFNAME's addresses (A, A6; len 0: none), the link up. */
+static void plan_interface(struct plan *plan, const struct live *live, const char *ifname, struct net4 a,
+			   struct net6 a6)
 {
 	const struct link_info *l = live_link(live, ifname);
 	char ip[16], brd[16];
 	struct step *st;
 
-	if (!live || !l || !has_addr(live, l->ifindex, a)) {
+	if (a.len && (!live || !l || !has_addr(live, l->ifindex, a))) {
 		st = plan_add_step(plan, STEP_ADDR_ADD, "ip address add %s/%u broadcast %s dev %s",
 			      ip4_str(a.addr, ip), a.len, ip4_str(net4_broadcast(a), brd), ifname);
 		snprintf(st->ifname, sizeof(st->ifname), "%s", ifname);
@@ -101,6 +102,8 @@ static void plan_interface(struct plan *plan, const struct site *s, const struct
 		if (live)
 			step_why(st, "%s lacks %s/%u", ifname, ip, a.len);
 	}
+	if (a6.len)
+		plan_addr6(plan, live, l, ifname, a6);
 	if (!live || !l || !(l->flags & IFF_UP)) {
 		st = plan_add_step(plan, STEP_LINK_UP, "ip link set %s up", ifname);
 		snprintf(st->ifname, sizeof(st->ifname), "%s", ifname);
@@ -108,7 +111,6 @@ static void plan_interface(struct plan *plan, const struct site *s, const struct
 		if (live)
 			step_why(st, "%s is down", ifname);
 	}
-	(void)s;
 }
 
 static void plan_default_route(struct plan *plan, const struct site *s, const struct live *live)
@@ -408,8 +410,8 @@ void plan_build(struct plan *plan, const struct site *s, const struct live *live
 		plan_init_spec(plan, s);
 	plan_index(plan, s, live);
 	if (s->manage_interfaces) {
-		plan_interface(plan, s, live, s->lan, s->lan_address);
-		plan_interface(plan, s, live, s->wan, s->wan_address);
+		plan_interface(plan, live, s->lan, s->lan_address, s->lan_address6);
+		plan_interface(plan, live, s->wan, s->wan_address, s->wan_address6);
 	}
 	if (s->forwarding && (!live || live->ip_forward != 1)) {
 		st = plan_add_step(plan, STEP_FORWARDING, "sysctl -w net.ipv4.ip_forward=1");
@@ -420,6 +422,8 @@ void plan_build(struct plan *plan, const struct site *s, const struct live *live
 	plan_forwarding6(plan, s, live);
 	if (s->manage_interfaces && s->gateway)
 		plan_default_route(plan, s, live);
+	if (s->manage_interfaces && !ip6_zero(s->gateway6))
+		plan_default_route6(plan, s, live);
 	plan_ipsec(plan, s, live);
 	block_plan(plan, s, live);
 	plan_tunnels(plan, s, live);

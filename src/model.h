@@ -38,7 +38,7 @@ struct live {
 };
 
 enum step_kind {
-	STEP_ADDR_ADD,		/* manage_interfaces: LAN/WAN address */
+	STEP_ADDR_ADD,		/* manage_interfaces: LAN/WAN address (v6: addr6, no DAD) */
 	STEP_LINK_UP,		/* manage_interfaces: LAN/WAN link up */
 	STEP_FORWARDING,	/* net.ipv4.ip_forward = 1 (v6: net.ipv6.conf.all.forwarding) */
 	STEP_ACCEPT_RA,		/* net.ipv6.conf.WAN.accept_ra 1 -> 2, before IPv6 forwarding */
@@ -47,7 +47,7 @@ enum step_kind {
 	STEP_TUNNEL_CHANGE,	/* exists, but local/remote/ttl/pmtudisc/mtu/up differ */
 	STEP_RP_FILTER,		/* loosen a strict rp_filter on a tunnel */
 	STEP_ROUTE_DEL,		/* a stale route of ours, or a bogus host route (v6: route6) */
-	STEP_ROUTE_ADD,		/* to a peer network, or the default route (v6: route6) */
+	STEP_ROUTE_ADD,		/* to a peer network, or a default route (v6: route6) */
 	STEP_NFT_REPLACE,
 	STEP_NFT_DELETE,
 	STEP_RELAY_START,
@@ -71,10 +71,11 @@ struct step {
 	char ifname[IFNAME_MAX + 1];
 	int ifindex;		/* 0 when the link does not exist yet */
 	struct route_info route;
-	bool v6;		/* STEP_ROUTE_*: route6; STEP_FORWARDING: IPv6's */
+	bool v6;		/* STEP_ROUTE_*: route6; STEP_ADDR_*: addr6; STEP_FORWARDING: IPv6's */
 	struct route6_info route6;
 	uint32_t addr, brd;
 	uint8_t plen;
+	struct in6_addr addr6;	/* STEP_ADDR_ADD/DEL with v6 (plen its prefix length) */
 	uint32_t value, old_value;
 	struct link_info old;	/* STEP_TUNNEL_CHANGE/DEL: the link as it was, for rollback */
 	char conn[VICI_NAME_MAX + 1];	/* STEP_IPSEC_*: the connection's name */
@@ -124,6 +125,11 @@ bool model_site_v6(const struct site *s);
 void plan_init_spec6(struct plan *plan, const struct site *s);
 void plan_routes6(struct plan *plan, const struct site *s, const struct live *live);
 void plan_forwarding6(struct plan *plan, const struct site *s, const struct live *live);
+/* manage_interfaces: IPv6 address A on link IFNAME (L as read, NULL if absent),
+ * added without DAD; the IPv6 default route via gateway6. */
+void plan_addr6(struct plan *plan, const struct live *live, const struct link_info *l, const char *ifname,
+		struct net6 a);
+void plan_default_route6(struct plan *plan, const struct site *s, const struct live *live);
 /* Whether gatewayctl's IPv6 route to N through tunnel L (with source SRC) is there. */
 bool live_route6_present(const struct live *live, const struct link_info *l, struct net6 n, const uint8_t src[16]);
 /* Every live IPv6 route to exactly DST/LEN (*COUNT, adjacent), NULL if none. */

@@ -1,6 +1,7 @@
 /* model6.c - a site's IPv6 (issue 22) in its plan: the ip6 table's part of
  * the nft spec, the IPv6 routes into the tunnels (src: the LAN's IPv6
- * address), IPv6 forwarding. DESIGN.md, "IPv6". */
+ * address), IPv6 forwarding, manage_interfaces' IPv6 addresses and default
+ * route. DESIGN.md, "IPv6". */
 #define _GNU_SOURCE
 #include "model.h"
 #include "gatewayctl.h"
@@ -176,6 +177,49 @@ void plan_forwarding6(struct plan *plan, const struct site *s, const struct live
 	st->value = 1;
 	if (live)
 		step_why(st, "IPv6 forwarding is off");
+}
+
+void plan_addr6(struct plan *plan, const struct live *live, const struct link_info *l, const char *ifname,
+		struct net6 a)
+{
+	char net[IP6_STRLEN + 4];
+	struct step *st;
+
+	for (size_t i = 0; live && l && i < live->n_addrs6; i++)
+		if (live->addrs6[i].ifindex == l->ifindex && ip6_equal(live->addrs6[i].local.s6_addr, a.addr) &&
+		    live->addrs6[i].prefixlen == a.len)
+			return;
+	net6_str(a, net);
+	st = plan_add_step(plan, STEP_ADDR_ADD, "ip -6 address add %s dev %s nodad", net, ifname);
+	snprintf(st->ifname, sizeof(st->ifname), "%s", ifname);
+	st->ifindex = l ? l->ifindex : 0;
+	st->v6 = true;
+	memcpy(&st->addr6, a.addr, 16);
+	st->plen = a.len;
+	if (live)
+		step_why(st, "%s lacks %s", ifname, net);
+}
+
+void plan_default_route6(struct plan *plan, const struct site *s, const struct live *live)
+{
+	static const uint8_t any[16];
+	size_t n;
+	const struct route6_info *r = live_routes6(live, any, 0, &n);
+	char gw[IP6_STRLEN];
+	struct step *st;
+
+	for (size_t i = 0; i < n; i++)
+		if (r[i].table == RT_TABLE_MAIN && ip6_equal(r[i].gateway.s6_addr, s->gateway6))
+			return; /* there, whoever made it */
+	st = plan_add_step(plan, STEP_ROUTE_ADD, "ip -6 route add default via %s dev %s proto %d",
+			   ip6_str(s->gateway6, gw), s->wan, RTPROT_GATEWAYCTL);
+	snprintf(st->ifname, sizeof(st->ifname), "%s", s->wan);
+	st->v6 = true;
+	st->route6 = (struct route6_info){ .protocol = RTPROT_GATEWAYCTL, .type = RTN_UNICAST,
+					   .table = RT_TABLE_MAIN };
+	memcpy(&st->route6.gateway, s->gateway6, 16);
+	if (live)
+		step_why(st, n ? "the IPv6 default route goes elsewhere" : "no IPv6 default route");
 }
 
 bool live_route6_present(const struct live *live, const struct link_info *l, struct net6 n, const uint8_t src[16])

@@ -81,6 +81,42 @@ static const struct link_info *link_by_index(const struct live *live, int ifinde
 	return NULL;
 }
 
+/* What the state file says up added of IPv6 (manage_interfaces): the default
+ * route (still ours), the addresses. */
+static void plan_recorded6(struct plan *plan, const struct state *st, const struct live *live)
+{
+	char buf[NET6_STRLEN];
+	struct step *s;
+
+	for (size_t i = 0; !ip6_zero(st->default_route6.gateway) && i < live->n_routes6; i++) {
+		const struct route6_info *ri = &live->routes6[i];
+
+		if (ri->dst_len != 0 || ri->protocol != RTPROT_GATEWAYCTL ||
+		    !ip6_equal(ri->gateway.s6_addr, st->default_route6.gateway))
+			continue;
+		s = plan_add_step(plan, STEP_ROUTE_DEL, "ip -6 route del default via %s proto %d",
+				  ip6_str(ri->gateway.s6_addr, buf), RTPROT_GATEWAYCTL);
+		s->v6 = true;
+		s->route6 = *ri;
+	}
+	for (int k = 0; k < st->n_addrs6; k++) {
+		for (size_t i = 0; i < live->n_addrs6; i++) {
+			const struct addr6_info *a = &live->addrs6[i];
+			const struct link_info *l = link_by_index(live, a->ifindex);
+
+			if (!l || strcmp(l->name, st->addrs6[k].ifname) ||
+			    !ip6_equal(a->local.s6_addr, st->addrs6[k].addr.addr) || a->prefixlen != st->addrs6[k].addr.len)
+				continue;
+			s = plan_add_step(plan, STEP_ADDR_DEL, "ip -6 address del %s dev %s",
+					  net6_str(st->addrs6[k].addr, buf), l->name);
+			s->v6 = true;
+			s->ifindex = a->ifindex;
+			s->addr6 = a->local;
+			s->plen = a->prefixlen;
+		}
+	}
+}
+
 /* What the state file says up added: the default route (still ours),
  * addresses, links it brought up. */
 static void plan_recorded(struct plan *plan, const struct state *st, const struct live *live)
@@ -111,6 +147,8 @@ static void plan_recorded(struct plan *plan, const struct state *st, const struc
 			s->plen = a->prefixlen;
 		}
 	}
+	/* before the links go down: that takes IPv6 addresses and routes with it */
+	plan_recorded6(plan, st, live);
 	for (int k = 0; k < st->n_links_up; k++) {
 		for (size_t j = 0; j < live->n_links; j++) {
 			const struct link_info *l = &live->links[j];
@@ -203,6 +241,12 @@ int plan_down(struct nl *rt, struct nl *nf, const char *name, const struct site 
 	/* the xfrm block policies last of the tunnels' guards */
 	if (block_plan_down(name, plan, err) < 0)
 		failures++;
+	if ((st.n_addrs6 || !ip6_zero(st.default_route6.gateway)) &&
+	    (rtnl_routes6(rt, &live->routes6, &live->n_routes6) < 0 ||
+	     rtnl_addrs6(rt, 0, &live->addrs6, &live->n_addrs6) < 0)) {
+		fprintf(err, "%s down: reading IPv6 routes and addresses: %s\n", prog, nl_strerror(rt));
+		failures++;
+	}
 	plan_recorded(plan, &st, live);
 	plan_forwarding(plan, name, st.forwarding_was, false);
 	plan_forwarding(plan, name, st.forwarding6_was, true);

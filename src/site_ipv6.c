@@ -2,9 +2,9 @@
  * plan and up refuse a site file with one of them (and so the watcher and
  * rollback), never applying it in half; check accepts the file. Applied:
  * IPv6 networks of peers reached over IPv4 (sit), their routes, forwarding,
- * the ip6 table. Not yet: tunnels over IPv6 (an IPv6 endpoint), IPsec for a
- * peer with IPv6 networks (its protocol 41 would leave in clear), and the
- * IPv6 addresses and default route of manage_interfaces. */
+ * the ip6 table, manage_interfaces' IPv6 addresses and default route. Not
+ * yet: tunnels over IPv6 (an IPv6 endpoint), IPsec for a peer with IPv6
+ * networks (its protocol 41 would leave in clear). */
 #include "site.h"
 
 static int refuse(const struct site *s, const char *cmd, FILE *err, int line, const char *what)
@@ -29,10 +29,6 @@ int site_ipv6_unsupported(const struct site *s, const char *cmd, FILE *err)
 				      "encryption = ipsec for a peer with IPv6 networks (IPv6 in IPv4 is not "
 				      "covered by IPsec yet)");
 	}
-	if (s->manage_interfaces && (s->lan_address6.len || s->wan_address6.len || !ip6_zero(s->gateway6)))
-		return refuse(s, cmd, err, s->lan_address6.len ? s->line_lan_address :
-				  s->wan_address6.len ? s->line_wan_address : s->line_gateway,
-				  "an IPv6 address or gateway with manage_interfaces = yes");
 	if (networks6 && !s->lan_address6.len)
 		return refuse(s, cmd, err, s->line_lan_address,
 			      "peers' IPv6 networks without an IPv6 lan_address (their routes' src)");

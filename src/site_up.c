@@ -33,7 +33,11 @@ static void record_intents(const struct plan *plan, const struct live *live, str
 			}
 			break;
 		case STEP_ADDR_ADD:
-			if (st->n_addrs < STATE_MAX_ITEMS) {
+			if (s->v6 && st->n_addrs6 < STATE_MAX_ITEMS) {
+				strcpy(st->addrs6[st->n_addrs6].ifname, s->ifname);
+				memcpy(st->addrs6[st->n_addrs6].addr.addr, &s->addr6, 16);
+				st->addrs6[st->n_addrs6++].addr.len = s->plen;
+			} else if (!s->v6 && st->n_addrs < STATE_MAX_ITEMS) {
 				strcpy(st->addrs[st->n_addrs].ifname, s->ifname);
 				st->addrs[st->n_addrs++].addr = (struct net4){ s->addr, s->plen };
 			}
@@ -43,7 +47,10 @@ static void record_intents(const struct plan *plan, const struct live *live, str
 				strcpy(st->links_up[st->n_links_up++], s->ifname);
 			break;
 		case STEP_ROUTE_ADD:
-			if (!s->peer) {
+			if (!s->peer && s->v6) {
+				memcpy(st->default_route6.gateway, &s->route6.gateway, 16);
+				strcpy(st->default_route6.ifname, s->ifname);
+			} else if (!s->peer) {
 				st->default_route.gateway = s->route.gateway;
 				strcpy(st->default_route.ifname, s->ifname);
 			}

@@ -306,7 +306,7 @@ bool state_empty(const struct state *st)
 {
 	return !st->file[0] && st->forwarding_was < 0 && st->forwarding6_was < 0 &&
 	       st->accept_ra_was < 0 && st->n_addrs == 0 && st->n_links_up == 0 &&
-	       st->default_route.gateway == 0;
+	       st->default_route.gateway == 0 && st->n_addrs6 == 0 && ip6_zero(st->default_route6.gateway);
 }
 
 struct state_endpoint *state_endpoint(struct state *st, const char *peer)
@@ -367,6 +367,17 @@ int state_read(const char *site, struct state *st)
 				strcpy(st->accept_ra_ifname, a);
 				st->accept_ra_was = v;
 			}
+		} else if (sscanf(line, "addr6 %63s %63s", a, b) == 2 && st->n_addrs6 < STATE_MAX_ITEMS) {
+			/* (before "addr" and "default_route": their sscanf takes "addr6" for "addr" "6") */
+			if (ifname_valid(a) && parse_net6(b, &st->addrs6[st->n_addrs6].addr) == 0) {
+				strcpy(st->addrs6[st->n_addrs6].ifname, a);
+				st->n_addrs6++;
+			}
+		} else if (sscanf(line, "default_route6 %63s %63s", a, b) == 2) {
+			if (parse_ip6(a, st->default_route6.gateway) == 0 && ifname_valid(b))
+				strcpy(st->default_route6.ifname, b);
+			else
+				memset(st->default_route6.gateway, 0, 16);
 		} else if (sscanf(line, "addr %63s %63s", a, b) == 2 && st->n_addrs < STATE_MAX_ITEMS) {
 			if (ifname_valid(a) && parse_net4(b, &st->addrs[st->n_addrs].addr) == 0) {
 				strcpy(st->addrs[st->n_addrs].ifname, a);
@@ -398,7 +409,7 @@ int state_read(const char *site, struct state *st)
 
 int state_write(const struct state *st)
 {
-	char name[SITE_NAME_MAX + 8], buf[20], *text = NULL;
+	char name[SITE_NAME_MAX + 8], buf[20], buf6[NET6_STRLEN], *text = NULL;
 	size_t len = 0;
 	FILE *f;
 	int r;
@@ -420,11 +431,16 @@ int state_write(const struct state *st)
 		fprintf(f, "accept_ra_was %s %d\n", st->accept_ra_ifname, st->accept_ra_was);
 	for (int i = 0; i < st->n_addrs; i++)
 		fprintf(f, "addr %s %s\n", st->addrs[i].ifname, net4_str(st->addrs[i].addr, buf));
+	for (int i = 0; i < st->n_addrs6; i++)
+		fprintf(f, "addr6 %s %s\n", st->addrs6[i].ifname, net6_str(st->addrs6[i].addr, buf6));
 	for (int i = 0; i < st->n_links_up; i++)
 		fprintf(f, "link_up %s\n", st->links_up[i]);
 	if (st->default_route.gateway)
 		fprintf(f, "default_route %s %s\n", ip4_str(st->default_route.gateway, buf),
 			st->default_route.ifname);
+	if (!ip6_zero(st->default_route6.gateway))
+		fprintf(f, "default_route6 %s %s\n", ip6_str(st->default_route6.gateway, buf6),
+			st->default_route6.ifname);
 	for (int i = 0; i < st->n_endpoints; i++) {
 		fprintf(f, "endpoint %s %s %u", st->endpoints[i].peer, ip4_str(st->endpoints[i].addr, buf),
 			st->endpoints[i].ttl);

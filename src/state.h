@@ -26,6 +26,10 @@ struct state {
 	char links_up[STATE_MAX_ITEMS][IFNAME_MAX + 1];
 	int n_links_up;
 	struct { uint32_t gateway; char ifname[IFNAME_MAX + 1]; } default_route;	/* gateway 0: none */
+	/* IPv6's, the same way (manage_interfaces with IPv6 addresses, gateway6) */
+	struct { char ifname[IFNAME_MAX + 1]; struct net6 addr; } addrs6[STATE_MAX_ITEMS];
+	int n_addrs6;
+	struct { uint8_t gateway[16]; char ifname[IFNAME_MAX + 1]; } default_route6;	/* gateway ::: none */
 	/* the address in use of the peers whose endpoint is a name or a list (with
 	 * the name's TTL, 0 for a list of addresses): what status shows and what
 	 * the next up keeps while it is still among the choices; and of the

@@ -267,6 +267,8 @@ static void engine_refuses_ipv6(void **state)
 	free(out);
 	s.peers[0].endpoint_v6 = false;		/* the dual-stack peer over IPv4 alone: applied */
 	assert_int_equal(site_ipv6_unsupported(&s, "gatewayctl up", stderr), 0);
+	s.manage_interfaces = true;		/* and its IPv6 addresses assigned by up */
+	assert_int_equal(site_ipv6_unsupported(&s, "gatewayctl up", stderr), 0);
 	config_free(&s);
 }
 

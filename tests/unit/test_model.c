@@ -441,6 +441,65 @@ static void dual_stack(void **state)
 	config_free(&ds);
 }
 
+/* manage_interfaces with IPv6: both interfaces' IPv6 addresses (no DAD: the
+ * routes name the LAN's as src at once), the IPv6 default route; nothing when
+ * the kernel has them (whoever made the route). */
+static void manage_interfaces6(void **state)
+{
+	struct site ds;
+	struct plan plan = { 0 };
+	struct live live;
+	struct addr6_info a6[2] = { { .ifindex = 2, .prefixlen = 64 }, { .ifindex = 3, .prefixlen = 64 } };
+	struct route6_info r6 = { .dst_len = 0, .oif = 3, .protocol = RTPROT_RA, .table = RT_TABLE_MAIN };
+	char *text;
+
+	(void)state;
+	assert_int_equal(config_load("sites/dual-stack/manhattan.ini", &ds, stderr), 0);
+	ds.manage_interfaces = true;
+	assert_int_equal(parse_net6("2001:db8:ff::12/64", &ds.wan_address6), 0);
+	assert_int_equal(parse_ip6("fe80::1", ds.gateway6), 0);
+	plan_build(&plan, &ds, NULL);
+	text = plan_text(&plan);
+	assert_non_null(strstr(text, "ip address add 192.168.1.126/24 broadcast 192.168.1.255 dev eth0\n"
+				     "ip -6 address add 2001:db8:1::126/64 dev eth0 nodad\nip link set eth0 up\n"));
+	assert_non_null(strstr(text, "ip -6 address add 2001:db8:ff::12/64 dev eth1 nodad\nip link set eth1 up\n"));
+	assert_non_null(strstr(text, "ip route add default via 172.16.1.30 dev eth1 proto 203\n"
+				     "ip -6 route add default via fe80::1 dev eth1 proto 203\n"));
+	assert_int_equal(count(&plan, STEP_ADDR_ADD), 4);
+	free(text);
+	plan_free(&plan);
+
+	/* the kernel has them all: no step of manage_interfaces */
+	healthy(&live);
+	live.ip6_forward = 1;
+	memcpy(&a6[0].local, ds.lan_address6.addr, 16);
+	memcpy(&a6[1].local, ds.wan_address6.addr, 16);
+	memcpy(&r6.gateway, ds.gateway6, 16);
+	live.addrs6 = a6;
+	live.n_addrs6 = 2;
+	live.routes6 = &r6;
+	live.n_routes6 = 1;
+	plan_build(&plan, &ds, &live);
+	assert_int_equal(count(&plan, STEP_ADDR_ADD), 0);
+	assert_int_equal(count(&plan, STEP_LINK_UP), 0);
+	for (size_t i = 0; i < plan.n; i++)
+		assert_false(plan.steps[i].kind == STEP_ROUTE_ADD && !plan.steps[i].peer);
+	plan_free(&plan);
+	/* the WAN's address gone, the default route elsewhere: each one step, with its why */
+	live.n_addrs6 = 1;
+	r6.gateway.s6_addr[15] = 2;
+	plan_build(&plan, &ds, &live);
+	text = plan_text(&plan);
+	assert_non_null(strstr(text, "# eth1 lacks 2001:db8:ff::12/64\nip -6 address add 2001:db8:ff::12/64 dev eth1 "
+				     "nodad\n"));
+	assert_non_null(strstr(text, "# the IPv6 default route goes elsewhere\nip -6 route add default via fe80::1 "
+				     "dev eth1 proto 203\n"));
+	assert_int_equal(count(&plan, STEP_ADDR_ADD), 1);
+	free(text);
+	plan_free(&plan);
+	config_free(&ds);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -455,6 +514,7 @@ int main(void)
 		cmocka_unit_test(unfinished_tunnel_adopted),
 		cmocka_unit_test(strict_rp_filter_loosened),
 		cmocka_unit_test(dual_stack),
+		cmocka_unit_test(manage_interfaces6),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -98,7 +98,8 @@ static void test_layout(void **state)
 }
 
 /* IPv6's records (issue 22): forwarding's and the WAN's accept_ra's old
- * values, written and read back; a bad accept_ra line is ignored. */
+ * values, manage_interfaces' addresses and default route, written and read
+ * back; bad lines are ignored. */
 static void ipv6_records(void)
 {
 	struct state st;
@@ -111,17 +112,30 @@ static void ipv6_records(void)
 	strcpy(st.accept_ra_ifname, "eth0");
 	CHECK(!state_empty(&st));
 	st.forwarding6_was = 0;
+	/* manage_interfaces' IPv6 address and default route */
+	CHECK(parse_net6("2001:db8:1::126/64", &st.addrs6[0].addr) == 0);
+	strcpy(st.addrs6[0].ifname, "eth1");
+	st.n_addrs6 = 1;
+	CHECK(parse_ip6("fe80::1", st.default_route6.gateway) == 0);
+	strcpy(st.default_route6.ifname, "eth0");
 	CHECK(state_write(&st) == 0);
 	snprintf(path, sizeof(path), "%s/manhattan.state", state_dir());
 	read_text(path, buf, sizeof(buf));
-	CHECK(strstr(buf, "\nforwarding6_was 0\naccept_ra_was eth0 1\n"));
+	CHECK(strstr(buf, "\nforwarding6_was 0\naccept_ra_was eth0 1\naddr6 eth1 2001:db8:1::126/64\n"
+			  "default_route6 fe80::1 eth0\n"));
 	state_init(&st, "manhattan");
 	CHECK(state_read("manhattan", &st) == 0 && st.accept_ra_was == 1 && !strcmp(st.accept_ra_ifname, "eth0") &&
-	      st.forwarding6_was == 0);
+	      st.forwarding6_was == 0 && st.n_addrs6 == 1 && st.addrs6[0].addr.len == 64 &&
+	      !strcmp(st.addrs6[0].ifname, "eth1") && st.default_route6.gateway[0] == 0xfe &&
+	      !strcmp(st.default_route6.ifname, "eth0"));
+	/* only the default route6: not empty */
+	st.accept_ra_was = st.forwarding6_was = -1;
+	st.n_addrs6 = 0;
+	CHECK(!state_empty(&st));
 	/* a value accept_ra cannot have, a name no interface can have: ignored */
 	f = fopen(path, "w");
 	CHECK(f);
-	fputs("accept_ra_was eth0 7\naccept_ra_was ../x 1\n", f);
+	fputs("accept_ra_was eth0 7\naccept_ra_was ../x 1\naddr6 eth0 2001:db8::1\ndefault_route6 1.2.3.4 eth0\n", f);
 	fclose(f);
 	CHECK(state_read("manhattan", &st) == 0 && st.accept_ra_was == -1 && state_empty(&st));
 }
