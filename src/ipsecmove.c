@@ -17,6 +17,11 @@
 
 #define MOVES_MAX 16
 
+struct ike_move {
+	char peer[SITE_NAME_MAX + 1];
+	uint32_t addr;
+};
+
 struct ike_source {
 	const struct watch *w;
 	struct wl *loop;
@@ -24,7 +29,7 @@ struct ike_source {
 	struct vici_stream s;
 	struct ike_peer *peers;
 	size_t n;
-	struct { char peer[SITE_NAME_MAX + 1]; uint32_t addr; } moves[MOVES_MAX];
+	struct ike_move moves[MOVES_MAX];
 	size_t n_moves;
 	uint64_t retry_at;		/* connect then (mono ms) */
 	char said[300];			/* the last problem logged (logged once) */
@@ -210,41 +215,60 @@ static void ike_ready(struct wl *l, void *ctx, const struct pollfd *fds, size_t 
 }
 
 /* The moves heard: refused, or recorded in the state for the repair to apply */
+/* Move M of an encrypted peer of SITE into ST, unless it is refused (said
+ * once): 1 recorded, 0 not. */
+struct ike_prepare_ctx {
+	struct ike_source *k;
+	const struct site *site;
+};
+
+static int ike_record(struct ike_source *k, const struct site *site, struct state *st, const struct ike_move *m)
+{
+	const struct peer *p = NULL;
+	char reason[200], a[16], text[400];
+	bool taken = false;
+
+	for (size_t j = 0; j < site->n_peers; j++)
+		if (!strcmp(site->peers[j].name, m->peer) && site->peers[j].encryption == ENC_IPSEC)
+			p = &site->peers[j];
+	if (!p)
+		return 0;
+	for (size_t j = 0; j < site->n_peers && !taken; j++)
+		if (&site->peers[j] != p && site->peers[j].endpoint == m->addr) {
+			snprintf(reason, sizeof(reason), "the endpoint of peer %s", site->peers[j].name);
+			taken = true;
+		}
+	if (taken || endpoints_refused(site, p, m->addr, reason, sizeof(reason))) {
+		snprintf(text, sizeof(text), "IKE: peer %s at %s: %s: refused, its tunnel stays", p->name,
+			 ip4_str(m->addr, a), reason);
+		say_once(k, LOG_WARNING, text);
+		return 0;
+	}
+	ikemove_record(st, p, m->addr);
+	return 1;
+}
+
+static size_t record_moves(struct state *st, void *arg)
+{
+	struct ike_prepare_ctx *c = arg;
+	size_t n = 0;
+
+	for (size_t i = 0; i < c->k->n_moves; i++)
+		n += ike_record(c->k, c->site, st, &c->k->moves[i]);
+	return n;
+}
+
 static int ike_prepare(void *ctx, struct site *site, char *why, size_t len)
 {
 	struct ike_source *k = ctx;
-	struct state st;
-	char reason[200], a[16], text[400];
+	struct ike_prepare_ctx c = { k, site };
 
-	(void)why;
-	(void)len;
-	if (!k->n_moves || state_read(site->name, &st) < 0)
+	if (!k->n_moves)
 		return 0;
-	for (size_t i = 0; i < k->n_moves; i++) {
-		struct peer *p = NULL;
-
-		for (size_t j = 0; j < site->n_peers; j++)
-			if (!strcmp(site->peers[j].name, k->moves[i].peer) && site->peers[j].encryption == ENC_IPSEC)
-				p = &site->peers[j];
-		bool taken = false;
-
-		if (!p)
-			continue;
-		for (size_t j = 0; j < site->n_peers && !taken; j++)
-			if (&site->peers[j] != p && site->peers[j].endpoint == k->moves[i].addr) {
-				snprintf(reason, sizeof(reason), "the endpoint of peer %s", site->peers[j].name);
-				taken = true;
-			}
-		if (taken || endpoints_refused(site, p, k->moves[i].addr, reason, sizeof(reason))) {
-			snprintf(text, sizeof(text), "IKE: peer %s at %s: %s: refused, its tunnel stays", p->name,
-				 ip4_str(k->moves[i].addr, a), reason);
-			say_once(k, LOG_WARNING, text);
-			continue;
-		}
-		ikemove_record(&st, p, k->moves[i].addr);
-	}
+	/* on failure the moves stay pending: the repair's retry records them */
+	if (state_update(site->name, "the peers' new addresses (IKE)", record_moves, &c, why, len) < 0)
+		return -1;
 	k->n_moves = 0;
-	state_write(&st);
 	return 0;
 }
 

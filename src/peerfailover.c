@@ -61,24 +61,32 @@ static void record(struct state *st, const struct pw_peer *p)
 	e->ike_base = 0;	/* one of the file's choices */
 }
 
+static size_t record_all(struct state *st, void *arg)
+{
+	const struct peerwatch *pw = arg;
+	size_t n = 0;
+
+	for (size_t i = 0; i < pw->n; i++)
+		if (pw->p[i].failover_to) {
+			record(st, &pw->p[i]);
+			n++;
+		}
+	return n;
+}
+
 int peerwatch_prepare(void *ctx, struct site *site, char *why, size_t len)
 {
 	struct peerwatch *pw = ctx;
-	struct state st;
 	bool any = false;
 
-	(void)why;
-	(void)len;
 	for (size_t i = 0; i < pw->n; i++)
 		any |= pw->p[i].failover_to != 0;
-	if (!any || state_read(site->name, &st) < 0)
+	if (!any)
 		return 0;
-	for (size_t i = 0; i < pw->n; i++) {
-		if (!pw->p[i].failover_to)
-			continue;
-		record(&st, &pw->p[i]);
+	/* on failure the failovers stay pending: the repair's retry records them */
+	if (state_update(site->name, "the peers' next endpoints", record_all, pw, why, len) < 0)
+		return -1;
+	for (size_t i = 0; i < pw->n; i++)
 		pw->p[i].failover_to = 0;
-	}
-	state_write(&st);
 	return 0;
 }

@@ -118,6 +118,7 @@ static int open_dir(int at, const char *name, const char *shown, mode_t mode, bo
 			 "keep state there; remove it or chown root and chmod 755 it", shown,
 			 (unsigned)(st.st_mode & 07777), (unsigned)st.st_uid, (unsigned)st.st_gid);
 		close(fd);
+		errno = EACCES;	/* not an earlier call's ENOENT: a refused directory is no empty state */
 		return -1;
 	}
 	return fd;
@@ -495,4 +496,18 @@ int state_sites(char (**sites)[SITE_NAME_MAX + 1], size_t *n)
 	}
 	closedir(d);
 	return 0;
+}
+
+int state_update(const char *site, const char *what, size_t (*change)(struct state *st, void *arg), void *arg,
+		 char *why, size_t len)
+{
+	struct state st;
+	int r = state_read(site, &st);
+
+	if (r == 0 && change(&st, arg))
+		r = state_write(&st);
+	if (r < 0)
+		snprintf(why, len, "cannot record %s in the state file of site %s (%s): the repair waits; check the "
+			 "run directory\n", what, site, strerror(-r));
+	return r < 0 ? -1 : 0;
 }

@@ -86,6 +86,11 @@ int state_read(const char *site, struct state *st);
 /* Write it atomically, or remove the file when the state is empty. 0 or -errno. */
 int state_write(const struct state *st);
 bool state_empty(const struct state *st);
+/* Read the site's state, let CHANGE(ST, ARG) edit it (returning how many
+ * entries it changed) and write it back when it changed any. 0, or -1 with a
+ * sentence in WHY naming WHAT was to be recorded. */
+int state_update(const char *site, const char *what, size_t (*change)(struct state *st, void *arg), void *arg,
+		 char *why, size_t len);
 /* Peer PEER's endpoint entry in ST, added (zeroed, named) when it has none;
  * NULL when ST holds STATE_MAX_ENDPOINTS already */
 struct state_endpoint *state_endpoint(struct state *st, const char *peer);

@@ -1,5 +1,6 @@
 /* test_peerwatch.c - the watcher's periodic probes (peerwatch.c): a peer's
- * state, RTT and loss as probes end; the probes file's text and its refusals. */
+ * state, RTT and loss as probes end; the probes file's text and its refusals;
+ * a failover recorded before its repair (peerfailover.c). */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <setjmp.h>
@@ -9,10 +10,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <cmocka.h>
 
 #include "peerwatch.h"
+#include "state.h"
 
 static void test_account(void **state)
 {
@@ -134,6 +137,49 @@ static void test_next_choice(void **state)
 	assert_int_equal(pw_next_choice(&p), 0);
 }
 
+/* A failover is recorded in the state before the repair that applies it; a
+ * state that cannot be written fails that repair (with why) and keeps the
+ * failover pending for its retry, instead of repairing as if nothing moved. */
+static void test_prepare_records(void **state)
+{
+	char dir[] = "/tmp/gwt-pwprep.XXXXXX", why[300] = "", cmd[100];
+	struct pw_peer p = { .name = "brooklyn", .endpoint = 0xac11020b, .failover_to = 0xac11020a };
+	struct peerwatch pw = { .site = "manhattan", .p = &p, .n = 1 };
+	struct site site = { .name = "manhattan" };
+	struct state st;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	setenv("GATEWAYCTL_RUNDIR", dir, 1);
+	state_init(&st, "manhattan");	/* an up site's state */
+	snprintf(st.file, sizeof(st.file), "/etc/gatewayctl/manhattan.ini");
+	assert_int_equal(state_write(&st), 0);
+	/* a state directory anyone may write to: refused, the failover waits */
+	assert_int_equal(strncmp(state_dir(), dir, strlen(dir)), 0);
+	assert_int_equal(chmod(state_dir(), 0777), 0);
+	state_close_dirs();	/* opened again, checked again */
+	assert_int_equal(peerwatch_prepare(&pw, &site, why, sizeof(why)), -1);
+	assert_non_null(strstr(why, "cannot record the peers' next endpoints in the state file of site manhattan"));
+	assert_int_equal(p.failover_to, 0xac11020a);
+	/* the retry, the directory mended: recorded, no longer pending */
+	assert_int_equal(chmod(state_dir(), 0755), 0);
+	state_close_dirs();
+	assert_int_equal(peerwatch_prepare(&pw, &site, why, sizeof(why)), 0);
+	assert_int_equal(p.failover_to, 0);
+	assert_int_equal(state_read("manhattan", &st), 0);
+	assert_int_equal(st.n_endpoints, 1);
+	assert_string_equal(st.endpoints[0].peer, "brooklyn");
+	assert_int_equal(st.endpoints[0].addr, 0xac11020a);
+	/* nothing pending: the state is not touched */
+	assert_int_equal(chmod(state_dir(), 0777), 0);
+	state_close_dirs();
+	assert_int_equal(peerwatch_prepare(&pw, &site, why, sizeof(why)), 0);
+	state_close_dirs();
+	unsetenv("GATEWAYCTL_RUNDIR");
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	assert_int_equal(system(cmd), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -141,6 +187,7 @@ int main(void)
 		cmocka_unit_test(test_file_round_trip),
 		cmocka_unit_test(test_file_refused),
 		cmocka_unit_test(test_next_choice),
+		cmocka_unit_test(test_prepare_records),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
