@@ -155,8 +155,12 @@ const struct endpoint_item *endpoints_named(const struct peer *p)
 const char *endpoints_describe(const struct peer *p, char *buf, size_t len)
 {
 	const struct endpoint_item *it = endpoints_named(p);
-	char a[20], b[20];
+	char a[IP6_STRLEN], b[20];
 
+	if (p->endpoint_v6) {	/* an address as written (names are IPv4 only) */
+		snprintf(buf, len, "%s", ip6_str(p->endpoint6, a));
+		return buf;
+	}
 	ip4_str(p->endpoint, a);
 	if (p->endpoint && p->endpoint_ike)
 		snprintf(buf, len, "%s (from IKE: the peer moved there from %s)", a, ip4_str(p->endpoint_ike, b));

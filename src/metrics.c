@@ -283,7 +283,7 @@ static void peer_metrics(struct metrics *m, const struct site *s, const struct p
 		add(m, M_ROUTE_PRESENT, flag(live_route6_present(live, l, p->networks6[k], s->lan_address6.addr)),
 		    L(.site = site, .peer = peer, .key = "network", .value = net6_str(p->networks6[k], net6)));
 	}
-	add(m, M_BOGUS_ROUTE, flag(live_bogus_route(live, p->endpoint)), L(.site = site, .peer = peer));
+	add(m, M_BOGUS_ROUTE, flag(live_bogus_route(live, p)), L(.site = site, .peer = peer));
 
 	if (p->encryption == ENC_IPSEC) {
 		const struct ipsec_peer_live *pl = live->ipsec.peers ? &live->ipsec.peers[p - s->peers] : NULL;

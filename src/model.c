@@ -13,7 +13,7 @@
 
 static void plan_init_spec(struct plan *plan, const struct site *s)
 {
-	size_t n_masq = 0, n_ipsec = 0;
+	size_t n_masq = 0, n_ipsec = 0, n_ep = 0;
 
 	for (size_t i = 0; i < s->n_peers; i++)
 		if (s->peers[i].masquerade)
@@ -31,7 +31,9 @@ static void plan_init_spec(struct plan *plan, const struct site *s)
 			plan->masq[n_masq++].len = p->networks[k].len;
 		}
 		snprintf(plan->tunnels[i], sizeof(plan->tunnels[i]), "%s", p->tunnel);
-		plan->endpoints[i] = p->endpoint;
+		/* a peer over IPv6 is in the ip6 table's set (plan_init_spec6) */
+		if (!p->endpoint_v6)
+			plan->endpoints[n_ep++] = p->endpoint;
 		if (p->encryption == ENC_IPSEC)
 			plan->ipsec[n_ipsec++] = p->endpoint;
 	}
@@ -45,7 +47,7 @@ static void plan_init_spec(struct plan *plan, const struct site *s)
 		.tunnels = (const char (*)[16])plan->tunnels,
 		.n_tunnels = s->n_peers,
 		.endpoints = plan->endpoints,
-		.n_endpoints = s->n_peers,
+		.n_endpoints = n_ep,
 		.wan_addr = s->wan_address.addr,
 		.mss_clamp = s->mss_clamp,
 		.ipsec = plan->ipsec,
@@ -560,10 +562,14 @@ bool live_route_present(const struct live *live, const struct link_info *l, stru
 	return false;
 }
 
-bool live_bogus_route(const struct live *live, uint32_t endpoint)
+bool live_bogus_route(const struct live *live, const struct peer *p)
 {
 	size_t count;
-	const struct route_info *r = live_routes(live, endpoint, 32, &count);
+	const struct route_info *r;
+
+	if (p->endpoint_v6)
+		return live_bogus_route6(live, p->endpoint6);
+	r = live_routes(live, p->endpoint, 32, &count);
 
 	for (size_t i = 0; i < count; i++)
 		for (size_t k = 0; k < live->n_links; k++)

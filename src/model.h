@@ -184,7 +184,12 @@ const struct route_info *live_routes(const struct live *live, uint32_t dst, uint
 
 /* Whether gatewayctl's route to N through tunnel L (with source SRC) is there. */
 bool live_route_present(const struct live *live, const struct link_info *l, struct net4 n, uint32_t src);
-/* A /32 route to ENDPOINT whose device is an ipip link: the bogus host route. */
-bool live_bogus_route(const struct live *live, uint32_t endpoint);
+/* A host route to P's endpoint (/32, or /128 for an IPv6 one) whose device
+ * is a tunnel (ipip, sit, ip6tnl): the bogus host route. */
+bool live_bogus_route(const struct live *live, const struct peer *p);
+bool live_bogus_route6(const struct live *live, const uint8_t endpoint6[16]);
+/* A tunnel link's underlay ends as text (IPv4, or IPv6 for an ip6tnl), into
+ * LOCAL and REMOTE of IP6_STRLEN. */
+void model_link_ends(const struct link_info *l, char *local, char *remote);
 
 #endif

@@ -222,6 +222,18 @@ void plan_default_route6(struct plan *plan, const struct site *s, const struct l
 		step_why(st, n ? "the IPv6 default route goes elsewhere" : "no IPv6 default route");
 }
 
+bool live_bogus_route6(const struct live *live, const uint8_t endpoint6[16])
+{
+	size_t count;
+	const struct route6_info *r = live_routes6(live, endpoint6, 128, &count);
+
+	for (size_t i = 0; r && i < count; i++)
+		for (size_t k = 0; k < live->n_links; k++)
+			if (live->links[k].ifindex == r[i].oif && model_tunnel_link_kind(live->links[k].kind))
+				return true;
+	return false;
+}
+
 bool live_route6_present(const struct live *live, const struct link_info *l, struct net6 n, const uint8_t src[16])
 {
 	size_t count;

@@ -55,6 +55,17 @@ void model_tunnel_text(char *buf, size_t len, const char *verb, const struct sit
 			 ip4_str(p->endpoint, remote), p->ttl, p->tunnel, alias);
 }
 
+void model_link_ends(const struct link_info *l, char *local, char *remote)
+{
+	if (!strcmp(l->kind, "ip6tnl")) {
+		ip6_str(l->local6.s6_addr, local);
+		ip6_str(l->remote6.s6_addr, remote);
+	} else {
+		ip4_str(l->local, local);
+		ip4_str(l->remote, remote);
+	}
+}
+
 /* ip6tnl's endpoints, hop limit and encapsulation limit: how L differs from
  * what P asks ("" when it does not) */
 static void drift_ip6tnl(const struct site *s, const struct peer *p, const struct link_info *l, char *out,

@@ -39,6 +39,8 @@ static int check_interfaces(const struct site *s, const struct live *live, FILE 
 		}
 		if (s->manage_interfaces)
 			continue;
+		/* an IPv6-only WAN (no IPv4 wan_address): check_addr6 checks it */
+		has = i == 1 && !ifs[i].addr.len && !s->wan_auto;
 		for (size_t k = 0; k < live->n_addrs; k++)
 			if (live->addrs[k].ifindex == l->ifindex && live->addrs[k].local == ifs[i].addr.addr &&
 			    live->addrs[k].prefixlen == ifs[i].addr.len)
@@ -60,33 +62,46 @@ static int check_interfaces(const struct site *s, const struct live *live, FILE 
 	return errors;
 }
 
-/* The LAN carries the IPv6 lan_address, usable (not tentative): the IPv6
- * routes name it as their src, which the kernel refuses otherwise. */
-static int check_lan6(const struct site *s, const struct live *live, FILE *err)
+/* IFNAME carries the IPv6 address A (of KEY), usable (not tentative): the
+ * IPv6 routes name the LAN's as their src, the tunnels over IPv6 the WAN's as
+ * their local address, which the kernel refuses or cannot send from otherwise. */
+static int check_addr6(const struct site *s, const struct live *live, const char *ifname, struct net6 a6,
+		       const char *key, int line, FILE *err)
 {
-	const struct link_info *l = live_link(live, s->lan);
+	const struct link_info *l = live_link(live, ifname);
 	char ip[IP6_STRLEN];
 
-	if (!s->lan_address6.len || !l || s->manage_interfaces)
+	if (!a6.len || !l || s->manage_interfaces)
 		return 0;
 	for (size_t k = 0; k < live->n_addrs6; k++) {
 		const struct addr6_info *a = &live->addrs6[k];
 
-		if (a->ifindex != l->ifindex || !ip6_equal(a->local.s6_addr, s->lan_address6.addr) ||
-		    a->prefixlen != s->lan_address6.len)
+		if (a->ifindex != l->ifindex || !ip6_equal(a->local.s6_addr, a6.addr) || a->prefixlen != a6.len)
 			continue;
 		if (!(a->flags & (IFA_F_TENTATIVE | IFA_F_DADFAILED)))
 			return 0;
-		fprintf(err, "%s:%d: error: %s on `%s` is %s: the IPv6 routes' src must be usable; wait for "
-			"duplicate address detection, or assign it with nodad\n", s->path, s->line_lan_address,
-			ip6_str(s->lan_address6.addr, ip), s->lan,
-			a->flags & IFA_F_DADFAILED ? "a duplicate (DAD failed)" : "tentative (DAD is running)");
+		fprintf(err, "%s:%d: error: %s on `%s` is %s: gatewayctl needs it usable (%s); wait for "
+			"duplicate address detection, or assign it with nodad\n", s->path, line,
+			ip6_str(a6.addr, ip), ifname,
+			a->flags & IFA_F_DADFAILED ? "a duplicate (DAD failed)" : "tentative (DAD is running)",
+			!strcmp(key, "lan_address") ? "the IPv6 routes' src" : "the tunnels' local address");
 		return 1;
 	}
-	fprintf(err, "%s:%d: error: `%s` does not carry %s/%u (lan_address); assign it (ip -6 address add "
-		"%s/%u dev %s)\n", s->path, s->line_lan_address, s->lan, ip6_str(s->lan_address6.addr, ip),
-		s->lan_address6.len, ip, s->lan_address6.len, s->lan);
+	fprintf(err, "%s:%d: error: `%s` does not carry %s/%u (%s); assign it (ip -6 address add "
+		"%s/%u dev %s)\n", s->path, line, ifname, ip6_str(a6.addr, ip), a6.len, key, ip, a6.len, ifname);
 	return 1;
+}
+
+/* The LAN's IPv6 address; the WAN's when a tunnel runs over IPv6; the IPv6
+ * endpoints reachable through the WAN (preflight6.c) */
+static int check_ipv6(const struct site *s, const struct live *live, FILE *err)
+{
+	int errors = check_addr6(s, live, s->lan, s->lan_address6, "lan_address", s->line_lan_address, err);
+
+	if (!preflight6_over_ipv6(s))
+		return errors;
+	errors += check_addr6(s, live, s->wan, s->wan_address6, "wan_address", s->line_wan_address, err);
+	return errors + preflight6_routes(s, live, err);
 }
 
 /* charon answers when a peer is encrypted */
@@ -168,7 +183,7 @@ static int check_wan_shared(const struct site *s, const struct live *live, FILE 
 
 static int (*const checks[])(const struct site *, const struct live *, FILE *) = {
 	check_interfaces,
-	check_lan6,
+	check_ipv6,
 	check_charon,
 	check_ipsec_owner,
 	check_peers,

@@ -9,7 +9,7 @@
 
 int siteclash_check(const struct site *s, FILE *err)
 {
-	char (*sites)[SITE_NAME_MAX + 1] = NULL, ip[16];
+	char (*sites)[SITE_NAME_MAX + 1] = NULL, ip[IP6_STRLEN];
 	size_t n = 0;
 	int clashes = 0;
 	FILE *quiet;
@@ -31,12 +31,20 @@ int siteclash_check(const struct site *s, FILE *err)
 			config_free(&other);
 			continue;
 		}
-		if (!strcmp(other.name, sites[i]) && other.wan_address.addr == s->wan_address.addr) {
+		/* either family's (an IPv6-only WAN has no IPv4 address: wan_address 0) */
+		ip[0] = '\0';
+		if (strcmp(other.name, sites[i]))
+			;	/* a state file of another name: not that site's */
+		else if (s->wan_address.addr && other.wan_address.addr == s->wan_address.addr)
+			ip4_str(s->wan_address.addr, ip);
+		else if (s->wan_address6.len && other.wan_address6.len &&
+			 ip6_equal(other.wan_address6.addr, s->wan_address6.addr))
+			ip6_str(s->wan_address6.addr, ip);
+		if (ip[0]) {
 			fprintf(err, "%s:%d: error: wan_address %s is also the WAN address of site %s (%s:%d), "
 				"which is up on this gateway: two sites with one WAN address drop each other's "
 				"IKE, ESP and IPIP; give each site its own address, or make them one site\n",
-				s->path, s->line_wan_address, ip4_str(s->wan_address.addr, ip), other.name,
-				st.file, other.line_wan_address);
+				s->path, s->line_wan_address, ip, other.name, st.file, other.line_wan_address);
 			clashes++;
 		}
 		config_free(&other);

@@ -156,18 +156,23 @@ struct report {
 	time_t relay_started;
 };
 
+/* P's endpoint address in use, either family, into BUF (IP6_STRLEN) */
+static const char *endpoint_addr(const struct peer *p, char *buf)
+{
+	return p->endpoint_v6 ? ip6_str(p->endpoint6, buf) : ip4_str(p->endpoint, buf);
+}
+
 /* ---- JSON ---- */
 
 static void json_tunnel(FILE *f, const struct link_info *l)
 {
-	char ip[16], ip2[16];
+	char ip[IP6_STRLEN], ip2[IP6_STRLEN];
 
 	fprintf(f, ", \"present\": %s", l ? "true" : "false");
 	if (!l)
 		return;
 	fprintf(f, ", \"up\": %s, \"local\": \"%s\", \"remote\": \"%s\", \"ttl\": %u, \"mtu\": %u, ",
-		(l->flags & IFF_UP) ? "true" : "false", ip4_str(l->local, ip), ip4_str(l->remote, ip2), l->ttl,
-		l->mtu);
+		(l->flags & IFF_UP) ? "true" : "false", (model_link_ends(l, ip, ip2), ip), ip2, l->ttl, l->mtu);
 	json_u64(f, "rx_packets", l->rx_packets, true);
 	json_u64(f, "tx_packets", l->tx_packets, true);
 	json_u64(f, "rx_bytes", l->rx_bytes, true);
@@ -217,12 +222,12 @@ static void json_peer(FILE *f, const struct report *r, size_t i)
 	const struct peer *p = &s->peers[i];
 	const struct live *live = &r->h.live;
 	const struct link_info *l = live_link(live, p->tunnel);
-	char ip[16], net[20];
+	char ip[IP6_STRLEN], net[20];
 
 	fprintf(f, "%s\n       {\"name\": ", i ? "," : "");
 	json_str(f, p->name);
-	if (p->endpoint)
-		fprintf(f, ", \"endpoint\": \"%s\", ", ip4_str(p->endpoint, ip));
+	if (p->endpoint || p->endpoint_v6)
+		fprintf(f, ", \"endpoint\": \"%s\", ", endpoint_addr(p, ip));
 	else
 		fprintf(f, ", \"endpoint\": null, ");
 	status_json_endpoint(f, p);
@@ -240,7 +245,7 @@ static void json_peer(FILE *f, const struct report *r, size_t i)
 			net6_str(p->networks6[k], net6),
 			live_route6_present(live, l, p->networks6[k], s->lan_address6.addr) ? "true" : "false");
 	}
-	fprintf(f, "], \"bogus_host_route\": %s", live_bogus_route(live, p->endpoint) ? "true" : "false");
+	fprintf(f, "], \"bogus_host_route\": %s", live_bogus_route(live, p) ? "true" : "false");
 	json_ipsec(f, s, p, live, r->h.ipsec_why ? r->h.ipsec_why[i] : "");
 	if (r->h.probes)
 		json_probe(f, p, &r->h.probes[i]);
@@ -358,15 +363,15 @@ static void text_peer(FILE *f, const struct report *r, size_t i)
 	const struct live *live = &r->h.live;
 	const struct link_info *l = live_link(live, p->tunnel);
 	const struct probe *pr = r->h.probes ? &r->h.probes[i] : NULL;
-	char ip[16], ip2[16], net[20], ep[300];
+	char ip[IP6_STRLEN], ip2[IP6_STRLEN], net[20], ep[300], ep6[IP6_STRLEN];
 
 	fprintf(f, "  peer %s (endpoint %s)\n", p->name, endpoints_describe(p, ep, sizeof(ep)));
 	if (!l) {
 		fprintf(f, "    %-12s %s missing\n", "tunnel", p->tunnel);
 	} else {
+		model_link_ends(l, ip, ip2);
 		fprintf(f, "    %-12s %s %s, local %s remote %s ttl %u mtu %u\n", "tunnel", p->tunnel,
-			(l->flags & IFF_UP) ? "up" : "DOWN", ip4_str(l->local, ip), ip4_str(l->remote, ip2), l->ttl,
-			l->mtu);
+			(l->flags & IFF_UP) ? "up" : "DOWN", ip, ip2, l->ttl, l->mtu);
 		fprintf(f, "    %-12s rx %llu packets %llu bytes %llu errors, tx %llu packets %llu bytes %llu errors\n",
 			"traffic", (unsigned long long)l->rx_packets, (unsigned long long)l->rx_bytes,
 			(unsigned long long)l->rx_errors, (unsigned long long)l->tx_packets,
@@ -381,8 +386,9 @@ static void text_peer(FILE *f, const struct report *r, size_t i)
 		fprintf(f, "    %-12s %s %s\n", k || p->n_networks ? "" : "routes", net6_str(p->networks6[k], net6),
 			live_route6_present(live, l, p->networks6[k], s->lan_address6.addr) ? "present" : "MISSING");
 	}
-	if (live_bogus_route(live, p->endpoint))
-		fprintf(f, "    %-12s %s/32 routed into a tunnel\n", "BOGUS ROUTE", ip4_str(p->endpoint, ip));
+	if (live_bogus_route(live, p))
+		fprintf(f, "    %-12s %s/%d routed into a tunnel\n", "BOGUS ROUTE", endpoint_addr(p, ep6),
+			p->endpoint_v6 ? 128 : 32);
 	if (p->encryption == ENC_IPSEC)
 		human_ipsec(f, live, i, r->h.ipsec_why ? r->h.ipsec_why[i] : "");
 	if (pr && pr->error[0])

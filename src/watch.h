@@ -32,6 +32,8 @@ struct watch {
 	size_t n_names;
 	uint32_t *endpoints;		/* peers' endpoints (a bogus host route): sorted */
 	size_t n_endpoints;
+	uint8_t (*endpoints6)[16];	/* peers' IPv6 endpoints (a bogus /128 route) */
+	size_t n_endpoints6;
 	char table[64];			/* our nftables table */
 	unsigned long fail_streak;	/* failed runs in a row */
 	bool auto_wait;			/* failed for want of the WAN's address or default route

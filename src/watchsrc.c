@@ -38,9 +38,11 @@ void watch_free(struct watch *w)
 {
 	free(w->names);
 	free(w->endpoints);
+	free(w->endpoints6);
 	w->names = NULL;
 	w->endpoints = NULL;
-	w->n_names = w->n_endpoints = 0;
+	w->endpoints6 = NULL;
+	w->n_names = w->n_endpoints = w->n_endpoints6 = 0;
 }
 
 void watch_interest(struct watch *w, const struct site *site)
@@ -57,7 +59,8 @@ void watch_interest(struct watch *w, const struct site *site)
 	watch_free(w);
 	w->names = calloc(n, sizeof(*w->names));
 	w->endpoints = calloc(n, sizeof(*w->endpoints));
-	if (!w->names || !w->endpoints) {
+	w->endpoints6 = calloc(n, sizeof(*w->endpoints6));
+	if (!w->names || !w->endpoints || !w->endpoints6) {
 		watch_free(w);	/* out of memory: only our table counts, until the next repair */
 		return;
 	}
@@ -65,7 +68,10 @@ void watch_interest(struct watch *w, const struct site *site)
 	snprintf(w->names[w->n_names++], IFNAME_MAX + 1, "%s", site->wan);
 	for (size_t i = 0; i < site->n_peers; i++) {
 		snprintf(w->names[w->n_names++], IFNAME_MAX + 1, "%s", site->peers[i].tunnel);
-		w->endpoints[w->n_endpoints++] = site->peers[i].endpoint;
+		if (site->peers[i].endpoint_v6)
+			memcpy(w->endpoints6[w->n_endpoints6++], site->peers[i].endpoint6, 16);
+		else
+			w->endpoints[w->n_endpoints++] = site->peers[i].endpoint;
 	}
 	qsort(w->names, w->n_names, sizeof(*w->names), name_cmp);
 	qsort(w->endpoints, w->n_endpoints, sizeof(*w->endpoints), u32_cmp);
@@ -98,6 +104,24 @@ static bool our_route(const struct watch *w, const struct route_info *r, const c
 	return false;
 }
 
+/* gatewayctl's IPv6 routes, and a host route to a peer's IPv6 endpoint */
+static bool our_route6(const struct watch *w, const struct route6_info *r, const char *gone, char *why,
+		       size_t len)
+{
+	char a[IP6_STRLEN];
+
+	if (r->protocol == RTPROT_GATEWAYCTL) {
+		snprintf(why, len, "an IPv6 route of gatewayctl's %s", gone);
+		return true;
+	}
+	for (size_t i = 0; r->dst_len == 128 && i < w->n_endpoints6; i++)
+		if (ip6_equal(r->dst.s6_addr, w->endpoints6[i])) {
+			snprintf(why, len, "a host route to peer endpoint %s", ip6_str(w->endpoints6[i], a));
+			return true;
+		}
+	return false;
+}
+
 bool watch_event_ours(const struct watch *w, const struct mon_event *ev, char *why, size_t len)
 {
 	const char *gone = ev->removed ? "deleted" : "changed";
@@ -119,8 +143,7 @@ bool watch_event_ours(const struct watch *w, const struct mon_event *ev, char *w
 	case MON_ADDR6:
 		return false;	/* (SLAAC's addresses come and go; the LAN's is checked by up) */
 	case MON_ROUTE6:
-		snprintf(why, len, "an IPv6 route of gatewayctl's %s", gone);
-		return ev->route6.protocol == RTPROT_GATEWAYCTL;
+		return our_route6(w, &ev->route6, gone, why, len);
 	case MON_NFT:
 		snprintf(why, len, "nftables table %s %s", ev->nft.table, gone);
 		return ev->nft.msg != NFT_MSG_NEWGEN && !strcmp(ev->nft.table, w->table);

@@ -19,7 +19,16 @@
 # (without router advertisements or DAD) and the LANs are dual-stack, Manhattan
 # 2001:db8:1::/64 (m-app ::5, m-gw ::126), Brooklyn 2001:db8:2::/64 (b-gw ::126,
 # b-ws ::3, routed to Manhattan's /64 via b-gw); m-app has no IPv6 route beyond
-# its /64 (the legacy server); the internet stays IPv4 only.
+# its /64 (the legacy server); the internet stays IPv4 only, unless LAB_WAN6=1
+# (which implies LAB_IPV6=1): then the internet is IPv6 only, no IPv4 on the WANs
+# (issue 22, tunnels over IPv6; sites/ipv6-wan):
+#
+#               m-gw ─eth1──────────── eth-m─ inet ─eth-b ────────────eth1─ b-gw
+#   2001:db8:ffff:1::12/64   ::1, fe80::1       ::1, fe80::1   2001:db8:ffff:2::10/64
+#
+# each gateway's IPv6 default route goes via fe80::1 on eth1 (the site files'
+# gateway); inet forwards IPv6 and drops traffic to the LANs' /64s (table
+# "ip6 lab_internet"), as the IPv4 internet drops private addresses.
 #
 # inet forwards and, like the real internet, drops traffic to 10.0.0.0/8 and
 # 192.168.0.0/16 (nft table "ip lab_internet"; the gateways' public addresses are in
@@ -109,8 +118,19 @@ LAB_M_APP6=2001:db8:1::5
 LAB_M_GW_LAN6=2001:db8:1::126
 LAB_B_GW_LAN6=2001:db8:2::126
 LAB_B_WS6=2001:db8:2::3
+# with LAB_WAN6=1, the IPv6-only internet
+LAB_M_GW_PUB6=2001:db8:ffff:1::12
+LAB_INET_M6=2001:db8:ffff:1::1
+LAB_B_GW_PUB6=2001:db8:ffff:2::10
+LAB_INET_B6=2001:db8:ffff:2::1
+LAB_WAN6_GW=fe80::1
 }
 LAB_STATE=${LAB_STATE:-/run/gwlab}
+
+# Is IPv6 on in the lab? (LAB_IPV6=1, or LAB_WAN6=1 which implies it)
+_lab_v6() {
+	[ "${LAB_IPV6:-0}" != 0 ] || [ "${LAB_WAN6:-0}" != 0 ]
+}
 
 lab_ns() {
 	printf '%s%s\n' "$LAB_PREFIX" "$1"
@@ -180,7 +200,7 @@ _lab_newns() { # NAME
 	ip -n "$ns" link set lo up
 	# one sysctl process (a process costs tens of milliseconds in the VM)
 	local -a kv=(net.ipv4.ip_forward=0)
-	if [ -e /proc/sys/net/ipv6 ] && [ "${LAB_IPV6:-0}" = 0 ]; then
+	if [ -e /proc/sys/net/ipv6 ] && ! _lab_v6; then
 		kv+=(net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1)
 	fi
 	if [ -n "${LAB_RP_FILTER:-}" ]; then
@@ -247,13 +267,18 @@ lab_up() (
 		esac
 	done
 	[ "$(id -u)" = 0 ] || { echo "lab_up: needs root" >&2; exit 1; }
+	wan6=0
+	if [ "${LAB_WAN6:-0}" != 0 ]; then
+		[ $nat = 0 ] || { echo "lab_up: --nat has no IPv6-only variant (LAB_WAN6)" >&2; exit 2; }
+		wan6=1 LAB_IPV6=1
+	fi
 	lab_down
 
 	names=$LAB_NAMES
 	[ $nat = 0 ] || names="$names b-nat"
 	declare -A _LAB_BQ=()
 	kv=(net.ipv4.ip_forward=0)
-	if [ -e /proc/sys/net/ipv6 ] && [ "${LAB_IPV6:-0}" = 0 ]; then
+	if [ -e /proc/sys/net/ipv6 ] && ! _lab_v6; then
 		kv+=(net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1)
 	elif [ -e /proc/sys/net/ipv6 ]; then
 		# IPv6 on, but quiet: no router advertisements taken, no DAD wait
@@ -302,9 +327,25 @@ lab_up() (
 	fi
 	_lab_bq b-ws "addr add $LAB_B_WS/24 dev eth0"
 	_lab_bq b-ws "route add $LAB_M_NET via $LAB_B_GW_LAN"
-	_lab_bq inet "addr add $LAB_INET_M/27 brd 172.16.1.31 dev eth-m"
-	_lab_bq inet "addr add $LAB_INET_B/28 brd 172.17.2.15 dev eth-b"
-	if [ $bare = 0 ]; then
+	if [ $wan6 = 1 ]; then
+		# the IPv6-only internet: each side's /64, and fe80::1 as the gateways' router
+		_lab_bq inet "addr add $LAB_INET_M6/64 dev eth-m nodad"
+		_lab_bq inet "addr add $LAB_WAN6_GW/64 dev eth-m nodad"
+		_lab_bq inet "addr add $LAB_INET_B6/64 dev eth-b nodad"
+		_lab_bq inet "addr add $LAB_WAN6_GW/64 dev eth-b nodad"
+		if [ $bare = 0 ]; then
+			_lab_bq m-gw "addr add $LAB_M_GW_LAN/24 dev eth0"
+			_lab_bq m-gw "addr add $LAB_M_GW_PUB6/64 dev eth1 nodad"
+			_lab_bq m-gw "route add default via $LAB_WAN6_GW dev eth1"
+			_lab_bq b-gw "addr add $LAB_B_GW_LAN/24 dev eth0"
+			_lab_bq b-gw "addr add $LAB_B_GW_PUB6/64 dev eth1 nodad"
+			_lab_bq b-gw "route add default via $LAB_WAN6_GW dev eth1"
+		fi
+	else
+		_lab_bq inet "addr add $LAB_INET_M/27 brd 172.16.1.31 dev eth-m"
+		_lab_bq inet "addr add $LAB_INET_B/28 brd 172.17.2.15 dev eth-b"
+	fi
+	if [ $bare = 0 ] && [ $wan6 = 0 ]; then
 		_lab_bq m-gw "addr add $LAB_M_GW_LAN/24 dev eth0"
 		_lab_bq m-gw "addr add $LAB_M_GW_PUB/27 brd 172.16.1.31 dev eth1"
 		_lab_bq m-gw "route add default via $LAB_INET_M"
@@ -326,6 +367,17 @@ lab_up() (
 	done
 
 	_lab_sysctl inet net.ipv4.ip_forward=1
+	if [ $wan6 = 1 ]; then
+		_lab_sysctl inet net.ipv6.conf.all.forwarding=1
+		ip netns exec "$(lab_ns inet)" nft -f - <<-EOF
+			table ip6 lab_internet {
+				chain prerouting {
+					type filter hook prerouting priority filter; policy accept;
+					ip6 daddr { $LAB_M_NET6, $LAB_B_NET6 } counter drop comment "private destination"
+				}
+			}
+		EOF
+	fi
 	ip netns exec "$(lab_ns inet)" nft -f - <<-'EOF'
 		table ip lab_internet {
 			chain prerouting {

@@ -229,8 +229,9 @@ static void ipv4_files_unchanged(void **state)
 	config_free(&s);
 }
 
-/* plan and up refuse what the engine does not apply yet (an IPv6 endpoint),
- * at its line; a dual-stack peer over IPv4 they apply */
+/* plan and up refuse what the engine does not apply yet, at its line (IPv6
+ * networks without an IPv6 LAN address, a list of IPv6 endpoints, ipsec over
+ * IPv6); a dual-stack peer over IPv4 and a peer over IPv6 they apply */
 static void engine_refuses_ipv6(void **state)
 {
 	struct site s;
@@ -259,16 +260,33 @@ static void engine_refuses_ipv6(void **state)
 			       "networks = 192.168.3.0/24, fd00:3::/64\n", &s, &errs), 0);
 	assert_string_equal(errs, "");
 	free(errs);
-	f = open_memstream(&out, &len);
-	assert_int_equal(site_ipv6_unsupported(&s, "gatewayctl up", f), -1);
-	fclose(f);
-	assert_non_null(strstr(out, "gatewayctl up: error: t.ini:8: an IPv6 endpoint (a tunnel over IPv6): "
-				    "this build does not apply it yet"));
-	free(out);
-	s.peers[0].endpoint_v6 = false;		/* the dual-stack peer over IPv4 alone: applied */
+	/* a peer over IPv6 (ip6tnl) beside a dual-stack one over IPv4: applied */
 	assert_int_equal(site_ipv6_unsupported(&s, "gatewayctl up", stderr), 0);
 	s.manage_interfaces = true;		/* and its IPv6 addresses assigned by up */
 	assert_int_equal(site_ipv6_unsupported(&s, "gatewayctl up", stderr), 0);
+	s.manage_interfaces = false;
+	/* ... not encrypted yet (its tunnel would leave in clear) */
+	s.peers[0].encryption = ENC_IPSEC;
+	s.peers[0].encryption_line = 9;
+	f = open_memstream(&out, &len);
+	assert_int_equal(site_ipv6_unsupported(&s, "gatewayctl up", f), -1);
+	fclose(f);
+	assert_non_null(strstr(out, "gatewayctl up: error: t.ini:9: encryption = ipsec for a peer with an IPv6 "
+				    "endpoint"));
+	free(out);
+	config_free(&s);
+	/* a list of IPv6 endpoints: failover is IPv4 only yet */
+	assert_int_equal(parse("[site]\nname = a\nlan = eth0\nlan_address = 192.168.1.1/24, fd00:1::1/64\n"
+			       "wan = eth1\nwan_address = 2001:db8:f::1/64\n[peer b]\n"
+			       "endpoint = 2001:db8:f::2, 2001:db8:e::2\nnetworks = 192.168.2.0/24\n", &s, &errs), 0);
+	assert_string_equal(errs, "");
+	free(errs);
+	f = open_memstream(&out, &len);
+	assert_int_equal(site_ipv6_unsupported(&s, "gatewayctl up", f), -1);
+	fclose(f);
+	assert_non_null(strstr(out, "gatewayctl up: error: t.ini:8: a list of IPv6 endpoints (failover is IPv4 "
+				    "only yet): give one address: this build does not apply it yet: nothing changed"));
+	free(out);
 	config_free(&s);
 }
 

@@ -500,6 +500,86 @@ static void manage_interfaces6(void **state)
 	config_free(&ds);
 }
 
+/* IPv6 (issue 22): a peer over an IPv6-only internet gets an ip6tnl in mode
+ * any (MTU 1460) carrying both families' routes; the ip table's endpoints set
+ * holds no 0.0.0.0 for it (its endpoint is in the ip6 table's); a /128 route
+ * to its endpoint into a tunnel is a bogus host route, deleted. */
+static void ipv6_wan(void **state)
+{
+	static const char mixed[] = "[site]\nname = m\nlan = eth0\nlan_address = 192.168.1.126/24, 2001:db8:1::126/64\n"
+		"wan = eth1\nwan_address = 172.16.1.12/27, 2001:db8:ffff:1::12/64\n"
+		"[peer six]\nendpoint = 2001:db8:ffff:2::10\nnetworks = 192.168.2.0/24\n"
+		"[peer four]\nendpoint = 172.17.3.10\nnetworks = 192.168.3.0/24\n";
+	struct site s;
+	struct plan plan = { 0 };
+	struct live live;
+	struct route6_info r6[1] = { { .dst_len = 128, .oif = 7, .protocol = RTPROT_BOOT, .table = RT_TABLE_MAIN,
+				       .type = RTN_UNICAST } };
+	char *text;
+
+	(void)state;
+	assert_int_equal(config_load("sites/ipv6-wan/manhattan.ini", &s, stderr), 0);
+	plan_build(&plan, &s, NULL);
+	text = plan_text(&plan);
+	assert_non_null(strstr(text, "ip link add name gw-brooklyn mtu 1460 up type ip6tnl mode any local "
+				     "2001:db8:ffff:1::12 remote 2001:db8:ffff:2::10 hoplimit 64 encaplimit none\n"));
+	assert_non_null(strstr(text, "ip route add 192.168.2.0/24 dev gw-brooklyn proto 203 scope link src "
+				     "192.168.1.126\n"));
+	assert_non_null(strstr(text, "ip -6 route add 2001:db8:2::/64 dev gw-brooklyn proto 203 src 2001:db8:1::126\n"));
+	assert_non_null(strstr(text, "meta l4proto 4 ip6 saddr @endpoints counter accept comment \"4in6-peers\""));
+	assert_non_null(strstr(text, "meta l4proto 41 ip6 saddr @endpoints counter accept comment \"6in6-peers\""));
+	assert_non_null(strstr(text, "comment \"4in6-other\""));
+	/* the ip table: no endpoint, so no ipip/6in4 rules (and no WAN address) */
+	assert_null(strstr(text, "0.0.0.0"));
+	assert_null(strstr(text, "ipip-peers"));
+	assert_null(strstr(text, "6in4"));
+	assert_int_equal(plan.nft.n_endpoints, 0);
+	assert_int_equal(plan.nft.wan_addr, 0);
+	assert_int_equal(plan.nft.n_endpoints6, 1);
+	assert_memory_equal(&plan.nft.endpoints6[0], s.peers[0].endpoint6, 16);
+	assert_false(plan.nft.sit);
+	free(text);
+	plan_free(&plan);
+
+	/* the ip6tnl there, a /128 route to the endpoint into it: deleted */
+	healthy(&live);
+	for (size_t i = 0; i < live.n_links; i++)
+		if (!strcmp(links[i].name, "gw-brooklyn"))
+			strcpy(links[i].kind, "ip6tnl");
+	memcpy(&r6[0].dst, s.peers[0].endpoint6, 16);
+	live.routes6 = r6;
+	live.n_routes6 = 1;
+	assert_true(live_bogus_route(&live, &s.peers[0]));
+	plan_build(&plan, &s, &live);
+	text = plan_text(&plan);
+	assert_non_null(strstr(text, "# bogus host route: endpoint 2001:db8:ffff:2::10 is routed into gw-brooklyn\n"
+				     "ip -6 route del 2001:db8:ffff:2::10/128 dev gw-brooklyn proto 3\n"));
+	free(text);
+	plan_free(&plan);
+	/* through the WAN it is fine */
+	r6[0].oif = 3;
+	assert_false(live_bogus_route(&live, &s.peers[0]));
+	plan_build(&plan, &s, &live);
+	assert_int_equal(count(&plan, STEP_ROUTE_DEL), 0);
+	plan_free(&plan);
+	config_free(&s);
+
+	/* a dual-stack WAN, one peer over each family: the ip table's set holds
+	 * the IPv4 peer's endpoint alone, the ip6 table's the IPv6 one's */
+	assert_int_equal(config_parse(mixed, sizeof(mixed) - 1, "t.ini", &s, stderr), 0);
+	plan_build(&plan, &s, NULL);
+	assert_int_equal(plan.nft.n_endpoints, 1);
+	assert_int_equal(plan.nft.endpoints[0], 0xac11030a);
+	assert_int_equal(plan.nft.n_endpoints6, 1);
+	text = plan_text(&plan);
+	assert_non_null(strstr(text, "type ip6tnl mode any local 2001:db8:ffff:1::12 remote 2001:db8:ffff:2::10"));
+	assert_non_null(strstr(text, "type ipip local 172.16.1.12 remote 172.17.3.10"));
+	assert_null(strstr(text, "0.0.0.0"));
+	free(text);
+	plan_free(&plan);
+	config_free(&s);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -515,6 +595,7 @@ int main(void)
 		cmocka_unit_test(strict_rp_filter_loosened),
 		cmocka_unit_test(dual_stack),
 		cmocka_unit_test(manage_interfaces6),
+		cmocka_unit_test(ipv6_wan),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -313,6 +313,29 @@ static void test_events(void **state)
 	config_free(&site);
 }
 
+/* a peer over IPv6 (issue 22): a /128 host route to its endpoint (a bogus
+ * route into a tunnel, or one taking the underlay away) is ours */
+static void test_events_ipv6_endpoint(void **state)
+{
+	struct watch w = { .name = "manhattan" };
+	struct site site;
+	struct mon_event ev = { .kind = MON_ROUTE6, .route6 = { .dst_len = 128, .protocol = 3 } };
+	char why[160];
+
+	(void)state;
+	assert_int_equal(config_load("sites/ipv6-wan/manhattan.ini", &site, stderr), 0);
+	watch_interest(&w, &site);
+	assert_int_equal(w.n_endpoints6, 1);
+	assert_int_equal(w.n_endpoints, 0);
+	memcpy(&ev.route6.dst, site.peers[0].endpoint6, 16);
+	assert_true(watch_event_ours(&w, &ev, why, sizeof(why)));
+	assert_string_equal(why, "a host route to peer endpoint 2001:db8:ffff:2::10");
+	ev.route6.dst.s6_addr[15] ^= 1;		/* another host's */
+	assert_false(watch_event_ours(&w, &ev, why, sizeof(why)));
+	watch_free(&w);
+	config_free(&site);
+}
+
 /* the lists follow the configuration: one peer, then three (ASan watches the sizes) */
 static void test_interest_grows(void **state)
 {
@@ -413,6 +436,7 @@ int main(void)
 		cmocka_unit_test(test_busy),
 		cmocka_unit_test(test_deadline_source),
 		cmocka_unit_test(test_events),
+		cmocka_unit_test(test_events_ipv6_endpoint),
 		cmocka_unit_test(test_interest_grows),
 		cmocka_unit_test(test_state_text),
 		cmocka_unit_test(test_one_line),
