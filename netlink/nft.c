@@ -226,30 +226,32 @@ static int rules_ike_other(const struct nft_spec *spec, struct want *w, int *oom
 	return 0;
 }
 
-/* The encrypted peers: IPIP in without ESP, IPIP out without a policy, and
- * IKE/NAT-T/ESP from anyone else, dropped */
-static int rules_ipsec(const struct nft_spec *spec, struct want *w, int *oom)
+/* PROTO (4, or 41 of a sit) from an encrypted peer that ESP did not carry */
+static int rule_ipsec_in(struct want *w, uint8_t proto, int *oom)
 {
-	/* IPIP from an encrypted peer that ESP did not carry */
-	struct nftnl_rule *r = new_rule(w, CH_INPUT, "ipsec-in");
-	struct nftnl_expr *e;
+	struct nftnl_rule *r = new_rule(w, CH_INPUT, proto == IPPROTO_IPIP ? "ipsec-in" : "ipsec-6in4-in");
 
 	if (!r)
 		return -ENOMEM;
-	x_ipproto(r, IPPROTO_IPIP, oom);
+	x_ipproto(r, proto, oom);
 	x_payload(r, NFT_PAYLOAD_NETWORK_HEADER, 12, 4, oom);
 	x_lookup(r, SET_IPSEC, oom);
 	x_meta(r, NFT_META_SECPATH, oom);
 	x_missing(r, oom);
 	x_counter(r, oom);
 	x_verdict(r, NF_DROP, oom);
-	if (spec->wan_addr && rules_ike_other(spec, w, oom) < 0)
-		return -ENOMEM;
-	/* IPIP to an encrypted peer that no IPsec policy takes (charon gone) */
-	r = new_rule(w, CH_OUTPUT, "ipsec-out");
+	return 0;
+}
+
+/* PROTO to an encrypted peer that no IPsec policy takes (charon gone) */
+static int rule_ipsec_out(struct want *w, uint8_t proto, int *oom)
+{
+	struct nftnl_rule *r = new_rule(w, CH_OUTPUT, proto == IPPROTO_IPIP ? "ipsec-out" : "ipsec-6in4-out");
+	struct nftnl_expr *e;
+
 	if (!r)
 		return -ENOMEM;
-	x_ipproto(r, IPPROTO_IPIP, oom);
+	x_ipproto(r, proto, oom);
 	x_payload(r, NFT_PAYLOAD_NETWORK_HEADER, 16, 4, oom);
 	x_lookup(r, SET_IPSEC, oom);
 	e = add_expr(r, "rt", oom);
@@ -260,6 +262,19 @@ static int rules_ipsec(const struct nft_spec *spec, struct want *w, int *oom)
 	x_missing(r, oom);
 	x_counter(r, oom);
 	x_verdict(r, NF_DROP, oom);
+	return 0;
+}
+
+/* The encrypted peers: tunnel packets (IPIP, and 6in4 with sit) in without
+ * ESP and out without a policy, and IKE/ESP from anyone else, dropped */
+static int rules_ipsec(const struct nft_spec *spec, struct want *w, int *oom)
+{
+	if (rule_ipsec_in(w, IPPROTO_IPIP, oom) < 0 || (spec->sit && rule_ipsec_in(w, IPPROTO_IPV6, oom) < 0))
+		return -ENOMEM;
+	if (spec->wan_addr && rules_ike_other(spec, w, oom) < 0)
+		return -ENOMEM;
+	if (rule_ipsec_out(w, IPPROTO_IPIP, oom) < 0 || (spec->sit && rule_ipsec_out(w, IPPROTO_IPV6, oom) < 0))
+		return -ENOMEM;
 	return 0;
 }
 
@@ -405,6 +420,9 @@ static void print_ipsec(struct printer *p, const struct nft_spec *spec)
 		return;
 	nft_print_rule(p, " input ip protocol 4 ip saddr @encrypted meta secpath missing counter drop"
 		   " comment \"ipsec-in\"");
+	if (spec->sit)
+		nft_print_rule(p, " input ip protocol 41 ip saddr @encrypted meta secpath missing counter drop"
+			       " comment \"ipsec-6in4-in\"");
 	for (int k = 0; spec->wan_addr && k < 2; k++) {
 		FILE *f = cmd_start(&p->c, p->table, "add rule");
 
@@ -417,6 +435,9 @@ static void print_ipsec(struct printer *p, const struct nft_spec *spec)
 	}
 	nft_print_rule(p, " output ip protocol 4 ip daddr @encrypted rt ipsec missing counter drop"
 		   " comment \"ipsec-out\"");
+	if (spec->sit)
+		nft_print_rule(p, " output ip protocol 41 ip daddr @encrypted rt ipsec missing counter drop"
+			       " comment \"ipsec-6in4-out\"");
 }
 
 static void print_ipip_other(struct printer *p, const struct nft_spec *spec, const char *proto, const char *name)

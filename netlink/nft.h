@@ -70,6 +70,8 @@ struct nft_spec {
  *                                                      (if mss_clamp and n_tunnels)
  *   chain input (filter, hook input, priority 0):
  *     "ipsec-in"   ip protocol 4 ip saddr @encrypted meta secpath missing counter drop   (if n_ipsec)
+ *     "ipsec-6in4-in" ip protocol 41 ip saddr @encrypted meta secpath missing counter drop
+ *                                                                  (if n_ipsec and sit)
  *     "ike-other"  ip daddr WAN_ADDR udp dport 500 ip saddr != @encrypted counter drop   (if n_ipsec
  *     "esp-other"  ip daddr WAN_ADDR ip protocol esp ip saddr != @encrypted counter drop  and wan_addr;
  *                  UDP 4500 stays open to all: MOBIKE updates of peers that moved)
@@ -79,6 +81,8 @@ struct nft_spec {
  *     "6in4-other" ip protocol 41 ip daddr WAN_ADDR counter drop  (if sit, n_endpoints and wan_addr)
  *   chain output (filter, hook output, priority 0):
  *     "ipsec-out"  ip protocol 4 ip daddr @encrypted rt ipsec missing counter drop       (if n_ipsec)
+ *     "ipsec-6in4-out" ip protocol 41 ip daddr @encrypted rt ipsec missing counter drop
+ *                                                                  (if n_ipsec and sit)
  *   chain prerouting (filter, hook prerouting, priority -150):
  *     "src-check"  iifname @tunnels fib saddr . iif oif missing counter drop       (if n_tunnels)
  * and with a netmap (netmap_len), host for host (NF_NAT_RANGE_NETMAP):
@@ -104,8 +108,9 @@ struct nft_spec {
  * back into that same tunnel, i.e. not one of that peer's networks: a peer (or
  * anyone forging a plain peer's endpoint) cannot pose as our LAN or another peer.
  * The ipsec rules keep the tunnels of encrypted peers closed whatever charon
- * does: IPIP from such a peer that ESP did not carry, and IPIP to it that no
- * IPsec policy takes, are dropped (charon stopping removes its policies).
+ * does: tunnel packets (IPIP; 6in4 with sit) from such a peer that ESP did not
+ * carry, and to it that no IPsec policy takes, are dropped (charon stopping
+ * removes its policies).
  * masq networks are masked to their prefix length, sorted, and exact
  * duplicates dropped; overlapping networks make the kernel refuse the
  * transaction ("adding elements ... to set masq: File exists (networks overlap?)").
@@ -124,7 +129,7 @@ struct nft_state {
 	bool present;			/* the ip table exists and carries our comment */
 	bool foreign;			/* a table of that name (ip or ip6) exists WITHOUT our comment */
 	bool present6;			/* the ip6 table exists and carries our comment */
-	struct nft_counter counters[32];	/* the ip table's, then the ip6 table's */
+	struct nft_counter counters[48];	/* the ip table's, then the ip6 table's */
 	size_t n_counters;
 };
 

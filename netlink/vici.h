@@ -33,6 +33,7 @@
 #define VICI_PACKET_MAX (512 * 1024)	/* charon's limit of a packet */
 #define VICI_DEPTH_MAX 32		/* nested sections accepted in a message */
 #define VICI_NAME_MAX 100	/* connection, child and identity names */
+#define VICI_PROTOCOLS_MAX 4	/* IP protocols of one child's traffic selectors */
 
 /* Packet types */
 enum {
@@ -232,6 +233,10 @@ struct vici_conn_spec {
 	unsigned ike_rekey_time;	/* seconds; 0: charon's default (4 h) */
 	unsigned child_rekey_time;	/* seconds; 0: charon's default (1 h) */
 	bool encap;			/* force ESP in UDP even without NAT */
+	/* The IP protocols (IPv6: next headers) the transport-mode child covers
+	 * between the two addresses, one traffic selector each (`dynamic[N]`),
+	 * 0-terminated; none: 4 only (IPIP). {4, 41}: a sit or ip6tnl in mode any. */
+	uint8_t protocols[VICI_PROTOCOLS_MAX + 1];
 	enum vici_start start_action;
 	enum vici_close close_action;
 	const char *const *ike_proposals;	/* NULL-terminated; NULL: VICI_IKE_PROPOSALS */

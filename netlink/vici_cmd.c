@@ -95,6 +95,22 @@ static void list_of(struct vici_msg *m, const char *name, const char *const *ite
 	vici_list_end(m);
 }
 
+/* The child's traffic selectors: the IKE address (dynamic) with each protocol
+ * of PROTOCOLS (0-terminated; none: 4) */
+static void child_ts(struct vici_msg *m, const char *name, const uint8_t *protocols)
+{
+	vici_list(m, name);
+	if (!protocols[0])
+		vici_item_str(m, "dynamic[4]");
+	for (size_t i = 0; i < VICI_PROTOCOLS_MAX && protocols[i]; i++) {
+		char ts[16];
+
+		snprintf(ts, sizeof(ts), "dynamic[%u]", protocols[i]);
+		vici_item_str(m, ts);
+	}
+	vici_list_end(m);
+}
+
 static void one_item(struct vici_msg *m, const char *name, const void *value, size_t len)
 {
 	vici_list(m, name);
@@ -145,7 +161,6 @@ int vici_conn_msg(const struct vici_conn_spec *s, struct vici_msg *m, char *why,
 {
 	const char *const *ike = s->ike_proposals ? s->ike_proposals : VICI_IKE_PROPOSALS;
 	const char *const *esp = s->esp_proposals ? s->esp_proposals : VICI_ESP_PROPOSALS;
-	static const char *const dynamic4[] = { "dynamic[4]", NULL };
 
 	if (!name_ok(s->name))
 		WHY("connection name `%s`: use 1 to %d letters, digits, `-`, `_` or `.`",
@@ -186,8 +201,8 @@ int vici_conn_msg(const struct vici_conn_spec *s, struct vici_msg *m, char *why,
 	vici_begin(m, "children");
 	vici_begin(m, s->name);
 	vici_kv_str(m, "mode", "transport");
-	list_of(m, "local_ts", dynamic4);
-	list_of(m, "remote_ts", dynamic4);
+	child_ts(m, "local_ts", s->protocols);
+	child_ts(m, "remote_ts", s->protocols);
 	list_of(m, "esp_proposals", esp);
 	if (s->child_rekey_time)
 		vici_kv_fmt(m, "rekey_time", "%us", s->child_rekey_time);

@@ -10,14 +10,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-void xfrm_block_pol(struct xfrm_pol *p, uint32_t local, uint32_t remote, uint8_t dir,
-		    uint32_t mark_v, uint32_t priority)
+static void block_pol(struct xfrm_pol *p, uint8_t family, uint8_t proto, uint8_t dir, uint32_t mark_v,
+		      uint32_t priority)
 {
 	memset(p, 0, sizeof(*p));
-	p->src = dir == XFRM_POLICY_OUT ? local : remote;
-	p->dst = dir == XFRM_POLICY_OUT ? remote : local;
-	p->src_len = p->dst_len = 32;
-	p->proto = IPPROTO_IPIP;
+	p->family = family;
+	p->src_len = p->dst_len = family == AF_INET6 ? 128 : 32;
+	p->proto = proto;
 	p->dir = dir;
 	p->action = XFRM_POLICY_BLOCK;
 	p->type = XFRM_POLICY_TYPE_MAIN;
@@ -26,9 +25,28 @@ void xfrm_block_pol(struct xfrm_pol *p, uint32_t local, uint32_t remote, uint8_t
 	p->mark_m = XFRM_BLOCK_MARK;
 }
 
+void xfrm_block_pol(struct xfrm_pol *p, uint32_t local, uint32_t remote, uint8_t proto, uint8_t dir,
+		    uint32_t mark_v, uint32_t priority)
+{
+	block_pol(p, AF_INET, proto, dir, mark_v, priority);
+	p->src = dir == XFRM_POLICY_OUT ? local : remote;
+	p->dst = dir == XFRM_POLICY_OUT ? remote : local;
+}
+
+void xfrm_block_pol6(struct xfrm_pol *p, const uint8_t local[16], const uint8_t remote[16], uint8_t proto,
+		     uint8_t dir, uint32_t mark_v, uint32_t priority)
+{
+	block_pol(p, AF_INET6, proto, dir, mark_v, priority);
+	memcpy(p->src6, dir == XFRM_POLICY_OUT ? local : remote, 16);
+	memcpy(p->dst6, dir == XFRM_POLICY_OUT ? remote : local, 16);
+}
+
 bool xfrm_block_shape(const struct xfrm_pol *p, uint32_t *priority)
 {
-	if (p->src_len != 32 || p->dst_len != 32 || p->proto != IPPROTO_IPIP ||
+	unsigned host = p->family == AF_INET6 ? 128 : p->family == AF_INET ? 32 : 0;
+
+	if (!host || p->src_len != host || p->dst_len != host ||
+	    (p->proto != IPPROTO_IPIP && p->proto != IPPROTO_IPV6) ||
 	    (p->dir != XFRM_POLICY_IN && p->dir != XFRM_POLICY_OUT) || p->action != XFRM_POLICY_BLOCK ||
 	    p->type != XFRM_POLICY_TYPE_MAIN || p->mark_m != XFRM_BLOCK_MARK ||
 	    (p->mark_v != 0 && p->mark_v != XFRM_BLOCK_MARK) || p->if_id || p->ifindex || p->n_tmpl ||
@@ -41,7 +59,8 @@ bool xfrm_block_shape(const struct xfrm_pol *p, uint32_t *priority)
 
 bool xfrm_pol_same(const struct xfrm_pol *a, const struct xfrm_pol *b)
 {
-	return a->src == b->src && a->dst == b->dst && a->src_len == b->src_len &&
+	return a->family == b->family && a->src == b->src && a->dst == b->dst &&
+	       !memcmp(a->src6, b->src6, 16) && !memcmp(a->dst6, b->dst6, 16) && a->src_len == b->src_len &&
 	       a->dst_len == b->dst_len && a->proto == b->proto && a->dir == b->dir &&
 	       a->action == b->action && a->type == b->type && a->priority == b->priority &&
 	       a->mark_v == b->mark_v && a->mark_m == b->mark_m && a->if_id == b->if_id &&
@@ -51,12 +70,17 @@ bool xfrm_pol_same(const struct xfrm_pol *a, const struct xfrm_pol *b)
 static void put_selector(struct xfrm_selector *sel, const struct xfrm_pol *p)
 {
 	memset(sel, 0, sizeof(*sel));
-	sel->saddr.a4 = htonl(p->src);
-	sel->daddr.a4 = htonl(p->dst);
+	if (p->family == AF_INET6) {
+		memcpy(&sel->saddr.a6, p->src6, 16);
+		memcpy(&sel->daddr.a6, p->dst6, 16);
+	} else {
+		sel->saddr.a4 = htonl(p->src);
+		sel->daddr.a4 = htonl(p->dst);
+	}
 	sel->prefixlen_s = p->src_len;
 	sel->prefixlen_d = p->dst_len;
 	sel->proto = p->proto;
-	sel->family = AF_INET;
+	sel->family = p->family == AF_INET6 ? AF_INET6 : AF_INET;
 	sel->ifindex = p->ifindex;
 }
 
@@ -156,11 +180,17 @@ int xfrm_pol_parse(const struct nlmsghdr *nlh, struct xfrm_pol *p)
 		return 0;
 	/* netlink aligns messages to 4 bytes, the structure has 8-byte members: copy it */
 	memcpy(&info, NLMSG_DATA(nlh), sizeof(info));
-	if (info.sel.family != AF_INET)
+	if (info.sel.family != AF_INET && info.sel.family != AF_INET6)
 		return 0;
 	memset(p, 0, sizeof(*p));
-	p->src = ntohl(info.sel.saddr.a4);
-	p->dst = ntohl(info.sel.daddr.a4);
+	p->family = (uint8_t)info.sel.family;
+	if (p->family == AF_INET6) {
+		memcpy(p->src6, &info.sel.saddr.a6, 16);
+		memcpy(p->dst6, &info.sel.daddr.a6, 16);
+	} else {
+		p->src = ntohl(info.sel.saddr.a4);
+		p->dst = ntohl(info.sel.daddr.a4);
+	}
 	p->src_len = info.sel.prefixlen_s;
 	p->dst_len = info.sel.prefixlen_d;
 	p->proto = info.sel.proto;

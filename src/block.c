@@ -1,9 +1,11 @@
-/* block.c - the xfrm block policies that keep an ipsec peer's IPIP from
- * leaving or entering in clear when neither charon nor nftables protects it */
+/* block.c - the xfrm block policies that keep an ipsec peer's tunnel packets
+ * (IPIP, 6in4, 4in6, 6in6) from leaving or entering in clear when neither
+ * charon nor nftables protects them */
 #define _GNU_SOURCE
 #include "block.h"
 #include "apply.h"
 #include "gatewayctl.h"
+#include "ipsec_conn.h"
 #include "model.h"
 
 #include <errno.h>
@@ -21,14 +23,37 @@ uint32_t block_priority(const char *site)
 	return XFRM_BLOCK_PRIO_BASE | ((h ^ (h >> 16)) & 0xffffu);
 }
 
-void block_wanted(const struct site *s, const struct peer *p, struct xfrm_pol out[BLOCK_PER_PEER])
+int block_wanted(const struct site *s, const struct peer *p, struct xfrm_pol out[BLOCK_PER_PEER])
 {
+	static const uint8_t dirs[] = { XFRM_POLICY_OUT, XFRM_POLICY_OUT, XFRM_POLICY_IN, XFRM_POLICY_IN };
 	uint32_t prio = block_priority(s->name);
+	uint8_t protos[IPSEC_PROTOCOLS_MAX];
+	size_t np = ipsec_protocols(p, protos);
+	int n = 0;
 
-	xfrm_block_pol(&out[0], s->wan_address.addr, p->endpoint, XFRM_POLICY_OUT, 0, prio);
-	xfrm_block_pol(&out[1], s->wan_address.addr, p->endpoint, XFRM_POLICY_OUT, XFRM_BLOCK_MARK, prio);
-	xfrm_block_pol(&out[2], s->wan_address.addr, p->endpoint, XFRM_POLICY_IN, 0, prio);
-	xfrm_block_pol(&out[3], s->wan_address.addr, p->endpoint, XFRM_POLICY_IN, XFRM_BLOCK_MARK, prio);
+	for (size_t i = 0; i < np; i++)
+		for (int k = 0; k < 4; k++, n++) {
+			uint32_t mark = k % 2 ? XFRM_BLOCK_MARK : 0;
+
+			if (p->endpoint_v6)
+				xfrm_block_pol6(&out[n], s->wan_address6.addr, p->endpoint6, protos[i], dirs[k], mark,
+						prio);
+			else
+				xfrm_block_pol(&out[n], s->wan_address.addr, p->endpoint, protos[i], dirs[k], mark, prio);
+		}
+	return n;
+}
+
+/* P's selector addresses as text, either family */
+static void pol_addrs(const struct xfrm_pol *p, char src[IP6_STRLEN], char dst[IP6_STRLEN])
+{
+	if (p->family == AF_INET6) {
+		ip6_str(p->src6, src);
+		ip6_str(p->dst6, dst);
+	} else {
+		ip4_str(p->src, src);
+		ip4_str(p->dst, dst);
+	}
 }
 
 /* The `ip xfrm policy` command for P (VERB add or delete) into BUF. A
@@ -36,28 +61,36 @@ void block_wanted(const struct site *s, const struct peer *p, struct xfrm_pol ou
  * from a delete by selector, which would then take charon's policy. */
 static const char *pol_text(const struct xfrm_pol *p, const char *verb, char *buf, size_t len)
 {
-	char a[16], b[16];
+	char a[IP6_STRLEN], b[IP6_STRLEN];
 	const char *dir = p->dir == XFRM_POLICY_OUT ? "out" : p->dir == XFRM_POLICY_IN ? "in" : "fwd";
 
+	pol_addrs(p, a, b);
 	if (!strcmp(verb, "add"))
 		snprintf(buf, len, "ip xfrm policy add src %s/%u dst %s/%u proto %u dir %s action block "
-			 "priority %u mark %#x mask %#x", ip4_str(p->src, a), p->src_len, ip4_str(p->dst, b),
-			 p->dst_len, p->proto, dir, p->priority, p->mark_v, p->mark_m);
+			 "priority %u mark %#x mask %#x", a, p->src_len, b, p->dst_len, p->proto, dir, p->priority,
+			 p->mark_v, p->mark_m);
 	else
 		snprintf(buf, len, "ip xfrm policy %s dir %s index %u   # block src %s/%u dst %s/%u proto %u "
-			 "mark %#x/%#x", verb, dir, p->index, ip4_str(p->src, a), p->src_len, ip4_str(p->dst, b),
-			 p->dst_len, p->proto, p->mark_v, p->mark_m);
+			 "mark %#x/%#x", verb, dir, p->index, a, p->src_len, b, p->dst_len, p->proto, p->mark_v,
+			 p->mark_m);
 	return buf;
 }
 
 static int pol_cmp(const void *x, const void *y)
 {
 	const struct xfrm_pol *a = x, *b = y;
+	int c;
 
+	if (a->family != b->family)
+		return a->family < b->family ? -1 : 1;
 	if (a->src != b->src)
 		return a->src < b->src ? -1 : 1;
 	if (a->dst != b->dst)
 		return a->dst < b->dst ? -1 : 1;
+	if ((c = memcmp(a->src6, b->src6, 16)) || (c = memcmp(a->dst6, b->dst6, 16)))
+		return c;
+	if (a->proto != b->proto)
+		return a->proto < b->proto ? -1 : 1;
 	if (a->dir != b->dir)
 		return a->dir < b->dir ? -1 : 1;
 	if (a->mark_v != b->mark_v)
@@ -76,9 +109,12 @@ void block_live_read(const struct site *s, struct block_live *bl)
 
 	memset(bl, 0, sizeof(*bl));
 	bl->have = calloc(s->n_peers ? s->n_peers : 1, sizeof(*bl->have));
-	for (size_t i = 0; i < s->n_peers; i++)
+	for (size_t i = 0; i < s->n_peers; i++) {
+		struct xfrm_pol w[BLOCK_PER_PEER];
+
 		if (s->peers[i].encryption == ENC_IPSEC)
-			bl->wanted += BLOCK_PER_PEER;
+			bl->wanted += (unsigned)block_wanted(s, &s->peers[i], w);
+	}
 	if ((r = nl_open(&x, NETLINK_XFRM)) < 0) {
 		snprintf(bl->error, sizeof(bl->error), "cannot open NETLINK_XFRM: %s", strerror(-r));
 		/* no xfrm in this kernel: no policy can exist */
@@ -105,11 +141,12 @@ void block_live_read(const struct site *s, struct block_live *bl)
 	used = calloc(n_ours ? n_ours : 1, sizeof(*used));
 	for (size_t i = 0; used && i < s->n_peers; i++) {
 		struct xfrm_pol w[BLOCK_PER_PEER];
+		int nw;
 
 		if (s->peers[i].encryption != ENC_IPSEC)
 			continue;
-		block_wanted(s, &s->peers[i], w);
-		for (int k = 0; k < BLOCK_PER_PEER; k++) {
+		nw = block_wanted(s, &s->peers[i], w);
+		for (int k = 0; k < nw; k++) {
 			const struct xfrm_pol *f = n_ours ? bsearch(&w[k], ours, n_ours, sizeof(*ours), pol_cmp) : NULL;
 
 			if (!f)
@@ -134,6 +171,36 @@ void block_live_free(struct block_live *bl)
 	memset(bl, 0, sizeof(*bl));
 }
 
+/* The step adding peer P's MISSING policies (bits of block_wanted's order) */
+static void block_add_step(struct plan *plan, const struct site *s, const struct peer *p, unsigned missing,
+			   const struct block_live *bl, bool why)
+{
+	struct xfrm_pol w[BLOCK_PER_PEER];
+	int nw = block_wanted(s, p, w);
+	char line[200], *text = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&text, &len);
+	struct step *st;
+
+	for (int k = 0; f && k < nw; k++)
+		if (missing & (1u << k))
+			fprintf(f, "%s\n", pol_text(&w[k], "add", line, sizeof(line)));
+	if (f)
+		fclose(f);
+	st = plan_add_step(plan, STEP_BLOCK_ADD, "%s", text ? text : "");
+	free(text);
+	st->peer = p;
+	st->value = missing;
+	if (!why)
+		return;
+	if (!bl->read)
+		step_why(st, "peer %s: its xfrm block policies cannot be read: %s", p->name, bl->error);
+	else
+		step_why(st, "peer %s: %s xfrm block policies for IP protocol%s missing: without charon's "
+			 "policies its tunnel would cross in clear", p->name,
+			 missing == (1u << nw) - 1 ? "its" : "some of its", nw > 4 ? "s 4 and 41" : " 4");
+}
+
 void block_plan(struct plan *plan, const struct site *s, const struct live *live)
 {
 	const struct block_live *bl = live ? &live->block : NULL;
@@ -142,44 +209,26 @@ void block_plan(struct plan *plan, const struct site *s, const struct live *live
 	for (size_t i = 0; i < s->n_peers; i++) {
 		const struct peer *p = &s->peers[i];
 		struct xfrm_pol w[BLOCK_PER_PEER];
+		int nw = block_wanted(s, p, w);
 		unsigned missing = 0;
-		char *text = NULL;
-		size_t len = 0;
-		FILE *f;
-		struct step *st;
 
 		if (p->encryption != ENC_IPSEC)
 			continue;
-		for (int k = 0; k < BLOCK_PER_PEER; k++)
+		for (int k = 0; k < nw; k++)
 			if (!bl || !bl->read || !(bl->have[i] & (1u << k)))
 				missing |= 1u << k;
-		if (!missing)
-			continue;
-		block_wanted(s, p, w);
-		f = open_memstream(&text, &len);
-		for (int k = 0; f && k < BLOCK_PER_PEER; k++)
-			if (missing & (1u << k))
-				fprintf(f, "%s\n", pol_text(&w[k], "add", line, sizeof(line)));
-		if (f)
-			fclose(f);
-		st = plan_add_step(plan, STEP_BLOCK_ADD, "%s", text ? text : "");
-		free(text);
-		st->peer = p;
-		st->value = missing;
-		if (live)
-			step_why(st, !bl->read ? "peer %s: its xfrm block policies cannot be read: %s" :
-				 "peer %s: %s xfrm block policies for IP protocol 4 missing: without charon's "
-				 "policies its IPIP would cross in clear", p->name,
-				 !bl->read ? bl->error : missing == (1u << BLOCK_PER_PEER) - 1 ? "its" : "some of its");
+		if (missing)
+			block_add_step(plan, s, p, missing, bl, live != NULL);
 	}
 	for (size_t i = 0; bl && i < bl->n_stale; i++) {
-		char a[16];
-		struct step *st = plan_add_step(plan, STEP_BLOCK_DEL, "%s",
-						pol_text(&bl->stale[i], "delete", line, sizeof(line)));
+		char a[IP6_STRLEN], b[IP6_STRLEN];
+		const struct xfrm_pol *sp = &bl->stale[i];
+		struct step *st = plan_add_step(plan, STEP_BLOCK_DEL, "%s", pol_text(sp, "delete", line, sizeof(line)));
 
-		st->pol = bl->stale[i];
-		step_why(st, "xfrm block policy towards %s is for no ipsec peer of the file any more",
-			 ip4_str(bl->stale[i].dir == XFRM_POLICY_OUT ? bl->stale[i].dst : bl->stale[i].src, a));
+		st->pol = *sp;
+		pol_addrs(sp, a, b);
+		step_why(st, "xfrm block policy for IP protocol %u towards %s is for no ipsec peer of the file any more",
+			 sp->proto, sp->dir == XFRM_POLICY_OUT ? b : a);
 	}
 }
 
@@ -231,8 +280,9 @@ int block_apply(struct apply *a)
 				if (r == 0)
 					st->done = true;
 			} else {
-				block_wanted(a->site, st->peer, w);
-				for (int k = 0; k < BLOCK_PER_PEER && r == 0; k++) {
+				int nw = block_wanted(a->site, st->peer, w);
+
+				for (int k = 0; k < nw && r == 0; k++) {
 					if (!(st->value & (1u << k)))
 						continue;
 					if ((r = xfrm_pol_add(&x, &w[k])) == 0) {
@@ -265,8 +315,9 @@ int block_undo(struct apply *a, struct step *st)
 	if ((r = nl_open(&x, NETLINK_XFRM)) < 0)
 		return r;
 	if (st->kind == STEP_BLOCK_ADD) {
-		block_wanted(a->site, st->peer, w);
-		for (int k = 0; k < BLOCK_PER_PEER; k++) {
+		int nw = block_wanted(a->site, st->peer, w);
+
+		for (int k = 0; k < nw; k++) {
 			if (!(st->old_value & (1u << k)))
 				continue;
 			r = xfrm_pol_del(&x, &w[k]);

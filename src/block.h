@@ -1,7 +1,9 @@
 /* block.h - fail closed for `encryption = ipsec` peers: gatewayctl's own xfrm
- * block policies (netlink/xfrm_block.h) for IP protocol 4 between the site's
- * WAN address and each ipsec peer's endpoint, in and out, with two marks each:
- * four per peer. Planned, applied, undone and removed like the other steps. */
+ * block policies (netlink/xfrm_block.h) for each IP protocol of the peer's
+ * tunnel (ipsec_protocols: 4, and 41 for a sit or ip6tnl) between the site's
+ * WAN address and the peer's endpoint (IPv4, or IPv6 for an IPv6 endpoint),
+ * in and out, with two marks each: four per protocol, four or eight per peer.
+ * Planned, applied, undone and removed like the other steps. */
 #ifndef GATEWAYCTL_BLOCK_H
 #define GATEWAYCTL_BLOCK_H
 
@@ -11,7 +13,8 @@
 
 #include "xfrm_block.h"
 
-#define BLOCK_PER_PEER 4
+/* the most policies of one peer: 2 protocols x 2 directions x 2 marks */
+#define BLOCK_PER_PEER 8
 
 struct site;
 struct peer;
@@ -34,8 +37,9 @@ struct block_live {
 
 /* The priority of site SITE's policies: XFRM_BLOCK_PRIO_BASE + 16 bits of its name. */
 uint32_t block_priority(const char *site);
-/* Peer P's four policies: out and in, each with mark value 0 and XFRM_BLOCK_MARK. */
-void block_wanted(const struct site *s, const struct peer *p, struct xfrm_pol out[BLOCK_PER_PEER]);
+/* Peer P's policies: per protocol, out and in, each with mark value 0 and
+ * XFRM_BLOCK_MARK. Their count (4 or 8). */
+int block_wanted(const struct site *s, const struct peer *p, struct xfrm_pol out[BLOCK_PER_PEER]);
 
 /* Read the kernel's policies for S. Never fails: a kernel without xfrm, or
  * one that cannot be read, leaves read false and error saying why. */

@@ -28,6 +28,15 @@ void ipsec_conn_name(const struct site *s, const struct peer *p, char *out, size
 	snprintf(out, len, IPSEC_PREFIX "%s_%s", s->name, p->name);
 }
 
+size_t ipsec_protocols(const struct peer *p, uint8_t out[IPSEC_PROTOCOLS_MAX])
+{
+	out[0] = 4;	/* IPPROTO_IPIP */
+	if (!p->n_networks6 && !p->endpoint_v6)
+		return 1;	/* ipip */
+	out[1] = 41;	/* IPPROTO_IPV6 */
+	return 2;
+}
+
 bool ipsec_uses_pubkey(const struct site *s)
 {
 	for (size_t i = 0; i < s->n_peers; i++)
@@ -107,6 +116,7 @@ int ipsec_conn_message(const struct site *s, const struct peer *p, struct vici_m
 	spec.remote_id = p->name;
 	spec.start_action = VICI_START_TRAP;
 	spec.close_action = VICI_CLOSE_TRAP;
+	ipsec_protocols(p, spec.protocols);
 	if (p->auth == AUTH_PSK) {
 		spec.auth = VICI_AUTH_PSK;
 		ret = ipsec_key_psk(name, p, key, sizeof(key), &len, why, whylen);

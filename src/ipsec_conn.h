@@ -21,6 +21,13 @@
 /* Whether S has peers with `encryption = ipsec`; ... one of them with auth = pubkey. */
 bool ipsec_site_uses(const struct site *s);
 bool ipsec_uses_pubkey(const struct site *s);
+/* The IP protocols (next headers over IPv6) peer P's tunnel sends between the
+ * endpoints, which its IPsec covers (transport-mode traffic selectors, block
+ * policies, nftables rules): 4, and 41 when the tunnel carries IPv6 too (a
+ * sit or ip6tnl in mode any: model_tunnel_kind). The count, 1 or 2. */
+#define IPSEC_PROTOCOLS_MAX 2
+size_t ipsec_protocols(const struct peer *p, uint8_t out[IPSEC_PROTOCOLS_MAX]);
+
 /* "gatewayctl-SITE_PEER": the connection, its child and its shared key's id.
  * Site and peer names hold letters, digits and '-' only (site_name_valid), so
  * the '_' tells where the site ends: two (site, peer) pairs never share a name.

@@ -94,10 +94,10 @@ static const struct {
 	[M_IPSEC_CHARON] = { "gatewayctl_ipsec_charon_reachable", "gauge",
 		"1 when strongSwan's charon answers on its VICI socket (sites with IPsec peers)." },
 	[M_BLOCK_PRESENT] = { "gatewayctl_ipsec_block_policies_present", "gauge",
-		"gatewayctl's xfrm block policies for IP protocol 4 in the kernel (4 per ipsec peer): "
-		"they keep IPIP from crossing in clear without charon or nftables." },
+		"gatewayctl's xfrm block policies in the kernel (4 per protocol of an ipsec peer's tunnel: "
+		"4, and 41 for IPv6): they keep its packets from crossing in clear without charon or nftables." },
 	[M_BLOCK_WANTED] = { "gatewayctl_ipsec_block_policies_wanted", "gauge",
-		"The xfrm block policies the site's ipsec peers need (4 per peer)." },
+		"The xfrm block policies the site's ipsec peers need (4 per peer, 8 with IPv6)." },
 	[M_IPSEC_LOADED] = { "gatewayctl_ipsec_connection_loaded", "gauge",
 		"1 when charon has the peer's IKE connection loaded (peers with encryption = ipsec)." },
 	[M_IPSEC_ESTABLISHED] = { "gatewayctl_ipsec_established", "gauge",

@@ -54,7 +54,7 @@ enum step_kind {
 	STEP_RELAY_STOP,
 	STEP_IPSEC_LOAD,	/* load (or replace) a peer's IKE connection and its key */
 	STEP_IPSEC_UNLOAD,	/* one of ours that no ipsec peer asks for any more */
-	STEP_BLOCK_ADD,		/* an ipsec peer's xfrm block policies for IP protocol 4 */
+	STEP_BLOCK_ADD,		/* an ipsec peer's xfrm block policies (protocols 4, 41) */
 	STEP_BLOCK_DEL,		/* one of ours that no ipsec peer asks for any more */
 	/* down only (plan_down.c, run by apply_removal) */
 	STEP_ADDR_DEL,		/* an address the state file says up assigned */

@@ -464,7 +464,7 @@ static void text_site(const struct out *o, const struct report *r, bool first)
 		fprintf(f, "  %-14s %-12s %12llu packets %14llu bytes\n", i ? "" : "rules", live->nft.counters[i].rule,
 			(unsigned long long)live->nft.counters[i].packets, (unsigned long long)live->nft.counters[i].bytes);
 	if (live->block.wanted || live->block.n_stale)
-		fprintf(f, "  %-14s %u of %u xfrm block policies for IP protocol 4%s%s\n", "fail-closed",
+		fprintf(f, "  %-14s %u of %u xfrm block policies for the tunnels' protocols%s%s\n", "fail-closed",
 			live->block.present, live->block.wanted, live->block.read ? "" : ": ", live->block.error);
 	for (size_t i = 0; i < s->n_peers; i++)
 		text_peer(f, r, i);

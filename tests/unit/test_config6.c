@@ -231,7 +231,8 @@ static void ipv4_files_unchanged(void **state)
 
 /* plan and up refuse what the engine does not apply yet, at its line (IPv6
  * networks without an IPv6 LAN address, a list of IPv6 endpoints, ipsec over
- * IPv6); a dual-stack peer over IPv4 and a peer over IPv6 they apply */
+ * IPv6); a dual-stack peer over IPv4 (encrypted or not) and a peer over IPv6
+ * they apply */
 static void engine_refuses_ipv6(void **state)
 {
 	struct site s;
@@ -265,6 +266,8 @@ static void engine_refuses_ipv6(void **state)
 	s.manage_interfaces = true;		/* and its IPv6 addresses assigned by up */
 	assert_int_equal(site_ipv6_unsupported(&s, "gatewayctl up", stderr), 0);
 	s.manage_interfaces = false;
+	s.peers[1].encryption = ENC_IPSEC;	/* the one over IPv4 encrypted: IPsec covers 4 and 41 */
+	assert_int_equal(site_ipv6_unsupported(&s, "gatewayctl up", stderr), 0);
 	/* ... not encrypted yet (its tunnel would leave in clear) */
 	s.peers[0].encryption = ENC_IPSEC;
 	s.peers[0].encryption_line = 9;

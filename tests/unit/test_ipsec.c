@@ -304,6 +304,16 @@ static void test_conn_message_psk(void **state)
 	assert_null(strstr(text, key));
 	assert_null(strstr(text, "cannot build it"));
 	free(text);
+	/* a peer with IPv6 networks (a sit): its child covers protocols 4 and 41 */
+	assert_non_null(strstr(text = ipsec_plan_text(&s, &p), "local_ts = dynamic[4]\n"));
+	free(text);
+	p.n_networks6 = 1;
+	text = ipsec_plan_text(&s, &p);
+	assert_non_null(text);
+	assert_non_null(strstr(text, "local_ts = dynamic[4], dynamic[41]\n"));
+	assert_non_null(strstr(text, "remote_ts = dynamic[4], dynamic[41]\n"));
+	free(text);
+	p.n_networks6 = 0;
 
 	/* the key file gone: said, and plan shows no connection */
 	assert_int_equal(unlink(p.psk_file), 0);

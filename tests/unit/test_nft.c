@@ -1232,6 +1232,43 @@ static void test_v6_print_roundtrip(void **state)
 	check_print(&s);
 }
 
+/* Encrypted peers with sit tunnels: their protocol 41 is kept closed like
+ * their 4 (in without ESP, out without a policy); read back, drift, printed */
+static void test_v6_ipsec(void **state)
+{
+	struct nft_net6 m6[2];
+	struct in6_addr e6[1];
+	struct nft_spec s = manhattan6(m6, e6), plain;
+	char *out;
+
+	(void)state;
+	SKIP_IF_NEEDED();
+	s.ipsec = endpoints;
+	s.n_ipsec = 1;
+	plain = s;
+	plain.sit = false;
+	replace_ok(&s);
+	assert_int_equal(nft_table_matches(&nl, &s), 1);
+	assert_int_equal(nft_table_matches(&nl, &plain), 0);	/* without sit: no 41 rules */
+	out = run(NULL, "nft list table ip gatewayctl-manhattan");
+	assert_non_null(strstr(out, "ip protocol ipencap ip saddr @encrypted meta ipsec missing counter packets 0 "
+				    "bytes 0 drop comment \"ipsec-in\""));
+	assert_non_null(strstr(out, "ip protocol ipv6 ip saddr @encrypted meta ipsec missing counter packets 0 "
+				    "bytes 0 drop comment \"ipsec-6in4-in\""));
+	assert_non_null(strstr(out, "ip protocol ipv6 ip daddr @encrypted rt ipsec missing counter packets 0 "
+				    "bytes 0 drop comment \"ipsec-6in4-out\""));
+	free(out);
+	sh("nft delete rule ip gatewayctl-manhattan input handle %u",
+	   rule_handle("gatewayctl-manhattan", "input", "ipsec-6in4-in"));
+	assert_int_equal(nft_table_matches(&nl, &s), 0);
+	replace_ok(&s);
+	sh("nft delete rule ip gatewayctl-manhattan output handle %u",
+	   rule_handle("gatewayctl-manhattan", "output", "ipsec-6in4-out"));
+	assert_int_equal(nft_table_matches(&nl, &s), 0);
+	check_print(&s);
+	check_print(&plain);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1258,6 +1295,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_v6_drift, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_v6_delete_and_foreign, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_v6_print_roundtrip, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_v6_ipsec, setup, teardown),
 	};
 
 	if (geteuid() != 0) {

@@ -473,6 +473,32 @@ static void test_conn_msg_psk(void **state)
 	vici_free(root);
 }
 
+/* a tunnel carrying IPv6 too: one traffic selector per protocol, each side;
+ * IKE over IPv6: the addresses as given */
+static void test_conn_msg_protocols(void **state)
+{
+	struct vici_conn_spec s = base_spec;
+	struct vici_node *root;
+	const struct vici_node *ch;
+	static const char *const dyn[] = { "dynamic[4]", "dynamic[41]", NULL };
+	static const char *const local[] = { "2001:db8:a::12", NULL };
+	static const char *const remote[] = { "2001:db8:b::10", NULL };
+
+	(void)state;
+	s.protocols[0] = 4;
+	s.protocols[1] = 41;
+	s.local_addr = local[0];
+	s.remote_addr = remote[0];
+	root = conn_tree(&s);
+	assert_list(vici_find(root, s.name), "local_addrs", local);
+	assert_list(vici_find(root, s.name), "remote_addrs", remote);
+	ch = vici_find(vici_find(vici_find(root, s.name), "children"), s.name);
+	assert_string_equal(vici_str(ch, "mode"), "transport");
+	assert_list(ch, "local_ts", dyn);
+	assert_list(ch, "remote_ts", dyn);
+	vici_free(root);
+}
+
 static void test_conn_msg_pubkey(void **state)
 {
 	struct vici_conn_spec s = base_spec;
@@ -1308,6 +1334,7 @@ int main(void)
 		cmocka_unit_test(test_print),
 		cmocka_unit_test(test_conn_msg_psk),
 		cmocka_unit_test(test_conn_msg_pubkey),
+		cmocka_unit_test(test_conn_msg_protocols),
 		cmocka_unit_test(test_conn_msg_refuses),
 		cmocka_unit_test(test_list_sa_event),
 		cmocka_unit_test(test_list_sa_event_odd),

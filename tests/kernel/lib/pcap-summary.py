@@ -1,14 +1,15 @@
 #!/usr/bin/python3
 """pcap-summary.py FILE [ADDR...] - what crossed a link, from a tcpdump -w file.
 
-Prints one line: esp=N udp500=N udp4500=N ipip=N other=N inner=N nonip=N
+Prints one line: esp=N udp500=N udp4500=N ipip=N sit=N other=N inner=N nonip=N
   esp      IP protocol 50
   udp500   UDP to or from port 500 (IKE)
   udp4500  UDP to or from port 4500 (IKE after NAT detection or MOBIKE, ESP in UDP,
            NAT-T keepalives)
   ipip     IP protocol 4 (plain IPIP)
+  sit      IP protocol 41 (plain IPv6 in IPv4: a sit's 6in4)
   other    any other IPv4 packet
-  inner    IPv4 packets holding one of the ADDRs (dotted quads) anywhere after their
+  inner    IPv4 packets holding one of the ADDRs (IPv4 or IPv6) anywhere after their
            outer IPv4 header, i.e. an address that should be hidden inside the tunnel
   nonip    frames that are not IPv4 (ARP...)
 Understands the classic pcap format with Ethernet (1) or Linux cooked (113) frames.
@@ -20,8 +21,8 @@ import sys
 
 def main():
     path = sys.argv[1]
-    needles = [socket.inet_aton(a) for a in sys.argv[2:]]
-    counts = dict.fromkeys(("esp", "udp500", "udp4500", "ipip", "other", "inner", "nonip"), 0)
+    needles = [socket.inet_pton(socket.AF_INET6 if ":" in a else socket.AF_INET, a) for a in sys.argv[2:]]
+    counts = dict.fromkeys(("esp", "udp500", "udp4500", "ipip", "sit", "other", "inner", "nonip"), 0)
     with open(path, "rb") as f:
         data = f.read()
     if len(data) < 24:
@@ -59,6 +60,8 @@ def main():
             counts["esp"] += 1
         elif proto == 4:
             counts["ipip"] += 1
+        elif proto == 41:
+            counts["sit"] += 1
         elif proto == 17 and len(body) >= 4:
             sport, dport = struct.unpack(">HH", body[:4])
             if 4500 in (sport, dport):
