@@ -33,7 +33,7 @@
 
 enum fam {
 	M_BUILD_INFO,
-	M_SITE_LOADED, M_SITE_HEALTHY, M_DRIFT, M_FORWARDING,
+	M_SITE_LOADED, M_SITE_HEALTHY, M_DRIFT, M_FORWARDING, M_FORWARDING6, M_ACCEPT_RA,
 	M_NFT_PRESENT, M_NFT_MATCHES, M_NFT_PACKETS, M_NFT_BYTES, M_NETMAP,
 	M_TUN_PRESENT, M_TUN_UP, M_TUN_RX_PACKETS, M_TUN_TX_PACKETS, M_TUN_RX_BYTES, M_TUN_TX_BYTES,
 	M_TUN_RX_ERRORS, M_TUN_TX_ERRORS, M_TUN_RX_DROPPED, M_TUN_TX_DROPPED,
@@ -60,6 +60,10 @@ static const struct {
 	[M_DRIFT] = { "gatewayctl_site_drift_steps", "gauge",
 		"Changes `gatewayctl up` would make for the kernel to match the site file (0: as configured)." },
 	[M_FORWARDING] = { "gatewayctl_forwarding_enabled", "gauge", "1 when net.ipv4.ip_forward is on." },
+	[M_FORWARDING6] = { "gatewayctl_forwarding6_enabled", "gauge",
+		"1 when net.ipv6.conf.all.forwarding is on (sites with IPv6)." },
+	[M_ACCEPT_RA] = { "gatewayctl_wan_accept_ra", "gauge",
+		"The WAN's net.ipv6.conf.IF.accept_ra (sites with IPv6): 2 takes router advertisements while forwarding." },
 	[M_NFT_PRESENT] = { "gatewayctl_nftables_table_present", "gauge",
 		"1 when the site's nftables table exists." },
 	[M_NFT_MATCHES] = { "gatewayctl_nftables_table_matches", "gauge",
@@ -411,6 +415,10 @@ static int site_metrics(struct metrics *m, struct nl *rt, struct nl *nf, struct 
 	add(m, M_SITE_LOADED, "1", L(.site = s->name));
 	add(m, M_DRIFT, u64(b, h.plan.n), L(.site = s->name));
 	add(m, M_FORWARDING, flag(live->ip_forward == 1), L(.site = s->name));
+	if (model_site_v6(s)) {
+		add(m, M_FORWARDING6, flag(live->ip6_forward == 1), L(.site = s->name));
+		add(m, M_ACCEPT_RA, u64(b, live->wan_accept_ra), L(.site = s->name, .key = "interface", .value = s->wan));
+	}
 	add(m, M_NFT_PRESENT, flag(live->nft.present), L(.site = s->name));
 	add(m, M_NFT_MATCHES, flag(live->nft_match == 1), L(.site = s->name));
 	if (s->netmap.len)

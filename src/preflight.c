@@ -139,25 +139,39 @@ static int check_tunnel_name(const struct site *s, const struct peer *p, const s
 	return 1;
 }
 
-/* No route that gatewayctl did not create goes to one of the peer's networks. */
+/* A route to DST (a network of P's, "" IPv4 or " -6" IPv6: FAM) that
+ * gatewayctl did not create, told. */
+static int foreign_route(const struct site *s, const struct peer *p, const char *fam, const char *dst,
+			 unsigned protocol, FILE *err)
+{
+	fprintf(err, "%s:%d: error: peer %s: a%s route to %s exists that gatewayctl did not create (protocol %u); "
+		"remove it first (ip%s route del %s), gatewayctl will route the network itself\n", s->path,
+		p->networks_line, p->name, *fam ? "n IPv6" : "", dst, protocol, fam, dst);
+	return 1;
+}
+
+/* No route that gatewayctl did not create goes to one of the peer's networks
+ * (IPv4's, IPv6's). */
 static int check_foreign_routes(const struct site *s, const struct peer *p, const struct live *live, FILE *err)
 {
 	int errors = 0;
-	char dst[20];
+	char dst[NET6_STRLEN];
 
 	for (size_t k = 0; k < p->n_networks; k++) {
 		size_t count;
 		const struct route_info *r = live_routes(live, p->networks[k].addr, p->networks[k].len, &count);
 
-		for (size_t j = 0; j < count; j++) {
-			if (r[j].table != RT_TABLE_MAIN || r[j].protocol == RTPROT_GATEWAYCTL)
-				continue;
-			fprintf(err, "%s:%d: error: peer %s: a route to %s exists that gatewayctl did "
-				"not create (protocol %u); remove it first (ip route del %s), gatewayctl "
-				"will route the network itself\n", s->path, p->networks_line, p->name,
-				net4_str(p->networks[k], dst), r[j].protocol, dst);
-			errors++;
-		}
+		for (size_t j = 0; j < count; j++)
+			if (r[j].table == RT_TABLE_MAIN && r[j].protocol != RTPROT_GATEWAYCTL)
+				errors += foreign_route(s, p, "", net4_str(p->networks[k], dst), r[j].protocol, err);
+	}
+	for (size_t k = 0; k < p->n_networks6; k++) {
+		size_t count;
+		const struct route6_info *r = live_routes6(live, p->networks6[k].addr, p->networks6[k].len, &count);
+
+		for (size_t j = 0; j < count; j++)
+			if (r[j].table == RT_TABLE_MAIN && r[j].protocol != RTPROT_GATEWAYCTL)
+				errors += foreign_route(s, p, " -6", net6_str(p->networks6[k], dst), r[j].protocol, err);
 	}
 	return errors;
 }

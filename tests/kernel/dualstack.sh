@@ -9,7 +9,8 @@
 # IPv6 route is repaired; down leaves both gateways exactly as before (IPv6
 # routes, addresses and forwarding included). Manhattan's WAN takes router
 # advertisements (accept_ra 1): up sets it to 2 before IPv6 forwarding goes on
-# (or the kernel would ignore them), down puts 1 back.
+# (or the kernel would ignore them), down puts 1 back. A foreign IPv6 route to
+# Brooklyn's network stops up; the watcher repairs a deleted IPv6 route.
 #
 #   tests/vm/run -- tests/kernel/all.sh dualstack
 set -eu
@@ -19,7 +20,8 @@ t_need_ipip
 [ -e /proc/sys/net/ipv6 ] || t_skip "this kernel has no IPv6"
 export LAB_IPV6=1
 lab_setup
-trap 't_cleanup; gw_cleanup' EXIT
+WPID=''
+trap '[ -z "$WPID" ] || kill "$WPID" 2>/dev/null; t_cleanup; gw_cleanup' EXIT
 
 M=$T_TMP/manhattan.ini
 B=$T_TMP/brooklyn.ini
@@ -49,6 +51,18 @@ expect_grep "plan sets the WAN's accept_ra to 2 first" \
 expect_grep "plan shows the ip6 table's SNAT66" \
 	"add rule ip6 gatewayctl-manhattan postrouting oifname \"eth0\" ip6 saddr @masq counter snat ip6 to 2001:db8:1::126" "$out"
 expect_same "plan changed nothing" "$before_m" "$(snap m-gw)"
+
+# --- a route to Brooklyn's IPv6 network that is not gatewayctl's: up refuses, status tells
+lab_exec m-gw ip -6 route add 2001:db8:2::/64 dev eth0
+out=$(gw m-gw up "$M" 2>&1) && fail "up refuses a foreign IPv6 route to a peer's network" ||
+	ok "up refuses a foreign IPv6 route to a peer's network"
+expect_grep "... and says why" \
+	'peer brooklyn: an IPv6 route to 2001:db8:2::/64 exists that gatewayctl did not create \(protocol 3\); remove it first' \
+	"$out"
+expect_grep "status names it too" 'an IPv6 route to 2001:db8:2::/64 exists that gatewayctl did not create' \
+	"$(gw m-gw status "$M" 2>&1)"
+lab_exec m-gw ip -6 route del 2001:db8:2::/64 dev eth0
+expect_same "the refused up changed nothing" "$before_m" "$(snap m-gw)"
 
 # --- up on both sides
 out=$(gw m-gw up "$M" 2>&1) && ok "up manhattan" || { fail "up manhattan"; printf '%s\n' "$out" | t_note; }
@@ -100,6 +114,9 @@ expect_grep "status shows the IPv6 network's route" '^ +2001:db8:2::/64 present$
 expect_grep "status shows IPv6 forwarding and the WAN's accept_ra" '^  forwarding6 +on  \(eth1 accept_ra=2\)$' "$out"
 expect_grep "status --json has them" '"forwarding6": true, "accept_ra": \{"interface": "eth1", "value": 2\}' \
 	"$(gw m-gw status --json "$M" 2>&1)"
+prom=$(gw m-gw status --prometheus "$M" 2>&1)
+expect_grep "the metrics have IPv6 forwarding" '^gatewayctl_forwarding6_enabled\{site="manhattan"\} 1$' "$prom"
+expect_grep "... and the WAN's accept_ra" '^gatewayctl_wan_accept_ra\{site="manhattan",interface="eth1"\} 2$' "$prom"
 expect_grep "status --json lists it" '\{"network": "2001:db8:2::/64", "present": true\}' "$(gw m-gw status --json "$M" 2>&1)"
 expect_grep "status --prometheus has its route_present" \
 	'^gatewayctl_route_present\{site="manhattan",peer="brooklyn",network="2001:db8:2::/64"\} 1$' \
@@ -127,6 +144,23 @@ expect_grep "... which status tells" 'eth1 takes router advertisements \(accept_
 out=$(gw m-gw up "$M" 2>&1)
 expect_grep "up sets accept_ra to 2 again" 'sysctl -w net.ipv6.conf.eth1.accept_ra=2' "$out"
 expect_eq "$(lab_exec m-gw sysctl -n net.ipv6.conf.eth1.accept_ra)" 2 "... and it is 2"
+
+# --- gatewayctl watch puts a deleted IPv6 route back
+WLOG=$T_TMP/watch.log
+ip netns exec "$(lab_ns m-gw)" env GATEWAYCTL_RUNDIR="$(gw_rundir m-gw)" GATEWAYCTL_LIBDIR="$(gw_libdir m-gw)" \
+	"$GWCTL" watch "$M" >"$WLOG" 2>&1 &
+WPID=$!
+wait_for 10 test -f "$(gw_statedir m-gw)/manhattan.watch" || { fail "the watcher started"; t_note <"$WLOG"; }
+after_up=$(snap_nocount m-gw)
+lab_exec m-gw ip -6 route del 2001:db8:2::/64
+route6_back() { lab_exec m-gw ip -6 route show 2001:db8:2::/64 | grep -q 'dev gw-brooklyn'; }
+wait_for 10 route6_back && ok "watch: the deleted IPv6 route is back" ||
+	{ fail "watch: the deleted IPv6 route is back"; t_note <"$WLOG"; }
+expect_grep "watch: its log says what it repaired" 'IPv6 route 2001:db8:2::/64 via gw-brooklyn is missing' "$(cat "$WLOG")"
+expect_same "watch: the kernel is as before the deletion" "$after_up" "$(snap_nocount m-gw)"
+kill "$WPID"
+wait "$WPID" 2>/dev/null || true
+WPID=''
 
 # --- down: both gateways exactly as before
 out=$(gw m-gw down "$M" 2>&1) && ok "down manhattan" || { fail "down manhattan"; printf '%s\n' "$out" | t_note; }

@@ -14,6 +14,7 @@
 
 #include "config.h"
 #include "model.h"
+#include "preflight.h"
 #include "relay.h"
 
 static struct site site;
@@ -580,6 +581,39 @@ static void ipv6_wan(void **state)
 	config_free(&s);
 }
 
+/* A route to a peer's IPv6 network that is not gatewayctl's (by hand, through
+ * another link) stops up, as an IPv4 one does; gatewayctl's own does not. */
+static void foreign_route6(void **state)
+{
+	struct site ds;
+	struct live live;
+	struct addr6_info a6 = { .ifindex = 2, .prefixlen = 64 };
+	struct route6_info r6 = { .dst_len = 64, .oif = 2, .protocol = RTPROT_STATIC, .table = RT_TABLE_MAIN };
+	char *out = NULL;
+	size_t len;
+	FILE *f;
+
+	(void)state;
+	assert_int_equal(config_load("sites/dual-stack/manhattan.ini", &ds, stderr), 0);
+	healthy(&live);
+	memcpy(&a6.local, ds.lan_address6.addr, 16);
+	memcpy(&r6.dst, ds.peers[0].networks6[0].addr, 16);
+	live.addrs6 = &a6;
+	live.n_addrs6 = 1;
+	live.routes6 = &r6;
+	live.n_routes6 = 1;
+	f = open_memstream(&out, &len);
+	assert_int_equal(preflight(&ds, &live, f), 1);
+	fclose(f);
+	assert_non_null(strstr(out, "sites/dual-stack/manhattan.ini:15: error: peer brooklyn: an IPv6 route to "
+				    "2001:db8:2::/64 exists that gatewayctl did not create (protocol 4); remove it first "
+				    "(ip -6 route del 2001:db8:2::/64)"));
+	free(out);
+	r6.protocol = RTPROT_GATEWAYCTL;
+	assert_int_equal(preflight(&ds, &live, stderr), 0);
+	config_free(&ds);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -596,6 +630,7 @@ int main(void)
 		cmocka_unit_test(dual_stack),
 		cmocka_unit_test(manage_interfaces6),
 		cmocka_unit_test(ipv6_wan),
+		cmocka_unit_test(foreign_route6),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
