@@ -7,7 +7,8 @@
 # families masqueraded); up refuses an endpoint it cannot route out of the WAN;
 # a second up changes nothing; a bogus /128 route to the peer's endpoint into
 # the tunnel is reported by status and deleted by up; a deleted route is
-# reported and repaired; down leaves both gateways exactly as before.
+# reported and repaired; the watcher deletes a bogus /128 route on its event;
+# down leaves both gateways exactly as before.
 #
 #   tests/vm/run -- tests/kernel/all.sh ipv6wan
 set -eu
@@ -17,7 +18,8 @@ t_need_ipip
 [ -e /proc/sys/net/ipv6 ] || t_skip "this kernel has no IPv6"
 export LAB_WAN6=1 LAB_IPV6=1
 lab_setup
-trap 't_cleanup; gw_cleanup' EXIT
+WPID=''
+trap 'watch_stop; t_cleanup; gw_cleanup' EXIT
 
 M=$T_TMP/manhattan.ini
 B=$T_TMP/brooklyn.ini
@@ -163,6 +165,25 @@ out=$(gw m-gw up "$M" 2>&1)
 expect_grep "up restores both" '^site manhattan: 2 changes applied' "$out"
 expect_same "... and the kernel is as after the first up" "$after_up" "$(snap_nocount m-gw)"
 expect_ping b-ws 192.168.1.5 "IPv4 crosses again"
+
+# --- the watcher: a /128 route to the IPv6 endpoint is an event of its own, repaired at once
+mkdir -p "$(gw_rundir m-gw)"
+ip netns exec "$(lab_ns m-gw)" env -u JOURNAL_STREAM GATEWAYCTL_RUNDIR="$(gw_rundir m-gw)" \
+	GATEWAYCTL_LIBDIR="$(gw_libdir m-gw)" "$GWCTL" watch "$M" >"$T_TMP/watch.log" 2>&1 &
+WPID=$!
+wait_for 15 test -f "$(gw_statedir m-gw)/manhattan.watch" && ok "the watcher runs" ||
+	{ fail "the watcher runs"; t_note <"$T_TMP/watch.log"; }
+t_nap 1
+lab_exec m-gw ip -6 route add 2001:db8:ffff:2::10/128 dev gw-brooklyn
+if wait_for 10 sh -c '[ -z "$(ip netns exec '"$(lab_ns m-gw)"' ip -6 route show 2001:db8:ffff:2::10/128)" ]'; then
+	ok "the watcher deletes a bogus /128 route to the endpoint"
+else
+	fail "the watcher deletes a bogus /128 route to the endpoint"
+	t_note <"$T_TMP/watch.log"
+fi
+expect_grep "... on its event" 'a host route to peer endpoint 2001:db8:ffff:2::10' "$(cat "$T_TMP/watch.log")"
+watch_stop
+expect_same "... and the kernel is as after the first up" "$after_up" "$(snap_nocount m-gw)"
 
 # --- down: both gateways exactly as before
 out=$(gw m-gw down "$M" 2>&1) && ok "down manhattan" || { fail "down manhattan"; printf '%s\n' "$out" | t_note; }
