@@ -64,11 +64,12 @@ static int build(struct peerwatch *pw, const struct site *site, const struct pw_
 			continue;
 		for (size_t j = 0; j < n_old; j++)
 			if (!strcmp(old[j].name, sp->name) && old[j].addr == sp->lan_address &&
-			    old[j].endpoint == sp->endpoint)
+			    old[j].endpoint == sp->endpoint && !memcmp(old[j].endpoint6, sp->endpoint6, 16))
 				pw->p[n] = old[j];
 		snprintf(pw->p[n].name, sizeof(pw->p[n].name), "%s", sp->name);
 		pw->p[n].addr = sp->lan_address;
 		pw->p[n].endpoint = sp->endpoint;
+		memcpy(pw->p[n].endpoint6, sp->endpoint6, 16);
 		pw_choices(&pw->p[n], sp);
 		pw->t[n].addr = sp->lan_address;
 		pw->p[n].awaiting = false;
@@ -141,6 +142,7 @@ bool peerwatch_reset_peer(struct peerwatch *pw, const char *peer)
 			memcpy(pw->p[i].name, keep.name, sizeof(keep.name));
 			pw->p[i].addr = keep.addr;
 			pw->p[i].endpoint = keep.endpoint;
+			memcpy(pw->p[i].endpoint6, keep.endpoint6, 16);
 			pw->p[i].sent = keep.sent;
 			pw->p[i].received = keep.received;
 			return true;

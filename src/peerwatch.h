@@ -36,6 +36,7 @@ struct pw_peer {
 	char name[SITE_NAME_MAX + 1];
 	uint32_t addr;		/* its lan_address (host order) */
 	uint32_t endpoint;	/* the tunnel's remote when probed: another one starts afresh */
+	uint8_t endpoint6[16];	/* ... an IPv6 endpoint's (issue 22; :: for an IPv4 one) */
 	uint16_t history;	/* bit 0: the newest probe answered, ... */
 	unsigned n_history;	/* probes in HISTORY (up to PW_HISTORY) */
 	unsigned misses;	/* unanswered in a row */

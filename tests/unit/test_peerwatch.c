@@ -180,6 +180,29 @@ static void test_prepare_records(void **state)
 	assert_int_equal(system(cmd), 0);
 }
 
+/* a reload keeps a peer's history while its endpoint stays; an IPv6
+ * endpoint that moves starts it afresh, as an IPv4 one does (issue 22) */
+static void test_reload_ipv6_endpoint(void **state)
+{
+	struct peerwatch pw;
+	struct site site;
+
+	(void)state;
+	assert_int_equal(config_load("sites/ipv6-wan/manhattan.ini", &site, stderr), 0);
+	peerwatch_init(&pw, "manhattan");
+	assert_int_equal(peerwatch_reload(&pw, &site), 0);
+	assert_int_equal(pw.n, 1);
+	pw.p[0].n_history = 3;
+	assert_int_equal(peerwatch_reload(&pw, &site), 0);
+	assert_int_equal(pw.p[0].n_history, 3);
+	site.peers[0].endpoint6[15] ^= 1;
+	assert_int_equal(peerwatch_reload(&pw, &site), 0);
+	assert_int_equal(pw.p[0].n_history, 0);
+	pw.site[0] = '\0';	/* (no probes file to remove) */
+	peerwatch_free(&pw);
+	config_free(&site);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -187,6 +210,7 @@ int main(void)
 		cmocka_unit_test(test_file_round_trip),
 		cmocka_unit_test(test_file_refused),
 		cmocka_unit_test(test_next_choice),
+		cmocka_unit_test(test_reload_ipv6_endpoint),
 		cmocka_unit_test(test_prepare_records),
 	};
 
