@@ -170,6 +170,7 @@ expect_ping b-ws 192.168.1.5 "IPv4 crosses again"
 mkdir -p "$(gw_rundir m-gw)"
 ip netns exec "$(lab_ns m-gw)" env -u JOURNAL_STREAM GATEWAYCTL_RUNDIR="$(gw_rundir m-gw)" \
 	GATEWAYCTL_LIBDIR="$(gw_libdir m-gw)" "$GWCTL" watch "$M" >"$T_TMP/watch.log" 2>&1 &
+# shellcheck disable=SC2034 # watch_stop (gw.sh) ends it
 WPID=$!
 wait_for 15 test -f "$(gw_statedir m-gw)/manhattan.watch" && ok "the watcher runs" ||
 	{ fail "the watcher runs"; t_note <"$T_TMP/watch.log"; }
