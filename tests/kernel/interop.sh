@@ -132,6 +132,17 @@ if [ -e /proc/sys/net/ipv6 ]; then
 	expect_ping b-ws 2001:db8:1::5 "IPv6: b-ws pings the server through the managed gateways"
 	expect_ping b-ws 192.168.1.5 "IPv4: b-ws pings the server"
 	expect_eq "$(gw m-gw up "$fm" 2>&1)" "site manhattan: no changes" "IPv6: a second up changes nothing"
+	# addresses of ours deleted by hand: up puts them back, the state file keeps one
+	# record of each (down would delete them twice, and fail the second time)
+	lab_exec m-gw ip -6 address del 2001:db8:1::126/64 dev eth0
+	lab_exec m-gw ip address del 172.16.1.12/27 dev eth1
+	out=$(gw m-gw up "$fm" 2>&1)
+	expect_grep "up puts the IPv6 address back" '^ip -6 address add 2001:db8:1::126/64 dev eth0 nodad$' "$out"
+	expect_grep "... and the IPv4 one" '^ip address add 172.16.1.12/27 broadcast 172.16.1.31 dev eth1$' "$out"
+	state=$(cat "$(gw_rundir m-gw)"/ns-*/manhattan.state)
+	expect_eq "$(grep -c '^addr6 eth0 2001:db8:1::126/64$' <<<"$state")" 1 "... recorded once in the state file"
+	expect_eq "$(grep -c '^addr eth1 172.16.1.12/27$' <<<"$state")" 1 "... the IPv4 one too"
+	expect_ping b-ws 2001:db8:1::5 "IPv6: b-ws pings the server again"
 	out=$(gw m-gw down "$fm" 2>&1) || { fail "IPv6: down in Manhattan"; printf '%s\n' "$out" | t_note; }
 	expect_grep "down deletes the IPv6 default route" '^ip -6 route del default via 2001:db8:ff::1 proto 203$' "$out"
 	expect_grep "... and the IPv6 addresses" '^ip -6 address del 2001:db8:ff::12/64 dev eth1$' "$out"
