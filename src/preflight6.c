@@ -102,8 +102,9 @@ int preflight6_routes(const struct site *s, const struct live *live, FILE *err)
 	const struct link_info *wan = live_link(live, s->wan);
 	int errors = 0;
 
-	if (s->manage_interfaces)
-		return 0;	/* up adds the addresses and the IPv6 default route itself */
+	if (s->manage_interfaces || !wan)
+		return 0;	/* up adds the addresses and the IPv6 default route itself; a
+				 * WAN that does not exist is check_interfaces' error */
 	for (size_t i = 0; i < s->n_peers; i++)
 		if (s->peers[i].endpoint_v6)
 			errors += check_endpoint(s, &s->peers[i], wan, live, err);

@@ -119,6 +119,12 @@ static void wan_address6_missing(void **state)
 	assert_non_null(strstr(out, "manhattan.ini:10: error: `eth1` does not carry 2001:db8:ffff:1::12/64 "
 				    "(wan_address); assign it (ip -6 address add 2001:db8:ffff:1::12/64 dev eth1)"));
 	free(out);
+	/* no WAN at all: said once, not again for its routes */
+	strcpy(links[1].name, "eth9");
+	live_index(&live);
+	assert_int_equal(run(&live, &out), 1);
+	assert_non_null(strstr(out, "manhattan.ini:9: error: interface `eth1` (wan) does not exist on this gateway"));
+	free(out);
 }
 
 static void endpoint_unrouted(void **state)
