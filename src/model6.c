@@ -11,14 +11,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* the loader's judgement (addr6.c), so that the file and the plan agree */
 bool model_site_v6(const struct site *s)
 {
-	if (s->lan_address6.len || s->wan_address6.len)
-		return true;
-	for (size_t i = 0; i < s->n_peers; i++)
-		if (s->peers[i].n_networks6 || s->peers[i].endpoint_v6)
-			return true;
-	return false;
+	return site_has_ipv6(s, NULL);
 }
 
 void plan_init_spec6(struct plan *plan, const struct site *s)
