@@ -38,8 +38,12 @@ bool endpoints_dynamic(const struct site *s);
  * first. 0, or -1 with every problem on ERR
  * as "FILE:LINE: error: ..." (a name that does not resolve, or resolves to
  * this gateway's address or into the LAN or a peer's networks; no address on
- * the WAN) and SITE unchanged.
+ * the WAN) and SITE unchanged; or ENDPOINTS_NO_GATEWAY when the only problem
+ * is `gateway = auto` with no default route on the WAN (its one error line
+ * on ERR): SITE is then filled as if the file named no gateway (status judges
+ * the rest; up and the watcher stop as on any error).
  */
+#define ENDPOINTS_NO_GATEWAY (-2)
 int endpoints_fill(struct site *site, struct nl *rt, enum ep_dns how, FILE *err);
 
 /* Whether S's `wan_address = auto` or `gateway = auto` cannot be read from

@@ -217,7 +217,8 @@ static void choose_all(const struct site *s, const struct job *jobs, size_t n, c
 }
 
 /* `wan_address = auto` and `gateway = auto` of S from the kernel, into ADDR and
- * GW; errors on ERR at their lines. */
+ * GW; errors on ERR at their lines. 0, -1, or ENDPOINTS_NO_GATEWAY when all
+ * but the gateway was read (the WAN has no default route: *GW stays). */
 static int read_auto(const struct site *s, struct nl *rt, struct net4 *addr, uint32_t *gw, FILE *err)
 {
 	struct link_info wan;
@@ -245,7 +246,7 @@ static int read_auto(const struct site *s, struct nl *rt, struct net4 *addr, uin
 	} else if (s->gateway_auto && endpoints_wan_auto(wan.ifindex, NULL, 0, r, nr, NULL, gw, why, sizeof(why))) {
 		fprintf(err, "%s:%d: error: `gateway = auto`: the WAN interface %s: %s; wait for it (DHCP, "
 			"PPPoE) or write the gateway's address here\n", s->path, s->line_gateway, s->wan, why);
-		ret = -1;
+		ret = ENDPOINTS_NO_GATEWAY;
 	}
 	free(a);
 	free(r);
@@ -290,12 +291,13 @@ static int fill(struct site *s, struct nl *rt, enum ep_dns how, FILE *err)
 	struct job *jobs;
 	uint32_t *chosen;
 	size_t n_names = 0, n;
-	int ret = 0;
+	int ret = 0, autos = 0;
 
-	if ((s->wan_auto || s->gateway_auto) &&
-	    (read_auto(s, rt, &view.wan_address, &view.gateway, err) < 0 ||
-	     (s->wan_auto && check_auto(s, view.wan_address, err) < 0)))
-		return -1;
+	if (s->wan_auto || s->gateway_auto) {
+		autos = read_auto(s, rt, &view.wan_address, &view.gateway, err);
+		if (autos == -1 || (s->wan_auto && check_auto(s, view.wan_address, err) < 0))
+			return -1;
+	}
 	if (state_read(s->name, &st) < 0)
 		state_init(&st, s->name);
 	for (size_t i = 0; i < s->n_peers; i++)
@@ -325,7 +327,7 @@ static int fill(struct site *s, struct nl *rt, enum ep_dns how, FILE *err)
 	}
 	free(jobs);
 	free(chosen);
-	return ret;
+	return ret < 0 ? ret : autos;
 }
 
 bool endpoints_auto_missing(const struct site *s)

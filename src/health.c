@@ -205,11 +205,13 @@ static void probe_reasons(struct health *h, const struct site *s)
 }
 
 /* `gateway = auto` with no default route on the WAN: a reason among the
- * others (the rest is judged as if the file named no gateway), not the end of
- * status. Anything else endpoints_fill refuses stops status (on ERR). */
+ * others (endpoints_fill judged the rest as if the file named no gateway),
+ * not the end of status. Anything else endpoints_fill refuses stops status
+ * (on ERR). */
 static int fill(struct nl *rt, struct site *s, struct health *h, FILE *err)
 {
-	char *text = NULL, *msg, *nl, fix[300];
+	char *text = NULL, fix[300], what[300];
+	const char *msg;
 	size_t len = 0;
 	FILE *m = open_memstream(&text, &len);
 	int r;
@@ -218,18 +220,15 @@ static int fill(struct nl *rt, struct site *s, struct health *h, FILE *err)
 		return endpoints_fill(s, rt, EP_DNS_RECORDED, err);
 	r = endpoints_fill(s, rt, EP_DNS_RECORDED, m);
 	fclose(m);
-	if (r < 0 && s->gateway_auto && text && strstr(text, "`gateway = auto`") && (nl = strchr(text, '\n')) &&
-	    !nl[1]) {
-		s->gateway_auto = false;	/* judged without: the gateway stays 0 */
-		r = endpoints_fill(s, rt, EP_DNS_RECORDED, err);
-		s->gateway_auto = true;
-		msg = strstr(text, ": error: ");
-		msg = msg ? msg + 9 : text;
-		msg[strcspn(msg, ";\n")] = '\0';
+	if (r == ENDPOINTS_NO_GATEWAY) {
+		/* its one line, "FILE:LINE: error: WHAT; FIX": the WHAT, with our own fix */
+		msg = text ? strstr(text, ": error: ") : NULL;
+		snprintf(what, sizeof(what), "%s", msg ? msg + 9 : "`gateway = auto`: the WAN has no default route");
+		what[strcspn(what, ";\n")] = '\0';
 		snprintf(fix, sizeof(fix), "wait for the WAN's default route (DHCP, PPPoE), or write the gateway's "
 			 "address in %.150s:%d", s->path, s->line_gateway);
-		if (r == 0)
-			reason(h, fix, "%s", msg);
+		reason(h, fix, "%s", what);
+		r = 0;
 	} else if (r < 0 && text) {
 		fputs(text, err);
 	}
