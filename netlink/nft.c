@@ -116,34 +116,6 @@ static int build_elems(const struct nft_spec *spec, struct want *w)
 
 /* --- rules ------------------------------------------------------------- */
 
-/* ip saddr != @SET */
-static void x_lookup_inv(struct nftnl_rule *r, int set, int *oom)
-{
-	x_lookup(r, set, oom);
-	if (!*oom) {
-		struct nftnl_expr *e = NULL;
-		struct nftnl_expr_iter *it = nftnl_expr_iter_create(r);
-
-		/* the lookup just added is the rule's last expression */
-		for (struct nftnl_expr *x = it ? nftnl_expr_iter_next(it) : NULL; x; x = nftnl_expr_iter_next(it))
-			e = x;
-		if (it)
-			nftnl_expr_iter_destroy(it);
-		if (e)
-			nftnl_expr_set_u32(e, NFTNL_EXPR_LOOKUP_FLAGS, NFT_LOOKUP_F_INV);
-		else
-			*oom = 1;
-	}
-}
-
-/* A one-byte boolean in register 1 (meta secpath, rt ipsec) is 0: "missing". */
-static void x_missing(struct nftnl_rule *r, int *oom)
-{
-	uint8_t zero = 0;
-
-	x_cmp(r, NFT_CMP_EQ, &zero, 1, oom);
-}
-
 /* ip daddr ADDR, then a transport port or an IP protocol */
 static void x_daddr(struct nftnl_rule *r, uint32_t addr, int *oom)
 {
@@ -152,16 +124,6 @@ static void x_daddr(struct nftnl_rule *r, uint32_t addr, int *oom)
 	x_payload(r, NFT_PAYLOAD_NETWORK_HEADER, 16, 4, oom);
 	put_be32(a, addr);
 	x_cmp(r, NFT_CMP_EQ, a, 4, oom);
-}
-
-static void x_udp_dport(struct nftnl_rule *r, uint16_t port, int *oom)
-{
-	uint8_t udp = IPPROTO_UDP, p[2] = { (uint8_t)(port >> 8), (uint8_t)port };
-
-	x_meta(r, NFT_META_L4PROTO, oom);
-	x_cmp(r, NFT_CMP_EQ, &udp, 1, oom);
-	x_payload(r, NFT_PAYLOAD_TRANSPORT_HEADER, 2, 2, oom);
-	x_cmp(r, NFT_CMP_EQ, p, 2, oom);
 }
 
 
@@ -236,8 +198,7 @@ static int rule_ipsec_in(struct want *w, uint8_t proto, int *oom)
 	x_ipproto(r, proto, oom);
 	x_payload(r, NFT_PAYLOAD_NETWORK_HEADER, 12, 4, oom);
 	x_lookup(r, SET_IPSEC, oom);
-	x_meta(r, NFT_META_SECPATH, oom);
-	x_missing(r, oom);
+	x_secpath_missing(r, oom);
 	x_counter(r, oom);
 	x_verdict(r, NF_DROP, oom);
 	return 0;
@@ -247,19 +208,13 @@ static int rule_ipsec_in(struct want *w, uint8_t proto, int *oom)
 static int rule_ipsec_out(struct want *w, uint8_t proto, int *oom)
 {
 	struct nftnl_rule *r = new_rule(w, CH_OUTPUT, proto == IPPROTO_IPIP ? "ipsec-out" : "ipsec-6in4-out");
-	struct nftnl_expr *e;
 
 	if (!r)
 		return -ENOMEM;
 	x_ipproto(r, proto, oom);
 	x_payload(r, NFT_PAYLOAD_NETWORK_HEADER, 16, 4, oom);
 	x_lookup(r, SET_IPSEC, oom);
-	e = add_expr(r, "rt", oom);
-	if (e) {
-		nftnl_expr_set_u32(e, NFTNL_EXPR_RT_DREG, NFT_REG_1);
-		nftnl_expr_set_u32(e, NFTNL_EXPR_RT_KEY, NFT_RT_XFRM);
-	}
-	x_missing(r, oom);
+	x_rt_ipsec_missing(r, oom);
 	x_counter(r, oom);
 	x_verdict(r, NF_DROP, oom);
 	return 0;

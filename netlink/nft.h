@@ -56,6 +56,8 @@ struct nft_spec {
 	size_t n_endpoints6;
 	struct in6_addr wan_addr6;	/* our IPv6 public address: 4in6/6in6 to it from others
 					 * dropped; :: none */
+	const struct in6_addr *ipsec6;	/* IPv6 endpoints of the peers with encryption = ipsec */
+	size_t n_ipsec6;
 };
 
 /*
@@ -96,10 +98,19 @@ struct nft_spec {
  *   postrouting: "snat6"      oifname LAN ip6 saddr @masq counter snat ip6 to LAN_ADDR6 (if n_masq6)
  *   forward:     "mss-clamp6" oifname @tunnels tcp flags syn counter tcp option maxseg size set rt mtu
  *                                                      (if mss_clamp and n_tunnels)
- *   input:       "4in6-peers" meta l4proto 4 ip6 saddr @endpoints counter accept   (if n_endpoints6)
+ *   input:       "ipsec-4in6-in" meta l4proto 4 ip6 saddr @encrypted meta secpath missing counter drop
+ *                "ipsec-6in6-in" meta l4proto 41 ip6 saddr @encrypted meta secpath missing counter drop
+ *                                                                  (if n_ipsec6)
+ *                "ike-other6" ip6 daddr WAN_ADDR6 udp dport 500 ip6 saddr != @encrypted counter drop
+ *                "esp-other6" ip6 daddr WAN_ADDR6 meta l4proto esp ip6 saddr != @encrypted counter drop
+ *                                                  (if n_ipsec6 and wan_addr6; UDP 4500 open, as in ip)
+ *                "4in6-peers" meta l4proto 4 ip6 saddr @endpoints counter accept   (if n_endpoints6)
  *                "6in6-peers" meta l4proto 41 ip6 saddr @endpoints counter accept
  *                "4in6-other" meta l4proto 4 ip6 daddr WAN_ADDR6 counter drop   (if n_endpoints6
  *                "6in6-other" meta l4proto 41 ip6 daddr WAN_ADDR6 counter drop   and wan_addr6)
+ *   output:      "ipsec-4in6-out" meta l4proto 4 ip6 daddr @encrypted rt ipsec missing counter drop
+ *                "ipsec-6in6-out" meta l4proto 41 ip6 daddr @encrypted rt ipsec missing counter drop
+ *                                                                  (if n_ipsec6)
  *   prerouting:  "src-check6" iifname @tunnels fib saddr . iif oif missing counter drop (if n_tunnels)
  * (meta l4proto: the protocol after any extension header, e.g. the
  * encapsulation limit option an ip6tnl adds by default.) Without v6, the

@@ -155,6 +155,51 @@ static int rules_tun6(const struct nft_spec *spec, struct want *w, uint8_t proto
 	return 0;
 }
 
+/* The encrypted peers over IPv6: 4in6 and 6in6 (PROTO) in without ESP, out
+ * without a policy; IKE (500) and ESP to our IPv6 WAN address from others */
+static int rules_ipsec6(const struct nft_spec *spec, struct want *w, int *oom)
+{
+	static const char *const names[2][2] = { { "ipsec-4in6-in", "ipsec-6in6-in" },
+						 { "ipsec-4in6-out", "ipsec-6in6-out" } };
+	static const uint8_t protos[2] = { IPPROTO_IPIP, IPPROTO_IPV6 };
+	uint8_t esp = IPPROTO_ESP;
+	struct nftnl_rule *r;
+
+	for (int out = 0; out < 2; out++) {
+		for (int k = 0; k < 2; k++) {
+			if (!(r = new_rule(w, out ? CH_OUTPUT : CH_INPUT, names[out][k])))
+				return -ENOMEM;
+			x_meta(r, NFT_META_L4PROTO, oom);
+			x_cmp(r, NFT_CMP_EQ, &protos[k], 1, oom);
+			x_payload(r, NFT_PAYLOAD_NETWORK_HEADER, out ? IP6_DADDR : IP6_SADDR, 16, oom);
+			x_lookup(r, SET_IPSEC, oom);
+			if (out)
+				x_rt_ipsec_missing(r, oom);
+			else
+				x_secpath_missing(r, oom);
+			x_counter(r, oom);
+			x_verdict(r, NF_DROP, oom);
+		}
+		for (int k = 0; !out && memcmp(&spec->wan_addr6, &in6addr_any, 16) != 0 && k < 2; k++) {
+			if (!(r = new_rule(w, CH_INPUT, k ? "esp-other6" : "ike-other6")))
+				return -ENOMEM;
+			x_payload(r, NFT_PAYLOAD_NETWORK_HEADER, IP6_DADDR, 16, oom);
+			x_cmp(r, NFT_CMP_EQ, &spec->wan_addr6, 16, oom);
+			if (k) {
+				x_meta(r, NFT_META_L4PROTO, oom);
+				x_cmp(r, NFT_CMP_EQ, &esp, 1, oom);
+			} else {
+				x_udp_dport(r, 500, oom);
+			}
+			x_payload(r, NFT_PAYLOAD_NETWORK_HEADER, IP6_SADDR, 16, oom);
+			x_lookup_inv(r, SET_IPSEC, oom);
+			x_counter(r, oom);
+			x_verdict(r, NF_DROP, oom);
+		}
+	}
+	return 0;
+}
+
 static int build_rules6(const struct nft_spec *spec, struct want *w)
 {
 	bool wan = memcmp(&spec->wan_addr6, &in6addr_any, 16) != 0;
@@ -163,6 +208,8 @@ static int build_rules6(const struct nft_spec *spec, struct want *w)
 	if (w->nel[SET_MASQ] > 0 && rule_snat6(spec, w, &oom) < 0)
 		return -ENOMEM;
 	if (spec->mss_clamp && w->nel[SET_TUNNELS] > 0 && nft_rule_tunnels(w, CH_FORWARD, "mss-clamp6", &oom) < 0)
+		return -ENOMEM;
+	if (w->nel[SET_IPSEC] > 0 && rules_ipsec6(spec, w, &oom) < 0)
 		return -ENOMEM;
 	if (w->nel[SET_ENDPOINTS] > 0 &&
 	    (rules_tun6(spec, w, IPPROTO_IPIP, false, &oom) < 0 || rules_tun6(spec, w, IPPROTO_IPV6, false, &oom) < 0 ||
@@ -184,7 +231,7 @@ int nft_want_build6(const struct nft_spec *spec, struct want *w)
 		return ret;
 	if (masq6_elems(spec, w) < 0 || nft_tunnel_elems(w, spec) < 0 ||
 	    nft_addr_elems(w, SET_ENDPOINTS, spec->endpoints6, spec->n_endpoints6, 16) < 0 ||
-	    nft_addr_elems(w, SET_IPSEC, NULL, 0, 16) < 0)
+	    nft_addr_elems(w, SET_IPSEC, spec->ipsec6, spec->n_ipsec6, 16) < 0)
 		ret = -ENOMEM;
 	if (ret == 0)
 		ret = build_rules6(spec, w);
@@ -217,9 +264,39 @@ static void print_element6(FILE *f, size_t i, const void *ctx)
 		fprintf(f, "/%u", c->nets[i].len);
 	} else if (c->set == SET_TUNNELS) {
 		fprintf(f, "\"%.16s\"", c->spec->tunnels[i]);
+	} else if (c->set == SET_IPSEC) {
+		put_addr6(f, &c->spec->ipsec6[i]);
 	} else {
 		put_addr6(f, &c->spec->endpoints6[i]);
 	}
+}
+
+static void print_ipsec6(struct printer *p, const struct nft_spec *spec)
+{
+	static const char *const tun[] = { "4", "4in6", "41", "6in6" };
+	static const char *const what[] = { "udp dport 500", "meta l4proto esp" };
+	FILE *f;
+
+	for (int k = 0; k < 4; k += 2)
+		if ((f = cmd_start(&p->c, p->table, "add rule"))) {
+			fprintf(f, " input meta l4proto %s ip6 saddr @encrypted meta secpath missing counter drop"
+				" comment \"ipsec-%s-in\"", tun[k], tun[k + 1]);
+			cmd_end(&p->c, p->out);
+		}
+	for (int k = 0; memcmp(&spec->wan_addr6, &in6addr_any, 16) && k < 2; k++)
+		if ((f = cmd_start(&p->c, p->table, "add rule"))) {
+			fputs(" input ip6 daddr ", f);
+			put_addr6(f, &spec->wan_addr6);
+			fprintf(f, " %s ip6 saddr != @encrypted counter drop comment \"%s\"", what[k],
+				k ? "esp-other6" : "ike-other6");
+			cmd_end(&p->c, p->out);
+		}
+	for (int k = 0; k < 4; k += 2)
+		if ((f = cmd_start(&p->c, p->table, "add rule"))) {
+			fprintf(f, " output meta l4proto %s ip6 daddr @encrypted rt ipsec missing counter drop"
+				" comment \"ipsec-%s-out\"", tun[k], tun[k + 1]);
+			cmd_end(&p->c, p->out);
+		}
 }
 
 static void print_rules6(struct printer *p, const struct nft_spec *spec, size_t n_masq)
@@ -237,6 +314,8 @@ static void print_rules6(struct printer *p, const struct nft_spec *spec, size_t 
 	if (spec->mss_clamp && spec->n_tunnels > 0)
 		nft_print_rule(p, " forward oifname @tunnels tcp flags syn counter"
 			       " tcp option maxseg size set rt mtu comment \"mss-clamp6\"");
+	if (spec->n_ipsec6 > 0)
+		print_ipsec6(p, spec);
 	for (int k = 0; spec->n_endpoints6 > 0 && k < 4; k += 2)
 		if ((f = cmd_start(&p->c, p->table, "add rule"))) {
 			fprintf(f, " input meta l4proto %s ip6 saddr @endpoints counter accept comment \"%s-peers\"",
@@ -275,6 +354,8 @@ void nft6_print(const struct nft_spec *spec, FILE *out)
 	nft_print_elements(&p, "tunnels", spec->n_tunnels, print_element6, &c);
 	c.set = SET_ENDPOINTS;
 	nft_print_elements(&p, "endpoints", spec->n_endpoints6, print_element6, &c);
+	c.set = SET_IPSEC;
+	nft_print_elements(&p, "encrypted", spec->n_ipsec6, print_element6, &c);
 	nft_print_chains(&p, false);
 	print_rules6(&p, spec, nn);
 	free(nets);

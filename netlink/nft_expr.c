@@ -127,6 +127,60 @@ void x_lookup(struct nftnl_rule *r, int set, int *oom)
 			   nft_set_id(nftnl_rule_get_u32(r, NFTNL_RULE_FAMILY), set));
 }
 
+void x_lookup_inv(struct nftnl_rule *r, int set, int *oom)
+{
+	x_lookup(r, set, oom);
+	if (!*oom) {
+		struct nftnl_expr *e = NULL;
+		struct nftnl_expr_iter *it = nftnl_expr_iter_create(r);
+
+		/* the lookup just added is the rule's last expression */
+		for (struct nftnl_expr *x = it ? nftnl_expr_iter_next(it) : NULL; x; x = nftnl_expr_iter_next(it))
+			e = x;
+		if (it)
+			nftnl_expr_iter_destroy(it);
+		if (e)
+			nftnl_expr_set_u32(e, NFTNL_EXPR_LOOKUP_FLAGS, NFT_LOOKUP_F_INV);
+		else
+			*oom = 1;
+	}
+}
+
+/* A one-byte boolean in register 1 (meta secpath, rt ipsec) is 0: "missing". */
+static void x_missing(struct nftnl_rule *r, int *oom)
+{
+	uint8_t zero = 0;
+
+	x_cmp(r, NFT_CMP_EQ, &zero, 1, oom);
+}
+
+void x_secpath_missing(struct nftnl_rule *r, int *oom)
+{
+	x_meta(r, NFT_META_SECPATH, oom);
+	x_missing(r, oom);
+}
+
+void x_rt_ipsec_missing(struct nftnl_rule *r, int *oom)
+{
+	struct nftnl_expr *e = add_expr(r, "rt", oom);
+
+	if (e) {
+		nftnl_expr_set_u32(e, NFTNL_EXPR_RT_DREG, NFT_REG_1);
+		nftnl_expr_set_u32(e, NFTNL_EXPR_RT_KEY, NFT_RT_XFRM);
+	}
+	x_missing(r, oom);
+}
+
+void x_udp_dport(struct nftnl_rule *r, uint16_t port, int *oom)
+{
+	uint8_t udp = IPPROTO_UDP, p[2] = { (uint8_t)(port >> 8), (uint8_t)port };
+
+	x_meta(r, NFT_META_L4PROTO, oom);
+	x_cmp(r, NFT_CMP_EQ, &udp, 1, oom);
+	x_payload(r, NFT_PAYLOAD_TRANSPORT_HEADER, 2, 2, oom);
+	x_cmp(r, NFT_CMP_EQ, p, 2, oom);
+}
+
 void x_counter(struct nftnl_rule *r, int *oom)
 {
 	add_expr(r, "counter", oom);

@@ -75,6 +75,14 @@ void x_meta(struct nftnl_rule *r, uint32_t key, int *oom);
 void x_payload(struct nftnl_rule *r, uint32_t base, uint32_t off, uint32_t len, int *oom);
 void x_cmp(struct nftnl_rule *r, uint32_t op, const void *data, uint32_t len, int *oom);
 void x_lookup(struct nftnl_rule *r, int set, int *oom);
+/* saddr != @SET (the lookup inverted) */
+void x_lookup_inv(struct nftnl_rule *r, int set, int *oom);
+/* meta secpath missing (no IPsec took it in); rt ipsec missing (no IPsec
+ * policy takes it out) */
+void x_secpath_missing(struct nftnl_rule *r, int *oom);
+void x_rt_ipsec_missing(struct nftnl_rule *r, int *oom);
+/* meta l4proto udp udp dport PORT */
+void x_udp_dport(struct nftnl_rule *r, uint16_t port, int *oom);
 void x_counter(struct nftnl_rule *r, int *oom);
 void x_verdict(struct nftnl_rule *r, uint32_t verdict, int *oom);
 /* oifname "NAME" */

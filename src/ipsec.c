@@ -165,11 +165,11 @@ bool ipsec_list_has(char **list, const char *name)
 static bool conn_matches(const struct vici_conn_info *c, const struct site *s, const struct peer *p,
 			 const char *name)
 {
-	char local[16], remote[16];
+	char local[IP6_STRLEN], remote[IP6_STRLEN];
 	const char *auth = p->auth == AUTH_PSK ? "pre-shared key" : "public key";
 
-	return !strcmp(c->local_addr, ip4_str(s->wan_address.addr, local)) &&
-	       !strcmp(c->remote_addr, ip4_str(p->endpoint, remote)) && !strcmp(c->local_id, s->name) &&
+	ipsec_addrs(s, p, local, remote);
+	return !strcmp(c->local_addr, local) && !strcmp(c->remote_addr, remote) && !strcmp(c->local_id, s->name) &&
 	       !strcmp(c->remote_id, p->name) && !strcmp(c->local_auth, auth) && !strcmp(c->remote_auth, auth) &&
 	       c->n_children == 1 && !strcmp(c->child, name) && !strcmp(c->child_mode, "TRANSPORT");
 }

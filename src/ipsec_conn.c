@@ -37,6 +37,17 @@ size_t ipsec_protocols(const struct peer *p, uint8_t out[IPSEC_PROTOCOLS_MAX])
 	return 2;
 }
 
+void ipsec_addrs(const struct site *s, const struct peer *p, char local[IP6_STRLEN], char remote[IP6_STRLEN])
+{
+	if (p->endpoint_v6) {
+		ip6_str(s->wan_address6.addr, local);
+		ip6_str(p->endpoint6, remote);
+	} else {
+		ip4_str(s->wan_address.addr, local);
+		ip4_str(p->endpoint, remote);
+	}
+}
+
 bool ipsec_uses_pubkey(const struct site *s)
 {
 	for (size_t i = 0; i < s->n_peers; i++)
@@ -102,7 +113,7 @@ static int sha256_hex(const void *data, size_t len, char out[65])
 int ipsec_conn_message(const struct site *s, const struct peer *p, struct vici_msg *m,
 		       char key_hash[65], char *why, size_t whylen)
 {
-	char name[VICI_NAME_MAX + 1], local[16], remote[16];
+	char name[VICI_NAME_MAX + 1], local[IP6_STRLEN], remote[IP6_STRLEN];
 	struct vici_conn_spec spec = { 0 };
 	uint8_t key[KEY_FILE_MAX];
 	size_t len = 0;
@@ -110,8 +121,9 @@ int ipsec_conn_message(const struct site *s, const struct peer *p, struct vici_m
 
 	ipsec_conn_name(s, p, name, sizeof(name));
 	spec.name = name;
-	spec.local_addr = ip4_str(s->wan_address.addr, local);
-	spec.remote_addr = ip4_str(p->endpoint, remote);
+	ipsec_addrs(s, p, local, remote);
+	spec.local_addr = local;
+	spec.remote_addr = remote;
 	spec.local_id = s->name;
 	spec.remote_id = p->name;
 	spec.start_action = VICI_START_TRAP;

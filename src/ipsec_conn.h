@@ -28,6 +28,11 @@ bool ipsec_uses_pubkey(const struct site *s);
 #define IPSEC_PROTOCOLS_MAX 2
 size_t ipsec_protocols(const struct peer *p, uint8_t out[IPSEC_PROTOCOLS_MAX]);
 
+/* The IKE addresses of peer P's connection: S's WAN address and P's endpoint,
+ * of the endpoint's family (IPv6 for an ip6tnl; NAT-T only ever applies over
+ * IPv4). */
+void ipsec_addrs(const struct site *s, const struct peer *p, char local[IP6_STRLEN], char remote[IP6_STRLEN]);
+
 /* "gatewayctl-SITE_PEER": the connection, its child and its shared key's id.
  * Site and peer names hold letters, digits and '-' only (site_name_valid), so
  * the '_' tells where the site ends: two (site, peer) pairs never share a name.

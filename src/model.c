@@ -34,7 +34,7 @@ static void plan_init_spec(struct plan *plan, const struct site *s)
 		/* a peer over IPv6 is in the ip6 table's set (plan_init_spec6) */
 		if (!p->endpoint_v6)
 			plan->endpoints[n_ep++] = p->endpoint;
-		if (p->encryption == ENC_IPSEC)
+		if (p->encryption == ENC_IPSEC && !p->endpoint_v6)
 			plan->ipsec[n_ipsec++] = p->endpoint;
 	}
 	plan->nft = (struct nft_spec){
@@ -70,6 +70,7 @@ void plan_free(struct plan *plan)
 	free(plan->ipsec);
 	free(plan->masq6);
 	free(plan->endpoints6);
+	free(plan->ipsec6);
 	free(plan->by_name);
 	free(plan->by_tunnel);
 	free(plan->by_ifindex);

@@ -97,6 +97,7 @@ struct plan {
 	uint32_t *ipsec;	/* endpoints of the encrypted peers */
 	struct nft_net6 *masq6;
 	struct in6_addr *endpoints6;
+	struct in6_addr *ipsec6;	/* IPv6 endpoints of the encrypted peers */
 };
 
 /* A peer's tunnel (model_tun.c): ipip for an IPv4-only peer, sit in mode any

@@ -19,7 +19,7 @@ bool model_site_v6(const struct site *s)
 
 void plan_init_spec6(struct plan *plan, const struct site *s)
 {
-	size_t n_masq = 0, n_ep = 0;
+	size_t n_masq = 0, n_ep = 0, n_ipsec = 0;
 	bool lan6 = s->lan_address6.len != 0;
 
 	for (size_t i = 0; i < s->n_peers; i++)
@@ -27,6 +27,7 @@ void plan_init_spec6(struct plan *plan, const struct site *s)
 			n_masq += s->peers[i].n_networks6;
 	plan->masq6 = live_xcalloc(n_masq, sizeof(*plan->masq6));
 	plan->endpoints6 = live_xcalloc(s->n_peers, sizeof(*plan->endpoints6));
+	plan->ipsec6 = live_xcalloc(s->n_peers, sizeof(*plan->ipsec6));
 	n_masq = 0;
 	for (size_t i = 0; i < s->n_peers; i++) {
 		const struct peer *p = &s->peers[i];
@@ -37,6 +38,8 @@ void plan_init_spec6(struct plan *plan, const struct site *s)
 		}
 		if (p->endpoint_v6)
 			memcpy(&plan->endpoints6[n_ep++], p->endpoint6, 16);
+		if (p->endpoint_v6 && p->encryption == ENC_IPSEC)
+			memcpy(&plan->ipsec6[n_ipsec++], p->endpoint6, 16);
 		if (model_tunnel_kind(p) == TUN_SIT)
 			plan->nft.sit = true;
 	}
@@ -46,6 +49,8 @@ void plan_init_spec6(struct plan *plan, const struct site *s)
 	plan->nft.n_masq6 = n_masq;
 	plan->nft.endpoints6 = plan->endpoints6;
 	plan->nft.n_endpoints6 = n_ep;
+	plan->nft.ipsec6 = plan->ipsec6;
+	plan->nft.n_ipsec6 = n_ipsec;
 	if (s->wan_address6.len)
 		memcpy(&plan->nft.wan_addr6, s->wan_address6.addr, 16);
 }

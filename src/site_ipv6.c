@@ -1,12 +1,11 @@
 /* site_ipv6.c - the IPv6 items the engine does not apply yet (issue 22):
  * plan and up refuse a site file with one of them (and so the watcher and
  * rollback), never applying it in half; check accepts the file. Applied:
- * IPv6 networks of peers reached over IPv4 (sit), IPsec for them (protocols
- * 4 and 41), tunnels over an IPv6 WAN to a peer's IPv6 endpoint (ip6tnl,
- * 4in6 and 6in6), their routes, forwarding, the ip6 table, manage_interfaces'
- * IPv6 addresses and default route. Not yet: IPsec for a peer with an IPv6
- * endpoint (its tunnel over IPv6 would leave in clear), a list of IPv6
- * endpoints (failover, the watcher and the state file carry IPv4
+ * IPv6 networks of peers reached over IPv4 (sit), tunnels over an IPv6 WAN
+ * to a peer's IPv6 endpoint (ip6tnl, 4in6 and 6in6), IPsec for both
+ * (protocols 4 and 41, over IPv4 or IPv6), their routes, forwarding, the ip6
+ * table, manage_interfaces' IPv6 addresses and default route. Not yet: a list
+ * of IPv6 endpoints (failover, the watcher and the state file carry IPv4
  * endpoints). */
 #include "site.h"
 
@@ -25,10 +24,6 @@ int site_ipv6_unsupported(const struct site *s, const char *cmd, FILE *err)
 		const struct peer *p = &s->peers[i];
 
 		networks6 |= p->n_networks6 > 0;
-		if (p->endpoint_v6 && p->encryption == ENC_IPSEC)
-			return refuse(s, cmd, err, p->encryption_line,
-				      "encryption = ipsec for a peer with an IPv6 endpoint (a tunnel over IPv6 is "
-				      "not covered by IPsec yet)");
 		if (p->endpoint_v6 && p->n_eps > 1)
 			return refuse(s, cmd, err, p->endpoint_line,
 				      "a list of IPv6 endpoints (failover is IPv4 only yet): give one address");

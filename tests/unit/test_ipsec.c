@@ -314,6 +314,19 @@ static void test_conn_message_psk(void **state)
 	assert_non_null(strstr(text, "remote_ts = dynamic[4], dynamic[41]\n"));
 	free(text);
 	p.n_networks6 = 0;
+	/* over IPv6 (an ip6tnl): IKE between the IPv6 WAN addresses, 4 and 41 */
+	p.endpoint_v6 = true;
+	memcpy(p.endpoint6, (const uint8_t[16]){ 0x20, 0x01, 0x0d, 0xb8, 0, 0x0b, [15] = 0x10 }, 16);
+	memcpy(s.wan_address6.addr, (const uint8_t[16]){ 0x20, 0x01, 0x0d, 0xb8, 0, 0x0a, [15] = 0x12 }, 16);
+	s.wan_address6.len = 64;
+	text = ipsec_plan_text(&s, &p);
+	assert_non_null(text);
+	assert_non_null(strstr(text, "local_addrs = 2001:db8:a::12\n"));
+	assert_non_null(strstr(text, "remote_addrs = 2001:db8:b::10\n"));
+	assert_non_null(strstr(text, "local_ts = dynamic[4], dynamic[41]\n"));
+	assert_non_null(strstr(text, "encap = no\n"));
+	free(text);
+	p.endpoint_v6 = false;
 
 	/* the key file gone: said, and plan shows no connection */
 	assert_int_equal(unlink(p.psk_file), 0);

@@ -1269,6 +1269,53 @@ static void test_v6_ipsec(void **state)
 	check_print(&plain);
 }
 
+/* An encrypted peer over IPv6 (ip6tnl): the ip6 table keeps its 4in6 and 6in6
+ * closed and IKE/ESP to our IPv6 WAN address from anyone else out; the ip
+ * table's set has no IPv6 endpoint in it */
+static void test_v6_ipsec_over_ipv6(void **state)
+{
+	struct nft_net6 m6[2];
+	struct in6_addr e6[1];
+	struct nft_spec s = manhattan6(m6, e6), nowan;
+	char *out;
+
+	(void)state;
+	SKIP_IF_NEEDED();
+	s.ipsec6 = e6;
+	s.n_ipsec6 = 1;
+	replace_ok(&s);
+	assert_int_equal(nft_table_matches(&nl, &s), 1);
+	out = run(NULL, "nft list table ip6 gatewayctl-manhattan");
+	assert_non_null(strstr(out, "elements = { 2001:db8:ff::2 }"));
+	assert_non_null(strstr(out, "meta l4proto ipencap ip6 saddr @encrypted meta ipsec missing counter packets 0 "
+				    "bytes 0 drop comment \"ipsec-4in6-in\""));
+	assert_non_null(strstr(out, "meta l4proto ipv6 ip6 saddr @encrypted meta ipsec missing counter packets 0 "
+				    "bytes 0 drop comment \"ipsec-6in6-in\""));
+	assert_non_null(strstr(out, "ip6 daddr 2001:db8:ff::1 udp dport 500 ip6 saddr != @encrypted counter "
+				    "packets 0 bytes 0 drop comment \"ike-other6\""));
+	assert_non_null(strstr(out, "ip6 daddr 2001:db8:ff::1 meta l4proto esp ip6 saddr != @encrypted counter "
+				    "packets 0 bytes 0 drop comment \"esp-other6\""));
+	assert_non_null(strstr(out, "meta l4proto ipencap ip6 daddr @encrypted rt ipsec missing counter packets 0 "
+				    "bytes 0 drop comment \"ipsec-4in6-out\""));
+	assert_non_null(strstr(out, "meta l4proto ipv6 ip6 daddr @encrypted rt ipsec missing counter packets 0 "
+				    "bytes 0 drop comment \"ipsec-6in6-out\""));
+	/* before the rules that accept 4in6 from the peers */
+	assert_true(strstr(out, "\"ipsec-4in6-in\"") < strstr(out, "\"4in6-peers\""));
+	free(out);
+	out = run(NULL, "nft list set ip gatewayctl-manhattan encrypted");
+	assert_null(strstr(out, "elements"));
+	free(out);
+	sh("nft delete rule ip6 gatewayctl-manhattan output handle %u", rule_handle6("output", "ipsec-6in6-out"));
+	assert_int_equal(nft_table_matches(&nl, &s), 0);
+	replace_ok(&s);
+	sh("nft delete element ip6 gatewayctl-manhattan encrypted '{ 2001:db8:ff::2 }'");
+	assert_int_equal(nft_table_matches(&nl, &s), 0);
+	check_print(&s);
+	nowan = s;
+	nowan.wan_addr6 = in6("::");		/* no IPv6 WAN address: no IKE/ESP rules */
+	check_print(&nowan);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1296,6 +1343,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_v6_delete_and_foreign, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_v6_print_roundtrip, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_v6_ipsec, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_v6_ipsec_over_ipv6, setup, teardown),
 	};
 
 	if (geteuid() != 0) {

@@ -12,6 +12,9 @@
 #   wait_established GW SITE SECONDS    status --json says established
 #   spis GW / ours_in_charon GW         ESP SPIs; gatewayctl- connections in charon
 #   prove_protected LABEL esp|udp4500   capture on inet during traffic + a forgery
+#   cap_summary6 NAME                   cap_summary with the LANs' IPv6 addresses as inner too
+#   prove_closed LABEL NAME             the test's no_pings LABEL under captures on both of
+#                                       inet's links; nothing of the tunnel in clear (IPv6, issue 22)
 
 IPSEC_CHARON_CONF='charon {
     retransmit_tries = 3
@@ -136,4 +139,28 @@ expect_no_xfrm_state() { # GW MSG
 		fail "$2"
 		{ lab_exec "$1" ip xfrm state; sw "$1" --list-sas; sw "$1" --list-conns; } 2>&1 | head -40 | t_note
 	fi
+}
+
+# the pcap summary with both families' LAN addresses counted as inner
+cap_summary6() { # NAME
+	python3 "$(dirname "${BASH_SOURCE[0]}")/pcap-summary.py" "$T_TMP/$1.pcap" "$LAB_M_APP" "$LAB_B_WS" \
+		"$LAB_M_GW_LAN" "$LAB_B_GW_LAN" "$LAB_M_APP6" "$LAB_B_WS6" "$LAB_M_GW_LAN6" "$LAB_B_GW_LAN6"
+}
+
+# the test's no_pings LABEL (its pings of both families, each failing) under
+# captures on both of the internet router's links: no protocol (IPv6: next
+# header) 4 or 41 in clear, no LAN address of either family
+prove_closed() { # LABEL NAME
+	local m b
+	cap_start "$2-m" inet eth-m
+	cap_start "$2-b" inet eth-b
+	no_pings "$1"
+	cap_stop "$2-m"
+	cap_stop "$2-b"
+	m=$(cap_summary6 "$2-m")
+	b=$(cap_summary6 "$2-b")
+	t_log "$1: eth-m $m; eth-b $b"
+	expect_eq "$(kv ipip "$m")/$(kv ipip "$b")" 0/0 "$1: no protocol 4 in clear ($m / $b)"
+	expect_eq "$(kv sit "$m")/$(kv sit "$b")" 0/0 "$1: no protocol 41 in clear"
+	expect_eq "$(kv inner "$m")/$(kv inner "$b")" 0/0 "$1: no LAN address of either family on the internet"
 }

@@ -8,10 +8,12 @@ Prints one line: esp=N udp500=N udp4500=N ipip=N sit=N other=N inner=N nonip=N
            NAT-T keepalives)
   ipip     IP protocol 4 (plain IPIP)
   sit      IP protocol 41 (plain IPv6 in IPv4: a sit's 6in4)
-  other    any other IPv4 packet
-  inner    IPv4 packets holding one of the ADDRs (IPv4 or IPv6) anywhere after their
-           outer IPv4 header, i.e. an address that should be hidden inside the tunnel
-  nonip    frames that are not IPv4 (ARP...)
+  other    any other IP packet
+  inner    IP packets holding one of the ADDRs (IPv4 or IPv6) anywhere after their
+           outer header, i.e. an address that should be hidden inside the tunnel
+  nonip    frames that are not IP (ARP...)
+An outer IPv6 header counts the same way by its next header (no extension
+headers expected: gatewayctl's ip6tnl sends none): ipip is then 4in6, sit 6in6.
 Understands the classic pcap format with Ethernet (1) or Linux cooked (113) frames.
 """
 import socket
@@ -49,13 +51,15 @@ def main():
         incl = struct.unpack(end + "I", data[off + 8:off + 12])[0]
         frame = data[off + 16:off + 16 + incl]
         off += 16 + incl
-        if len(frame) < l2 + 20 or frame[proto_at:proto_at + 2] != b"\x08\x00":
+        ethertype = frame[proto_at:proto_at + 2]
+        ip = frame[l2:]
+        if ethertype == b"\x08\x00" and len(ip) >= 20:
+            proto, body = ip[9], ip[(ip[0] & 0x0F) * 4:]
+        elif ethertype == b"\x86\xdd" and len(ip) >= 40:
+            proto, body = ip[6], ip[40:]
+        else:
             counts["nonip"] += 1
             continue
-        ip = frame[l2:]
-        ihl = (ip[0] & 0x0F) * 4
-        proto = ip[9]
-        body = ip[ihl:]
         if proto == 50:
             counts["esp"] += 1
         elif proto == 4:
