@@ -342,16 +342,10 @@ FILE *state_fopen(bool private_dir, const char *name)
 	return f;
 }
 
-int state_read(const char *site, struct state *st)
+void state_parse(FILE *f, struct state *st)
 {
-	char name[SITE_NAME_MAX + 8], line[4200], a[64], b[64], c[64];
-	FILE *f;
+	char line[4200], a[64], b[64], c[64];
 
-	state_init(st, site);
-	snprintf(name, sizeof(name), "%s.state", site);
-	f = state_fopen(false, name);
-	if (!f)
-		return errno == ENOENT ? 0 : -errno;
 	while (fgets(line, sizeof(line), f)) {
 		int v, n;
 		unsigned ttl;
@@ -360,26 +354,27 @@ int state_read(const char *site, struct state *st)
 		if (!strncmp(line, "file ", 5)) {
 			snprintf(st->file, sizeof(st->file), "%.4095s", line + 5);
 		} else if (sscanf(line, "forwarding_was %d", &v) == 1) {
-			st->forwarding_was = v;
+			st->forwarding_was = v < 0 ? -1 : v;
 		} else if (sscanf(line, "forwarding6_was %d", &v) == 1) {
-			st->forwarding6_was = v;
+			st->forwarding6_was = v < 0 ? -1 : v;
 		} else if (sscanf(line, "accept_ra_was %63s %d", a, &v) == 2) {
 			if (ifname_valid(a) && v >= 0 && v <= 2) {
 				strcpy(st->accept_ra_ifname, a);
 				st->accept_ra_was = v;
 			}
 		} else if (sscanf(line, "addr6 %63s %63s", a, b) == 2 && st->n_addrs6 < STATE_MAX_ITEMS) {
-			/* (before "addr" and "default_route": their sscanf takes "addr6" for "addr" "6") */
 			if (ifname_valid(a) && parse_net6(b, &st->addrs6[st->n_addrs6].addr) == 0) {
 				strcpy(st->addrs6[st->n_addrs6].ifname, a);
 				st->n_addrs6++;
 			}
 		} else if (sscanf(line, "default_route6 %63s %63s", a, b) == 2) {
-			if (parse_ip6(a, st->default_route6.gateway) == 0 && ifname_valid(b))
+			if (parse_ip6(a, st->default_route6.gateway) == 0 && ifname_valid(b) &&
+			    !ip6_zero(st->default_route6.gateway))
 				strcpy(st->default_route6.ifname, b);
 			else
-				memset(st->default_route6.gateway, 0, 16);
-		} else if (sscanf(line, "addr %63s %63s", a, b) == 2 && st->n_addrs < STATE_MAX_ITEMS) {
+				memset(&st->default_route6, 0, sizeof(st->default_route6));
+		} else if (!strncmp(line, "addr ", 5) && sscanf(line, "addr %63s %63s", a, b) == 2 &&
+			   st->n_addrs < STATE_MAX_ITEMS) {
 			if (ifname_valid(a) && parse_net4(b, &st->addrs[st->n_addrs].addr) == 0) {
 				strcpy(st->addrs[st->n_addrs].ifname, a);
 				st->n_addrs++;
@@ -397,30 +392,37 @@ int state_read(const char *site, struct state *st)
 				strcpy(st->endpoints[k].peer, a);
 				st->endpoints[st->n_endpoints++].ttl = ttl;
 			}
-		} else if (sscanf(line, "default_route %63s %63s", a, b) == 2) {
-			if (parse_ip4(a, &st->default_route.gateway) == 0 && ifname_valid(b))
+		} else if (!strncmp(line, "default_route ", 14) && sscanf(line, "default_route %63s %63s", a, b) == 2) {
+			if (parse_ip4(a, &st->default_route.gateway) == 0 && ifname_valid(b) && st->default_route.gateway)
 				strcpy(st->default_route.ifname, b);
 			else
-				st->default_route.gateway = 0;
+				memset(&st->default_route, 0, sizeof(st->default_route));
 		}
 	}
+}
+
+int state_read(const char *site, struct state *st)
+{
+	char name[SITE_NAME_MAX + 8];
+	FILE *f;
+
+	state_init(st, site);
+	snprintf(name, sizeof(name), "%s.state", site);
+	f = state_fopen(false, name);
+	if (!f)
+		return errno == ENOENT ? 0 : -errno;
+	state_parse(f, st);
 	fclose(f);
 	return 0;
 }
 
-int state_write(const struct state *st)
+char *state_format(const struct state *st, size_t *len)
 {
-	char name[SITE_NAME_MAX + 8], buf[20], buf6[NET6_STRLEN], *text = NULL;
-	size_t len = 0;
-	FILE *f;
-	int r;
+	char buf[20], buf6[NET6_STRLEN], *text = NULL;
+	FILE *f = open_memstream(&text, len);
 
-	snprintf(name, sizeof(name), "%s.state", st->site);
-	if (state_empty(st))
-		return state_remove_file(false, name);
-	f = open_memstream(&text, &len);
 	if (!f)
-		return -ENOMEM;
+		return NULL;
 	fprintf(f, "# gatewayctl: what `up` changed for site %s that `down` restores\n", st->site);
 	if (st->file[0])
 		fprintf(f, "file %s\n", st->file);
@@ -451,8 +453,22 @@ int state_write(const struct state *st)
 	}
 	if (fclose(f) != 0) {
 		free(text);
-		return -ENOMEM;
+		return NULL;
 	}
+	return text;
+}
+
+int state_write(const struct state *st)
+{
+	char name[SITE_NAME_MAX + 8], *text;
+	size_t len = 0;
+	int r;
+
+	snprintf(name, sizeof(name), "%s.state", st->site);
+	if (state_empty(st))
+		return state_remove_file(false, name);
+	if (!(text = state_format(st, &len)))
+		return -ENOMEM;
 	r = state_write_file(false, name, text, len, 0644);
 	free(text);
 	return r;

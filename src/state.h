@@ -83,6 +83,11 @@ int state_trylock(const char *site);
 
 /* Read the site's state; an absent file gives an empty state. 0 or -errno. */
 int state_read(const char *site, struct state *st);
+/* The file's text, read from F into ST (state_init'ed): lines not understood
+ * are passed over; and ST as that text (malloc'd, *LEN bytes; NULL: out of
+ * memory). */
+void state_parse(FILE *f, struct state *st);
+char *state_format(const struct state *st, size_t *len);
 /* Write it atomically, or remove the file when the state is empty. 0 or -errno. */
 int state_write(const struct state *st);
 bool state_empty(const struct state *st);

@@ -138,6 +138,19 @@ static void ipv6_records(void)
 	fputs("accept_ra_was eth0 7\naccept_ra_was ../x 1\naddr6 eth0 2001:db8::1\ndefault_route6 1.2.3.4 eth0\n", f);
 	fclose(f);
 	CHECK(state_read("manhattan", &st) == 0 && st.accept_ra_was == -1 && state_empty(&st));
+	/* a line of one word after "default_route6" is not the IPv4 default route's;
+	 * values the file never holds (a negative forwarding, a route via 0.0.0.0) read as none */
+	f = fopen(path, "w");
+	CHECK(f);
+	fputs("default_route 172.16.1.30 eth1\ndefault_route6 eth1\nforwarding_was -5\n", f);
+	fclose(f);
+	CHECK(state_read("manhattan", &st) == 0 && st.default_route.gateway == 0xac10011e && st.forwarding_was == -1);
+	f = fopen(path, "w");
+	CHECK(f);
+	fputs("default_route 0.0.0.0 eth1\ndefault_route6 :: eth1\n", f);
+	fclose(f);
+	CHECK(state_read("manhattan", &st) == 0 && state_empty(&st) && !st.default_route.ifname[0] &&
+	      !st.default_route6.ifname[0]);
 }
 
 static void test_ipv6_records(void **state)
