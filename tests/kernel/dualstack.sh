@@ -64,6 +64,29 @@ expect_grep "status names it too" 'an IPv6 route to 2001:db8:2::/64 exists that 
 lab_exec m-gw ip -6 route del 2001:db8:2::/64 dev eth0
 expect_same "the refused up changed nothing" "$before_m" "$(snap m-gw)"
 
+# --- all or nothing: a failure at each of up's netlink sends (strace's fault
+# injection, as atomic.sh) leaves accept_ra and IPv6 forwarding as they were
+if command -v strace >/dev/null; then
+	n=1
+	while [ $n -le 60 ]; do
+		rc=0
+		lab_exec m-gw env GATEWAYCTL_RUNDIR="$(gw_rundir m-gw)" ASAN_OPTIONS=detect_leaks=0:exitcode=99 \
+			strace -qq -o /dev/null -e trace=sendto -e inject=sendto:error=ENOBUFS:when=$n \
+			"$GWCTL" up "$M" >/dev/null 2>&1 || rc=$?
+		[ $rc = 0 ] && break
+		ra=$(lab_exec m-gw sysctl -n net.ipv6.conf.eth1.accept_ra net.ipv6.conf.all.forwarding | tr '\n' ' ')
+		[ "$ra" = "1 0 " ] || { fail "sendto #$n fails: accept_ra and IPv6 forwarding as before (1 0: $ra)"; break; }
+		n=$((n + 1))
+	done
+	if [ $n -gt 1 ] && [ $n -le 60 ]; then
+		ok "a failure at each of the $((n - 1)) sends of up leaves accept_ra 1 and IPv6 forwarding off"
+	else
+		fail "injecting into sendto: up never ran through, or never sent (n=$n)"
+	fi
+	gw m-gw down "$M" >/dev/null 2>&1
+	expect_same "... and after the up that ran through, down leaves m-gw as before" "$before_m" "$(snap m-gw)"
+fi
+
 # --- up on both sides
 out=$(gw m-gw up "$M" 2>&1) && ok "up manhattan" || { fail "up manhattan"; printf '%s\n' "$out" | t_note; }
 out=$(gw b-gw up "$B" 2>&1) && ok "up brooklyn" || { fail "up brooklyn"; printf '%s\n' "$out" | t_note; }
