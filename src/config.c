@@ -909,7 +909,7 @@ static void load_endpoints(struct loader *ld, int line, const char *v, struct pe
 					 "name once", v, i + 1, k + 1);
 			break;
 		}
-	c6_endpoint_family(&(struct c6){ report_at, ld }, v, p);
+	c6_endpoint_family(&(struct c6){ report_at, ld }, v, !ld->wan4 && ld->wan6, p);
 	if (p->n_eps && !p->eps[0].name)
 		p->endpoint = p->eps[0].addr;
 	free(copy);

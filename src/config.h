@@ -45,8 +45,10 @@ struct endpoint_item {
 	uint32_t addr;		/* the IPv4 address written (NULL name, !ipv6) */
 	bool ipv6;		/* the address written is IPv6: addr6 (addr 0) */
 	uint8_t addr6[16];
-	/* a name, once resolved: its addresses in the DNS's order, and their TTL */
+	/* a name, once resolved: its addresses in the DNS's order, and their TTL;
+	 * a peer's with endpoint_v6 (AAAA) in addrs6 */
 	uint32_t addrs[ENDPOINT_ADDRS_MAX];
+	uint8_t addrs6[ENDPOINT_ADDRS_MAX][16];
 	size_t n_addrs;
 	unsigned ttl;
 };
@@ -74,8 +76,9 @@ struct peer {
 	/* An IPv6 endpoint (issue 22): endpoint_v6 set, the address in endpoint6,
 	 * endpoint 0; the tunnel then runs over the IPv6 WAN (ip6tnl), and the
 	 * site has a wan_address6. All of a peer's endpoint items are of one
-	 * family; a DNS name is resolved to IPv4 (A) only, so a named peer's
-	 * tunnel runs over IPv4. */
+	 * family; a DNS name is resolved to IPv4 (A), or to IPv6 (AAAA) when the
+	 * site's WAN is IPv6 only (endpoint_v6 then; endpoint6 :: while it is
+	 * not resolved). */
 	bool endpoint_v6;
 	uint8_t endpoint6[16];
 	bool masquerade;

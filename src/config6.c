@@ -177,12 +177,12 @@ bool c6_endpoint_item(const struct c6 *c, int line, const char *it, struct endpo
 	return false;
 }
 
-void c6_endpoint_family(const struct c6 *c, const char *v, struct peer *p)
+void c6_endpoint_family(const struct c6 *c, const char *v, bool names6, struct peer *p)
 {
 	size_t n6 = 0;
 
 	for (size_t i = 0; i < p->n_eps; i++) {
-		n6 += p->eps[i].ipv6;
+		n6 += p->eps[i].ipv6 || (names6 && p->eps[i].name);
 		for (size_t k = 0; p->eps[i].ipv6 && k < i; k++)
 			if (p->eps[k].ipv6 && ip6_equal(p->eps[k].addr6, p->eps[i].addr6)) {
 				say(c, p->endpoint_line, "`endpoint = %s`: item %zu repeats item %zu; list each "
@@ -192,12 +192,13 @@ void c6_endpoint_family(const struct c6 *c, const char *v, struct peer *p)
 	}
 	if (n6 && n6 < p->n_eps) {
 		say(c, p->endpoint_line, "`endpoint = %s`: IPv4 and IPv6 items (a DNS name is looked up as "
-		    "IPv4); a peer's endpoints are of one family, as its tunnel runs over one", v);
+		    "IPv4%s); a peer's endpoints are of one family, as its tunnel runs over one", v,
+		    names6 ? "" : " unless the site's WAN is IPv6 only");
 		return;
 	}
 	if (n6) {
 		p->endpoint_v6 = true;
-		memcpy(p->endpoint6, p->eps[0].addr6, 16);
+		memcpy(p->endpoint6, p->eps[0].addr6, 16);	/* :: for a name */
 	}
 }
 
@@ -227,21 +228,11 @@ void c6_peer_lan_address(const struct c6 *c, int line, const char *v6, bool nets
 /* Peer P's endpoint family against the site's WAN addresses */
 static void check_family(const struct c6 *c, const struct site *s, const struct peer *p, bool wan4, bool wan6)
 {
-	bool any6 = false, named = false;
-
-	for (size_t e = 0; e < p->n_eps; e++) {
-		any6 |= p->eps[e].ipv6;
-		named |= p->eps[e].name != NULL;
-	}
 	if (p->endpoint_v6 && !wan6)
 		say(c, p->endpoint_line, "peer %s: an IPv6 endpoint needs an IPv6 wan_address (line %d): "
 		    "add this gateway's IPv6 WAN address to it (`wan_address = IPv4/len, IPv6/len`)", p->name,
 		    s->line_wan_address);
-	else if (!any6 && p->n_eps && !wan4 && wan6 && named)
-		say(c, p->endpoint_line, "peer %s: a DNS name is looked up as IPv4 (A records) only, and this "
-		    "site's WAN is IPv6 only (line %d): write the peer gateway's IPv6 address", p->name,
-		    s->line_wan_address);
-	else if (!any6 && p->n_eps && !wan4 && wan6)
+	else if (!p->endpoint_v6 && p->n_eps && !wan4 && wan6)
 		say(c, p->endpoint_line, "peer %s: an IPv4 endpoint needs an IPv4 wan_address, and this site's "
 		    "WAN is IPv6 only (line %d): write the peer gateway's IPv6 address", p->name,
 		    s->line_wan_address);
@@ -320,7 +311,7 @@ static void check_same_endpoint6(const struct c6 *c, const struct site *s)
 	}
 
 	for (size_t i = 0; i < s->n_peers; i++)
-		if (s->peers[i].endpoint_v6)
+		if (s->peers[i].endpoint_v6 && !ip6_zero(s->peers[i].endpoint6))	/* a name: at run time */
 			v[n++] = i;
 	sort_site = s;
 	qsort(v, n, sizeof(*v), by_endpoint6);

@@ -41,9 +41,10 @@ void c6_network(const struct c6 *c, int line, const char *it, struct peer *p);
 /* IPv6 item IT of `endpoint` at LINE into E (addr6, ipv6 set); false, reported. */
 bool c6_endpoint_item(const struct c6 *c, int line, const char *it, struct endpoint_item *e);
 
-/* Once P's endpoint items are read (`endpoint = V`): one family for all of them,
- * no repeated IPv6 item; endpoint_v6 and endpoint6 from the first. */
-void c6_endpoint_family(const struct c6 *c, const char *v, struct peer *p);
+/* Once P's endpoint items are read (`endpoint = V`): one family for all of them
+ * (NAMES6: the WAN is IPv6 only, a name is looked up as IPv6), no repeated
+ * IPv6 item; endpoint_v6 and endpoint6 from the first (:: for a name). */
+void c6_endpoint_family(const struct c6 *c, const char *v, bool names6, struct peer *p);
 
 /* The IPv6 item V6 of peer P's `lan_address` at LINE, inside P's IPv6 networks
  * (NETS6: `networks` has IPv6 items, valid or not: none valid is said there). */

@@ -84,6 +84,14 @@ bool xc6_endpoint(const struct xc6 *x, size_t ia, const struct peer *p, size_t i
 	for (size_t e = 0; e < p->n_eps; e++)
 		if (p->eps[e].ipv6 && ip6_equal(p->eps[e].addr6, b->wan_address6.addr))
 			return true;
+	for (size_t e = 0; e < p->n_eps; e++)
+		if (p->eps[e].name) {
+			say(x, ia, p->endpoint_line, true, "peer %s: endpoint %s is a DNS name, not resolved by "
+			    "check: it must resolve (AAAA) to %s, the IPv6 wan_address of site %s (%s:%d); "
+			    "`gatewayctl plan` resolves it", p->name, p->eps[e].name,
+			    ip6_str(b->wan_address6.addr, s2), b->name, b->path, b->line_wan_address);
+			return true;
+		}
 	say(x, ia, p->endpoint_line, false, "peer %s: endpoint %s is not the IPv6 wan_address of site %s, %s "
 	    "(%s:%d)", p->name, ip6_str(p->endpoint6, s1), b->name, ip6_str(b->wan_address6.addr, s2), b->path,
 	    b->line_wan_address);

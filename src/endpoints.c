@@ -77,23 +77,63 @@ bool endpoints_refused(const struct site *s, const struct peer *p, uint32_t addr
 	return true;
 }
 
+bool endpoints_refused6(const struct site *s, const struct peer *p, const uint8_t a[16], char *why, size_t len)
+{
+	char b[NET6_STRLEN];
+
+	(void)p;
+	if (!ip6_unicast(a))
+		snprintf(why, len, "not a unicast IPv6 address the internet routes");
+	else if ((s->wan_address6.len && ip6_equal(a, s->wan_address6.addr)) ||
+		 (s->lan_address6.len && ip6_equal(a, s->lan_address6.addr)))
+		snprintf(why, len, "this gateway's own address");
+	else if (s->lan_address6.len && net6_contains(s->lan_address6, a))
+		snprintf(why, len, "inside this site's IPv6 LAN %s", net6_str(net6_network(s->lan_address6), b));
+	else {
+		for (size_t i = 0; i < s->n_peers; i++)
+			for (size_t k = 0; k < s->peers[i].n_networks6; k++)
+				if (net6_contains(s->peers[i].networks6[k], a)) {
+					snprintf(why, len, "inside network %s of peer %s, which the tunnels carry",
+						 net6_str(s->peers[i].networks6[k], b), s->peers[i].name);
+					return true;
+				}
+		return false;
+	}
+	return true;
+}
+
+/* Whether RES's address K is refused as P's endpoint (WHY: "it resolves to A, why") */
+static bool refused_at(const struct site *s, const struct peer *p, const struct resolved *res, size_t k,
+		       char *why, size_t len)
+{
+	char b[IP6_STRLEN], reason[160];
+	bool v6 = res->family == AF_INET6;
+
+	if (v6 ? !endpoints_refused6(s, p, res->addr6[k], reason, sizeof(reason)) :
+		 !endpoints_refused(s, p, res->addr[k], reason, sizeof(reason)))
+		return false;
+	snprintf(why, len, "it resolves to %s, %s: refused", v6 ? ip6_str(res->addr6[k], b) : ip4_str(res->addr[k], b),
+		 reason);
+	return true;
+}
+
 int endpoints_take(const struct site *s, struct peer *p, size_t e, const struct resolved *res, char *why,
 		   size_t len)
 {
 	struct endpoint_item *it = &p->eps[e];
-	char b[20], reason[160];
 
 	if (res->status < 0) {
 		snprintf(why, len, "%s", res->error[0] ? res->error : strerror(-res->status));
 		return -1;
 	}
 	for (size_t i = 0; i < res->n; i++)
-		if (endpoints_refused(s, p, res->addr[i], reason, sizeof(reason))) {
-			snprintf(why, len, "it resolves to %s, %s: refused", ip4_str(res->addr[i], b), reason);
+		if (refused_at(s, p, res, i, why, len))
 			return -1;
-		}
 	it->n_addrs = res->n < ENDPOINT_ADDRS_MAX ? res->n : ENDPOINT_ADDRS_MAX;
-	memcpy(it->addrs, res->addr, it->n_addrs * sizeof(it->addrs[0]));
+	if (res->family == AF_INET6)
+		memcpy(it->addrs6, res->addr6, it->n_addrs * 16);
+	else
+		memcpy(it->addrs, res->addr, it->n_addrs * sizeof(it->addrs[0]));
 	it->ttl = res->ttl;
 	return 0;
 }
@@ -118,6 +158,32 @@ uint32_t endpoints_choose(const struct peer *p, uint32_t keep)
 	return first;
 }
 
+bool endpoints_choose6(const struct peer *p, const uint8_t keep[16], uint8_t out[16])
+{
+	const uint8_t *first = NULL;
+
+	for (size_t e = 0; e < p->n_eps; e++) {
+		const struct endpoint_item *it = &p->eps[e];
+		size_t n = it->name ? it->n_addrs : 1;
+
+		for (size_t k = 0; k < n; k++) {
+			const uint8_t *a = it->name ? it->addrs6[k] : it->addr6;
+
+			if (keep && !ip6_zero(keep) && ip6_equal(a, keep)) {
+				memcpy(out, a, 16);
+				return true;
+			}
+			if (!first)
+				first = a;
+		}
+	}
+	if (first)
+		memcpy(out, first, 16);
+	else
+		memset(out, 0, 16);
+	return first != NULL;
+}
+
 void endpoints_record(const struct site *s, struct state *st)
 {
 	st->n_endpoints = 0;
@@ -125,16 +191,25 @@ void endpoints_record(const struct site *s, struct state *st)
 		const struct peer *p = &s->peers[i];
 		unsigned ttl = 0;
 
-		if ((!p->endpoint_named && p->n_eps < 2 && !p->endpoint_ike) || !p->endpoint)
+		struct state_endpoint *se = &st->endpoints[st->n_endpoints];
+
+		if ((!p->endpoint_named && p->n_eps < 2 && !p->endpoint_ike) || !endpoints_in_use(p))
 			continue;
 		for (size_t e = 0; e < p->n_eps; e++)
 			if (p->eps[e].name && (!ttl || p->eps[e].ttl < ttl))
 				ttl = p->eps[e].ttl;
 		snprintf(st->endpoints[st->n_endpoints].peer, sizeof(st->endpoints[0].peer), "%s", p->name);
-		st->endpoints[st->n_endpoints].addr = p->endpoint;
-		st->endpoints[st->n_endpoints].ike_base = p->endpoint_ike;
+		se->addr = p->endpoint;
+		se->v6 = p->endpoint_v6;
+		memcpy(se->addr6, p->endpoint6, 16);
+		se->ike_base = p->endpoint_ike;
 		st->endpoints[st->n_endpoints++].ttl = ttl;
 	}
+}
+
+bool endpoints_in_use(const struct peer *p)
+{
+	return p->endpoint_v6 ? !ip6_zero(p->endpoint6) : p->endpoint != 0;
 }
 
 const struct endpoint_item *endpoints_named(const struct peer *p)
@@ -142,11 +217,11 @@ const struct endpoint_item *endpoints_named(const struct peer *p)
 	/* an address IKE found: the item of the one it stands for */
 	uint32_t a = p->endpoint_ike ? p->endpoint_ike : p->endpoint;
 
-	for (size_t e = 0; a && e < p->n_eps; e++)
+	for (size_t e = 0; endpoints_in_use(p) && e < p->n_eps; e++)
 		for (size_t k = 0; p->eps[e].name && k < p->eps[e].n_addrs; k++)
-			if (p->eps[e].addrs[k] == a)
+			if (p->endpoint_v6 ? ip6_equal(p->eps[e].addrs6[k], p->endpoint6) : p->eps[e].addrs[k] == a)
 				return &p->eps[e];
-	for (size_t e = 0; !p->endpoint && e < p->n_eps; e++)
+	for (size_t e = 0; !endpoints_in_use(p) && e < p->n_eps; e++)
 		if (p->eps[e].name)
 			return &p->eps[e];
 	return NULL;
@@ -157,18 +232,19 @@ const char *endpoints_describe(const struct peer *p, char *buf, size_t len)
 	const struct endpoint_item *it = endpoints_named(p);
 	char a[IP6_STRLEN], b[20];
 
-	if (p->endpoint_v6) {	/* an address as written (names are IPv4 only) */
-		snprintf(buf, len, "%s", ip6_str(p->endpoint6, a));
-		return buf;
-	}
-	ip4_str(p->endpoint, a);
+	bool used = endpoints_in_use(p);
+
+	if (p->endpoint_v6)
+		ip6_str(p->endpoint6, a);
+	else
+		ip4_str(p->endpoint, a);
 	if (p->endpoint && p->endpoint_ike)
 		snprintf(buf, len, "%s (from IKE: the peer moved there from %s)", a, ip4_str(p->endpoint_ike, b));
-	else if (it && p->endpoint)
+	else if (it && used)
 		snprintf(buf, len, "%s (%s, TTL %u s)", it->name, a, it->ttl);
 	else if (it)
 		snprintf(buf, len, "%s (not resolved yet)", it->name);
 	else
-		snprintf(buf, len, "%s", p->endpoint ? a : "unresolved");
+		snprintf(buf, len, "%s", used ? a : "unresolved");
 	return buf;
 }

@@ -62,7 +62,12 @@ int endpoints_wan_auto(int wan_ifindex, const struct addr_info *a, size_t na, co
  * address, inside the LAN or a peer's networks. WHY says so. */
 bool endpoints_refused(const struct site *s, const struct peer *p, uint32_t addr, char *why, size_t len);
 
-/* Name item E of peer P resolved as RES: keep its addresses and TTL. 0, or -1
+/* The same for an IPv6 ADDR (a peer with endpoint_v6): not unicast, this
+ * gateway's own IPv6 WAN or LAN address, inside the IPv6 LAN or a peer's IPv6 networks. */
+bool endpoints_refused6(const struct site *s, const struct peer *p, const uint8_t addr[16], char *why,
+			size_t len);
+
+/* Name item E of peer P resolved as RES (A, or AAAA into addrs6): keep its addresses and TTL. 0, or -1
  * with WHY (the name does not resolve, or an address is refused): P unchanged. */
 int endpoints_take(const struct site *s, struct peer *p, size_t e, const struct resolved *res, char *why,
 		   size_t len);
@@ -70,6 +75,12 @@ int endpoints_take(const struct site *s, struct peer *p, size_t e, const struct 
 /* P's endpoint among its choices (the items in order, a name's addresses in the
  * DNS's order): KEEP when it is one of them, else the first. */
 uint32_t endpoints_choose(const struct peer *p, uint32_t keep);
+/* The same for a peer with endpoint_v6, into OUT (KEEP NULL or ::: none);
+ * false (OUT ::) when it has no address yet. */
+bool endpoints_choose6(const struct peer *p, const uint8_t keep[16], uint8_t out[16]);
+
+/* Whether P has an endpoint address in use (endpoint, or endpoint6 with endpoint_v6). */
+bool endpoints_in_use(const struct peer *p);
 
 /* Record in ST the address in use of every peer with a name or a list. */
 void endpoints_record(const struct site *s, struct state *st);

@@ -14,6 +14,14 @@
 #include "rtnl.h"
 #include "state.h"
 
+/* a peer's endpoint as chosen: the address (IPv4, or IPv6 for a peer with
+ * endpoint_v6), and for an encrypted one the file's choice an address IKE
+ * found stands for (0 otherwise) */
+struct pick {
+	uint32_t addr, base;
+	uint8_t addr6[16];
+};
+
 struct job {
 	struct peer *p;
 	size_t e;		/* p->eps[e] is the name */
@@ -39,7 +47,8 @@ static void resolve_all(struct job *jobs, size_t n)
 	size_t left = n;
 
 	for (size_t i = 0; i < n; i++)
-		if (rc < 0 || resolver_start(r, jobs[i].p->eps[jobs[i].e].name, job_done, &jobs[i]) < 0) {
+		if (rc < 0 || resolver_start_af(r, jobs[i].p->eps[jobs[i].e].name,
+						jobs[i].p->endpoint_v6 ? AF_INET6 : AF_INET, job_done, &jobs[i]) < 0) {
 			jobs[i].res.status = rc < 0 ? rc : -ENOMEM;
 			snprintf(jobs[i].res.error, sizeof(jobs[i].res.error), "%s", rc < 0 ? why : "out of memory");
 			jobs[i].done = true;
@@ -64,12 +73,16 @@ static void resolve_all(struct job *jobs, size_t n)
 }
 
 /* The address the last up recorded for peer NAME (0: none) and its TTL: the
- * file's choice (an address IKE found instead stands for it: recorded_ike) */
-static uint32_t recorded(const struct state *st, const char *name, unsigned *ttl)
+ * file's choice (an address IKE found instead stands for it: recorded_ike);
+ * an IPv6 one into A6 (:: when none) */
+static uint32_t recorded(const struct state *st, const char *name, unsigned *ttl, uint8_t a6[16])
 {
+	memset(a6, 0, 16);
 	for (int i = 0; i < st->n_endpoints; i++)
 		if (!strcmp(st->endpoints[i].peer, name)) {
 			*ttl = st->endpoints[i].ttl;
+			if (st->endpoints[i].v6)
+				memcpy(a6, st->endpoints[i].addr6, 16);
 			return st->endpoints[i].ike_base ? st->endpoints[i].ike_base : st->endpoints[i].addr;
 		}
 	return 0;
@@ -106,21 +119,31 @@ static size_t list_jobs(struct site *s, enum ep_dns how, struct job *jobs)
 	return n;
 }
 
-/* Two peers with one address in use (one of them named): a collision */
-static int check_unique(const struct site *s, const uint32_t *chosen, FILE *err)
+static bool same_pick(const struct peer *a, const struct pick *pa, const struct peer *b, const struct pick *pb)
 {
-	char b[20];
+	if (a->endpoint_v6 != b->endpoint_v6)
+		return false;
+	return a->endpoint_v6 ? !ip6_zero(pa->addr6) && ip6_equal(pa->addr6, pb->addr6) : pa->addr == pb->addr;
+}
+
+/* Two peers with one address in use (one of them named): a collision */
+static int check_unique(const struct site *s, const struct pick *chosen, FILE *err)
+{
+	char b[IP6_STRLEN];
 	int bad = 0;
 
 	for (size_t i = 0; i < s->n_peers; i++) {
-		if (!s->peers[i].endpoint_named)
+		const struct peer *p = &s->peers[i];
+
+		if (!p->endpoint_named)
 			continue;
 		for (size_t k = 0; k < s->n_peers; k++)
-			if (k != i && chosen[k] == chosen[i] && (k < i || !s->peers[k].endpoint_named))
+			if (k != i && same_pick(p, &chosen[i], &s->peers[k], &chosen[k]) &&
+			    (k < i || !s->peers[k].endpoint_named))
 				bad = fprintf(err, "%s:%d: error: peer %s's endpoint resolves to %s, the endpoint of "
 					      "peer %s (line %d) too: two tunnels cannot share it\n", s->path,
-					      s->peers[i].endpoint_line, s->peers[i].name, ip4_str(chosen[i], b),
-					      s->peers[k].name, s->peers[k].endpoint_line);
+					      p->endpoint_line, p->name, p->endpoint_v6 ? ip6_str(chosen[i].addr6, b) :
+					      ip4_str(chosen[i].addr, b), s->peers[k].name, s->peers[k].endpoint_line);
 	}
 	return bad ? -1 : 0;
 }
@@ -150,7 +173,7 @@ static int check_jobs(const struct site *view, struct job *jobs, size_t n, FILE 
 
 /* Everything known and checked: into the site (BASES: see choose_all). */
 static void commit(struct site *s, struct job *jobs, size_t n, const struct state *st, enum ep_dns how,
-		   const uint32_t *chosen, const uint32_t *bases)
+		   const struct pick *chosen)
 {
 	char why[8];
 
@@ -159,59 +182,84 @@ static void commit(struct site *s, struct job *jobs, size_t n, const struct stat
 	for (size_t i = 0; i < s->n_peers; i++) {
 		struct peer *p = &s->peers[i];
 		unsigned ttl = 0;
-		uint32_t a = recorded(st, p->name, &ttl);
+		uint8_t a6[16];
+		uint32_t a = recorded(st, p->name, &ttl, a6);
+		bool known = p->endpoint_v6 ? !ip6_zero(a6) : a != 0;
 
 		/* status: a recorded address goes with the peer's first name */
-		for (size_t e = 0; how == EP_DNS_RECORDED && a && p->endpoint_named && e < p->n_eps; e++)
+		for (size_t e = 0; how == EP_DNS_RECORDED && known && p->endpoint_named && e < p->n_eps; e++)
 			if (p->eps[e].name && !p->eps[e].n_addrs) {
 				p->eps[e].addrs[0] = a;
+				memcpy(p->eps[e].addrs6[0], a6, 16);
 				p->eps[e].n_addrs = 1;
 				p->eps[e].ttl = ttl;
 				break;
 			}
-		p->endpoint = chosen[i];
-		p->endpoint_ike = bases[i];
+		if (p->endpoint_v6) {
+			memcpy(p->endpoint6, chosen[i].addr6, 16);
+			continue;
+		}
+		p->endpoint = chosen[i].addr;
+		p->endpoint_ike = chosen[i].base;
 	}
 }
 
-/* Peer P's choice from the file (its names' answers as they would be taken) */
-static uint32_t file_choice(const struct site *s, const struct peer *p, const struct job *jobs, size_t n,
-			    const struct state *st, enum ep_dns how)
+/* Peer P's choice from the file (its names' answers as they would be taken)
+ * into OUT (addr, or addr6 for a peer with endpoint_v6) */
+static void file_choice(const struct site *s, const struct peer *p, const struct job *jobs, size_t n,
+			const struct state *st, enum ep_dns how, struct pick *out)
 {
 	struct endpoint_item items[PEER_ENDPOINTS_MAX];
 	struct peer view = *p;
 	unsigned ttl;
-	uint32_t keep = s->endpoints_chosen ? p->endpoint : recorded(st, p->name, &ttl);
+	uint8_t keep6[16];
+	uint32_t keep = recorded(st, p->name, &ttl, keep6);
 
+	if (s->endpoints_chosen) {
+		keep = p->endpoint;
+		memcpy(keep6, p->endpoint6, 16);
+	}
+	out->addr = p->endpoint;
+	memcpy(out->addr6, p->endpoint6, 16);
 	if (!p->endpoint_named && p->n_eps < 2)
-		return p->endpoint;
-	if (how == EP_DNS_RECORDED && keep && p->endpoint_named && !s->endpoints_chosen)
-		return keep;
+		return;
+	if (how == EP_DNS_RECORDED && (p->endpoint_v6 ? !ip6_zero(keep6) : keep != 0) && p->endpoint_named &&
+	    !s->endpoints_chosen) {
+		out->addr = keep;
+		memcpy(out->addr6, keep6, 16);
+		return;
+	}
 	memcpy(items, p->eps, p->n_eps * sizeof(*items));
+	view.eps = items;
 	for (size_t j = 0; j < n; j++)
 		if (jobs[j].p == p && jobs[j].res.status == 0) {
-			items[jobs[j].e].n_addrs = jobs[j].res.n < ENDPOINT_ADDRS_MAX ? jobs[j].res.n : ENDPOINT_ADDRS_MAX;
-			memcpy(items[jobs[j].e].addrs, jobs[j].res.addr, items[jobs[j].e].n_addrs * sizeof(uint32_t));
+			struct endpoint_item *it = &items[jobs[j].e];
+
+			it->n_addrs = jobs[j].res.n < ENDPOINT_ADDRS_MAX ? jobs[j].res.n : ENDPOINT_ADDRS_MAX;
+			memcpy(it->addrs, jobs[j].res.addr, it->n_addrs * sizeof(uint32_t));
+			memcpy(it->addrs6, jobs[j].res.addr6, it->n_addrs * 16);
 		}
-	view.eps = items;
-	return endpoints_choose(&view, keep);
+	if (p->endpoint_v6)
+		endpoints_choose6(&view, keep6, out->addr6);
+	else
+		out->addr = endpoints_choose(&view, keep);
 }
 
 /* The choice of every peer, into CHOSEN: the file's, or for an encrypted peer
  * the address IKE found it at instead, while the file still chooses what that
  * address stands for (then that one in BASES; 0 otherwise). */
 static void choose_all(const struct site *s, const struct job *jobs, size_t n, const struct state *st,
-		       enum ep_dns how, uint32_t *chosen, uint32_t *bases)
+		       enum ep_dns how, struct pick *chosen)
 {
 	for (size_t i = 0; i < s->n_peers; i++) {
 		const struct peer *p = &s->peers[i];
 		uint32_t base = 0, ike = recorded_ike(st, p->name, &base);
 
-		chosen[i] = file_choice(s, p, jobs, n, st, how);
-		bases[i] = 0;
-		if (ike && p->encryption == ENC_IPSEC && chosen[i] == base) {
-			chosen[i] = ike;
-			bases[i] = base;
+		file_choice(s, p, jobs, n, st, how, &chosen[i]);
+		chosen[i].base = 0;
+		if (ike && !p->endpoint_v6 && p->encryption == ENC_IPSEC && chosen[i].addr == base) {
+			chosen[i].addr = ike;
+			chosen[i].base = base;
 		}
 	}
 }
@@ -289,7 +337,7 @@ static int fill(struct site *s, struct nl *rt, enum ep_dns how, FILE *err)
 	struct site view = *s;	/* shallow: read only, never freed */
 	struct state st;
 	struct job *jobs;
-	uint32_t *chosen;
+	struct pick *chosen;
 	size_t n_names = 0, n;
 	int ret = 0, autos = 0;
 
@@ -304,8 +352,7 @@ static int fill(struct site *s, struct nl *rt, enum ep_dns how, FILE *err)
 		for (size_t e = 0; e < s->peers[i].n_eps; e++)
 			n_names += s->peers[i].eps[e].name != NULL;
 	jobs = calloc(n_names ? n_names : 1, sizeof(*jobs));
-	/* each peer's choice, then what an address IKE found stands for */
-	chosen = calloc(s->n_peers ? 2 * s->n_peers : 1, sizeof(*chosen));
+	chosen = calloc(s->n_peers ? s->n_peers : 1, sizeof(*chosen));
 	if (!jobs || !chosen) {
 		fprintf(err, "%s: error: out of memory\n", s->path);
 		free(jobs);
@@ -317,13 +364,13 @@ static int fill(struct site *s, struct nl *rt, enum ep_dns how, FILE *err)
 	if (check_jobs(&view, jobs, n, err) < 0)
 		ret = -1;
 	if (ret == 0) {
-		choose_all(s, jobs, n, &st, how, chosen, chosen + s->n_peers);
+		choose_all(s, jobs, n, &st, how, chosen);
 		ret = check_unique(s, chosen, err);
 	}
 	if (ret == 0) {
 		s->wan_address = view.wan_address;
 		s->gateway = view.gateway;
-		commit(s, jobs, n, &st, how, chosen, chosen + s->n_peers);
+		commit(s, jobs, n, &st, how, chosen);
 	}
 	free(jobs);
 	free(chosen);

@@ -49,8 +49,11 @@ struct pw_peer {
 	uint64_t sent, received;
 	/* its endpoint's choices (a list, a name's addresses), in endpoints_choose()'s order */
 	uint32_t choices[PW_CHOICES];
+	uint8_t choices6[PW_CHOICES][16];	/* an IPv6 endpoint's (with v6) */
 	unsigned n_choices;
+	bool v6;
 	uint32_t failover_to;	/* the next choice, to record before the next repair (0: none) */
+	uint8_t failover_to6[16];	/* an IPv6 one (:: none) */
 };
 
 struct peerwatch {
@@ -109,6 +112,10 @@ int peerwatch_prepare(void *ctx, struct site *site, char *why, size_t len);
  * choice into failover_to and a repair asked (true), or nothing to try. */
 void pw_choices(struct pw_peer *p, const struct peer *sp);
 uint32_t pw_next_choice(const struct pw_peer *p);
+/* The same for an IPv6 endpoint (P->v6), into OUT: false when it has no other. */
+bool pw_next_choice6(const struct pw_peer *p, uint8_t out[16]);
+/* Whether P has a failover choice waiting to be recorded (either family). */
+bool pw_failover_pending(const struct pw_peer *p);
 bool pw_failover(struct peerwatch *pw, struct pw_peer *p);
 
 /* The pure part (unit tests): one probe of P ends, ANSWERED (in RTT_MS) or

@@ -4,6 +4,7 @@
 #include <arpa/inet.h>
 #include <ares.h>
 #include <errno.h>
+#include <stdbool.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,6 +17,7 @@ struct resolver {
 
 struct lookup {
 	char *name;
+	int family;
 	resolve_cb cb;
 	void *arg;
 };
@@ -81,6 +83,8 @@ static unsigned clamp_ttl(int ttl)
 
 static void fail(struct resolved *res, const char *name, int status)
 {
+	const char *fam = res->family == AF_INET6 ? "IPv6" : "IPv4";
+
 	switch (status) {
 	case ARES_ENOTFOUND:
 	case ARES_ENONAME:
@@ -89,7 +93,7 @@ static void fail(struct resolved *res, const char *name, int status)
 		break;
 	case ARES_ENODATA:
 		res->status = -ENODATA;
-		snprintf(res->error, sizeof(res->error), "%s: the name has no IPv4 address", name);
+		snprintf(res->error, sizeof(res->error), "%s: the name has no %s address", name, fam);
 		break;
 	case ARES_ETIMEOUT:
 		res->status = -ETIMEDOUT;
@@ -113,32 +117,42 @@ static void fail(struct resolved *res, const char *name, int status)
 	}
 }
 
+/* Node N's address into RES unless it is a duplicate or one too many: whether taken */
+static bool take_node(struct resolved *res, const struct ares_addrinfo_node *n)
+{
+	const struct sockaddr_in *sin = (const struct sockaddr_in *)n->ai_addr;
+	const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *)n->ai_addr;
+	uint32_t a = 0;
+	size_t k;
+
+	if (n->ai_family != res->family || res->n == RESOLVE_MAX_ADDRS ||
+	    n->ai_addrlen < (res->family == AF_INET6 ? sizeof(*sin6) : sizeof(*sin)))
+		return false;
+	if (res->family == AF_INET)
+		a = ntohl(sin->sin_addr.s_addr);
+	for (k = 0; k < res->n; k++)
+		if (res->family == AF_INET ? res->addr[k] == a : !memcmp(res->addr6[k], &sin6->sin6_addr, 16))
+			return false;
+	if (res->family == AF_INET)
+		res->addr[res->n++] = a;
+	else
+		memcpy(res->addr6[res->n++], &sin6->sin6_addr, 16);
+	return true;
+}
+
 static void answered(void *arg, int status, int timeouts, struct ares_addrinfo *ai)
 {
 	struct lookup *lk = arg;
-	struct resolved res = { .status = 0 };
+	struct resolved res = { .status = 0, .family = lk->family };
 	int ttl = RESOLVE_TTL_MAX;
 
 	(void)timeouts;
 	if (status != ARES_SUCCESS) {
 		fail(&res, lk->name, status);
 	} else {
-		for (struct ares_addrinfo_node *n = ai ? ai->nodes : NULL; n; n = n->ai_next) {
-			const struct sockaddr_in *sin = (const struct sockaddr_in *)n->ai_addr;
-			uint32_t a;
-			size_t k;
-
-			if (n->ai_family != AF_INET || n->ai_addrlen < sizeof(*sin))
-				continue;
-			a = ntohl(sin->sin_addr.s_addr);
-			for (k = 0; k < res.n && res.addr[k] != a; k++)
-				;
-			if (k < res.n || res.n == RESOLVE_MAX_ADDRS)
-				continue;	/* a duplicate, or more than we keep */
-			res.addr[res.n++] = a;
-			if (n->ai_ttl < ttl)
+		for (struct ares_addrinfo_node *n = ai ? ai->nodes : NULL; n; n = n->ai_next)
+			if (take_node(&res, n) && n->ai_ttl < ttl)
 				ttl = n->ai_ttl;
-		}
 		if (!res.n)
 			fail(&res, lk->name, ARES_ENODATA);
 	}
@@ -152,13 +166,19 @@ static void answered(void *arg, int status, int timeouts, struct ares_addrinfo *
 
 int resolver_start(struct resolver *r, const char *name, resolve_cb cb, void *arg)
 {
-	struct ares_addrinfo_hints hints = { .ai_family = AF_INET, .ai_flags = ARES_AI_NOSORT };
+	return resolver_start_af(r, name, AF_INET, cb, arg);
+}
+
+int resolver_start_af(struct resolver *r, const char *name, int family, resolve_cb cb, void *arg)
+{
+	struct ares_addrinfo_hints hints = { .ai_family = family, .ai_flags = ARES_AI_NOSORT };
 	struct lookup *lk = calloc(1, sizeof(*lk));
 
 	if (!lk || !(lk->name = strdup(name))) {
 		free(lk);
 		return -ENOMEM;
 	}
+	lk->family = family;
 	lk->cb = cb;
 	lk->arg = arg;
 	ares_getaddrinfo(r->ch, name, NULL, &hints, answered, lk);
@@ -231,18 +251,24 @@ static void keep(const char *name, const struct resolved *res, void *arg)
 
 int resolve_now(const char *name, struct resolved *res)
 {
+	return resolve_now_af(name, AF_INET, res);
+}
+
+int resolve_now_af(const char *name, int family, struct resolved *res)
+{
 	struct waiting w = { .res = res };
 	struct resolver *r;
 	char err[160];
 	int rc;
 
 	memset(res, 0, sizeof(*res));
+	res->family = family;
 	if ((rc = resolver_new(&r, err, sizeof(err))) < 0) {
 		res->status = rc;
 		snprintf(res->error, sizeof(res->error), "%s", err);
 		return rc;
 	}
-	if ((rc = resolver_start(r, name, keep, &w)) < 0) {
+	if ((rc = resolver_start_af(r, name, family, keep, &w)) < 0) {
 		resolver_free(r);
 		res->status = rc;
 		snprintf(res->error, sizeof(res->error), "%s: out of memory", name);

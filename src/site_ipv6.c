@@ -4,9 +4,8 @@
  * IPv6 networks of peers reached over IPv4 (sit), tunnels over an IPv6 WAN
  * to a peer's IPv6 endpoint (ip6tnl, 4in6 and 6in6), IPsec for both
  * (protocols 4 and 41, over IPv4 or IPv6), their routes, forwarding, the ip6
- * table, manage_interfaces' IPv6 addresses and default route. Not yet: a list
- * of IPv6 endpoints (failover, the watcher and the state file carry IPv4
- * endpoints). */
+ * table, manage_interfaces' IPv6 addresses and default route, a list of
+ * IPv6 endpoints and names looked up as IPv6 (failover, the watcher). */
 #include "site.h"
 
 static int refuse(const struct site *s, const char *cmd, FILE *err, int line, const char *what)
@@ -24,9 +23,6 @@ int site_ipv6_unsupported(const struct site *s, const char *cmd, FILE *err)
 		const struct peer *p = &s->peers[i];
 
 		networks6 |= p->n_networks6 > 0;
-		if (p->endpoint_v6 && p->n_eps > 1)
-			return refuse(s, cmd, err, p->endpoint_line,
-				      "a list of IPv6 endpoints (failover is IPv4 only yet): give one address");
 	}
 	if (networks6 && !s->lan_address6.len)
 		return refuse(s, cmd, err, s->line_lan_address,

@@ -342,6 +342,15 @@ FILE *state_fopen(bool private_dir, const char *name)
 	return f;
 }
 
+/* An endpoint line's address, IPv4 or IPv6 (older files: IPv4 only), into E */
+static bool endpoint_addr(const char *text, struct state_endpoint *e)
+{
+	if (parse_ip4(text, &e->addr) == 0)
+		return true;
+	e->v6 = parse_ip6(text, e->addr6) == 0 && !ip6_zero(e->addr6);
+	return e->v6;
+}
+
 void state_parse(FILE *f, struct state *st)
 {
 	char line[4200], a[64], b[64], c[64];
@@ -384,13 +393,14 @@ void state_parse(FILE *f, struct state *st)
 				strcpy(st->links_up[st->n_links_up++], a);
 		} else if ((n = sscanf(line, "endpoint %63s %63s %u ike %63s", a, b, &ttl, c)) >= 3 &&
 			   st->n_endpoints < STATE_MAX_ENDPOINTS) {
-			int k = st->n_endpoints;
+			struct state_endpoint *e = &st->endpoints[st->n_endpoints];
 
-			st->endpoints[k].ike_base = 0;
-			if (site_name_valid(a) && parse_ip4(b, &st->endpoints[k].addr) == 0 &&
-			    (n == 3 || parse_ip4(c, &st->endpoints[k].ike_base) == 0)) {
-				strcpy(st->endpoints[k].peer, a);
-				st->endpoints[st->n_endpoints++].ttl = ttl;
+			memset(e, 0, sizeof(*e));
+			if (site_name_valid(a) && endpoint_addr(b, e) &&
+			    (n == 3 || (!e->v6 && parse_ip4(c, &e->ike_base) == 0))) {
+				strcpy(e->peer, a);
+				e->ttl = ttl;
+				st->n_endpoints++;
 			}
 		} else if (!strncmp(line, "default_route ", 14) && sscanf(line, "default_route %63s %63s", a, b) == 2) {
 			if (parse_ip4(a, &st->default_route.gateway) == 0 && ifname_valid(b) && st->default_route.gateway)
@@ -445,8 +455,8 @@ char *state_format(const struct state *st, size_t *len)
 		fprintf(f, "default_route6 %s %s\n", ip6_str(st->default_route6.gateway, buf6),
 			st->default_route6.ifname);
 	for (int i = 0; i < st->n_endpoints; i++) {
-		fprintf(f, "endpoint %s %s %u", st->endpoints[i].peer, ip4_str(st->endpoints[i].addr, buf),
-			st->endpoints[i].ttl);
+		fprintf(f, "endpoint %s %s %u", st->endpoints[i].peer, st->endpoints[i].v6 ?
+			ip6_str(st->endpoints[i].addr6, buf6) : ip4_str(st->endpoints[i].addr, buf), st->endpoints[i].ttl);
 		if (st->endpoints[i].ike_base)
 			fprintf(f, " ike %s", ip4_str(st->endpoints[i].ike_base, buf));
 		fputc('\n', f);

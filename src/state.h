@@ -41,6 +41,8 @@ struct state {
 		uint32_t addr;
 		unsigned ttl;
 		uint32_t ike_base;
+		bool v6;		/* an IPv6 endpoint: ADDR6 (ADDR 0, no IKE_BASE) */
+		uint8_t addr6[16];
 	} endpoints[STATE_MAX_ENDPOINTS];
 	int n_endpoints;
 };

@@ -213,7 +213,7 @@ static void status_json_endpoint(FILE *f, const struct peer *p)
 		return;
 	fprintf(f, "\"endpoint_name\": ");
 	json_str(f, it->name);
-	fprintf(f, ", \"endpoint_ttl\": %u, ", p->endpoint ? it->ttl : 0);
+	fprintf(f, ", \"endpoint_ttl\": %u, ", endpoints_in_use(p) ? it->ttl : 0);
 }
 
 static void json_peer(FILE *f, const struct report *r, size_t i)
@@ -226,7 +226,7 @@ static void json_peer(FILE *f, const struct report *r, size_t i)
 
 	fprintf(f, "%s\n       {\"name\": ", i ? "," : "");
 	json_str(f, p->name);
-	if (p->endpoint || p->endpoint_v6)
+	if (endpoints_in_use(p))
 		fprintf(f, ", \"endpoint\": \"%s\", ", endpoint_addr(p, ip));
 	else
 		fprintf(f, ", \"endpoint\": null, ");

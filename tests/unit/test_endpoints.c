@@ -246,7 +246,14 @@ static int setup(void **state)
 		      "--host-record=self.lab.test,172.16.1.12,30",
 		      "--host-record=inside.lab.test,172.17.2.20,30",
 		      "--host-record=inside.lab.test,192.168.3.9,30",
-		      "--host-record=queens.lab.test,172.18.0.1,30", (char *)NULL);
+		      "--host-record=queens.lab.test,172.18.0.1,30",
+		      "--host-record=brooklyn6.lab.test,2001:db8:ffff:2::12,30",
+		      "--host-record=two6.lab.test,2001:db8:ffff:2::12,60",
+		      "--host-record=two6.lab.test,2001:db8:ffff:2::13,60",
+		      "--host-record=self6.lab.test,2001:db8:ffff:1::12,30",
+		      "--host-record=lan6.lab.test,2001:db8:1::5,30",
+		      "--host-record=inside6.lab.test,2001:db8:3::9,30",
+		      "--host-record=queens6.lab.test,2001:db8:ffff:3::12,30", (char *)NULL);
 		_exit(127);
 	}
 	snprintf(servers, sizeof(servers), "127.0.0.1:%d", p);
@@ -336,6 +343,109 @@ static void fill_refuses(void **state)
 	free(errs);
 }
 
+/* A site whose WAN is IPv6 only, its peer brooklyn's `endpoint = ENDPOINT`
+ * (names looked up as IPv6), filled with the state file holding RECORDED
+ * (NULL: none) as brooklyn's endpoint in use; errors into *ERRS */
+static int fill6(const char *endpoint, const char *recorded, struct site *s, char **errs)
+{
+	char path[300], *text;
+	size_t len;
+	FILE *f, *err;
+	struct state st;
+	int r;
+
+	snprintf(path, sizeof(path), "%s/site.ini", dir);
+	if (asprintf(&text, "[site]\nname = manhattan\nlan = eth0\nlan_address = 192.168.1.126/24, 2001:db8:1::126/64\n"
+		     "wan = eth1\nwan_address = 2001:db8:ffff:1::12/64\n\n[peer brooklyn]\nendpoint = %s\n"
+		     "networks = 192.168.2.0/24, 2001:db8:2::/64\n\n[peer queens]\nendpoint = 2001:db8:ffff:3::12\n"
+		     "networks = 192.168.3.0/24, 2001:db8:3::/64\n", endpoint) < 0)
+		fail();
+	f = fopen(path, "w");
+	assert_non_null(f);
+	fputs(text, f);
+	fclose(f);
+	free(text);
+	state_init(&st, "manhattan");
+	snprintf(st.file, sizeof(st.file), "%s", path);
+	if (recorded) {
+		strcpy(st.endpoints[0].peer, "brooklyn");
+		st.endpoints[0].v6 = true;
+		assert_int_equal(parse_ip6(recorded, st.endpoints[0].addr6), 0);
+		st.n_endpoints = 1;
+	}
+	assert_int_equal(state_write(&st), 0);
+	err = open_memstream(errs, &len);
+	assert_int_equal(config_load(path, s, err), 0);
+	assert_true(s->peers[0].endpoint_v6);
+	r = endpoints_fill(s, NULL, EP_DNS_RESOLVE, err);
+	fclose(err);
+	return r;
+}
+
+/* names on an IPv6-only WAN: AAAA, the same refusals, the recorded choice kept */
+static void fill_resolves_ipv6(void **state)
+{
+	struct site s;
+	struct state st;
+	char *errs, buf[200], a[IP6_STRLEN];
+
+	(void)state;
+	if (dns_pid <= 0)
+		skip();
+	assert_int_equal(fill6("brooklyn6.lab.test", NULL, &s, &errs), 0);
+	assert_string_equal(errs, "");
+	assert_string_equal(ip6_str(s.peers[0].endpoint6, a), "2001:db8:ffff:2::12");
+	assert_int_equal(s.peers[0].endpoint, 0);
+	assert_string_equal(endpoints_describe(&s.peers[0], buf, sizeof(buf)),
+			    "brooklyn6.lab.test (2001:db8:ffff:2::12, TTL 30 s)");
+	endpoints_record(&s, &st);
+	assert_int_equal(st.n_endpoints, 1);
+	assert_true(st.endpoints[0].v6);
+	assert_memory_equal(st.endpoints[0].addr6, s.peers[0].endpoint6, 16);
+	config_free(&s);
+	free(errs);
+	/* two addresses: the recorded one kept while it is among them, else the first */
+	assert_int_equal(fill6("two6.lab.test", "2001:db8:ffff:2::13", &s, &errs), 0);
+	assert_string_equal(ip6_str(s.peers[0].endpoint6, a), "2001:db8:ffff:2::13");
+	config_free(&s);
+	free(errs);
+	assert_int_equal(fill6("two6.lab.test", "2001:db8:ffff:2::99", &s, &errs), 0);
+	ip6_str(s.peers[0].endpoint6, a);	/* the first in the DNS's order (dnsmasq turns it) */
+	assert_true(!strcmp(a, "2001:db8:ffff:2::12") || !strcmp(a, "2001:db8:ffff:2::13"));
+	config_free(&s);
+	free(errs);
+	/* a list of IPv6 addresses and a name: the recorded one kept (failover's) */
+	assert_int_equal(fill6("2001:db8:ffff:2::20, brooklyn6.lab.test", "2001:db8:ffff:2::12", &s, &errs), 0);
+	assert_string_equal(ip6_str(s.peers[0].endpoint6, a), "2001:db8:ffff:2::12");
+	config_free(&s);
+	free(errs);
+	assert_int_equal(fill6("six.nothing.lab.test", NULL, &s, &errs), -1);
+	assert_non_null(strstr(errs, "site.ini:9: error: peer brooklyn: endpoint six.nothing.lab.test: "));
+	assert_true(ip6_zero(s.peers[0].endpoint6));
+	config_free(&s);
+	free(errs);
+	assert_int_equal(fill6("brooklyn.lab.test", NULL, &s, &errs), -1);	/* A only */
+	assert_non_null(strstr(errs, "brooklyn.lab.test: the name has no IPv6 address"));
+	config_free(&s);
+	free(errs);
+	assert_int_equal(fill6("self6.lab.test", NULL, &s, &errs), -1);
+	assert_non_null(strstr(errs, "it resolves to 2001:db8:ffff:1::12, this gateway's own address: refused"));
+	config_free(&s);
+	free(errs);
+	assert_int_equal(fill6("lan6.lab.test", NULL, &s, &errs), -1);
+	assert_non_null(strstr(errs, "it resolves to 2001:db8:1::5, inside this site's IPv6 LAN 2001:db8:1::/64"));
+	config_free(&s);
+	free(errs);
+	assert_int_equal(fill6("inside6.lab.test", NULL, &s, &errs), -1);
+	assert_non_null(strstr(errs, "2001:db8:3::9, inside network 2001:db8:3::/64 of peer queens"));
+	config_free(&s);
+	free(errs);
+	assert_int_equal(fill6("queens6.lab.test", NULL, &s, &errs), -1);
+	assert_non_null(strstr(errs, "resolves to 2001:db8:ffff:3::12, the endpoint of peer queens (line 13) too"));
+	config_free(&s);
+	free(errs);
+}
+
 static void fill_auto_from_lo(void **state)
 {
 	struct site s;
@@ -390,6 +500,7 @@ int main(void)
 		cmocka_unit_test(refusals_and_choice),
 		cmocka_unit_test(fill_resolves),
 		cmocka_unit_test(fill_refuses),
+		cmocka_unit_test(fill_resolves_ipv6),
 		cmocka_unit_test(fill_auto_from_lo),
 	};
 

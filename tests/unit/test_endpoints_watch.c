@@ -27,7 +27,8 @@
 #include "resolve.h"
 
 static char dir[] = "/tmp/gwctl-test-ew.XXXXXX";
-static char hosts[300], site_path[300];
+static char hosts[300], site_path[300], site6_path[300];
+static const char *record6 = "2001:db8:ffff:2::12";	/* brooklyn6.lab.test's AAAA */
 static pid_t dns_pid;
 static char logged[4096];
 static int n_logged;
@@ -44,7 +45,7 @@ static void set_record(const char *addr)
 	FILE *f = fopen(hosts, "w");
 
 	assert_non_null(f);
-	fprintf(f, "%s brooklyn.lab.test\n", addr);
+	fprintf(f, "%s brooklyn.lab.test\n%s brooklyn6.lab.test\n", addr, record6);
 	fclose(f);
 	if (dns_pid > 0)
 		kill(dns_pid, SIGHUP);
@@ -74,6 +75,15 @@ static int setup(void **state)
 	      "networks = 192.168.2.0/24\n\n[peer queens]\nendpoint = 172.18.0.1\nnetworks = 192.168.3.0/24\n", f);
 	fclose(f);
 	chmod(site_path, 0644);
+	/* a site whose WAN is IPv6 only: the name looked up as IPv6 */
+	snprintf(site6_path, sizeof(site6_path), "%s/site6.ini", dir);
+	f = fopen(site6_path, "w");
+	fputs("[site]\nname = manhattan6\nlan = eth0\nlan_address = 192.168.1.126/24, 2001:db8:1::126/64\n"
+	      "wan = eth1\nwan_address = 2001:db8:ffff:1::12/64\n\n[peer brooklyn]\nendpoint = brooklyn6.lab.test\n"
+	      "networks = 192.168.2.0/24\n\n[peer queens]\nendpoint = 2001:db8:ffff:3::12\n"
+	      "networks = 192.168.3.0/24, 2001:db8:3::/64\n", f);
+	fclose(f);
+	chmod(site6_path, 0644);
 	set_record("172.17.2.10");
 	if (access("/usr/sbin/dnsmasq", X_OK) < 0)
 		return 0;
@@ -106,20 +116,26 @@ static int teardown(void **state)
 	}
 	unlink(hosts);
 	unlink(site_path);
+	unlink(site6_path);
 	rmdir(dir);
 	return 0;
 }
 
 /* The site as a repair loads it: parsed afresh, the watcher's addresses in, filled. */
-static void repair(struct ew *w, struct site *s, uint64_t now)
+static void repair_file(const char *path, struct ew *w, struct site *s, uint64_t now)
 {
 	FILE *err = fopen("/dev/null", "w");
 
-	assert_int_equal(config_load(site_path, s, err), 0);
+	assert_int_equal(config_load(path, s, err), 0);
 	ew_prepare(w, s);
 	assert_int_equal(endpoints_fill(s, NULL, EP_DNS_RESOLVE, err), 0);
 	fclose(err);
 	ew_after(w, s, 1, now);
+}
+
+static void repair(struct ew *w, struct site *s, uint64_t now)
+{
+	repair_file(site_path, w, s, now);
 }
 
 /* Run the watcher's part of the loop at NOW until it wants a repair (true) or
@@ -203,9 +219,56 @@ static void follows_the_record(void **state)
 	ew_free(&w);
 }
 
+/* the same over an IPv6-only WAN: AAAA answers move the IPv6 endpoint */
+static void follows_the_record_ipv6(void **state)
+{
+	struct ew w;
+	struct site s;
+	char a[IP6_STRLEN];
+
+	(void)state;
+	if (dns_pid <= 0)
+		skip();
+	assert_int_equal(ew_init(&w, log_line, NULL), 0);
+	repair_file(site6_path, &w, &s, 0);
+	assert_true(s.peers[0].endpoint_v6);
+	assert_string_equal(ip6_str(s.peers[0].endpoint6, a), "2001:db8:ffff:2::12");
+	config_free(&s);
+	assert_false(run(&w, 1000));
+
+	record6 = "2001:db8:ffff:2::22";
+	set_record("172.17.2.10");
+	n_logged = 0;
+	logged[0] = '\0';
+	assert_true(run(&w, 5000));
+	repair_file(site6_path, &w, &s, 5000);
+	assert_string_equal(ip6_str(s.peers[0].endpoint6, a), "2001:db8:ffff:2::22");
+	assert_string_equal(ip6_str(s.peers[1].endpoint6, a), "2001:db8:ffff:3::12");
+	assert_non_null(strstr(logged, "N endpoint brooklyn6.lab.test of peer brooklyn moved: 2001:db8:ffff:2::22 "
+				       "now (was 2001:db8:ffff:2::12, TTL 5 s)"));
+	config_free(&s);
+	assert_false(run(&w, 10000));
+
+	/* into queens' IPv6 network: refused, the old address kept */
+	record6 = "2001:db8:3::9";
+	set_record("172.17.2.10");
+	logged[0] = '\0';
+	assert_true(run(&w, 15000));
+	repair_file(site6_path, &w, &s, 15000);
+	assert_string_equal(ip6_str(s.peers[0].endpoint6, a), "2001:db8:ffff:2::22");
+	config_free(&s);
+	assert_non_null(strstr(logged, "W endpoint brooklyn6.lab.test of peer brooklyn now resolves to 2001:db8:3::9, "
+				       "inside network 2001:db8:3::/64 of peer queens, which the tunnels carry: "
+				       "refused, keeping 2001:db8:ffff:2::22"));
+	record6 = "2001:db8:ffff:2::12";
+	set_record("172.17.2.10");
+	ew_free(&w);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(follows_the_record_ipv6),
 		cmocka_unit_test(follows_the_record),
 	};
 

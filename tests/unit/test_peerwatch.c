@@ -137,6 +137,33 @@ static void test_next_choice(void **state)
 	assert_int_equal(pw_next_choice(&p), 0);
 }
 
+/* the same over IPv6 (issue 22): a list of IPv6 addresses and a name's AAAA */
+static void test_next_choice_ipv6(void **state)
+{
+	struct endpoint_item eps[2] = { { .ipv6 = true }, { .name = "b.example", .n_addrs = 2 } };
+	struct peer sp = { .eps = eps, .n_eps = 2, .endpoint_v6 = true };
+	struct pw_peer p = { .name = "b" };
+	uint8_t next[16];
+
+	(void)state;
+	parse_ip6("2001:db8::b", eps[0].addr6);
+	parse_ip6("2001:db8::a", eps[1].addrs6[0]);
+	parse_ip6("2001:db8::c", eps[1].addrs6[1]);
+	pw_choices(&p, &sp);
+	assert_int_equal(p.n_choices, 3);
+	assert_true(p.v6);
+	assert_int_equal(pw_next_choice(&p), 0);	/* no IPv4 choice */
+	memcpy(p.endpoint6, eps[0].addr6, 16);
+	assert_true(pw_next_choice6(&p, next));
+	assert_memory_equal(next, eps[1].addrs6[0], 16);
+	memcpy(p.endpoint6, eps[1].addrs6[1], 16);
+	assert_true(pw_next_choice6(&p, next));
+	assert_memory_equal(next, eps[0].addr6, 16);	/* round the list */
+	sp.n_eps = 1;
+	pw_choices(&p, &sp);
+	assert_false(pw_next_choice6(&p, next));
+}
+
 /* A failover is recorded in the state before the repair that applies it; a
  * state that cannot be written fails that repair (with why) and keeps the
  * failover pending for its retry, instead of repairing as if nothing moved. */
@@ -170,6 +197,15 @@ static void test_prepare_records(void **state)
 	assert_int_equal(st.n_endpoints, 1);
 	assert_string_equal(st.endpoints[0].peer, "brooklyn");
 	assert_int_equal(st.endpoints[0].addr, 0xac11020a);
+	assert_false(st.endpoints[0].v6);
+	/* an IPv6 failover: recorded as an IPv6 address */
+	p.v6 = true;
+	parse_ip6("2001:db8:ffff:2::13", p.failover_to6);
+	assert_int_equal(peerwatch_prepare(&pw, &site, why, sizeof(why)), 0);
+	assert_true(ip6_zero(p.failover_to6));
+	assert_int_equal(state_read("manhattan", &st), 0);
+	assert_true(st.endpoints[0].v6);
+	assert_int_equal(st.endpoints[0].addr6[15], 0x13);
 	/* nothing pending: the state is not touched */
 	assert_int_equal(chmod(state_dir(), 0777), 0);
 	state_close_dirs();
@@ -210,6 +246,7 @@ int main(void)
 		cmocka_unit_test(test_file_round_trip),
 		cmocka_unit_test(test_file_refused),
 		cmocka_unit_test(test_next_choice),
+		cmocka_unit_test(test_next_choice_ipv6),
 		cmocka_unit_test(test_reload_ipv6_endpoint),
 		cmocka_unit_test(test_prepare_records),
 	};

@@ -75,7 +75,9 @@ static int start_dns(void **state)
 		      "--host-record=many.lab.test,10.0.0.1,60",
 		      "--host-record=many.lab.test,10.0.0.2,60",
 		      "--host-record=many.lab.test,10.0.0.3,60",
-		      "--host-record=six.lab.test,2001:db8::1,60", (char *)NULL);
+		      "--host-record=six.lab.test,2001:db8::1,60",
+		      "--host-record=sixes.lab.test,2001:db8::2,30",
+		      "--host-record=sixes.lab.test,2001:db8::3,30", (char *)NULL);
 		_exit(127);
 	}
 	snprintf(servers, sizeof(servers), "127.0.0.1:%d", p);
@@ -163,6 +165,32 @@ static void test_errors_say_what(void **state)
 	assert_non_null(strstr(r.error, "nosuch.lab.test: no such name"));
 	assert_int_equal(resolve_now("six.lab.test", &r), -ENODATA);
 	assert_non_null(strstr(r.error, "no IPv4 address"));
+	assert_int_equal(resolve_now_af("one.lab.test", AF_INET6, &r), -ENODATA);
+	assert_non_null(strstr(r.error, "one.lab.test: the name has no IPv6 address"));
+}
+
+/* AAAA: IPv6 addresses (network order) and their TTL; no A taken */
+static void test_ipv6(void **state)
+{
+	struct resolved r;
+	uint8_t want[16] = { 0x20, 0x01, 0x0d, 0xb8 };
+	int seen = 0;
+
+	(void)state;
+	NEED_DNS();
+	assert_int_equal(resolve_now_af("six.lab.test", AF_INET6, &r), 0);
+	assert_int_equal(r.family, AF_INET6);
+	assert_int_equal(r.n, 1);
+	want[15] = 1;
+	assert_memory_equal(r.addr6[0], want, 16);
+	assert_in_range(r.ttl, 59, 60);
+	assert_int_equal(resolve_now_af("sixes.lab.test", AF_INET6, &r), 0);
+	assert_int_equal(r.n, 2);
+	for (size_t i = 0; i < r.n; i++) {
+		assert_memory_equal(r.addr6[i], want, 15);
+		seen |= 1 << r.addr6[i][15];
+	}
+	assert_int_equal(seen, 0xc);
 }
 
 /* nobody listens: refused (ICMP port unreachable), and quickly */
@@ -276,6 +304,7 @@ int main(void)
 		cmocka_unit_test_setup(test_ttl_clamped, use_lab),
 		cmocka_unit_test_setup(test_several_addresses, use_lab),
 		cmocka_unit_test_setup(test_errors_say_what, use_lab),
+		cmocka_unit_test_setup(test_ipv6, use_lab),
 		cmocka_unit_test_setup(test_server_gone, use_lab),
 		cmocka_unit_test_setup(test_server_silent, use_lab),
 		cmocka_unit_test_setup(test_async_two, use_lab),

@@ -151,6 +151,25 @@ static void ipv6_records(void)
 	fclose(f);
 	CHECK(state_read("manhattan", &st) == 0 && state_empty(&st) && !st.default_route.ifname[0] &&
 	      !st.default_route6.ifname[0]);
+	/* an IPv6 endpoint in use (a name looked up as IPv6, a list): written and
+	 * read back beside an IPv4 one as older files have it; no `ike` on it */
+	state_init(&st, "manhattan");
+	strcpy(st.file, "/etc/gatewayctl/manhattan.ini");	/* endpoints alone are no state */
+	strcpy(st.endpoints[0].peer, "brooklyn");
+	st.endpoints[0].v6 = true;
+	CHECK(parse_ip6("2001:db8:ffff:2::12", st.endpoints[0].addr6) == 0);
+	st.endpoints[0].ttl = 30;
+	st.n_endpoints = 1;
+	CHECK(state_write(&st) == 0);
+	read_text(path, buf, sizeof(buf));
+	CHECK(strstr(buf, "\nendpoint brooklyn 2001:db8:ffff:2::12 30\n"));
+	f = fopen(path, "a");
+	CHECK(f);
+	fputs("endpoint queens 172.18.0.1 60\nendpoint bronx 2001:db8::9 60 ike 172.18.0.2\nendpoint x :: 1\n", f);
+	fclose(f);
+	CHECK(state_read("manhattan", &st) == 0 && st.n_endpoints == 2 && st.endpoints[0].v6 &&
+	      st.endpoints[0].addr6[15] == 0x12 && st.endpoints[0].ttl == 30 && !st.endpoints[1].v6 &&
+	      st.endpoints[1].addr == 0xac120001 && !strcmp(st.endpoints[1].peer, "queens"));
 }
 
 static void test_ipv6_records(void **state)
