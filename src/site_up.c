@@ -12,37 +12,17 @@
 #include "site.h"
 #include "state.h"
 
-/* An address step S in the state (once: an up that puts back an address of
- * ours deleted by hand must not make down delete it twice). */
+/* An address step S in the state (once: state_add_addr) */
 static void record_addr(struct state *st, const struct step *s)
 {
-	for (int i = 0; s->v6 && i < st->n_addrs6; i++)
-		if (!strcmp(st->addrs6[i].ifname, s->ifname) && !memcmp(st->addrs6[i].addr.addr, &s->addr6, 16) &&
-		    st->addrs6[i].addr.len == s->plen)
-			return;
-	for (int i = 0; !s->v6 && i < st->n_addrs; i++)
-		if (!strcmp(st->addrs[i].ifname, s->ifname) && st->addrs[i].addr.addr == s->addr &&
-		    st->addrs[i].addr.len == s->plen)
-			return;
-	if (s->v6 && st->n_addrs6 < STATE_MAX_ITEMS) {
-		strcpy(st->addrs6[st->n_addrs6].ifname, s->ifname);
-		memcpy(st->addrs6[st->n_addrs6].addr.addr, &s->addr6, 16);
-		st->addrs6[st->n_addrs6++].addr.len = s->plen;
-	} else if (!s->v6 && st->n_addrs < STATE_MAX_ITEMS) {
-		strcpy(st->addrs[st->n_addrs].ifname, s->ifname);
-		st->addrs[st->n_addrs++].addr = (struct net4){ s->addr, s->plen };
+	if (s->v6) {
+		struct net6 a = { .len = s->plen };
+
+		memcpy(a.addr, &s->addr6, 16);
+		state_add_addr6(st, s->ifname, a);
+	} else {
+		state_add_addr(st, s->ifname, (struct net4){ s->addr, s->plen });
 	}
-}
-
-/* A link brought up, in the state once. */
-static void record_link(struct state *st, const char *ifname)
-{
-	int k = 0;
-
-	while (k < st->n_links_up && strcmp(st->links_up[k], ifname))
-		k++;
-	if (k == st->n_links_up && k < STATE_MAX_ITEMS)
-		strcpy(st->links_up[st->n_links_up++], ifname);
 }
 
 /* Note in the state file, before applying, what only the state file can tell
@@ -69,7 +49,7 @@ static void record_intents(const struct plan *plan, const struct live *live, str
 			record_addr(st, s);
 			break;
 		case STEP_LINK_UP:
-			record_link(st, s->ifname);
+			state_add_link(st, s->ifname);
 			break;
 		case STEP_ROUTE_ADD:
 			if (!s->peer && s->v6) {

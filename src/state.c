@@ -310,6 +310,39 @@ bool state_empty(const struct state *st)
 	       st->default_route.gateway == 0 && st->n_addrs6 == 0 && ip6_zero(st->default_route6.gateway);
 }
 
+void state_add_addr(struct state *st, const char *ifname, struct net4 a)
+{
+	for (int i = 0; i < st->n_addrs; i++)
+		if (!strcmp(st->addrs[i].ifname, ifname) && st->addrs[i].addr.addr == a.addr &&
+		    st->addrs[i].addr.len == a.len)
+			return;
+	if (st->n_addrs < STATE_MAX_ITEMS) {
+		snprintf(st->addrs[st->n_addrs].ifname, sizeof(st->addrs[0].ifname), "%s", ifname);
+		st->addrs[st->n_addrs++].addr = a;
+	}
+}
+
+void state_add_addr6(struct state *st, const char *ifname, struct net6 a)
+{
+	for (int i = 0; i < st->n_addrs6; i++)
+		if (!strcmp(st->addrs6[i].ifname, ifname) && !memcmp(st->addrs6[i].addr.addr, a.addr, 16) &&
+		    st->addrs6[i].addr.len == a.len)
+			return;
+	if (st->n_addrs6 < STATE_MAX_ITEMS) {
+		snprintf(st->addrs6[st->n_addrs6].ifname, sizeof(st->addrs6[0].ifname), "%s", ifname);
+		st->addrs6[st->n_addrs6++].addr = a;
+	}
+}
+
+void state_add_link(struct state *st, const char *ifname)
+{
+	for (int i = 0; i < st->n_links_up; i++)
+		if (!strcmp(st->links_up[i], ifname))
+			return;
+	if (st->n_links_up < STATE_MAX_ITEMS)
+		snprintf(st->links_up[st->n_links_up++], sizeof(st->links_up[0]), "%s", ifname);
+}
+
 struct state_endpoint *state_endpoint(struct state *st, const char *peer)
 {
 	int i;
@@ -371,26 +404,25 @@ void state_parse(FILE *f, struct state *st)
 				strcpy(st->accept_ra_ifname, a);
 				st->accept_ra_was = v;
 			}
-		} else if (sscanf(line, "addr6 %63s %63s", a, b) == 2 && st->n_addrs6 < STATE_MAX_ITEMS) {
-			if (ifname_valid(a) && parse_net6(b, &st->addrs6[st->n_addrs6].addr) == 0) {
-				strcpy(st->addrs6[st->n_addrs6].ifname, a);
-				st->n_addrs6++;
-			}
+		} else if (sscanf(line, "addr6 %63s %63s", a, b) == 2) {
+			struct net6 n6;
+
+			if (ifname_valid(a) && parse_net6(b, &n6) == 0)
+				state_add_addr6(st, a, n6);
 		} else if (sscanf(line, "default_route6 %63s %63s", a, b) == 2) {
 			if (parse_ip6(a, st->default_route6.gateway) == 0 && ifname_valid(b) &&
 			    !ip6_zero(st->default_route6.gateway))
 				strcpy(st->default_route6.ifname, b);
 			else
 				memset(&st->default_route6, 0, sizeof(st->default_route6));
-		} else if (!strncmp(line, "addr ", 5) && sscanf(line, "addr %63s %63s", a, b) == 2 &&
-			   st->n_addrs < STATE_MAX_ITEMS) {
-			if (ifname_valid(a) && parse_net4(b, &st->addrs[st->n_addrs].addr) == 0) {
-				strcpy(st->addrs[st->n_addrs].ifname, a);
-				st->n_addrs++;
-			}
-		} else if (sscanf(line, "link_up %63s", a) == 1 && st->n_links_up < STATE_MAX_ITEMS) {
+		} else if (!strncmp(line, "addr ", 5) && sscanf(line, "addr %63s %63s", a, b) == 2) {
+			struct net4 n4;
+
+			if (ifname_valid(a) && parse_net4(b, &n4) == 0)
+				state_add_addr(st, a, n4);
+		} else if (sscanf(line, "link_up %63s", a) == 1) {
 			if (ifname_valid(a))
-				strcpy(st->links_up[st->n_links_up++], a);
+				state_add_link(st, a);
 		} else if ((n = sscanf(line, "endpoint %63s %63s %u ike %63s", a, b, &ttl, c)) >= 3 &&
 			   st->n_endpoints < STATE_MAX_ENDPOINTS) {
 			struct state_endpoint *e = &st->endpoints[st->n_endpoints];

@@ -101,6 +101,13 @@ int state_update(const char *site, const char *what, size_t (*change)(struct sta
 /* Peer PEER's endpoint entry in ST, added (zeroed, named) when it has none;
  * NULL when ST holds STATE_MAX_ENDPOINTS already */
 struct state_endpoint *state_endpoint(struct state *st, const char *peer);
+/* An address (IFNAME, A) or a link brought up, added to ST unless it holds
+ * it already (nothing when full): an up that puts back an address of ours
+ * deleted by hand, or a state file an older gatewayctl wrote with a line
+ * twice, must not make down delete it twice and fail. */
+void state_add_addr(struct state *st, const char *ifname, struct net4 a);
+void state_add_addr6(struct state *st, const char *ifname, struct net6 a);
+void state_add_link(struct state *st, const char *ifname);
 void state_init(struct state *st, const char *site);
 
 /* Every site that has a state file (names malloc'd, array of n). */

@@ -340,10 +340,33 @@ static int teardown(void **state)
 	return system(cmd) == 0 ? 0 : -1;
 }
 
+/* An older gatewayctl recorded an address put back by a second up twice:
+ * read once, so that down deletes it once (and does not fail on the second) */
+static void test_lines_once(void **state)
+{
+	static const char text[] = "file /etc/gatewayctl/m.ini\naddr eth0 192.168.1.126/24\n"
+				   "addr eth0 192.168.1.126/24\naddr eth1 192.168.1.126/24\n"
+				   "addr6 eth0 2001:db8:1::126/64\naddr6 eth0 2001:db8:1::126/64\n"
+				   "link_up eth0\nlink_up eth0\nlink_up eth1\n";
+	FILE *f = fmemopen((void *)text, sizeof(text) - 1, "r");
+	struct state st;
+
+	(void)state;
+	assert_non_null(f);
+	state_init(&st, "m");
+	state_parse(f, &st);
+	fclose(f);
+	assert_int_equal(st.n_addrs, 2);	/* the same address on another link is another */
+	assert_string_equal(st.addrs[1].ifname, "eth1");
+	assert_int_equal(st.n_addrs6, 1);
+	assert_int_equal(st.n_links_up, 2);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_layout),
+		cmocka_unit_test(test_lines_once),
 		cmocka_unit_test(test_no_follow),
 		cmocka_unit_test(test_ipv6_records),
 		cmocka_unit_test(test_unsafe_rundir),
