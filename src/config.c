@@ -105,6 +105,7 @@ struct loader {
 	int *dup_lines;		/* lines of duplicate keys, hidden from iniparser */
 	size_t n_dup_lines;
 	bool wan4, wan6;	/* wan_address has an item of that family (valid or not) */
+	bool lan6;		/* lan_address has an IPv6 item (valid or not), or is missing */
 	bool have_seed;		/* this site's private key, read: peers' keys are compared */
 	uint8_t seed[KEY_LEN], own_pub[KEY_LEN];
 	dictionary *dict;
@@ -654,7 +655,9 @@ static void load_site_addresses(struct loader *ld, size_t sec, struct site *site
 	char v4[MAX_LINE + 1], v6[MAX_LINE + 1], *v = v4;
 	int line;
 
+	ld->lan6 = true;
 	if (get_families(ld, sec, "lan_address", true, v4, v6, sizeof(v4), &line)) {
+		ld->lan6 = v6[0] != '\0';
 		if (v6[0])
 			c6_host_prefix(&c6, line, "lan_address", v6, &site->lan_address6);
 		if (!v4[0])
@@ -1527,7 +1530,7 @@ static void load_sections(struct loader *ld, struct site *site)
 		load_relay(ld, relay_sec - 1, site);
 	cross_check(ld, site, lan_ok, wan_ok);
 	netmap_check(site, lan_ok, wan_ok, report_at, ld);
-	c6_check(&(struct c6){ report_at, ld }, site, ld->wan4, ld->wan6);
+	c6_check(&(struct c6){ report_at, ld }, site, ld->wan4, ld->wan6, ld->lan6);
 	check_ipsec(ld, site);
 }
 

@@ -323,9 +323,25 @@ static void check_same_endpoint6(const struct c6 *c, const struct site *s)
 	free(v);
 }
 
-void c6_check(const struct c6 *c, const struct site *s, bool wan4, bool wan6)
+/* A peer's IPv6 networks need the LAN's IPv6 address: the source of the
+ * routes to them, and the address SNAT66 writes */
+static void check_lan6(const struct c6 *c, const struct site *s)
+{
+	for (size_t i = 0; i < s->n_peers; i++)
+		if (s->peers[i].n_networks6) {
+			say(c, s->line_lan_address, "peer %s has IPv6 networks (line %d) and the LAN no IPv6 "
+			    "address: add this gateway's IPv6 LAN address (`lan_address = IPv4/len, IPv6/len`), the "
+			    "source of the routes to them", s->peers[i].name, s->peers[i].networks_line);
+			return;
+		}
+}
+
+void c6_check(const struct c6 *c, const struct site *s, bool wan4, bool wan6, bool lan6)
 {
 	struct nets6 nets;
+
+	if (!lan6)
+		check_lan6(c, s);
 
 	if (s->lan_address6.len && s->wan_address6.len && net6_overlap(s->lan_address6, s->wan_address6))
 		say(c, s->line_wan_address, "the IPv6 WAN subnet overlaps the IPv6 LAN subnet");

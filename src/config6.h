@@ -52,9 +52,10 @@ void c6_peer_lan_address(const struct c6 *c, int line, const char *v6, bool nets
 
 /* The relations across the file: each peer's endpoint family has a
  * wan_address of its family (WAN4 / WAN6: an item of that family was written,
- * valid or not); the IPv6 WAN against the IPv6 LAN; peers' IPv6 networks
+ * valid or not); peers' IPv6 networks need an IPv6 LAN address (LAN6: one was
+ * written, valid or not); the IPv6 WAN against the IPv6 LAN; peers' IPv6 networks
  * against the IPv6 LAN, WAN and each other; IPv6 endpoints against those and
  * against each other. */
-void c6_check(const struct c6 *c, const struct site *s, bool wan4, bool wan6);
+void c6_check(const struct c6 *c, const struct site *s, bool wan4, bool wan6, bool lan6);
 
 #endif

@@ -52,11 +52,6 @@ struct site_plan_full {
 };
 int site_plan_full(struct site *site, struct plan *plan, struct site_plan_full *f, FILE *err);
 
-/* The IPv6 items the engine does not apply yet (issue 22; site_ipv6.c says
- * which): -1 with "CMD: error: FILE:LINE: WHAT: this build does not apply it
- * yet" on ERR, else 0. site_plan, site_plan_full and site_up refuse such a
- * site before anything else. */
-int site_ipv6_unsupported(const struct site *s, const char *cmd, FILE *err);
 
 /* Remove everything gatewayctl created for site NAME, best effort: down's
  * plan (plan_down), every step tried, each change narrated on OUT (and the

@@ -16,11 +16,6 @@
  * (a second call resolves nothing again: the items keep their addresses). */
 static int fill(struct site *site, FILE *err)
 {
-	char cmd[64];
-
-	snprintf(cmd, sizeof(cmd), "%s plan", prog);
-	if (site_ipv6_unsupported(site, cmd, err) < 0)
-		return -EINVAL;
 	if (endpoints_fill(site, NULL, EP_DNS_RESOLVE, err) < 0) {
 		fprintf(err, "%s plan: site %s: nothing to plan\n", prog, site->name);
 		return -EINVAL;

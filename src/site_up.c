@@ -75,8 +75,6 @@ int site_up(struct site *site, const struct site_up_opts *o)
 	int ret = -1, r;
 	char *abs;
 
-	if (site_ipv6_unsupported(site, o->cmd, o->err) < 0)
-		return -1;
 	if ((r = nl_open(&rt, NETLINK_ROUTE)) < 0) {
 		fprintf(o->err, "%s: cannot open rtnetlink: %s\n", o->cmd, strerror(-r));
 		plan_free(&plan);
