@@ -66,6 +66,7 @@ struct peer {
 	uint32_t endpoint_ike;	/* nonzero: ENDPOINT is where IKE (MOBIKE) found the peer,
 				 * in place of this address, the file's choice
 				 * (endpoints_fill, from the state; the watcher) */
+	uint8_t endpoint_ike6[16];	/* the same for ENDPOINT6 (endpoint_v6); :: none */
 	struct endpoint_item *eps;	/* `endpoint` as written (malloc'd) */
 	size_t n_eps;
 	bool endpoint_named;	/* some item is a DNS name */

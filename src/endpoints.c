@@ -193,7 +193,7 @@ void endpoints_record(const struct site *s, struct state *st)
 
 		struct state_endpoint *se = &st->endpoints[st->n_endpoints];
 
-		if ((!p->endpoint_named && p->n_eps < 2 && !p->endpoint_ike) || !endpoints_in_use(p))
+		if ((!p->endpoint_named && p->n_eps < 2 && !endpoints_from_ike(p)) || !endpoints_in_use(p))
 			continue;
 		for (size_t e = 0; e < p->n_eps; e++)
 			if (p->eps[e].name && (!ttl || p->eps[e].ttl < ttl))
@@ -203,8 +203,14 @@ void endpoints_record(const struct site *s, struct state *st)
 		se->v6 = p->endpoint_v6;
 		memcpy(se->addr6, p->endpoint6, 16);
 		se->ike_base = p->endpoint_ike;
+		memcpy(se->ike_base6, p->endpoint_ike6, 16);
 		st->endpoints[st->n_endpoints++].ttl = ttl;
 	}
+}
+
+bool endpoints_from_ike(const struct peer *p)
+{
+	return p->endpoint_v6 ? !ip6_zero(p->endpoint_ike6) : p->endpoint_ike != 0;
 }
 
 bool endpoints_in_use(const struct peer *p)
@@ -216,10 +222,11 @@ const struct endpoint_item *endpoints_named(const struct peer *p)
 {
 	/* an address IKE found: the item of the one it stands for */
 	uint32_t a = p->endpoint_ike ? p->endpoint_ike : p->endpoint;
+	const uint8_t *a6 = ip6_zero(p->endpoint_ike6) ? p->endpoint6 : p->endpoint_ike6;
 
 	for (size_t e = 0; endpoints_in_use(p) && e < p->n_eps; e++)
 		for (size_t k = 0; p->eps[e].name && k < p->eps[e].n_addrs; k++)
-			if (p->endpoint_v6 ? ip6_equal(p->eps[e].addrs6[k], p->endpoint6) : p->eps[e].addrs[k] == a)
+			if (p->endpoint_v6 ? ip6_equal(p->eps[e].addrs6[k], a6) : p->eps[e].addrs[k] == a)
 				return &p->eps[e];
 	for (size_t e = 0; !endpoints_in_use(p) && e < p->n_eps; e++)
 		if (p->eps[e].name)
@@ -230,7 +237,7 @@ const struct endpoint_item *endpoints_named(const struct peer *p)
 const char *endpoints_describe(const struct peer *p, char *buf, size_t len)
 {
 	const struct endpoint_item *it = endpoints_named(p);
-	char a[IP6_STRLEN], b[20];
+	char a[IP6_STRLEN], b[IP6_STRLEN];
 
 	bool used = endpoints_in_use(p);
 
@@ -238,8 +245,9 @@ const char *endpoints_describe(const struct peer *p, char *buf, size_t len)
 		ip6_str(p->endpoint6, a);
 	else
 		ip4_str(p->endpoint, a);
-	if (p->endpoint && p->endpoint_ike)
-		snprintf(buf, len, "%s (from IKE: the peer moved there from %s)", a, ip4_str(p->endpoint_ike, b));
+	if (used && endpoints_from_ike(p))
+		snprintf(buf, len, "%s (from IKE: the peer moved there from %s)", a, p->endpoint_v6 ?
+			 ip6_str(p->endpoint_ike6, b) : ip4_str(p->endpoint_ike, b));
 	else if (it && used)
 		snprintf(buf, len, "%s (%s, TTL %u s)", it->name, a, it->ttl);
 	else if (it)

@@ -81,6 +81,9 @@ bool endpoints_choose6(const struct peer *p, const uint8_t keep[16], uint8_t out
 
 /* Whether P has an endpoint address in use (endpoint, or endpoint6 with endpoint_v6). */
 bool endpoints_in_use(const struct peer *p);
+/* Whether that address is where IKE found P instead of the file's choice
+ * (endpoint_ike, or endpoint_ike6 with endpoint_v6). */
+bool endpoints_from_ike(const struct peer *p);
 
 /* Record in ST the address in use of every peer with a name or a list. */
 void endpoints_record(const struct site *s, struct state *st);

@@ -19,7 +19,7 @@
  * found stands for (0 otherwise) */
 struct pick {
 	uint32_t addr, base;
-	uint8_t addr6[16];
+	uint8_t addr6[16], base6[16];
 };
 
 struct job {
@@ -82,21 +82,22 @@ static uint32_t recorded(const struct state *st, const char *name, unsigned *ttl
 		if (!strcmp(st->endpoints[i].peer, name)) {
 			*ttl = st->endpoints[i].ttl;
 			if (st->endpoints[i].v6)
-				memcpy(a6, st->endpoints[i].addr6, 16);
+				memcpy(a6, ip6_zero(st->endpoints[i].ike_base6) ? st->endpoints[i].addr6 :
+				       st->endpoints[i].ike_base6, 16);
 			return st->endpoints[i].ike_base ? st->endpoints[i].ike_base : st->endpoints[i].addr;
 		}
 	return 0;
 }
 
-/* Where IKE found peer NAME instead of the file's choice *BASE (0: nowhere) */
-static uint32_t recorded_ike(const struct state *st, const char *name, uint32_t *base)
+/* Where IKE found peer NAME instead of the file's choice: its state line
+ * with `ike` (IPv4 or IPv6), or NULL */
+static const struct state_endpoint *recorded_ike(const struct state *st, const char *name)
 {
 	for (int i = 0; i < st->n_endpoints; i++)
-		if (!strcmp(st->endpoints[i].peer, name) && st->endpoints[i].ike_base) {
-			*base = st->endpoints[i].ike_base;
-			return st->endpoints[i].addr;
-		}
-	return 0;
+		if (!strcmp(st->endpoints[i].peer, name) &&
+		    (st->endpoints[i].v6 ? !ip6_zero(st->endpoints[i].ike_base6) : st->endpoints[i].ike_base != 0))
+			return &st->endpoints[i];
+	return NULL;
 }
 
 /* The names to look up: every named item with RESOLVE; none with RECORDED:
@@ -197,6 +198,7 @@ static void commit(struct site *s, struct job *jobs, size_t n, const struct stat
 			}
 		if (p->endpoint_v6) {
 			memcpy(p->endpoint6, chosen[i].addr6, 16);
+			memcpy(p->endpoint_ike6, chosen[i].base6, 16);
 			continue;
 		}
 		p->endpoint = chosen[i].addr;
@@ -247,19 +249,26 @@ static void file_choice(const struct site *s, const struct peer *p, const struct
 
 /* The choice of every peer, into CHOSEN: the file's, or for an encrypted peer
  * the address IKE found it at instead, while the file still chooses what that
- * address stands for (then that one in BASES; 0 otherwise). */
+ * address stands for (then that one in base or base6; 0 or :: otherwise). */
 static void choose_all(const struct site *s, const struct job *jobs, size_t n, const struct state *st,
 		       enum ep_dns how, struct pick *chosen)
 {
 	for (size_t i = 0; i < s->n_peers; i++) {
 		const struct peer *p = &s->peers[i];
-		uint32_t base = 0, ike = recorded_ike(st, p->name, &base);
+		const struct state_endpoint *ike = recorded_ike(st, p->name);
+		struct pick *c = &chosen[i];
 
-		file_choice(s, p, jobs, n, st, how, &chosen[i]);
-		chosen[i].base = 0;
-		if (ike && !p->endpoint_v6 && p->encryption == ENC_IPSEC && chosen[i].addr == base) {
-			chosen[i].addr = ike;
-			chosen[i].base = base;
+		file_choice(s, p, jobs, n, st, how, c);
+		c->base = 0;
+		memset(c->base6, 0, 16);
+		if (!ike || p->encryption != ENC_IPSEC || ike->v6 != p->endpoint_v6)
+			continue;
+		if (!p->endpoint_v6 && c->addr == ike->ike_base) {
+			c->addr = ike->addr;
+			c->base = ike->ike_base;
+		} else if (p->endpoint_v6 && ip6_equal(c->addr6, ike->ike_base6)) {
+			memcpy(c->addr6, ike->addr6, 16);
+			memcpy(c->base6, ike->ike_base6, 16);
 		}
 	}
 }

@@ -20,6 +20,8 @@
 struct ike_move {
 	char peer[SITE_NAME_MAX + 1];
 	uint32_t addr;
+	bool v6;		/* an IPv6 peer's move: addr6 */
+	uint8_t addr6[16];
 };
 
 struct ike_source {
@@ -38,8 +40,28 @@ struct ike_source {
 /* one per watcher process, for its whole life */
 static struct ike_source ike = { .v = { .fd = -1 } };
 
+/* The address of event E for peer P, of P's family, into ADDR or ADDR6:
+ * 0, or -1 with WHY */
+static int judge_addr(const struct ike_peer *p, const struct vici_ike_event *e, uint32_t *addr, uint8_t addr6[16],
+		      char *why, size_t len)
+{
+	bool is4 = parse_ip4(e->remote_host, addr) == 0;
+	bool is6 = !is4 && parse_ip6(e->remote_host, addr6) == 0;
+
+	if (!is4 && !is6) {
+		snprintf(why, len, "the address `%s` is neither IPv4 nor IPv6", e->remote_host);
+		return -1;
+	}
+	if (is6 != p->v6) {
+		snprintf(why, len, "the address `%s` is %s, peer %s's endpoint is %s: a tunnel does not change "
+			 "family", e->remote_host, is6 ? "IPv6" : "IPv4", p->name, p->v6 ? "IPv6" : "IPv4");
+		return -1;
+	}
+	return 0;
+}
+
 int ikemove_judge(const struct ike_peer *peers, size_t n, const struct vici_ike_event *e, uint32_t *addr,
-		  char *why, size_t len)
+		  uint8_t addr6[16], char *why, size_t len)
 {
 	size_t i;
 
@@ -56,11 +78,11 @@ int ikemove_judge(const struct ike_peer *peers, size_t n, const struct vici_ike_
 		snprintf(why, len, "the IKE_SA authenticated `%s`, not `%s`", e->remote_id, peers[i].name);
 		return -1;
 	}
-	if (parse_ip4(e->remote_host, addr) < 0) {
-		snprintf(why, len, "the address `%s` is not IPv4", e->remote_host);
+	*addr = 0;
+	memset(addr6, 0, 16);
+	if (judge_addr(&peers[i], e, addr, addr6, why, len) < 0)
 		return -1;
-	}
-	if (*addr == peers[i].endpoint)
+	if (peers[i].v6 ? ip6_equal(addr6, peers[i].endpoint6) : *addr == peers[i].endpoint)
 		return -1;	/* where we have it: nothing to do */
 	return (int)i;
 }
@@ -79,6 +101,25 @@ void ikemove_record(struct state *st, const struct peer *p, uint32_t addr)
 	e->ike_base = addr == base ? 0 : base;
 }
 
+void ikemove_record6(struct state *st, const struct peer *p, const uint8_t addr6[16])
+{
+	struct state_endpoint *e = state_endpoint(st, p->name);
+	uint8_t base[16];
+
+	if (!e)
+		return;
+	memcpy(base, !ip6_zero(e->ike_base6) ? e->ike_base6 : e->v6 ? e->addr6 : p->endpoint6, 16);
+	if (ip6_zero(base))
+		memcpy(base, p->endpoint6, 16);	/* a new entry: the address the file chose */
+	e->v6 = true;
+	e->addr = e->ike_base = 0;
+	memcpy(e->addr6, addr6, 16);
+	if (ip6_equal(addr6, base))
+		memset(e->ike_base6, 0, 16);
+	else
+		memcpy(e->ike_base6, base, 16);
+}
+
 /* ---- the events ------------------------------------------------------------ */
 
 static void say_once(struct ike_source *k, int prio, const char *text)
@@ -90,9 +131,9 @@ static void say_once(struct ike_source *k, int prio, const char *text)
 }
 
 static void want_move(struct ike_source *k, const struct ike_peer *p, const struct vici_ike_event *e,
-		      uint32_t addr)
+		      uint32_t addr, const uint8_t addr6[16])
 {
-	char a[16], old[16], why[200];
+	char a[IP6_STRLEN], old[IP6_STRLEN], why[200];
 	size_t i;
 
 	for (i = 0; i < k->n_moves && strcmp(k->moves[i].peer, p->name); i++)
@@ -103,9 +144,17 @@ static void want_move(struct ike_source *k, const struct ike_peer *p, const stru
 		k->n_moves++;
 	snprintf(k->moves[i].peer, sizeof(k->moves[i].peer), "%s", p->name);
 	k->moves[i].addr = addr;
+	k->moves[i].v6 = p->v6;
+	memcpy(k->moves[i].addr6, addr6, 16);
+	if (p->v6) {
+		ip6_str(addr6, a);
+		ip6_str(p->endpoint6, old);
+	} else {
+		ip4_str(addr, a);
+		ip4_str(p->endpoint, old);
+	}
 	watch_log(k->w, LOG_NOTICE, "IKE: peer %s moved: its IKE_SA %s (authenticated as %s) is at %s now (was %s): "
-		  "moving its tunnel there", p->name, e->conn, e->remote_id, ip4_str(addr, a),
-		  ip4_str(p->endpoint, old));
+		  "moving its tunnel there", p->name, e->conn, e->remote_id, a, old);
 	snprintf(why, sizeof(why), "IKE found peer %s at %s", p->name, a);
 	if (k->loop)
 		wl_request(k->loop, why, false);
@@ -117,13 +166,14 @@ static int on_event(const char *event, const struct vici_node *msg, void *arg)
 	struct vici_ike_event e;
 	char why[200], text[400];
 	uint32_t addr;
+	uint8_t addr6[16];
 	int i;
 
 	if (vici_ike_event_parse(event, msg, &e) < 0)
 		return 0;
-	i = ikemove_judge(k->peers, k->n, &e, &addr, why, sizeof(why));
+	i = ikemove_judge(k->peers, k->n, &e, &addr, addr6, why, sizeof(why));
 	if (i >= 0) {
-		want_move(k, &k->peers[i], &e, addr);
+		want_move(k, &k->peers[i], &e, addr, addr6);
 	} else if (why[0]) {
 		snprintf(text, sizeof(text), "IKE: %s event of %s at %s ignored: %s", event, e.conn, e.remote_host, why);
 		say_once(k, LOG_WARNING, text);
@@ -222,29 +272,41 @@ struct ike_prepare_ctx {
 	const struct site *site;
 };
 
+/* Whether peer Q (not P) has M's address as its endpoint */
+static bool taken_by(const struct peer *p, const struct peer *q, const struct ike_move *m)
+{
+	if (q == p || q->endpoint_v6 != m->v6)
+		return false;
+	return m->v6 ? ip6_equal(q->endpoint6, m->addr6) : q->endpoint == m->addr;
+}
+
 static int ike_record(struct ike_source *k, const struct site *site, struct state *st, const struct ike_move *m)
 {
 	const struct peer *p = NULL;
-	char reason[200], a[16], text[400];
+	char reason[200], a[IP6_STRLEN], text[400];
 	bool taken = false;
 
 	for (size_t j = 0; j < site->n_peers; j++)
 		if (!strcmp(site->peers[j].name, m->peer) && site->peers[j].encryption == ENC_IPSEC)
 			p = &site->peers[j];
-	if (!p)
-		return 0;
+	if (!p || p->endpoint_v6 != m->v6)
+		return 0;	/* gone, or its family changed with the file: the event is stale */
 	for (size_t j = 0; j < site->n_peers && !taken; j++)
-		if (&site->peers[j] != p && site->peers[j].endpoint == m->addr) {
+		if (taken_by(p, &site->peers[j], m)) {
 			snprintf(reason, sizeof(reason), "the endpoint of peer %s", site->peers[j].name);
 			taken = true;
 		}
-	if (taken || endpoints_refused(site, p, m->addr, reason, sizeof(reason))) {
+	if (taken || (m->v6 ? endpoints_refused6(site, p, m->addr6, reason, sizeof(reason)) :
+		      endpoints_refused(site, p, m->addr, reason, sizeof(reason)))) {
 		snprintf(text, sizeof(text), "IKE: peer %s at %s: %s: refused, its tunnel stays", p->name,
-			 ip4_str(m->addr, a), reason);
+			 m->v6 ? ip6_str(m->addr6, a) : ip4_str(m->addr, a), reason);
 		say_once(k, LOG_WARNING, text);
 		return 0;
 	}
-	ikemove_record(st, p, m->addr);
+	if (m->v6)
+		ikemove_record6(st, p, m->addr6);
+	else
+		ikemove_record(st, p, m->addr);
 	return 1;
 }
 
@@ -291,6 +353,8 @@ static void ike_after(void *ctx, const struct site *site, int result)
 			continue;
 		snprintf(v[n].name, sizeof(v[n].name), "%s", p->name);
 		ipsec_conn_name(site, p, v[n].conn, sizeof(v[n].conn));
+		v[n].v6 = p->endpoint_v6;
+		memcpy(v[n].endpoint6, p->endpoint6, 16);
 		v[n++].endpoint = p->endpoint;
 	}
 	free(k->peers);

@@ -102,6 +102,7 @@ static void record(struct state *st, const struct pw_peer *p)
 	e->v6 = p->v6;
 	memcpy(e->addr6, p->failover_to6, 16);
 	e->ike_base = 0;	/* one of the file's choices */
+	memset(e->ike_base6, 0, 16);
 }
 
 static size_t record_all(struct state *st, void *arg)

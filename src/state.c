@@ -429,7 +429,8 @@ void state_parse(FILE *f, struct state *st)
 
 			memset(e, 0, sizeof(*e));
 			if (site_name_valid(a) && endpoint_addr(b, e) &&
-			    (n == 3 || (!e->v6 && parse_ip4(c, &e->ike_base) == 0))) {
+			    (n == 3 || (!e->v6 && parse_ip4(c, &e->ike_base) == 0) ||
+			     (e->v6 && parse_ip6(c, e->ike_base6) == 0 && !ip6_zero(e->ike_base6)))) {
 				strcpy(e->peer, a);
 				e->ttl = ttl;
 				st->n_endpoints++;
@@ -489,7 +490,9 @@ char *state_format(const struct state *st, size_t *len)
 	for (int i = 0; i < st->n_endpoints; i++) {
 		fprintf(f, "endpoint %s %s %u", st->endpoints[i].peer, st->endpoints[i].v6 ?
 			ip6_str(st->endpoints[i].addr6, buf6) : ip4_str(st->endpoints[i].addr, buf), st->endpoints[i].ttl);
-		if (st->endpoints[i].ike_base)
+		if (st->endpoints[i].v6 && !ip6_zero(st->endpoints[i].ike_base6))
+			fprintf(f, " ike %s", ip6_str(st->endpoints[i].ike_base6, buf6));
+		else if (!st->endpoints[i].v6 && st->endpoints[i].ike_base)
 			fprintf(f, " ike %s", ip4_str(st->endpoints[i].ike_base, buf));
 		fputc('\n', f);
 	}

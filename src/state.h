@@ -41,8 +41,9 @@ struct state {
 		uint32_t addr;
 		unsigned ttl;
 		uint32_t ike_base;
-		bool v6;		/* an IPv6 endpoint: ADDR6 (ADDR 0, no IKE_BASE) */
+		bool v6;		/* an IPv6 endpoint: ADDR6, IKE_BASE6 (ADDR, IKE_BASE 0) */
 		uint8_t addr6[16];
+		uint8_t ike_base6[16];	/* :: for none */
 	} endpoints[STATE_MAX_ENDPOINTS];
 	int n_endpoints;
 };

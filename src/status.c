@@ -203,12 +203,13 @@ static void json_probe(FILE *f, const struct peer *p, const struct probe *pr)
 static void status_json_endpoint(FILE *f, const struct peer *p)
 {
 	const struct endpoint_item *it = endpoints_named(p);
-	char ip[16];
+	char ip[IP6_STRLEN];
 
 	/* where the address came from: the file (or DNS), or IKE (MOBIKE) in
 	 * place of the file's choice */
-	if (p->endpoint_ike)
-		fprintf(f, "\"endpoint_source\": \"ike\", \"endpoint_file\": \"%s\", ", ip4_str(p->endpoint_ike, ip));
+	if (endpoints_from_ike(p))
+		fprintf(f, "\"endpoint_source\": \"ike\", \"endpoint_file\": \"%s\", ", p->endpoint_v6 ?
+			ip6_str(p->endpoint_ike6, ip) : ip4_str(p->endpoint_ike, ip));
 	if (!it)
 		return;
 	fprintf(f, "\"endpoint_name\": ");
