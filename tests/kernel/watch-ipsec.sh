@@ -47,15 +47,17 @@ B=$(site_b brooklyn-fixed 0 "psk_file = $PSK")
 B=$(sed 's|^wan_address = .*|wan_address = auto|; s|^gateway = .*|gateway = auto|' "$B" | site_file brooklyn)
 expect_grep "Manhattan's file names Brooklyn's old address" "^endpoint = $OLD\$" "$(cat "$M")"
 
-# the watchers, in each gateway's namespace and /run (its charon), logging to files
-watch_bg() { # GW FILE: its pid echoed
+# the watchers, in each gateway's namespace and /run (its charon), logging to
+# files; $! is the watcher itself (lab_gw_spawn), so that SIGTERM reaches it
+watch_bg() { # GW FILE
 	mkdir -p "$T_TMP/run-$1" "$T_TMP/lib-$1"
-	lab_gw_exec "$1" env -u JOURNAL_STREAM GATEWAYCTL_RUNDIR="$T_TMP/run-$1" GATEWAYCTL_LIBDIR="$T_TMP/lib-$1" \
-		"$GWCTL" watch "$2" >>"$T_TMP/watch-$1.log" 2>&1 &
-	echo $!
+	lab_gw_spawn "$1" env -u JOURNAL_STREAM GATEWAYCTL_RUNDIR="$T_TMP/run-$1" GATEWAYCTL_LIBDIR="$T_TMP/lib-$1" \
+		"$GWCTL" watch "$2" >>"$T_TMP/watch-$1.log" 2>&1
 }
-WM=$(watch_bg m-gw "$M")
-WB=$(watch_bg b-gw "$B")
+watch_bg m-gw "$M"
+WM=$!
+watch_bg b-gw "$B"
+WB=$!
 T_PIDS="$T_PIDS $WM $WB"
 # shellcheck disable=SC2317 # called by trap
 stop_watchers() { kill "$WM" "$WB" 2>/dev/null || true; wait "$WM" "$WB" 2>/dev/null || true; }
@@ -239,8 +241,13 @@ fi
 expect_ping b-ws "$LAB_M_APP" "... traffic flows"
 sw b-gw --terminate --ike foreign >/dev/null 2>&1 || true
 
-# --- the watchers end; the sites stay
+# --- the watchers end (SIGTERM); the sites stay
 stop_watchers
+if lab_exec m-gw sh -c 'ps -eo args 2>/dev/null || true' | grep -q "[w]atch $M"; then
+	fail "SIGTERM: m-gw's watcher has ended"
+else
+	ok "SIGTERM: m-gw's watcher has ended"
+fi
 expect_eq "$(tunnels m-gw)" "remote $NEW2 local $LAB_M_GW_PUB" "SIGTERM: m-gw's site stays as it is"
 out=$(igw m-gw down manhattan 2>&1) || { fail "down manhattan"; t_note <<<"$out"; }
 out=$(igw b-gw down brooklyn 2>&1) || { fail "down brooklyn"; t_note <<<"$out"; }

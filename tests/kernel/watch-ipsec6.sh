@@ -57,13 +57,10 @@ B=$(sed "s|^lan_address = 192.168.1.126, 2001:db8:1::126$|&\\nencryption = ipsec
 expect_grep "Manhattan's file names Brooklyn's old address" "^endpoint = $OLD\$" "$(cat "$M")"
 
 # Manhattan's watcher brings its site up, in m-gw's namespaces (its charon's
-# /run) and run directory; WM is the watcher itself (exec), not a subshell
+# /run) and run directory; WM is the watcher itself (lab_gw_spawn)
 mkdir -p "$(gw_rundir m-gw)" "$(gw_libdir m-gw)"
-lab_gw_dir m-gw >/dev/null
-holder=$(_lab_holder m-gw)
-(exec nsenter --target "$holder" --mount --net --root --wd="$PWD" -- env -u JOURNAL_STREAM \
-	GATEWAYCTL_RUNDIR="$(gw_rundir m-gw)" GATEWAYCTL_LIBDIR="$(gw_libdir m-gw)" \
-	"$GWCTL" watch "$M" >>"$T_TMP/watch-m-gw.log" 2>&1) &
+lab_gw_spawn m-gw env -u JOURNAL_STREAM GATEWAYCTL_RUNDIR="$(gw_rundir m-gw)" \
+	GATEWAYCTL_LIBDIR="$(gw_libdir m-gw)" "$GWCTL" watch "$M" >>"$T_TMP/watch-m-gw.log" 2>&1
 WM=$!
 T_PIDS="$T_PIDS $WM"
 # shellcheck disable=SC2317 # called by trap

@@ -464,6 +464,17 @@ lab_gw_exec() { # GW CMD...
 	nsenter --target "$pid" --mount --net --root --wd="$PWD" -- "$@"
 }
 
+# CMD in GW's namespaces and /run, in the background of the calling shell: $!
+# is CMD itself (nsenter execs it), so that kill reaches it; `lab_gw_exec ... &`
+# would give the pid of a subshell, and killing that leaves CMD running.
+lab_gw_spawn() { # GW CMD...
+	local gw=${1:?lab_gw_spawn GW CMD...} pid
+	shift
+	lab_gw_dir "$gw" >/dev/null || return 1
+	pid=$(_lab_holder "$gw") || return 1
+	nsenter --target "$pid" --mount --net --root --wd="$PWD" -- "$@" &
+}
+
 lab_charon_pid() { # GW
 	local d pid
 	d=$LAB_STATE/$(lab_ns "${1:?lab_charon_pid GW}")
