@@ -40,6 +40,21 @@ const struct link_info *live_link(const struct live *live, const char *name)
 	return bsearch(&key, live->links, live->n_links, sizeof(key), link_cmp);
 }
 
+const struct link_info *live_link_at(const struct live *live, int ifindex)
+{
+	for (size_t k = 0; live && k < live->n_links; k++)
+		if (live->links[k].ifindex == ifindex)
+			return &live->links[k];
+	return NULL;
+}
+
+bool live_tunnel_at(const struct live *live, int ifindex)
+{
+	const struct link_info *l = live_link_at(live, ifindex);
+
+	return l && model_tunnel_link_kind(l->kind);
+}
+
 static int by_ifindex_cmp(const void *a, const void *b)
 {
 	int x = (*(const struct link_info *const *)a)->ifindex, y = (*(const struct link_info *const *)b)->ifindex;

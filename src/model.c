@@ -573,8 +573,7 @@ bool live_bogus_route(const struct live *live, const struct peer *p)
 	r = live_routes(live, p->endpoint, 32, &count);
 
 	for (size_t i = 0; i < count; i++)
-		for (size_t k = 0; k < live->n_links; k++)
-			if (live->links[k].ifindex == r[i].oif && model_tunnel_link_kind(live->links[k].kind))
-				return true;
+		if (live_tunnel_at(live, r[i].oif))
+			return true;
 	return false;
 }

@@ -180,6 +180,11 @@ void live_free(struct live *live);
 /* Sort links by name and routes by destination, as plan_build expects. */
 void live_index(struct live *live);
 const struct link_info *live_link(const struct live *live, const char *name);
+/* The live link of index IFINDEX (a scan: for a few routes, not a plan's
+ * lookups), NULL if none; whether it is of a tunnel kind (ipip, sit, ip6tnl):
+ * a route out of it to an endpoint is a bogus host route. */
+const struct link_info *live_link_at(const struct live *live, int ifindex);
+bool live_tunnel_at(const struct live *live, int ifindex);
 /* Every live route to exactly DST/LEN (*COUNT of them, adjacent), NULL if none. */
 const struct route_info *live_routes(const struct live *live, uint32_t dst, uint8_t len, size_t *count);
 

@@ -229,9 +229,8 @@ bool live_bogus_route6(const struct live *live, const uint8_t endpoint6[16])
 	const struct route6_info *r = live_routes6(live, endpoint6, 128, &count);
 
 	for (size_t i = 0; r && i < count; i++)
-		for (size_t k = 0; k < live->n_links; k++)
-			if (live->links[k].ifindex == r[i].oif && model_tunnel_link_kind(live->links[k].kind))
-				return true;
+		if (live_tunnel_at(live, r[i].oif))
+			return true;
 	return false;
 }
 

@@ -73,14 +73,6 @@ static void plan_tunnels_down(struct plan *plan, const char *name, const struct 
 	}
 }
 
-static const struct link_info *link_by_index(const struct live *live, int ifindex)
-{
-	for (size_t j = 0; j < live->n_links; j++)
-		if (live->links[j].ifindex == ifindex)
-			return &live->links[j];
-	return NULL;
-}
-
 /* What the state file says up added of IPv6 (manage_interfaces): the default
  * route (still ours), the addresses. */
 static void plan_recorded6(struct plan *plan, const struct state *st, const struct live *live)
@@ -102,7 +94,7 @@ static void plan_recorded6(struct plan *plan, const struct state *st, const stru
 	for (int k = 0; k < st->n_addrs6; k++) {
 		for (size_t i = 0; i < live->n_addrs6; i++) {
 			const struct addr6_info *a = &live->addrs6[i];
-			const struct link_info *l = link_by_index(live, a->ifindex);
+			const struct link_info *l = live_link_at(live, a->ifindex);
 
 			if (!l || strcmp(l->name, st->addrs6[k].ifname) ||
 			    !ip6_equal(a->local.s6_addr, st->addrs6[k].addr.addr) || a->prefixlen != st->addrs6[k].addr.len)
@@ -134,7 +126,7 @@ static void plan_recorded(struct plan *plan, const struct state *st, const struc
 	for (int k = 0; k < st->n_addrs; k++) {
 		for (size_t i = 0; i < live->n_addrs; i++) {
 			const struct addr_info *a = &live->addrs[i];
-			const struct link_info *l = link_by_index(live, a->ifindex);
+			const struct link_info *l = live_link_at(live, a->ifindex);
 			struct step *s;
 
 			if (!l || strcmp(l->name, st->addrs[k].ifname) || a->local != st->addrs[k].addr.addr ||

@@ -15,14 +15,6 @@ bool preflight6_over_ipv6(const struct site *s)
 	return false;
 }
 
-static const struct link_info *link_index(const struct live *live, int ifindex)
-{
-	for (size_t k = 0; k < live->n_links; k++)
-		if (live->links[k].ifindex == ifindex)
-			return &live->links[k];
-	return NULL;
-}
-
 /* The main table's route to A (the longest prefix), leaving out routes into
  * tunnels (a bogus host route, which up deletes, or one of ours); NULL if none */
 static const struct route6_info *lookup(const struct live *live, const uint8_t a[16])
@@ -35,12 +27,9 @@ static const struct route6_info *lookup(const struct live *live, const uint8_t a
 		memcpy(n.addr, a, 16);
 		n = net6_network(n);
 		r = live_routes6(live, n.addr, n.len, &count);
-		for (size_t i = 0; r && i < count; i++) {
-			const struct link_info *l = link_index(live, r[i].oif);
-
-			if (r[i].table == RT_TABLE_MAIN && !(l && model_tunnel_link_kind(l->kind)))
+		for (size_t i = 0; r && i < count; i++)
+			if (r[i].table == RT_TABLE_MAIN && !live_tunnel_at(live, r[i].oif))
 				return &r[i];
-		}
 	}
 	return NULL;
 }
@@ -49,7 +38,7 @@ static int check_endpoint(const struct site *s, const struct peer *p, const stru
 			  const struct live *live, FILE *err)
 {
 	const struct route6_info *r = lookup(live, p->endpoint6);
-	const struct link_info *out = r ? link_index(live, r->oif) : NULL;
+	const struct link_info *out = r ? live_link_at(live, r->oif) : NULL;
 	char ep[IP6_STRLEN], dst[NET6_STRLEN];
 	struct net6 d = { .len = r ? r->dst_len : 0 };
 
